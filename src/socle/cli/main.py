@@ -1,0 +1,78 @@
+"""The ``socle`` command: a thin dispatcher to one module per verb.
+
+Imports stay lazy so that ``socle --version`` answers in well under 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from socle import __version__
+
+# verb -> (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("socle.cli.validate", "check manifests against Kubernetes and CRD schemas"),
+    "schemas": ("socle.cli.schemas", "list and export the bundled Kubernetes schemas"),
+    "test": ("socle.cli.test", "run Rego policies over config files (conftest test)"),
+    "verify": ("socle.cli.verify", "run Rego unit tests (conftest verify, opa test)"),
+    "parse": ("socle.cli.parse", "print config files as the policies see them (conftest parse)"),
+    "pull": ("socle.cli.pull", "download policy bundles (conftest pull)"),
+    "push": ("socle.cli.push", "upload a policy bundle to an OCI registry (conftest push)"),
+    "gatekeeper": ("socle.cli.gatekeeper",
+                   "Gatekeeper templates and constraints offline (gator test, gator verify)"),
+}
+
+
+def register(verb: str, module: str, help_text: str) -> None:
+    COMMANDS[verb] = (module, help_text)
+
+
+def _parser(verb: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socle",
+        description="socle: schemas, policy and posture for Kubernetes, in one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"socle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == verb:  # import only the verb being run
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    verb = next((a for a in args_list if not a.startswith("-")), None)
+    if verb not in COMMANDS:
+        verb = None
+    parser = _parser(verb)
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    from socle.core.errors import SocleError
+
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        code: int = module.run(args)
+    except SocleError as err:
+        print(f"socle {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("socle: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head); exit quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

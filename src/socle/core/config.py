@@ -1,0 +1,103 @@
+"""Defaults shared by every command: ``socle.yaml`` at the repository root, or
+``[tool.socle]`` in ``pyproject.toml``.
+
+The file maps a command name to its options, plus shared top-level options::
+
+    # socle.yaml
+    output: text
+    validate:
+      kubernetes-version: "1.31"
+      strict: true
+      schema-location: [default, "schemas/{{ .ResourceKind }}.json"]
+
+Keys are the long flag names without dashes. Command-line flags win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.errors import UsageError
+
+CONFIG_NAMES = ("socle.yaml", "socle.yml", ".socle.yaml")
+SHARED_KEYS = ("output", "summary", "verbose", "color")
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    root: str = "."
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def for_command(self, command: str) -> dict[str, Any]:
+        """Options for one command: shared keys overlaid by the command's own section."""
+        out = {k: self.data[k] for k in SHARED_KEYS if k in self.data}
+        section = self.data.get(command) or {}
+        if not isinstance(section, dict):
+            raise UsageError(f"section {command!r} must be a mapping", self.path)
+        out.update(section)
+        return {k.replace("_", "-"): v for k, v in out.items()}
+
+
+def find_root(start: str) -> str:
+    """The repository root: the nearest folder up from ``start`` holding .git or a config."""
+    cur = os.path.abspath(start)
+    if os.path.isfile(cur):
+        cur = os.path.dirname(cur)
+    while True:
+        if any(os.path.exists(os.path.join(cur, n)) for n in (".git", *CONFIG_NAMES)):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return os.path.abspath(start)
+        cur = parent
+
+
+def load(path: str | None = None, start: str = ".") -> Config:
+    """Read the config file named, or the one found at the repository root (or none)."""
+    if path is not None:
+        return _read(path, os.path.dirname(os.path.abspath(path)))
+    root = find_root(start)
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(root, name)
+        if os.path.isfile(candidate):
+            return _read(candidate, root)
+    pyproject = os.path.join(root, "pyproject.toml")
+    if os.path.isfile(pyproject):
+        try:
+            with open(pyproject, "rb") as fh:
+                doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise UsageError(f"cannot read pyproject.toml: {err}", pyproject) from None
+        section = doc.get("tool", {}).get("socle")
+        if isinstance(section, dict):
+            return Config(pyproject, root, section)
+    return Config(None, root, {})
+
+
+def _read(path: str, root: str) -> Config:
+    from socle.formats import yaml as _yaml
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        raise UsageError(f"cannot read config: {err.strerror}", path) from None
+    if path.endswith(".toml"):
+        try:
+            doc = tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read config: {err}", path) from None
+        section = doc.get("tool", {}).get("socle", doc)
+        return Config(path, root, section if isinstance(section, dict) else {})
+    docs = list(_yaml.iter_documents(data, path))
+    if not docs:
+        return Config(path, root, {})
+    if docs[0].error:
+        raise UsageError(docs[0].error.message, path, docs[0].error.line)
+    if not isinstance(docs[0].obj, dict):
+        raise UsageError("config must be a mapping", path, docs[0].line)
+    return Config(path, root, docs[0].obj)

@@ -1,0 +1,79 @@
+"""A parsed document that remembers where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.errors import InputError
+from socle.core.finding import Resource
+
+PathKey = tuple[str | int, ...]
+# Maps a JSON path (keys and indexes) to its 1-based (line, column) in the source.
+PositionMap = dict[PathKey, tuple[int, int]]
+
+
+@dataclass(slots=True)
+class Document:
+    """One document of one file: the object, its file, its index in the file, its first line.
+
+    ``text`` is the source of the document alone; line numbers for keys inside it are computed
+    on demand (only documents with findings pay for it) by the format's ``positions`` function.
+    A ``kind: List`` item shares its parent's text and carries ``base_path`` (``("items", i)``).
+    """
+
+    obj: Any
+    file: str
+    index: int = 0
+    line: int = 1
+    text: str | None = None
+    format: str = "yaml"
+    base_path: PathKey = ()
+    error: InputError | None = None
+    _positions: PositionMap | None = field(default=None, repr=False)
+    _locate: Callable[[str], PositionMap] | None = field(default=None, repr=False)
+
+    @property
+    def resource(self) -> Resource:
+        return Resource.of(self.obj)
+
+    @property
+    def api_version(self) -> str:
+        v = self.obj.get("apiVersion") if isinstance(self.obj, dict) else None
+        return v if isinstance(v, str) else ""
+
+    @property
+    def kind(self) -> str:
+        v = self.obj.get("kind") if isinstance(self.obj, dict) else None
+        return v if isinstance(v, str) else ""
+
+    def positions(self) -> PositionMap:
+        if self._positions is None:
+            pos: PositionMap = {}
+            if self.text is not None and self._locate is not None:
+                try:
+                    pos = self._locate(self.text)
+                except Exception:  # positions are a convenience; never fail a run for them
+                    pos = {}
+            self._positions = pos
+        return self._positions
+
+    def position_of(self, path: Sequence[str | int]) -> tuple[int, int]:
+        """Line and column of the deepest known key on ``path`` (the document start if none)."""
+        full: PathKey = self.base_path + tuple(path)
+        pos = self.positions()
+        while True:
+            hit = pos.get(full)
+            if hit is not None:
+                return (self.line - 1 + hit[0], hit[1])
+            if not full or len(full) <= len(self.base_path):
+                break
+            full = full[:-1]
+        if self.base_path and self.base_path in pos:
+            hit = pos[self.base_path]
+            return (self.line - 1 + hit[0], hit[1])
+        return (self.line, 0)
+
+    def line_of(self, path: Sequence[str | int]) -> int:
+        return self.position_of(path)[0]

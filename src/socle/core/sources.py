@@ -1,0 +1,86 @@
+"""Where documents come from: files, folders (recursively), and standard input."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from socle.core.errors import UsageError
+
+STDIN = "-"
+DEFAULT_EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One input: a path on disk, or standard input (path ``-``)."""
+
+    path: str
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == STDIN
+
+    @property
+    def display(self) -> str:
+        return "stdin" if self.is_stdin else self.path
+
+    def read(self) -> bytes:
+        if self.is_stdin:
+            return sys.stdin.buffer.read()
+        with open(self.path, "rb") as fh:
+            return fh.read()
+
+    def size(self) -> int:
+        if self.is_stdin:
+            return 0
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+
+def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p))
+        except re.error as err:
+            raise UsageError(f"invalid ignore pattern {p!r}: {err}") from None
+    return out
+
+
+def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
+             ignore: Iterable[re.Pattern[str]] = ()) -> Iterator[Source]:
+    """Expand arguments into sources in a stable order.
+
+    Folders are walked recursively (hidden folders skipped) for files with the given extensions;
+    files named explicitly are read whatever their extension. ``ignore`` patterns are regular
+    expressions searched in the path (kubeconform's ``-ignore-filename-pattern``).
+    """
+    ignore = list(ignore)
+
+    def ignored(path: str) -> bool:
+        return any(p.search(path) for p in ignore)
+
+    for arg in paths:
+        if arg == STDIN:
+            yield Source(STDIN)
+            continue
+        if os.path.isdir(arg):
+            for root, dirs, files in os.walk(arg):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.lower().endswith(extensions):
+                        continue
+                    path = os.path.join(root, name)
+                    if not ignored(path):
+                        yield Source(path)
+        elif os.path.exists(arg):
+            if not ignored(arg):
+                yield Source(arg)
+        else:
+            raise UsageError(f"{arg}: no such file or folder")

@@ -1,0 +1,560 @@
+"""YAML as Kubernetes reads it: fast where it is safe, exact everywhere.
+
+Kubernetes (and kubeconform) read YAML with go-yaml v2 through sigs.k8s.io/yaml: YAML 1.1
+scalars (``yes``/``on``/``y`` are booleans, ``0x1F`` and ``017`` are integers, timestamps stay
+strings), then convert to JSON (non-string keys become strings).
+
+Two loaders give the same objects:
+
+* the **reference** loader: PyYAML's C parser with resolvers and constructors rewritten to type
+  every plain scalar as go-yaml v2 does;
+* the **fast** path: rapidyaml parses the document and emits JSON, which ``json.loads`` reads.
+  rapidyaml types plain scalars the YAML 1.2 way, so a document goes to the fast path only when
+  a conservative scan finds no plain scalar whose type differs between the two (``yes``,
+  ``0x1F``, ``~``, ``True`` ...), no anchor, alias, tag or directive, and the emitted JSON loads.
+  Anything else is read by the reference loader. ``tests/formats/test_yaml_differential.py``
+  proves that both agree on every scalar form.
+
+A file is split into documents on ``---``/``...`` marker lines (which end any scalar in YAML),
+so each document knows its first line, a bad document does not hide the others, and a file of
+any size is read one document at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yaml
+
+from socle.core.document import Document, PathKey, PositionMap
+from socle.core.errors import InputError
+
+# A document over this size is refused (the Kubernetes API itself refuses objects over 3 MiB).
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+# Refuse alias expansion beyond this many nodes (billion laughs), or this many times the
+# number of nodes actually written.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_ALIAS_RATIO = 100
+# Deeper documents are refused rather than risk the stack of a native validator.
+MAX_DEPTH = 512
+
+try:  # the C parser; PyYAML without libyaml still works, more slowly
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+# --- go-yaml v2 scalar semantics -----------------------------------------------------------
+
+_BOOL_TRUE = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
+_BOOL_FALSE = frozenset("n N no No NO false False FALSE off Off OFF".split())
+_NULLS = frozenset(["~", "null", "Null", "NULL", ""])
+_INF = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
+        "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
+        "-.INF": -math.inf}
+_NAN = frozenset([".nan", ".NaN", ".NAN"])
+_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_GO_INT_BODY = re.compile(r"^(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _go_int(text: str) -> int | None:
+    """strconv.ParseInt(s, 0, 64) then ParseUint, after go-yaml v2 removes underscores."""
+    plain = text.replace("_", "")
+    sign = 1
+    body = plain
+    if body[:1] in "+-":
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:]
+    if not body or not _GO_INT_BODY.match(body):
+        return None
+    low = body.lower()
+    if low.startswith("0x"):
+        value = int(body[2:], 16)
+    elif low.startswith("0o"):
+        value = int(body[2:], 8)
+    elif low.startswith("0b"):
+        value = int(body[2:], 2)
+    elif len(body) > 1 and body[0] == "0":
+        value = int(body, 8)
+    else:
+        value = int(body)
+    value *= sign
+    if _INT64_MIN <= value <= _UINT64_MAX:
+        return value
+    return None
+
+
+def resolve_plain(text: str) -> Any:
+    """The value go-yaml v2 gives an untagged plain scalar decoded into interface{}."""
+    if text in _NULLS:
+        return None
+    if text in _BOOL_TRUE:
+        return True
+    if text in _BOOL_FALSE:
+        return False
+    first = text[:1]
+    if first and (first in "+-." or first.isdigit()):
+        if text in _INF:
+            return _INF[text]
+        if text in _NAN:
+            return math.nan
+        as_int = _go_int(text)
+        if as_int is not None:
+            return as_int
+        if _GO_FLOAT.match(text.replace("_", "")):
+            try:
+                return float(text.replace("_", ""))
+            except ValueError:  # pragma: no cover - the regex only lets floats through
+                return text
+    return text
+
+
+_PLAIN_TAG = "tag:socle.dev,2024:plain"
+
+
+class DuplicateKeyError(InputError):
+    """A key repeated in one mapping (rejected in strict mode, as kubeconform -strict does)."""
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+class _K8sLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's loader with go-yaml v2's implicit typing and duplicate-key detection."""
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+    check_duplicates = False
+
+    def construct_plain(self, node: yaml.ScalarNode) -> Any:
+        return resolve_plain(node.value)
+
+    def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+        self.flatten_mapping(node)  # merge keys (<<), as go-yaml does
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            key = _json_key(key)
+            if self.check_duplicates and key in out:
+                raise _DuplicateKey(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            out[key] = self.construct_object(value_node, deep=True)
+        return out
+
+
+# Every untagged plain scalar goes to one constructor that applies go-yaml's rules; the
+# PyYAML YAML 1.1 resolvers (and their timestamp, sexagesimal, '=' quirks) are not used.
+_K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"(?s).*"), None)
+_K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"^$"), [""])
+_K8sLoader.add_constructor(_PLAIN_TAG, _K8sLoader.construct_plain)
+_K8sLoader.add_constructor("tag:yaml.org,2002:map", _K8sLoader.construct_k8s_mapping)
+_K8sLoader.add_constructor("tag:yaml.org,2002:timestamp", _K8sLoader.construct_yaml_str)
+
+
+def _json_key(key: Any) -> str:
+    """sigs.k8s.io/yaml turns non-string keys into their text."""
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float):
+        return repr(key) if not key.is_integer() else str(int(key))
+    if isinstance(key, (int,)):
+        return str(key)
+    raise yaml.constructor.ConstructorError(None, None, f"unsupported key type {type(key).__name__}")
+
+
+class _StrictLoader(_K8sLoader):
+    check_duplicates = True
+
+
+# --- guards against hostile input ------------------------------------------------------------
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse documents whose aliases expand past the limits (billion laughs)."""
+    sizes: dict[int, int] = {}
+    written = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    seen: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            size = 1
+            if isinstance(node, yaml.SequenceNode):
+                size += sum(sizes[id(c)] for c in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
+            sizes[nid] = size
+            if size > MAX_EXPANDED_NODES and size > MAX_ALIAS_RATIO * max(written, 1):
+                raise InputError(
+                    f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                    "(a YAML bomb?); refusing to read this document")
+            continue
+        if nid in seen:
+            continue
+        seen.add(nid)
+        written += 1
+        stack.append((node, True))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((c, False) for c in node.value if id(c) not in seen)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if id(k) not in seen:
+                    stack.append((k, False))
+                if id(v) not in seen:
+                    stack.append((v, False))
+
+
+def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of a JSON-like value, stopping at ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return deepest
+
+
+# --- the fast path -----------------------------------------------------------------------------
+
+# A plain scalar whose type may differ between YAML 1.1 (go-yaml) and rapidyaml's JSON emitter,
+# at a value position (after ": ", "- ", "? ", a flow indicator, or alone on a line) or as a key.
+_RISKY_WORD = (
+    r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE|Null|NULL|~"
+    r"|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
+    r"|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?"  # .5
+    r"|\+[0-9.][^\s,\]}#]*"  # +12
+    r"|[-+]?0[0-9xXoObB][0-9a-fA-F_xXoObB]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"  # 0x1F 017 0b1
+    r"|[-+]?[0-9][0-9_]*_[0-9_.eE+-]*"  # 1_000
+    r"|[-+]?[0-9]+\.(?:[eE][-+]?[0-9]+)?"  # 1.
+    r"|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9_]+"  # 1e3 1.5E-2
+    r"|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"  # 1:20 (sexagesimal, a string in go-yaml)
+    r"|[-+]?[0-9]{19,})"  # beyond int64: a float in go-yaml
+)
+_RISKY = re.compile(
+    r"(?:^|[:\-?]\s|[\[{,]\s*|^\s+)" + _RISKY_WORD + r"\s*(?:$|#|,|\]|\}|:(?:\s|$))",
+    re.MULTILINE,
+)
+# Anchors, aliases, tags, merge keys and directives: left to the reference loader.
+_SPECIAL = re.compile(
+    r"(?:^|[\s\[{,])[&*!][^\s,\[\]{}]|<<\s*:|^%"
+    # a plain key that looks like a number: go-yaml rewrites it ("1.0:" becomes "1")
+    r"|(?:^|[\s\[{,])[-+.0-9][-+.0-9_eE]*:(?:\s|$)",
+    re.MULTILINE,
+)
+
+
+def _ryml_available() -> bool:
+    try:
+        import ryml  # noqa: F401
+    except Exception:  # pragma: no cover - wheel missing on an odd platform
+        return False
+    return True
+
+
+_HAVE_RYML = _ryml_available()
+
+
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """rapidyaml prints its own error text on fd 2; keep it off the user's terminal."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
+    """(True, value) when rapidyaml can be trusted with this document, else (False, None)."""
+    if not _HAVE_RYML or _SPECIAL.search(text) or _RISKY.search(text):
+        return False, None
+    import ryml
+
+    try:
+        tree = ryml.parse_in_arena(text.encode("utf-8"))
+        root = tree.root_id()
+        if tree.is_stream(root):
+            if tree.num_children(root) != 1:
+                return False, None
+            root = tree.first_child(root)
+        if not (tree.is_map(root) or tree.is_seq(root)):
+            return False, None  # scalars, empty docs: the reference loader is quick enough
+        out = ryml.emit_json_malloc(tree, root)
+    except Exception:
+        return False, None
+    try:
+        if strict:
+            return True, json.loads(out, object_pairs_hook=_no_duplicates)
+        return True, json.loads(out)
+    except (ValueError, RecursionError, _Duplicate):
+        return False, None
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicate
+    return out
+
+
+# --- the reference path ------------------------------------------------------------------------
+
+
+def _reference_load(text: str, strict: bool) -> Any:
+    loader_cls = _StrictLoader if strict else _K8sLoader
+    loader = loader_cls(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return _EMPTY
+        if "&" in text or "*" in text:
+            _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+_EMPTY = object()
+
+
+def _mark(err: yaml.MarkedYAMLError) -> tuple[int, int]:
+    mark = err.problem_mark or err.context_mark
+    if mark is None:
+        return (0, 0)
+    return (mark.line + 1, mark.column + 1)
+
+
+def _describe(err: yaml.MarkedYAMLError) -> str:
+    parts = [p for p in (err.context, err.problem) if p]
+    return "malformed YAML: " + ", ".join(parts) if parts else "malformed YAML"
+
+
+# --- splitting a stream into documents -------------------------------------------------------
+
+_MARKER = re.compile(r"^(---|\.\.\.)(?=\s|$)")
+
+
+def split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (first line number, text) for each document of a stream; empty ones are dropped.
+
+    The text of a document keeps the ``---`` line when content follows the marker on it.
+    Line numbers are 1-based and point at the first line with content.
+    """
+    start = 0  # line index where the current chunk starts
+    lines: list[str] = []
+    directives = False
+    for number, line in enumerate(text.splitlines(keepends=True)):
+        if line.startswith("%") and not any(_has_content(x) for x in lines):
+            directives = True
+        m = _MARKER.match(line) if line[:1] in "-." else None
+        if m is None:
+            lines.append(line)
+            continue
+        if m.group(1) == "---" and directives:
+            # directives belong to the document this marker opens
+            directives = False
+            lines.append(line)
+            continue
+        chunk = _emit(start, lines)
+        if chunk is not None:
+            yield chunk
+        rest = line[3:]
+        if m.group(1) == "---" and rest.strip() and not rest.lstrip().startswith("#"):
+            lines = [line]
+            start = number
+        else:
+            lines = []
+            start = number + 1
+    chunk = _emit(start, lines)
+    if chunk is not None:
+        yield chunk
+
+
+def _has_content(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and not s.startswith("#")
+
+
+def _emit(start: int, lines: list[str]) -> tuple[int, str] | None:
+    for offset, line in enumerate(lines):
+        if _has_content(line):
+            # keep leading comment lines out so that line numbers inside the chunk are exact
+            return (start + offset + 1, "".join(lines[offset:]))
+    return None
+
+
+# --- decoding bytes ------------------------------------------------------------------------------
+
+
+def decode(data: bytes, file: str) -> str:
+    """Bytes to text: UTF-8 (with or without BOM) or UTF-16/32 with a BOM, else an error."""
+    if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
+        encoding = "utf-32"
+    elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+        if b"\x00" in data[:8192]:
+            raise InputError("binary file (contains NUL bytes), not YAML or JSON", file, 1)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid {encoding.replace('-sig', '').upper()} text "
+            f"(byte 0x{data[err.start]:02x} at offset {err.start}); socle reads UTF-8",
+            file, line) from None
+    if "\x00" in text:
+        raise InputError("binary file (contains NUL characters), not YAML or JSON", file, 1)
+    return text
+
+
+# --- public API ----------------------------------------------------------------------------------
+
+
+def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
+                  strict: bool = False, fast: bool = True) -> Document:
+    """Read one document's text into a Document; errors are returned on it, never raised."""
+    doc = Document(obj=None, file=file, index=index, line=line, text=text, format="yaml",
+                   _locate=positions)
+    if len(text) > MAX_DOCUMENT_BYTES:
+        doc.error = InputError(
+            f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
+            "refusing to read it", file, line)
+        return doc
+    ok, value = _fast_load(text, strict) if fast else (False, None)
+    if not ok:
+        try:
+            value = _reference_load(text, strict)
+        except _DuplicateKey as err:
+            rel_line, col = _mark(err)
+            doc.error = DuplicateKeyError(str(err.problem), file, line - 1 + rel_line, col)
+            return doc
+        except yaml.MarkedYAMLError as err:
+            rel_line, col = _mark(err)
+            doc.error = InputError(_describe(err), file, line - 1 + rel_line if rel_line else line,
+                                   col)
+            return doc
+        except InputError as err:
+            err.file, err.line = file, line
+            doc.error = err
+            return doc
+        except RecursionError:
+            doc.error = InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})",
+                                   file, line)
+            return doc
+        except yaml.YAMLError as err:
+            doc.error = InputError(f"malformed YAML: {err}", file, line)
+            return doc
+    if value is _EMPTY:
+        value = None
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        pass
+    elif isinstance(value, (dict, list)) and _depth(value) > MAX_DEPTH:
+        doc.error = InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it",
+                               file, line)
+        return doc
+    doc.obj = value
+    return doc
+
+
+def iter_documents(data: bytes | str, file: str = "-", strict: bool = False,
+                   fast: bool = True) -> Iterator[Document]:
+    """Every document of a YAML stream, with its index and first line.
+
+    Empty documents are skipped (as kubectl and kubeconform do); their index still counts, so
+    indexes match the position of the document in the file.
+    """
+    text = decode(data, file) if isinstance(data, bytes) else data
+    for index, (line, chunk) in enumerate(split_documents(text)):
+        doc = load_document(chunk, file, index, line, strict=strict, fast=fast)
+        if doc.error is None and doc.obj is None:
+            continue
+        yield doc
+
+
+def load_all(data: bytes | str, file: str = "-", strict: bool = False) -> list[Any]:
+    """The objects of a stream, for callers that need no positions (tests, small files)."""
+    out = []
+    for doc in iter_documents(data, file, strict=strict):
+        if doc.error:
+            raise doc.error
+        out.append(doc.obj)
+    return out
+
+
+def reference_load(text: str, strict: bool = False) -> Any:
+    """The reference loader alone (used by the differential tests)."""
+    value = _reference_load(text, strict)
+    return None if value is _EMPTY else value
+
+
+def fast_load(text: str, strict: bool = False) -> tuple[bool, Any]:
+    """The fast path alone: (False, None) where it declines the document."""
+    return _fast_load(text, strict)
+
+
+def positions(text: str) -> PositionMap:
+    """JSON path -> (line, column) of every key and sequence item, 1-based, in one document."""
+    loader = _BaseLoader(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    out: PositionMap = {}
+    if root is None:
+        return out
+    stack: list[tuple[yaml.Node, PathKey]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is None or key == "<<":
+                    continue
+                child = (*path, key)
+                out.setdefault(child, (key_node.start_mark.line + 1,
+                                       key_node.start_mark.column + 1))
+                stack.append((value_node, child))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                child = (*path, i)
+                out.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+                stack.append((item, child))
+    return out

@@ -1,0 +1,31 @@
+"""JSON: the stable, documented schema of docs/output.md (``schemaVersion`` 1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from socle import __version__
+from socle.core.finding import Report
+
+SCHEMA_VERSION = 1
+
+
+def to_dict(report: Report, verbose: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": report.tool, "version": __version__},
+        "command": report.command,
+        "summary": {"files": report.files, "findings": len(report.findings),
+                    "errors": report.errors, **report.counts()},
+        "findings": [f.to_dict() for f in report.sorted_findings()],
+    }
+    if verbose:
+        out["documents"] = [d.to_dict() for d in report.documents]
+    return out
+
+
+def write(report: Report, stream: TextIO, options: object) -> None:
+    json.dump(to_dict(report, bool(getattr(options, "verbose", False))), stream, indent=2,
+              sort_keys=False, ensure_ascii=False)
+    stream.write("\n")

@@ -1,0 +1,60 @@
+"""Human text: one line per finding, ``file:line:col``, colour only on a terminal."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from socle.core.finding import Finding, Report, Severity, Status
+
+_COLORS = {
+    Severity.CRITICAL: "\x1b[1;31m",
+    Severity.HIGH: "\x1b[31m",
+    Severity.MEDIUM: "\x1b[33m",
+    Severity.LOW: "\x1b[36m",
+    Severity.INFO: "\x1b[2m",
+}
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def format_finding(f: Finding, color: bool = False) -> str:
+    loc = f.location() or "-"
+    sev = _paint(str(f.severity), _COLORS[f.severity], color)
+    what = str(f.resource) if (f.resource.kind or f.resource.name) else ""
+    head = f"{_paint(loc, _BOLD, color)}: {sev}"
+    body = f"{what}: {f.message}" if what else f.message
+    if f.path and f.path not in f.message:
+        body = f"{body} (at {f.path})"
+    return f"{head} {body} [{f.rule_id}]"
+
+
+def summary_line(report: Report) -> str:
+    c = report.counts()
+    total = sum(c.values())
+    files = report.files
+    return (f"Summary: {total} resource{'s' if total != 1 else ''} found in {files} "
+            f"file{'s' if files != 1 else ''} - Valid: {c['valid']}, Invalid: {c['invalid']}, "
+            f"Errors: {c['error']}, Skipped: {c['skipped']}")
+
+
+def write(report: Report, stream: TextIO, options: object) -> None:
+    color = bool(getattr(options, "color", False))
+    verbose = bool(getattr(options, "verbose", False))
+    show_summary = bool(getattr(options, "summary", False))
+    for f in report.sorted_findings():
+        stream.write(format_finding(f, color) + "\n")
+        if verbose and f.remediation:
+            stream.write(f"    fix: {f.remediation}\n")
+    if verbose:
+        for d in report.documents:
+            if d.status is Status.VALID:
+                stream.write(f"{d.file}:{d.line}: {d.resource} is valid\n")
+            elif d.status is Status.SKIPPED:
+                why = f" ({d.reason})" if d.reason else ""
+                stream.write(f"{d.file}:{d.line}: {d.resource} skipped{why}\n")
+    if show_summary:
+        stream.write(summary_line(report) + "\n")

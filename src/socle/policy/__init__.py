@@ -1,0 +1,1 @@
+"""Rego policies: engine adapters, the conftest-compatible runner, verify, bundles, Gatekeeper."""

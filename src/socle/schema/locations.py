@@ -1,0 +1,144 @@
+"""kubeconform-style schema locations: folders, files and http(s) URLs with template variables.
+
+Variables (Go template syntax, with or without spaces): ``NormalizedKubernetesVersion``
+(``v1.33.0`` or ``master``), ``StrictSuffix`` (``-strict`` or empty), ``ResourceKind``
+(lower case), ``ResourceAPIVersion`` (the version part), ``Group`` and ``KindSuffix``
+(``-apps-v1``). A location not ending in ``json`` gets kubeconform's standard suffix appended;
+a local folder laid out as the public CRDs catalog (``{group}/{kind}_{version}.json``) is
+recognised as such. ``default`` is the bundled schemas (kubeconform fetches the same from the
+network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import ssl
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from socle.core.errors import UsageError
+from socle.schema.kubernetes import kind_suffix
+
+STANDARD_SUFFIX = (
+    "/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
+    "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
+CATALOG_SUFFIX = "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+_VAR = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+KNOWN_VARS = frozenset(["NormalizedKubernetesVersion", "StrictSuffix", "ResourceKind",
+                        "ResourceAPIVersion", "Group", "KindSuffix"])
+
+
+@dataclass(frozen=True)
+class Location:
+    template: str  # "default" for the bundled schemas
+
+    @property
+    def is_default(self) -> bool:
+        return self.template == "default"
+
+    @property
+    def is_remote(self) -> bool:
+        return self.template.startswith(("http://", "https://"))
+
+
+def _looks_like_catalog(folder: str) -> bool:
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return False
+    if any("-standalone" in e for e in entries):
+        return False
+    return any("." in e and os.path.isdir(os.path.join(folder, e)) for e in entries)
+
+
+def parse_location(text: str) -> Location:
+    text = text.strip()
+    if not text:
+        raise UsageError("empty schema location")
+    if text == "default":
+        return Location("default")
+    for name in _VAR.findall(text):
+        if name not in KNOWN_VARS:
+            raise UsageError(f"unknown variable {name!r} in schema location {text!r}")
+    if not text.endswith("json"):
+        base = text.rstrip("/")
+        if not text.startswith(("http://", "https://")) and _looks_like_catalog(base):
+            return Location(base + CATALOG_SUFFIX)
+        return Location(base + STANDARD_SUFFIX)
+    return Location(text)
+
+
+def render(template: str, kind: str, api_version: str, k8s_version: str, strict: bool) -> str:
+    group, _, version = api_version.rpartition("/")
+    values = {
+        "NormalizedKubernetesVersion": k8s_version if k8s_version == "master"
+        else "v" + k8s_version.lstrip("v"),
+        "StrictSuffix": "-strict" if strict else "",
+        "ResourceKind": kind.lower(),
+        "ResourceAPIVersion": version,
+        "Group": group,
+        "KindSuffix": kind_suffix(api_version).lower(),
+    }
+    return _VAR.sub(lambda m: values[m.group(1)], template)
+
+
+class Fetcher:
+    """Reads local schema files and http(s) schemas through an on-disk cache."""
+
+    def __init__(self, cache_dir: str | None, insecure: bool = False, timeout: float = 30.0):
+        self.cache_dir = cache_dir
+        self.insecure = insecure
+        self.timeout = timeout
+
+    def get(self, where: str) -> bytes | None:
+        """The schema's bytes, or None when it does not exist there (404 / no such file)."""
+        if not where.startswith(("http://", "https://")):
+            path = where[len("file://"):] if where.startswith("file://") else where
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read()
+            except FileNotFoundError:
+                return None
+            except OSError as err:
+                raise UsageError(f"cannot read schema {path}: {err.strerror}") from None
+        cached = self._cache_path(where)
+        if cached and os.path.exists(cached):
+            with open(cached, "rb") as fh:
+                return fh.read()
+        data = self._download(where)
+        if data is not None and cached:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cached))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, cached)
+        return data
+
+    def _cache_path(self, url: str) -> str | None:
+        if not self.cache_dir:
+            return None
+        return os.path.join(self.cache_dir, hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def _download(self, url: str) -> bytes | None:
+        context = None
+        if url.startswith("https://") and self.insecure:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        req = urllib.request.Request(url, headers={"User-Agent": "socle"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=context) as resp:
+                data: bytes = resp.read()
+                return data
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            raise UsageError(f"cannot fetch schema {url}: HTTP {err.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise UsageError(f"cannot fetch schema {url}: {reason}") from None

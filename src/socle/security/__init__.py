@@ -1,0 +1,1 @@
+"""Security controls (Rego shipped as package data), frameworks, scoring, exceptions."""
