@@ -31,11 +31,15 @@ def add_output_arguments(parser: argparse.ArgumentParser, default: str = "text")
     parser.set_defaults(_default_output=default)
 
 
-def apply_config(args: argparse.Namespace, command: str, start: str = ".") -> Config:
+def apply_config(args: argparse.Namespace, command: str, start: str | None = None) -> Config:
     """Fill every option the user did not give from the config file, then the built-in default.
 
     Options left as ``None`` by argparse are unset; keys in the file use long flag names.
     """
+    if start is None:
+        # the repository of the first input path, else the current folder
+        paths = [p for p in getattr(args, "paths", None) or [] if p != "-" and os.path.exists(p)]
+        start = paths[0] if paths else "."
     cfg = load_config(getattr(args, "config", None), start)
     values = cfg.for_command(command)
     for key, value in values.items():

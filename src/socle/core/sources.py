@@ -12,6 +12,8 @@ from socle.core.errors import UsageError
 
 STDIN = "-"
 DEFAULT_EXTENSIONS = (".yaml", ".yml", ".json")
+# socle's own config files are not inputs when a folder is walked
+SKIPPED_NAMES = frozenset(["socle.yaml", "socle.yml", ".socle.yaml"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
             for root, dirs, files in os.walk(arg):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if not name.lower().endswith(extensions):
+                    if not name.lower().endswith(extensions) or name in SKIPPED_NAMES:
                         continue
                     path = os.path.join(root, name)
                     if not ignored(path):

@@ -1,0 +1,113 @@
+"""Finds and compiles the schema for a resource: CRDs in the input, then each location in turn.
+
+Compiled validators are cached per (apiVersion, kind) for the life of the process, so every
+worker compiles each schema once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.errors import UsageError
+from socle.schema import kubernetes
+from socle.schema.crd import SchemaKey
+from socle.schema.locations import Fetcher, Location, parse_location, render
+
+_DRAFT4 = "http://json-schema.org/draft-04/schema"
+
+
+@dataclass
+class RegistryOptions:
+    kubernetes_version: str = "master"
+    locations: list[str] = field(default_factory=lambda: ["default"])
+    strict: bool = False
+    cache_dir: str | None = None
+    insecure_skip_tls_verify: bool = False
+
+
+class SchemaRegistry:
+    def __init__(self, options: RegistryOptions,
+                 crd_schemas: dict[SchemaKey, dict[str, Any]] | None = None) -> None:
+        self.options = options
+        requested = options.kubernetes_version or "master"
+        # the bundled minor serving this version (only needed, and checked, for "default")
+        self.version = (kubernetes.resolve_version(requested)
+                        if "default" in options.locations else "")
+        self.template_version = _normalize(requested)
+        self.locations: list[Location] = [parse_location(x) for x in options.locations]
+        self.crd_schemas = dict(crd_schemas or {})
+        self.fetcher = Fetcher(options.cache_dir, options.insecure_skip_tls_verify)
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def add_crd_schemas(self, schemas: dict[SchemaKey, dict[str, Any]]) -> None:
+        self.crd_schemas.update(schemas)
+        self._cache = {k: v for k, v in self._cache.items() if v is not None}
+
+    def validator(self, api_version: str, kind: str) -> Any | None:
+        """A compiled jsonschema_rs validator, or None when no location has the schema."""
+        key = (api_version, kind)
+        if key in self._cache:
+            return self._cache[key]
+        schema, where = self._find(api_version, kind)
+        compiled = None if schema is None else _compile(schema, where)
+        self._cache[key] = compiled
+        return compiled
+
+    def _find(self, api_version: str, kind: str) -> tuple[Any | None, str]:
+        group, _, version = api_version.rpartition("/")
+        crd = self.crd_schemas.get((group, kind, version))
+        if crd is not None:
+            return crd, f"CustomResourceDefinition {kind}.{group}"
+        for loc in self.locations:
+            if loc.is_default:
+                path = kubernetes.schema_path(kind, api_version, self.version,
+                                              self.options.strict)
+                if path is not None:
+                    with open(path, "rb") as fh:
+                        return json.load(fh), path
+                continue
+            where = render(loc.template, kind, api_version, self.template_version,
+                           self.options.strict)
+            data = self.fetcher.get(where)
+            if data is None:
+                continue
+            try:
+                return json.loads(data), where
+            except ValueError as err:
+                raise UsageError(f"schema {where} is not valid JSON: {err}") from None
+        return None, ""
+
+
+def _normalize(version: str) -> str:
+    """``1.30`` -> ``1.30.0`` for templates; ``master`` stays."""
+    v = version.lstrip("v")
+    if v in ("master", "latest"):
+        return "master"
+    parts = v.split(".")
+    while len(parts) < 3:
+        parts.append("0")
+    return ".".join(parts)
+
+
+def _compile(schema: Any, where: str) -> Any:
+    import jsonschema_rs
+
+    if not isinstance(schema, dict):
+        raise UsageError(f"schema {where} is not a JSON object")
+    try:
+        declared = str(schema.get("$schema", ""))
+        # kubeconform compiles schemas without $schema as draft 4, as OpenAPI v3 expects
+        cls = jsonschema_rs.Draft4Validator
+        if "2020-12" in declared:
+            cls = jsonschema_rs.Draft202012Validator
+        elif "2019-09" in declared:
+            cls = jsonschema_rs.Draft201909Validator
+        elif "draft-07" in declared:
+            cls = jsonschema_rs.Draft7Validator
+        elif "draft-06" in declared:
+            cls = jsonschema_rs.Draft6Validator
+        return cls(schema, validate_formats=False)
+    except Exception as err:
+        raise UsageError(f"schema {where} does not compile: {err}") from None

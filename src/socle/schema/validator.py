@@ -1,0 +1,358 @@
+"""Validating documents: kind filters, schema lookup, JSON-schema errors with lines, extra checks.
+
+:func:`validate_paths` is the library entry point behind ``socle validate``: it finds the
+files, registers CRDs found anywhere in the input, then validates every file on all cores
+(one process per core, files in chunks; each worker keeps no document after its file is done,
+so memory stays bounded whatever the input size).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.document import Document
+from socle.core.errors import InputError
+from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.progress import Progress
+from socle.core.sources import Source, compile_patterns, discover
+from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
+from socle.schema.registry import RegistryOptions, SchemaRegistry
+
+RULES: dict[str, Rule] = {
+    "input/parse-error": Rule("input/parse-error", "The file or document cannot be read",
+                              "Fix the syntax at the reported line.", severity=Severity.HIGH),
+    "input/missing-kind": Rule("input/missing-kind", "Document has no apiVersion or kind",
+                               "Every Kubernetes object needs apiVersion and kind.",
+                               severity=Severity.HIGH),
+    "schema/missing": Rule("schema/missing", "No schema found for this kind",
+                           "Pass -schema-location for custom resources, include the CRD in the "
+                           "input, or use -ignore-missing-schemas.", severity=Severity.HIGH),
+    "schema/rejected": Rule("schema/rejected", "Kind is prohibited (-reject)",
+                            "Remove the resource or change -reject.", severity=Severity.HIGH),
+    "yaml/duplicate-key": Rule("yaml/duplicate-key", "A key appears twice in one mapping",
+                               "Kubernetes keeps only the last value; remove the duplicate.",
+                               severity=Severity.HIGH),
+}
+
+
+@dataclass
+class ValidateOptions:
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    ignore_missing_schemas: bool = False
+    skip: frozenset[str] = frozenset()
+    reject: frozenset[str] = frozenset()
+    ignore_filename_patterns: tuple[str, ...] = ()
+    extra_checks: bool = True
+    workers: int = 0  # 0: one per core
+    fast_yaml: bool = True
+    progress: bool | None = None
+
+
+@dataclass
+class FileResult:
+    documents: list[DocumentResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    facts: list[Any] = field(default_factory=list)
+    errors: int = 0
+
+
+# --- one document ------------------------------------------------------------------------------
+
+
+def _kind_matches(filters: frozenset[str], api_version: str, kind: str) -> bool:
+    """kubeconform's -skip/-reject: a kind (``Deployment``) or a GVK (``apps/v1/Deployment``)."""
+    return kind in filters or f"{api_version}/{kind}" in filters
+
+
+_UNEXPECTED = re.compile(r"\('([^']*)' was unexpected\)|'([^']*)' was unexpected")
+_REQUIRED = re.compile(r'^"([^"]*)" is a required property')
+
+
+def _camel_to_kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _error_kind(err: Any) -> str:
+    kind = type(getattr(err, "kind", None)).__name__
+    return _camel_to_kebab(kind) if kind and kind != "NoneType" else "invalid"
+
+
+def _pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def schema_findings(doc: Document, validator: Any) -> list[Finding]:
+    findings = []
+    resource = doc.resource
+    for err in validator.iter_errors(doc.obj):
+        path: list[str | int] = list(err.instance_path)
+        message = err.message
+        key_path = list(path)
+        m = _UNEXPECTED.search(message)
+        if m:  # point at the unexpected key itself
+            key_path.append(m.group(1) or m.group(2))
+        line, column = doc.position_of(key_path)
+        pointer = _pointer(path)
+        findings.append(Finding(
+            rule_id=f"schema/{_error_kind(err)}",
+            message=f"{pointer or '/'}: {message}",
+            severity=Severity.HIGH, source="schema", resource=resource, file=doc.file,
+            line=line, column=column, document_index=doc.index, path=_pointer(key_path),
+        ))
+    return findings
+
+
+class DocumentValidator:
+    """Validates documents one by one with one registry (one per process)."""
+
+    def __init__(self, options: ValidateOptions, registry: SchemaRegistry) -> None:
+        self.options = options
+        self.registry = registry
+        self.extra: Any = None
+        if options.extra_checks:
+            from socle.schema import checks
+
+            self.extra = checks
+
+    def validate(self, doc: Document, out: FileResult) -> None:
+        from socle.formats.yaml import DuplicateKeyError
+
+        if doc.error is not None:
+            err = doc.error
+            duplicate = isinstance(err, DuplicateKeyError)
+            rule = "yaml/duplicate-key" if duplicate else "input/parse-error"
+            out.findings.append(Finding(
+                rule_id=rule, message=err.message, severity=Severity.HIGH,
+                source="schema" if duplicate else "input", file=doc.file,
+                line=err.line or doc.line, column=err.column or 0, document_index=doc.index))
+            status = Status.INVALID if duplicate else Status.ERROR
+            out.documents.append(DocumentResult(doc.file, doc.index, doc.line, Resource(),
+                                                status, err.message))
+            if not duplicate:
+                out.errors += 1
+            return
+        obj = doc.obj
+        if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(
+                obj.get("items"), list):
+            for i, item in enumerate(obj["items"]):
+                child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
+                                 text=doc.text, format=doc.format,
+                                 base_path=(*doc.base_path, "items", i), _locate=doc._locate)
+                child._positions = doc._positions
+                child.line = child.line_of(()) if doc.text is not None else doc.line
+                self.validate(child, out)
+            return
+        resource = doc.resource
+        result = DocumentResult(doc.file, doc.index, doc.line, resource, Status.VALID)
+        out.documents.append(result)
+        api_version, kind = resource.api_version, resource.kind
+        if not isinstance(obj, dict) or not api_version or not kind:
+            missing = " and ".join(k for k, v in (("apiVersion", api_version), ("kind", kind))
+                                   if not v)
+            what = "not a mapping" if not isinstance(obj, dict) else f"missing {missing}"
+            result.status, result.reason = Status.ERROR, what
+            out.errors += 1
+            out.findings.append(Finding(
+                "input/missing-kind", f"document is {what}" if what.startswith("not")
+                else f"document has no {missing}", Severity.HIGH, "input", resource,
+                doc.file, doc.line, 0, doc.index))
+            return
+        if _kind_matches(self.options.skip, api_version, kind):
+            result.status, result.reason = Status.SKIPPED, "skipped by -skip"
+            return
+        if _kind_matches(self.options.reject, api_version, kind):
+            result.status, result.reason = Status.INVALID, "prohibited by -reject"
+            out.findings.append(Finding(
+                "schema/rejected", f"prohibited resource kind {kind}", Severity.HIGH, "schema",
+                resource, doc.file, doc.line, 0, doc.index))
+            return
+        if is_crd(obj):
+            self.registry.add_crd_schemas(schemas_from_crd(obj))
+        validator = self.registry.validator(api_version, kind)
+        if validator is None:
+            if self.options.ignore_missing_schemas:
+                result.status, result.reason = Status.SKIPPED, "no schema found"
+                return
+            result.status, result.reason = Status.ERROR, "no schema found"
+            out.errors += 1
+            out.findings.append(Finding(
+                "schema/missing",
+                f"could not find schema for {kind} ({api_version})", Severity.HIGH, "schema",
+                resource, doc.file, doc.line, 0, doc.index))
+            return
+        found: list[Finding] = []
+        if not validator.is_valid(obj):
+            found = schema_findings(doc, validator)
+        if self.extra is not None:
+            found.extend(self.extra.check_document(doc))
+            fact = self.extra.facts(doc)
+            if fact is not None:
+                out.facts.append(fact)
+        if found:
+            result.status = Status.INVALID
+            out.findings.extend(found)
+
+
+# --- one file --------------------------------------------------------------------------------
+
+
+def _iter_file_documents(source: Source, data: bytes, options: ValidateOptions,
+                         strict: bool) -> Iterator[Document]:
+    from socle import formats
+    from socle.formats import json as json_format
+    from socle.formats.yaml import decode, iter_documents
+
+    name = source.display
+    if formats.name_for_path(source.path) == "json":
+        text = decode(data, name)
+        if text.strip():
+            doc = json_format.load_document(text, name, strict=strict)
+            if doc.error is None or not text.lstrip().startswith(("{", "[")):
+                yield doc
+                return
+        else:
+            return
+    yield from iter_documents(data, name, strict=strict, fast=options.fast_yaml)
+
+
+def validate_source(source: Source, validator: DocumentValidator,
+                    data: bytes | None = None) -> FileResult:
+    out = FileResult()
+    name = source.display
+    try:
+        if data is None:
+            data = source.read()
+        for doc in _iter_file_documents(source, data, validator.options,
+                                        validator.registry.options.strict):
+            validator.validate(doc, out)
+    except InputError as err:
+        err.file = err.file or name
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                    Resource(), name, err.line or 0, err.column or 0))
+        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
+                                            err.message))
+    except OSError as err:
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
+                                    Severity.HIGH, "input", Resource(), name))
+        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
+                                            str(err.strerror)))
+    return out
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+_WORKER: DocumentValidator | None = None
+
+
+def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]) -> None:
+    global _WORKER
+    from socle.formats.yaml import quiet_native_stderr
+
+    # rapidyaml prints its own error text on fd 2; a worker reports through return values only
+    quiet_native_stderr().__enter__()
+    _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
+
+
+def _work(paths: list[str]) -> list[FileResult]:
+    assert _WORKER is not None
+    return [validate_source(Source(p), _WORKER) for p in paths]
+
+
+# --- CRDs in the input -----------------------------------------------------------------------
+
+
+def collect_crds(sources: list[Source], stdin: bytes | None,
+                 strict: bool) -> dict[SchemaKey, dict[str, Any]]:
+    """Schemas of every CustomResourceDefinition in the input, found before validation starts
+    so that custom resources validate whichever file declares their CRD."""
+    from socle.formats.yaml import iter_documents
+
+    out: dict[SchemaKey, dict[str, Any]] = {}
+    for source in sources:
+        try:
+            data = stdin if source.is_stdin else source.read()
+        except OSError:
+            continue
+        if data is None or b"CustomResourceDefinition" not in data:
+            continue
+        try:
+            for doc in iter_documents(data, source.display, strict=False):
+                if doc.error is None and is_crd(doc.obj):
+                    out.update(schemas_from_crd(doc.obj))
+        except InputError:
+            continue  # reported when the file is validated
+    return out
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
+    from socle.formats.yaml import quiet_native_stderr
+
+    report = Report(command="validate")
+    report.rules.update(RULES)
+    sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
+    report.files = len(sources)
+    stdin_data = None
+    if any(s.is_stdin for s in sources):
+        stdin_data = Source("-").read()
+    crds = collect_crds(sources, stdin_data, options.registry.strict)
+    registry = SchemaRegistry(options.registry, crds)
+    validator = DocumentValidator(options, registry)
+    if validator.extra is not None:
+        report.rules.update(validator.extra.RULES)
+    results: list[FileResult] = []
+    files = [s for s in sources if not s.is_stdin]
+    workers = options.workers or os.cpu_count() or 1
+    progress = Progress("validating files", len(sources), enabled=options.progress)
+    chunk = max(1, min(32, len(files) // (workers * 8) or 1))
+    total_bytes = sum(s.size() for s in files)
+    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    try:
+        if stdin_data is not None:
+            with quiet_native_stderr():
+                results.append(validate_source(Source("-"), validator, stdin_data))
+            progress.advance()
+        if parallel:
+            import multiprocessing
+
+            batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(options, crds)) as pool:
+                for batch in pool.map(_work, batches):
+                    results.extend(batch)
+                    progress.advance(len(batch))
+        else:
+            with quiet_native_stderr():
+                for s in files:
+                    results.append(validate_source(s, validator))
+                    progress.advance()
+    finally:
+        progress.close()
+    facts = []
+    for r in results:
+        report.documents.extend(r.documents)
+        report.findings.extend(r.findings)
+        report.errors += r.errors
+        facts.extend(r.facts)
+    if validator.extra is not None and facts:
+        cross = validator.extra.cross_check(facts)
+        report.findings.extend(cross)
+        _mark_invalid(report, cross)
+    return report
+
+
+def _mark_invalid(report: Report, findings: list[Finding]) -> None:
+    keys = {(f.file, f.document_index) for f in findings}
+    for d in report.documents:
+        if (d.file, d.index) in keys and d.status is Status.VALID:
+            d.status = Status.INVALID
