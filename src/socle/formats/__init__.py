@@ -47,7 +47,10 @@ def name_for_path(path: str) -> str | None:
 
 def parser_for(path: str) -> Callable[[bytes, str], list[Document]] | None:
     fmt = name_for_path(path)
-    return None if fmt is None else get(fmt).parse  # type: ignore[no-any-return]
+    if fmt is None:
+        return None
+    parse: Callable[[bytes, str], list[Document]] = get(fmt).parse
+    return parse
 
 
 __all__ = ["get", "name_for_path", "names", "parser_for", "register"]

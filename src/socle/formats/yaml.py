@@ -53,8 +53,8 @@ except AttributeError:  # pragma: no cover
 
 # --- go-yaml v2 scalar semantics -----------------------------------------------------------
 
-_BOOL_TRUE = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
-_BOOL_FALSE = frozenset("n N no No NO false False FALSE off Off OFF".split())
+_BOOL_TRUE = frozenset(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"])
+_BOOL_FALSE = frozenset(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
 _NULLS = frozenset(["~", "null", "Null", "NULL", ""])
 _INF = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
         "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
@@ -128,7 +128,7 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
     pass
 
 
-class _K8sLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _K8sLoader(_BaseLoader):  # type: ignore[misc]
     """PyYAML's loader with go-yaml v2's implicit typing and duplicate-key detection."""
 
     yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
@@ -168,9 +168,10 @@ def _json_key(key: Any) -> str:
         return "true" if key else "false"
     if isinstance(key, float):
         return repr(key) if not key.is_integer() else str(int(key))
-    if isinstance(key, (int,)):
+    if isinstance(key, int):
         return str(key)
-    raise yaml.constructor.ConstructorError(None, None, f"unsupported key type {type(key).__name__}")
+    raise yaml.constructor.ConstructorError(
+        None, None, f"unsupported key type {type(key).__name__}")
 
 
 class _StrictLoader(_K8sLoader):
@@ -235,31 +236,45 @@ def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
 
 # --- the fast path -----------------------------------------------------------------------------
 
-# A plain scalar whose type may differ between YAML 1.1 (go-yaml) and rapidyaml's JSON emitter,
-# at a value position (after ": ", "- ", "? ", a flow indicator, or alone on a line) or as a key.
-_RISKY_WORD = (
-    r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE|Null|NULL|~"
-    r"|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
-    r"|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?"  # .5
-    r"|\+[0-9.][^\s,\]}#]*"  # +12
-    r"|[-+]?0[0-9xXoObB][0-9a-fA-F_xXoObB]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"  # 0x1F 017 0b1
-    r"|[-+]?[0-9][0-9_]*_[0-9_.eE+-]*"  # 1_000
-    r"|[-+]?[0-9]+\.(?:[eE][-+]?[0-9]+)?"  # 1.
-    r"|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9_]+"  # 1e3 1.5E-2
-    r"|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"  # 1:20 (sexagesimal, a string in go-yaml)
-    r"|[-+]?[0-9]{19,})"  # beyond int64: a float in go-yaml
-)
-_RISKY = re.compile(
-    r"(?:^|[:\-?]\s|[\[{,]\s*|^\s+)" + _RISKY_WORD + r"\s*(?:$|#|,|\]|\}|:(?:\s|$))",
-    re.MULTILINE,
-)
-# Anchors, aliases, tags, merge keys and directives: left to the reference loader.
-_SPECIAL = re.compile(
-    r"(?:^|[\s\[{,])[&*!][^\s,\[\]{}]|<<\s*:|^%"
-    # a plain key that looks like a number: go-yaml rewrites it ("1.0:" becomes "1")
-    r"|(?:^|[\s\[{,])[-+.0-9][-+.0-9_eE]*:(?:\s|$)",
-    re.MULTILINE,
-)
+# The gate. Each pattern starts with a character class or a literal so that the regex engine
+# skips quickly to candidate positions; together they cost a fraction of the parse itself.
+# A plain scalar whose type may differ between go-yaml v2 (YAML 1.1) and rapidyaml's JSON:
+_WORDS = (r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE"
+          r"|Null|NULL|~)")
+# numeric-looking prefixes whose typing differs (0x1F 017 0o17 0b1 1_000 .5 +1 1. 1e3 1:20 ...)
+_NUMERIC = (r"(?:[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN|[0-9])|\+[0-9.]|[-+]?0[0-9xXoObB_]"
+            r"|[-+]?[0-9][0-9_]*_|[-+]?[0-9]+\.(?![0-9])|[-+]?[0-9][0-9_.]*[eE]"
+            r"|[0-9]+:[0-9]|[-+]?[0-9]{19})")
+_END = r"[ \t]*(?:$|#|,|\]|\})"
+# ... after "key: ", "- " or "? " on the same line, or alone on the next line (a multi-line
+# plain scalar folds into a string with spaces, so only a single-line one can change type)
+_RISKY_VALUE = re.compile(
+    r"[:\-?](?:[ \t]+(?:" + _WORDS + _END + "|" + _NUMERIC + r")"
+    r"|[ \t]*(?:#[^\n]*)?\n[ \t]+(?=[^\s#:\-][^:\n]*$)(?:" + _WORDS + r"[ \t]*(?:$|#)|"
+    + _NUMERIC + "))", re.MULTILINE)
+# ... after a flow "[", "{" or ","
+_RISKY_FLOW = re.compile(
+    r"[\[{,][ \t]*(?:" + _WORDS + _END + "|" + _NUMERIC + ")", re.MULTILINE)
+# ... and keys, checked in the emitted JSON: a word or a number as a plain key ("on:", "1.0:")
+_RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|[-+.0-9][^"]*)":')
+# Anchors, aliases and tags (checked where an indicator starts a node), merge keys, directives:
+# left to the reference loader.
+_INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
+_NODE_START = frozenset(" \t\n[{,")
+
+
+def _needs_reference(text: str) -> bool:
+    """True when a document may hold something rapidyaml would type differently."""
+    if text[0] in "&*!%" or "\n%" in text or "<<" in text:
+        return True
+    if "&" in text or "*" in text or "!" in text:
+        for m in _INDICATOR.finditer(text):
+            start = m.start()
+            if start == 0 or text[start - 1] in _NODE_START:
+                return True
+    if _RISKY_VALUE.search(text):
+        return True
+    return ("[" in text or "{" in text) and _RISKY_FLOW.search(text) is not None
 
 
 def _ryml_available() -> bool:
@@ -294,7 +309,7 @@ def quiet_native_stderr() -> Iterator[None]:
 
 def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
     """(True, value) when rapidyaml can be trusted with this document, else (False, None)."""
-    if not _HAVE_RYML or _SPECIAL.search(text) or _RISKY.search(text):
+    if not _HAVE_RYML or _needs_reference(text):
         return False, None
     import ryml
 
@@ -309,6 +324,8 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
             return False, None  # scalars, empty docs: the reference loader is quick enough
         out = ryml.emit_json_malloc(tree, root)
     except Exception:
+        return False, None
+    if _RISKY_KEY.search(out):
         return False, None
     try:
         if strict:
@@ -480,9 +497,9 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
             return doc
     if value is _EMPTY:
         value = None
-    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
-        pass
-    elif isinstance(value, (dict, list)) and _depth(value) > MAX_DEPTH:
+    # (rapidyaml refuses to emit documents nested deeper than 64, so only the reference
+    # loader's results need the depth check)
+    if not ok and isinstance(value, (dict, list)) and _depth(value) > MAX_DEPTH:
         doc.error = InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it",
                                file, line)
         return doc

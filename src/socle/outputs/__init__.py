@@ -48,7 +48,8 @@ def get(name: str) -> Writer:
         module = _WRITERS[name]
     except KeyError:
         raise KeyError(f"unknown output {name!r} (one of {', '.join(names())})") from None
-    return importlib.import_module(module)  # type: ignore[return-value]
+    writer: Writer = importlib.import_module(module)
+    return writer
 
 
 __all__ = ["ALIASES", "Writer", "WriterOptions", "get", "names", "register"]

@@ -55,9 +55,11 @@ def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
     if name == "regorus":
         from socle.policy.engine_regorus import RegorusEngine
 
-        return RegorusEngine(rego_version=rego_version, timeout=timeout)
+        engine: Engine = RegorusEngine(rego_version=rego_version, timeout=timeout)
+        return engine
     if name == "opa":
         from socle.policy.engine_opa import OpaEngine
 
-        return OpaEngine(rego_version=rego_version, timeout=timeout)
+        opa: Engine = OpaEngine(rego_version=rego_version, timeout=timeout)
+        return opa
     raise PolicyError(f"unknown engine {name!r} (one of {', '.join(ENGINES)})")

@@ -39,7 +39,7 @@ def _source_dir() -> str:
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise UsageError("the kubernetes-validate package (bundled schemas) is not installed")
-    return os.path.join(list(spec.submodule_search_locations)[0], "kubernetes-json-schema")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "kubernetes-json-schema")
 
 
 @lru_cache(maxsize=1)
@@ -114,7 +114,8 @@ def _definitions(version: str, strict: bool) -> dict[str, Any]:
     path = os.path.join(_source_dir(), f"v{version}-local{'-strict' if strict else ''}",
                         "_definitions.json")
     with open(path, "rb") as fh:
-        defs: dict[str, Any] = json.load(fh)["$defs"]
+        doc: dict[str, Any] = json.load(fh)
+    defs: dict[str, Any] = doc["$defs"]
     return defs
 
 
@@ -139,7 +140,7 @@ def _localize(node: Any, needed: set[str]) -> Any:
 
 def build_standalone(kind_schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     needed: set[str] = set()
-    root = _localize(kind_schema, needed)
+    root: dict[str, Any] = _localize(kind_schema, needed)
     root.pop("$id", None)
     done: dict[str, Any] = {}
     todo = list(needed)

@@ -99,7 +99,7 @@ def _compile(schema: Any, where: str) -> Any:
     try:
         declared = str(schema.get("$schema", ""))
         # kubeconform compiles schemas without $schema as draft 4, as OpenAPI v3 expects
-        cls = jsonschema_rs.Draft4Validator
+        cls: Any = jsonschema_rs.Draft4Validator
         if "2020-12" in declared:
             cls = jsonschema_rs.Draft202012Validator
         elif "2019-09" in declared:
