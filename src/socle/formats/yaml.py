@@ -30,7 +30,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -54,7 +54,8 @@ except AttributeError:  # pragma: no cover
 # --- go-yaml v2 scalar semantics -----------------------------------------------------------
 
 _BOOL_TRUE = frozenset(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"])
-_BOOL_FALSE = frozenset(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
+_BOOL_FALSE = frozenset(
+    ["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
 _NULLS = frozenset(["~", "null", "Null", "NULL", ""])
 _INF = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
         "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
@@ -131,7 +132,7 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
 class _K8sLoader(_BaseLoader):  # type: ignore[misc]
     """PyYAML's loader with go-yaml v2's implicit typing and duplicate-key detection."""
 
-    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
     check_duplicates = False
 
     def construct_plain(self, node: yaml.ScalarNode) -> Any:
