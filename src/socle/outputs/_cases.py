@@ -72,13 +72,13 @@ def cases(report: Report) -> list[Case]:
     exact: dict[tuple[str, int, Resource], Case] = {}
     by_index: dict[tuple[str, int], list[Case]] = defaultdict(list)
     for d in report.documents:
-        case = Case(d.file, d.index, d.line, d.resource, d.status, d.reason)
-        out.append(case)
-        exact.setdefault((d.file, d.index, d.resource), case)
-        by_index[(d.file, d.index)].append(case)
+        doc = Case(d.file, d.index, d.line, d.resource, d.status, d.reason)
+        out.append(doc)
+        exact.setdefault((d.file, d.index, d.resource), doc)
+        by_index[(d.file, d.index)].append(doc)
     orphans: dict[tuple[str, int, Resource], Case] = {}
     for f in report.sorted_findings():
-        case = exact.get((f.file, f.document_index, f.resource))
+        case: Case | None = exact.get((f.file, f.document_index, f.resource))
         if case is None:
             same = by_index.get((f.file, f.document_index), [])
             if len(same) == 1:
