@@ -258,10 +258,22 @@ _RISKY_FLOW = re.compile(
     r"[\[{,][ \t]*(?:" + _WORDS + _END + "|" + _NUMERIC + ")", re.MULTILINE)
 # ... and keys, checked in the emitted JSON: a word or a number as a plain key ("on:", "1.0:")
 _RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|[-+.0-9][^"]*)":')
-# Anchors, aliases and tags (checked where an indicator starts a node), merge keys, directives:
-# left to the reference loader.
+# Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
+# "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
 _INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
-_NODE_START = frozenset(" \t\n[{,")
+_NODE_START = frozenset(":-?[{,\n")
+
+
+def _starts_node(text: str, at: int) -> bool:
+    i = at - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    if i < 0:
+        return True
+    c = text[i]
+    if c in ":-?":  # block indicators need a space after them
+        return i + 1 < at
+    return c in _NODE_START
 
 
 def _needs_reference(text: str) -> bool:
@@ -270,8 +282,7 @@ def _needs_reference(text: str) -> bool:
         return True
     if "&" in text or "*" in text or "!" in text:
         for m in _INDICATOR.finditer(text):
-            start = m.start()
-            if start == 0 or text[start - 1] in _NODE_START:
+            if _starts_node(text, m.start()):
                 return True
     if _RISKY_VALUE.search(text):
         return True
