@@ -77,7 +77,8 @@ def fingerprint(f: Finding, uri: str = "") -> str:
     ``uri`` is the file as the SARIF location names it (``./a.yaml`` and ``a.yaml`` agree).
     """
     r = f.resource
-    parts = [f.rule_id, uri or f.file, r.api_version, r.kind, r.namespace, r.name, f.path, f.message]
+    parts = [f.rule_id, uri or f.file, r.api_version, r.kind, r.namespace, r.name, f.path,
+             f.message]
     data = "\x00".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()[:32]
 
