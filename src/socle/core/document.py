@@ -31,6 +31,8 @@ class Document:
     format: str = "yaml"
     base_path: PathKey = ()
     error: InputError | None = None
+    # first line of ``text`` in the file when it differs from ``line`` (List items)
+    origin: int = 0
     _positions: PositionMap | None = field(default=None, repr=False)
     _locate: Callable[[str], PositionMap] | None = field(default=None, repr=False)
 
@@ -63,16 +65,17 @@ class Document:
         """Line and column of the deepest known key on ``path`` (the document start if none)."""
         full: PathKey = self.base_path + tuple(path)
         pos = self.positions()
+        first = self.origin or self.line
         while True:
             hit = pos.get(full)
             if hit is not None:
-                return (self.line - 1 + hit[0], hit[1])
+                return (first - 1 + hit[0], hit[1])
             if not full or len(full) <= len(self.base_path):
                 break
             full = full[:-1]
         if self.base_path and self.base_path in pos:
             hit = pos[self.base_path]
-            return (self.line - 1 + hit[0], hit[1])
+            return (first - 1 + hit[0], hit[1])
         return (self.line, 0)
 
     def line_of(self, path: Sequence[str | int]) -> int:

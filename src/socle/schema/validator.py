@@ -142,9 +142,10 @@ class DocumentValidator:
             for i, item in enumerate(obj["items"]):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
-                                 base_path=(*doc.base_path, "items", i), _locate=doc._locate)
-                child._positions = doc._positions
-                child.line = child.line_of(()) if doc.text is not None else doc.line
+                                 base_path=(*doc.base_path, "items", i), _locate=doc._locate,
+                                 origin=doc.origin or doc.line)
+                child._positions = doc.positions() if doc.text is not None else None
+                child.line = child.line_of(())
                 self.validate(child, out)
             return
         resource = doc.resource

@@ -1,0 +1,328 @@
+"""`socle validate` end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from socle_testing import ROOT, run_socle
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+{extra}"""
+
+
+def deployment(replicas: str = "2", extra: str = "") -> str:
+    return DEPLOYMENT.format(replicas=replicas, extra=extra)
+
+
+def write(tmp: Path, name: str, text: str) -> Path:
+    path = tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_example_repository_is_clean() -> None:
+    r = run_socle("validate", "--summary", str(ROOT / "examples" / "repo"))
+    assert r.code == 0, r.out + r.err
+    assert "Valid: 7, Invalid: 0, Errors: 0" in r.out
+
+
+def test_wrong_type_is_reported_with_line_and_exit_1(tmp_path: Path) -> None:
+    f = write(tmp_path, "d.yaml", deployment(replicas='"three"'))
+    r = run_socle("validate", str(f))
+    assert r.code == 1
+    assert f"{f}:6:3:" in r.out
+    assert "/spec/replicas" in r.out and "[schema/type]" in r.out
+    assert "Traceback" not in r.err
+
+
+def test_json_output_is_stable(tmp_path: Path) -> None:
+    f = write(tmp_path, "d.yaml", deployment(replicas='"three"'))
+    r = run_socle("validate", "-output", "json", str(f))
+    data = json.loads(r.out)
+    assert data["schemaVersion"] == 1
+    assert data["summary"]["invalid"] == 1
+    (finding,) = data["findings"]
+    assert finding["ruleId"] == "schema/type"
+    assert finding["line"] == 6 and finding["path"] == "/spec/replicas"
+    assert finding["resource"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                   "namespace": "", "name": "web"}
+
+
+def test_strict_rejects_unknown_fields_only_when_asked(tmp_path: Path) -> None:
+    f = write(tmp_path, "d.yaml", deployment(extra="          imagePullPolicyy: Always\n"))
+    assert run_socle("validate", str(f)).code == 0
+    r = run_socle("validate", "-strict", str(f))
+    assert r.code == 1
+    assert "imagePullPolicyy" in r.out
+    assert f"{f}:16:11:" in r.out  # the line of the unknown key itself
+
+
+def test_strict_rejects_duplicate_keys(tmp_path: Path) -> None:
+    f = write(tmp_path, "d.yaml", deployment(extra="          image: nginx:1.26\n"))
+    assert run_socle("validate", str(f)).code == 0
+    r = run_socle("validate", "--strict", str(f))
+    assert r.code == 1
+    assert "yaml/duplicate-key" in r.out and ":16:" in r.out
+
+
+def test_yaml_11_scalars_are_typed_as_kubernetes_does(tmp_path: Path) -> None:
+    # replicas: 0x10 is the integer 16 for Kubernetes; name: yes is the boolean true
+    ok = write(tmp_path, "ok.yaml", deployment(replicas="0x10"))
+    assert run_socle("validate", str(ok)).code == 0
+    bad = write(tmp_path, "bad.yaml", deployment().replace("name: web\n", "name: yes\n", 1))
+    r = run_socle("validate", str(bad))
+    assert r.code == 1 and "/metadata/name" in r.out
+
+
+def test_missing_kind_and_malformed_yaml_exit_2_with_location(tmp_path: Path) -> None:
+    f = write(tmp_path, "a.yaml", "apiVersion: v1\nmetadata: {name: x}\n")
+    r = run_socle("validate", str(f))
+    assert r.code == 2 and "no kind" in r.out
+    g = write(tmp_path, "b.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: [a, b\n")
+    r = run_socle("validate", str(g))
+    assert r.code == 2
+    assert f"{g}:4:1: high malformed YAML" in r.out or f"{g}:3:" in r.out
+    assert "Traceback" not in r.err and "ERROR" not in r.err  # no native parser noise
+
+
+def test_unknown_kind_is_an_error_unless_ignored(tmp_path: Path) -> None:
+    f = write(tmp_path, "cr.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: "
+                                   "{name: w}\n")
+    r = run_socle("validate", "-summary", str(f))
+    assert r.code == 2 and "could not find schema for Widget" in r.out
+    r = run_socle("validate", "-summary", "-ignore-missing-schemas", str(f))
+    assert r.code == 0 and "Skipped: 1" in r.out
+
+
+def test_skip_and_reject_by_kind_or_gvk(tmp_path: Path) -> None:
+    f = write(tmp_path, "d.yaml", deployment(replicas='"bad"'))
+    r = run_socle("validate", "-summary", "-skip", "Deployment", str(f))
+    assert r.code == 0 and "Skipped: 1" in r.out
+    r = run_socle("validate", "-summary", "-skip", "ConfigMap,apps/v1/Deployment", str(f))
+    assert r.code == 0
+    r = run_socle("validate", "-reject", "Deployment", str(f))
+    assert r.code == 1 and "prohibited resource kind Deployment" in r.out
+
+
+def test_folders_are_walked_and_ignore_patterns_apply(tmp_path: Path) -> None:
+    write(tmp_path, "a/ok.yaml", deployment())
+    write(tmp_path, "a/b/bad.yml", deployment(replicas='"x"'))
+    write(tmp_path, "a/notes.txt", "not yaml at all: [")
+    write(tmp_path, "a/c.json", json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                            "metadata": {"name": "c"}, "data": {"k": "v"}}))
+    r = run_socle("validate", "-summary", str(tmp_path / "a"))
+    assert r.code == 1 and "3 resources found in 3 files" in r.out
+    r = run_socle("validate", "-summary", "-ignore-filename-pattern", r"/b/", str(tmp_path / "a"))
+    assert r.code == 0 and "2 resources found in 2 files" in r.out
+
+
+def test_stdin(tmp_path: Path) -> None:
+    r = run_socle("validate", "-summary", "-", stdin=deployment() + "---\n" + deployment("'x'"))
+    assert r.code == 1
+    assert "stdin:22:" in r.out  # the second document's replicas line
+    assert "2 resources found in 1 file" in r.out
+
+
+def test_kind_list_items_are_validated_one_by_one(tmp_path: Path) -> None:
+    f = write(tmp_path, "list.yaml", """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: a}
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: b}
+    spec:
+      ports:
+        - port: "eighty"
+""")
+    r = run_socle("validate", "-summary", str(f))
+    assert r.code == 1
+    assert "2 resources found" in r.out
+    assert "Service b" in r.out and f"{f}:12:" in r.out
+
+
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [size]
+              properties:
+                size:
+                  x-kubernetes-int-or-string: true
+                  anyOf: [{type: integer}, {type: string}]
+                color: {type: string, enum: [red, blue]}
+                extra:
+                  type: object
+                  x-kubernetes-preserve-unknown-fields: true
+"""
+
+
+def widget(spec: str) -> str:
+    return f"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w}}\nspec:\n{spec}"
+
+
+def test_crd_in_the_input_makes_its_resources_checkable(tmp_path: Path) -> None:
+    write(tmp_path, "crds/widget.yaml", CRD)
+    write(tmp_path, "good/a.yaml", widget("  size: 3\n  extra: {anything: [1, 2]}\n"))
+    write(tmp_path, "good/b.yaml", widget("  size: 10Gi\n  color: red\n"))
+    r = run_socle("validate", "-summary", str(tmp_path / "crds"), str(tmp_path / "good"))
+    assert r.code == 0, r.out
+    bad = write(tmp_path, "bad/c.yaml", widget("  size: 1\n  color: green\n  typo: 1\n"))
+    r = run_socle("validate", str(tmp_path / "crds"), str(bad))
+    assert r.code == 1
+    assert "/spec/color" in r.out and "typo" in r.out  # nested objects are strict
+
+
+def test_crd_catalog_folder_as_schema_location(tmp_path: Path) -> None:
+    crd = write(tmp_path, "crd.yaml", CRD)
+    catalog = tmp_path / "catalog"
+    r = run_socle("schemas", "crd", str(crd), "--dir", str(catalog))
+    assert r.code == 0 and (catalog / "example.com" / "widget_v1.json").exists()
+    cr = write(tmp_path, "cr/w.yaml", widget("  color: blue\n"))  # size missing
+    r = run_socle("validate", "-schema-location", "default", "-schema-location", str(catalog),
+                  str(cr))
+    assert r.code == 1 and "size" in r.out
+    template = str(catalog) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    r = run_socle("validate", "-schema-location", template, str(cr))
+    assert r.code == 1 and "size" in r.out
+
+
+@pytest.fixture
+def schema_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    root = tmp_path / "served"
+    (root / "example.com").mkdir(parents=True)
+    (root / "example.com" / "widget_v1.json").write_text(json.dumps({
+        "type": "object", "required": ["spec"],
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
+    }))
+    hits: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: object, **k: object) -> None:
+            super().__init__(*a, directory=str(root), **k)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            hits.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_schema_location_with_disk_cache(tmp_path: Path,
+                                              schema_server: tuple[str, list[str]]) -> None:
+    base, hits = schema_server
+    cr = write(tmp_path, "w.yaml", widget("  size: big\n"))
+    location = base + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    cache = tmp_path / "cache"
+    args = ("validate", "-schema-location", location, "-cache", str(cache), str(cr))
+    r = run_socle(*args)
+    assert r.code == 1 and "/spec/size" in r.out
+    assert any("widget_v1.json" in h for h in hits)
+    hits.clear()
+    r = run_socle(*args)
+    assert r.code == 1 and not hits  # served from the cache
+    missing = base + "/nothing/{{ .ResourceKind }}.json"
+    r = run_socle("validate", "-schema-location", missing, str(cr))
+    assert r.code == 2 and "could not find schema" in r.out
+
+
+def test_kubernetes_version_selects_bundled_schemas(tmp_path: Path) -> None:
+    hpa = write(tmp_path, "hpa.yaml", """\
+apiVersion: autoscaling/v2beta2
+kind: HorizontalPodAutoscaler
+metadata: {name: h}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 1
+  maxReplicas: 3
+""")
+    assert run_socle("validate", "-kubernetes-version", "1.25", str(hpa)).code == 0
+    r = run_socle("validate", "-kubernetes-version", "1.29.4", str(hpa))
+    assert r.code == 2 and "could not find schema" in r.out  # removed in 1.26
+    r = run_socle("validate", "-kubernetes-version", "1.10", str(hpa))
+    assert r.code == 2 and "not bundled" in r.err and "Traceback" not in r.err
+
+
+def test_config_file_supplies_defaults_and_flags_win(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, "socle.yaml", "validate:\n  strict: true\n  skip: [Service]\n")
+    f = write(tmp_path, "k8s/d.yaml", deployment(extra="          bogus: 1\n"))
+    r = run_socle("validate", str(tmp_path / "k8s"))
+    assert r.code == 1 and "bogus" in r.out  # strict from the config
+    write(tmp_path, "socle.yaml", "validate:\n  stritc: true\n")
+    r = run_socle("validate", str(f))
+    assert r.code == 2 and "unknown option 'stritc'" in r.err
+    (tmp_path / "socle.yaml").unlink()
+    write(tmp_path, "pyproject.toml", "[tool.socle.validate]\nstrict = true\n")
+    r = run_socle("validate", str(f))
+    assert r.code == 1 and "bogus" in r.out
+
+
+def test_parallel_run_gives_the_same_report_as_one_worker(tmp_path: Path) -> None:
+    docs = []
+    for i in range(60):
+        docs.append(deployment(replicas='"x"' if i % 17 == 0 else str(i)).replace(
+            "name: web\n", f"name: web-{i}\n", 1))
+    big = "---\n".join(docs * 4)
+    for i in range(40):
+        write(tmp_path, f"m/f{i:02d}.yaml", big)
+    one = run_socle("validate", "-o", "json", "-n", "1", str(tmp_path / "m"))
+    two = run_socle("validate", "-o", "json", "-n", "2", str(tmp_path / "m"))
+    assert one.code == two.code == 1
+    a, b = json.loads(one.out), json.loads(two.out)
+    assert a["summary"] == b["summary"]
+    assert a["findings"] == b["findings"]
+    assert a["summary"]["invalid"] == 40 * 4 * 4
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    r = run_socle("validate")
+    assert r.code == 2 and "no input" in r.err
+    r = run_socle("validate", str(tmp_path / "nope"))
+    assert r.code == 2 and "no such file" in r.err
+    r = run_socle("validate", "-o", "yamlish", str(ROOT / "examples" / "repo"))
+    assert r.code == 2 and "unknown output" in r.err
