@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from socle_testing import ROOT, run_socle
 
 DEPLOYMENT = """\

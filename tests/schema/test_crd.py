@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jsonschema_rs
+
 from socle.formats.yaml import load_all
 from socle.schema.crd import catalog_name, is_crd, schemas_from_crd
 

@@ -6,6 +6,7 @@ import json
 
 import jsonschema_rs
 import pytest
+
 from socle.core.errors import UsageError
 from socle.schema import kubernetes
 

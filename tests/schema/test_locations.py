@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from socle.core.errors import UsageError
 from socle.schema.locations import parse_location, render
 
