@@ -1,0 +1,189 @@
+"""Shared helpers for socle's benchmarks: measured child runs, interleaving, medians, tables.
+
+How a run is measured (:func:`measure`):
+
+* **wall time**: ``time.perf_counter`` around the child, from spawn to reap.
+* **CPU time**: user + system from ``os.wait4`` on the child. Linux folds the CPU time of every
+  descendant the child has reaped into it, so a Python pool's worker processes are counted
+  (they are joined before the command exits).
+* **peak RSS (largest process)**: ``ru_maxrss`` from the same ``wait4``. For a process tree
+  Linux reports the *maximum* over the child and its reaped descendants, not their sum: it is
+  the peak of the single biggest process.
+* **peak tree memory**: what the whole tree held at once. Summing each process's own
+  ``ru_maxrss`` would count memory that forked workers share with their parent (copy-on-write
+  pages) once per process, and the peaks need not coincide. So a sampler thread reads the tree
+  (``/proc/<pid>/task/*/children``, recursively) every ``interval`` seconds and sums each
+  process's PSS (``/proc/<pid>/smaps_rollup``; shared pages split between their users), falling
+  back to RSS where PSS is unreadable. The maximum of those sums is reported. Sampling can miss
+  a short spike, and costs a little CPU in the parent (same for every tool measured).
+
+``RUSAGE_CHILDREN`` deltas are not used for memory because ``ru_maxrss`` there is a running
+maximum over all children ever reaped, not something that can be subtracted.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Measurement", "fmt_bytes", "interleaved", "markdown_table", "measure", "median",
+           "summarize"]
+
+
+@dataclass
+class Measurement:
+    wall: float  # seconds
+    cpu: float  # user + system seconds, including reaped descendants
+    max_rss: int  # bytes, largest single process (wait4 ru_maxrss)
+    tree_peak: int  # bytes, largest sampled sum of PSS over the process tree (0 if unsampled)
+    returncode: int
+    samples: int = 0
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(_children(p))
+    return seen
+
+
+def _memory(pid: int) -> int:
+    """PSS in bytes (RSS if PSS cannot be read); 0 if the process is gone."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path, encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith(key):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self.samples = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = sum(_memory(p) for p in _tree(self.pid))
+            self.samples += 1
+            self.peak = max(self.peak, total)
+            self.stop.wait(self.interval)
+
+
+def measure(cmd: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
+            stdout: Any = subprocess.DEVNULL, stderr: Any = subprocess.DEVNULL,
+            interval: float | None = 0.05, timeout: float | None = None) -> Measurement:
+    """Run ``cmd`` once and measure it (see the module docstring)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
+                            stdout=stdout, stderr=stderr)
+    sampler = _Sampler(proc.pid, interval) if interval else None
+    if sampler:
+        sampler.start()
+    timer = None
+    if timeout:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if timer:
+            timer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    if sampler:
+        sampler.stop.set()
+        sampler.join()
+    return Measurement(
+        wall=wall, cpu=usage.ru_utime + usage.ru_stime, max_rss=usage.ru_maxrss * 1024,
+        tree_peak=sampler.peak if sampler else 0, returncode=proc.returncode,
+        samples=sampler.samples if sampler else 0)
+
+
+def interleaved(commands: Mapping[str, Sequence[str]], runs: int, *,
+                ok_codes: Iterable[int] = (0, 1), progress: bool = True,
+                **kwargs: Any) -> dict[str, list[Measurement]]:
+    """``runs`` rounds; each round runs every command once, alternating the order per round so
+    that neither tool always runs first (caches, CPU frequency, neighbours' load)."""
+    ok = set(ok_codes)
+    names = list(commands)
+    out: dict[str, list[Measurement]] = {n: [] for n in names}
+    for i in range(runs):
+        order = names if i % 2 == 0 else names[::-1]
+        for name in order:
+            m = measure(commands[name], **kwargs)
+            if m.returncode not in ok:
+                raise RuntimeError(f"{name} exited with {m.returncode}: {' '.join(commands[name])}")
+            out[name].append(m)
+            if progress:
+                print(f"  run {i + 1}/{runs} {name}: {m.wall:.2f} s wall, {m.cpu:.2f} s CPU, "
+                      f"{fmt_bytes(m.max_rss)} max RSS, {fmt_bytes(m.tree_peak)} tree",
+                      flush=True)
+    return out
+
+
+def median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))
+
+
+@dataclass
+class Summary:
+    runs: int
+    wall: float
+    cpu: float
+    max_rss: int
+    tree_peak: int
+    walls: list[float] = field(default_factory=list)
+
+
+def summarize(ms: list[Measurement]) -> Summary:
+    """Medians of time; the highest memory peak seen over the runs."""
+    return Summary(runs=len(ms), wall=median(m.wall for m in ms), cpu=median(m.cpu for m in ms),
+                   max_rss=max(m.max_rss for m in ms), tree_peak=max(m.tree_peak for m in ms),
+                   walls=[m.wall for m in ms])
+
+
+def fmt_bytes(n: int) -> str:
+    if n <= 0:
+        return "-"
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]],
+                   align: str | None = None) -> str:
+    """A GitHub Markdown table; ``align`` is one letter per column (l, r, c)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(headers) + " |",
+             "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines.extend("| " + " | ".join(str(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)
