@@ -18,8 +18,9 @@ from socle.core.finding import Report
 from socle.outputs._cases import Case, cases, clean, describe
 from socle.outputs.text import summary_line
 
-# Characters YAML cannot hold unescaped inside a double-quoted scalar.
-_YAML_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Characters YAML cannot hold unescaped in a double-quoted scalar: non-printables, and the
+# line breaks of YAML 1.1 (NEL, LS, PS) that a reader would fold into a space.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def tap_text(text: str) -> str:
@@ -31,7 +32,7 @@ def tap_text(text: str) -> str:
 def yaml_str(text: str) -> str:
     """A YAML double-quoted scalar (JSON string syntax, plus escapes for C1 controls)."""
     quoted = json.dumps(clean(text), ensure_ascii=False)
-    return _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def _description(case: Case) -> str:
