@@ -132,6 +132,10 @@ class Template:
     _validator: Any = field(default=None, repr=False)
 
     @property
+    def query(self) -> str:
+        return f"[v | data.{self.package}.violation[v]]"
+
+    @property
     def engine(self) -> str:
         return "Rego" if self.rego is not None else "K8sNativeValidation"
 
@@ -630,14 +634,11 @@ class Client:
         eng = self._compiled(t)
         params = c.parameters if c.parameters is not None else {}
         try:
-            result = eng.eval_rule(f"{t.package}.violation", {"review": review,
-                                                               "parameters": params})
+            # an array comprehension: the same plain JSON array from every engine
+            values = eng.eval_query(t.query, {"review": review, "parameters": params})
         except SocleError as err:
             raise ReviewError(f"{c.rule_id}: {err}") from None
-        if result is None:
-            return []
-        if isinstance(result, dict):  # a v0 set rule some engines hand back as an object
-            result = list(result)
+        result = values[0] if values else []
         out = []
         for item in result if isinstance(result, (list, set, tuple)) else [result]:
             if isinstance(item, dict):
