@@ -162,3 +162,140 @@ def error_from_opa(text: str, default_file: str | None = None) -> PolicyError:
         return PolicyError(msg, m.group("file"), int(m.group("line")))
     first = text.strip().splitlines()[0] if text.strip() else "evaluation failed"
     return PolicyError(first, default_file)
+
+
+# --- evaluation time limit ---------------------------------------------------------------------
+#
+# regorus evaluates while holding the GIL and neither engine can be interrupted, so the limit is
+# kept by a supervising parent process: the command forks once, the child does the work and
+# writes "evaluating <what> until <deadline>" into shared memory before each input, the parent
+# waits and kills the child when a deadline passes, then reports it (exit 2). Arming costs one
+# clock read and one memory write per input file.
+
+DEFAULT_TIMEOUT = 60.0
+_LABEL_SIZE = 1000
+_ACTIVE: Watchdog | None = None
+
+
+class Watchdog:
+    def __init__(self, timeout: float) -> None:
+        import mmap
+
+        self.timeout = timeout
+        self._ns = int(timeout * 1e9)
+        self._mem = mmap.mmap(-1, 8 + _LABEL_SIZE)
+
+    def arm(self, what: str) -> None:
+        import struct
+        import time
+
+        raw = what.encode("utf-8", "replace")[:_LABEL_SIZE - 1] + b"\0"
+        self._mem[8:8 + len(raw)] = raw
+        struct.pack_into("q", self._mem, 0, time.monotonic_ns() + self._ns)
+
+    def disarm(self) -> None:
+        import struct
+
+        struct.pack_into("q", self._mem, 0, 0)
+
+    def expired(self) -> str | None:
+        """The label of the input whose deadline passed, else None."""
+        import struct
+        import time
+
+        (deadline,) = struct.unpack_from("q", self._mem, 0)
+        if deadline and time.monotonic_ns() > deadline:
+            return bytes(self._mem[8:8 + _LABEL_SIZE]).split(b"\0")[0].decode("utf-8", "replace")
+        return None
+
+
+def active_watchdog() -> Watchdog | None:
+    return _ACTIVE
+
+
+def _real_fd(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def supervise(fn: Callable[[], int], timeout: float | None, command: str) -> int:
+    """Run ``fn`` in a child process under a per-input time limit; its exit code, or 2.
+
+    Runs ``fn`` in this process (no limit) when the limit is off, when fork is unavailable,
+    or when standard output or error are not real files (in-process test runners).
+    """
+    import os
+    import sys
+
+    global _ACTIVE
+    if (not timeout or timeout <= 0 or not hasattr(os, "fork") or _ACTIVE is not None
+            or not _real_fd(sys.stdout) or not _real_fd(sys.stderr)):
+        return fn()
+    watchdog = Watchdog(timeout)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child does the work
+        code = 2
+        try:
+            _ACTIVE = watchdog
+            code = fn()
+        except SocleError as err:
+            print(f"socle {command}: {err}", file=sys.stderr)
+            code = 2
+        except KeyboardInterrupt:
+            code = 130
+        except BrokenPipeError:
+            code = 1
+        except BaseException:  # show it, then leave without unwinding twice
+            import traceback
+
+            traceback.print_exc()
+            code = 2
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child handles Ctrl-C
+    try:
+        return _wait(pid, watchdog, command)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _wait(pid: int, watchdog: Watchdog, command: str) -> int:
+    import os
+    import select
+    import signal
+    import sys
+
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else -1
+    try:
+        while True:
+            if pidfd >= 0:
+                select.select([pidfd], [], [], 0.05)
+            else:  # pragma: no cover - kernels before 5.3
+                import time
+
+                time.sleep(0.02)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status) if status else 0
+            what = watchdog.expired()
+            if what is not None:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                print(f"socle {command}: {what}: policy evaluation took longer than "
+                      f"{watchdog.timeout:g}s (a policy that loops or does too much work); "
+                      "fix the policy or raise --timeout", file=sys.stderr)
+                return 2
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)

@@ -1,0 +1,115 @@
+"""``socle test``: conftest's ``test`` — Rego policies over config files, conftest's flags."""
+
+from __future__ import annotations
+
+import argparse
+
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit
+from socle.core.errors import UsageError
+
+
+def add_policy_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by ``socle test`` and ``socle verify``."""
+    g = p.add_argument_group("policies (conftest flags)")
+    g.add_argument("-p", "--policy", dest="policy", action="append", default=None,
+                   metavar="PATH", help="policy file or folder, repeatable (default: policy)")
+    g.add_argument("-d", "--data", dest="data", action="append", default=None, metavar="PATH",
+                   help="data files or folders (JSON/YAML) available as data.*, repeatable")
+    g.add_argument("--rego-version", dest="rego_version", choices=("v0", "v1"), default=None,
+                   help="Rego syntax of the policies (default v1)")
+    g.add_argument("--engine", dest="engine", choices=("regorus", "opa"), default=None,
+                   help="Rego engine: regorus (default, fast) or opa (reference; needs "
+                        "opa-golib-python-bindings)")
+    g.add_argument("--timeout", dest="timeout", type=float, default=None, metavar="SECONDS",
+                   help="time limit per input file (test) or per unit test (verify); "
+                        "0 turns it off (default 60)")
+    g.add_argument("--trace", dest="trace", action="store_true", default=None,
+                   help="print the evaluation trace to standard error (--engine opa)")
+    g.add_argument("--strict", dest="strict", action="store_true", default=None,
+                   help="accepted for conftest compatibility (see docs/test.md)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders to test; - for standard input")
+    add_policy_arguments(p)
+    g = p.add_argument_group("test")
+    g.add_argument("-n", "--namespace", dest="namespace", action="append", default=None,
+                   help="policy namespace (package) to use, repeatable (default main)")
+    g.add_argument("--all-namespaces", dest="all_namespaces", action="store_true", default=None,
+                   help="use every package of the policies")
+    g.add_argument("--combine", dest="combine", action="store_true", default=None,
+                   help="check all files together as one input: [{path, contents}]")
+    g.add_argument("--parser", dest="parser", default=None,
+                   help="parse every input with this format (yaml, json, toml, hcl2, ...)")
+    g.add_argument("--fail-on-warn", dest="fail_on_warn", action="store_true", default=None,
+                   help="warnings fail the run too (exit 1)")
+    g.add_argument("--no-fail", dest="no_fail", action="store_true", default=None,
+                   help="exit 0 even when policies fail")
+    g.add_argument("--suppress-exceptions", dest="suppress_exceptions", action="store_true",
+                   default=None, help="do not report rules excepted by exception rules")
+    g.add_argument("--ignore", dest="ignore", default=None, metavar="REGEX",
+                   help="regular expression of input paths to skip")
+    g.add_argument("-u", "--update", dest="update", action="append", default=None,
+                   metavar="URL", help="pull these policy bundles into the policy folder first")
+    add_output_arguments(p)
+
+
+def options_from(args: argparse.Namespace) -> dict[str, object]:
+    timeout = 60.0 if args.timeout is None else float(args.timeout)
+    return {
+        "policies": as_list(args.policy) or ["policy"],
+        "data": as_list(args.data),
+        "rego_version": args.rego_version or "v1",
+        "engine": args.engine or "regorus",
+        "timeout": timeout,
+        "trace": bool(args.trace),
+        "strict": bool(args.strict),
+    }
+
+
+def pull_updates(urls: list[str], policies: list[str]) -> None:
+    try:
+        from socle.policy import bundles
+    except ImportError:
+        raise UsageError("--update is not available: bundle support is missing") from None
+    pull = getattr(bundles, "pull", None)
+    if pull is None:
+        raise UsageError("--update is not available: bundle support is missing")
+    for url in urls:
+        pull(url, policies[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_config(args, "test")
+    from socle.policy.engine import supervise
+
+    common = options_from(args)
+    if args.update:
+        pull_updates(as_list(args.update), as_list(common["policies"]))
+
+    def work() -> int:
+        from socle.policy.conftest import TestOptions, exit_code
+        from socle.policy.conftest import run as run_tests
+
+        options = TestOptions(
+            namespaces=as_list(args.namespace) or ["main"],
+            all_namespaces=bool(args.all_namespaces),
+            combine=bool(args.combine),
+            parser=args.parser,
+            fail_on_warn=bool(args.fail_on_warn),
+            no_fail=bool(args.no_fail),
+            suppress_exceptions=bool(args.suppress_exceptions),
+            ignore=args.ignore,
+            **common,  # type: ignore[arg-type]
+        )
+        paths = list(args.paths)
+        if not paths:
+            raise UsageError("no input: give files, folders, or - for standard input")
+        report = run_tests(paths, options)
+        emit(report, args)
+        return exit_code(report, options)
+
+    timeout = common["timeout"]
+    assert isinstance(timeout, float)
+    return supervise(work, timeout, "test")

@@ -1,0 +1,458 @@
+"""The conftest-compatible runner behind ``socle test``.
+
+Semantics follow conftest:
+
+* policies: every ``*.rego`` under each ``--policy`` path (files or folders, recursively);
+* rules: in each namespace (``main`` by default), rules named ``deny``/``violation`` with
+  optional ``_suffix`` parts are failures, ``warn`` (``_suffix``) warnings. A value is a set of
+  strings, or of objects with ``msg`` and any other keys (metadata); a boolean ``true`` counts
+  as one failure named after the rule;
+* exceptions: ``exception contains rules`` (v0 ``exception[rules]``) where ``rules`` lists
+  rule names without the ``deny_``/``violation_`` prefix; an excepted rule's results become
+  exceptions (shown unless ``--suppress-exceptions``);
+* inputs: each file is parsed with ``socle.formats`` (by extension, or ``--parser``); every
+  document of a multi-document file is checked on its own, and so is every element of a file
+  whose top-level value is an array (conftest does the same); ``--combine`` checks all files at
+  once as ``[{"path": ..., "contents": ...}]``;
+* builtins ``parse_config(parser, text)``, ``parse_config_file(path)`` and
+  ``parse_combined_config_files(paths)``.
+
+The engine is built once; each document costs one input swap and one evaluation per rule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.document import Document
+from socle.core.errors import InputError, SocleError, UsageError
+from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
+from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
+from socle.policy.v0 import package_of, rule_names
+
+FAILURE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
+WARNING = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
+DATA_EXTENSIONS = (".json", ".yaml", ".yml")
+
+
+@dataclass
+class TestOptions:
+    """Options of ``socle test`` (conftest's flags)."""
+
+    policies: list[str] = field(default_factory=lambda: ["policy"])
+    namespaces: list[str] = field(default_factory=lambda: ["main"])
+    all_namespaces: bool = False
+    data: list[str] = field(default_factory=list)
+    combine: bool = False
+    parser: str | None = None
+    fail_on_warn: bool = False
+    no_fail: bool = False
+    suppress_exceptions: bool = False
+    ignore: str | None = None
+    rego_version: str = "v1"
+    engine: str = DEFAULT_ENGINE
+    strict: bool = False
+    trace: bool = False
+    timeout: float | None = None
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def _walk(path: str, suffixes: tuple[str, ...]) -> list[str]:
+    if os.path.isfile(path):
+        return [path]
+    out: list[str] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(suffixes))
+    return out
+
+
+def policy_files(paths: Iterable[str]) -> list[str]:
+    """Every ``.rego`` file under the given paths; a missing path is a usage error."""
+    out: list[str] = []
+    for p in paths:
+        if not os.path.exists(p):
+            raise UsageError(f"policy path {p!r} does not exist")
+        out.extend(f for f in _walk(p, (".rego",)) if f not in out)
+    return out
+
+
+def load_policies(engine: Engine, paths: Iterable[str]) -> list[str]:
+    files = policy_files(paths)
+    for f in files:
+        try:
+            with open(f, encoding="utf-8") as fh:
+                source = fh.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise PolicyError(f"cannot read policy: {err}", f) from None
+        engine.add_policy(f, source)
+    return files
+
+
+def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def load_data(paths: Iterable[str]) -> dict[str, Any]:
+    """Data files (JSON/YAML) merged into one document; files in sub-folders of a folder given
+    go under the sub-folder names (``d/x/data.json`` -> ``data.x``), as OPA's loader does."""
+    out: dict[str, Any] = {}
+    for root in paths:
+        if not os.path.exists(root):
+            raise UsageError(f"data path {root!r} does not exist")
+        for f in _walk(root, DATA_EXTENSIONS):
+            docs = _parse_file(f)
+            for doc in docs:
+                if doc.error is not None:
+                    raise doc.error
+                if doc.obj is None:
+                    continue
+                if not isinstance(doc.obj, dict):
+                    raise InputError("data file must hold an object", f, doc.line)
+                value: dict[str, Any] = doc.obj
+                if os.path.isdir(root):
+                    rel = os.path.relpath(os.path.dirname(f), root)
+                    if rel != ".":
+                        for part in reversed(rel.split(os.sep)):
+                            value = {part: value}
+                _merge(out, value)
+    return out
+
+
+def _parse_file(path: str, parser: str | None = None) -> list[Document]:
+    from socle import formats
+
+    try:
+        if parser:
+            fn = formats.get(parser).parse
+        else:
+            found = formats.parser_for(path)
+            if found is None:
+                raise InputError(f"no parser for this file; use --parser (one of "
+                                 f"{', '.join(formats.names())})", path)
+            fn = found
+    except KeyError as err:
+        raise UsageError(str(err.args[0])) from None
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path) from None
+    docs: list[Document] = fn(data, path)
+    return docs
+
+
+def input_files(paths: Iterable[str], parser: str | None = None,
+                ignore: str | None = None) -> list[str]:
+    """Files to test: named files as given, folders walked for files with a known format."""
+    from socle import formats
+
+    pattern = None
+    if ignore:
+        try:
+            pattern = re.compile(ignore)
+        except re.error as err:
+            raise UsageError(f"invalid --ignore pattern {ignore!r}: {err}") from None
+    out: list[str] = []
+    for p in paths:
+        if p == "-":
+            out.append(p)
+            continue
+        if not os.path.exists(p):
+            raise UsageError(f"{p}: no such file or folder")
+        if os.path.isfile(p):
+            if not (pattern and pattern.search(p)):
+                out.append(p)
+            continue
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and not (pattern and pattern.search(os.path.join(root, d))))
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if pattern and pattern.search(full):
+                    continue
+                if parser or formats.name_for_path(full):
+                    out.append(full)
+    return out
+
+
+# --- custom builtins ---------------------------------------------------------------------------
+
+def _value_of(docs: list[Document], path: str) -> Any:
+    for d in docs:
+        if d.error is not None:
+            raise d.error
+    objs = [d.obj for d in docs]
+    return objs[0] if len(objs) == 1 else objs
+
+
+def parse_config(parser: str, content: str) -> Any:
+    from socle import formats
+
+    try:
+        fn = formats.get(parser).parse
+    except KeyError as err:
+        raise ValueError(str(err.args[0])) from None
+    return _value_of(fn(content.encode("utf-8"), "-"), "-")
+
+
+def parse_config_file(path: str) -> Any:
+    return _value_of(_parse_file(path), path)
+
+
+def parse_combined_config_files(paths: list[str]) -> Any:
+    return [{"path": p, "contents": parse_config_file(p)} for p in paths]
+
+
+def register_builtins(engine: Engine) -> None:
+    engine.add_builtin("parse_config", 2, parse_config)
+    engine.add_builtin("parse_config_file", 1, parse_config_file)
+    engine.add_builtin("parse_combined_config_files", 1, parse_combined_config_files)
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+def discover_rules(modules: dict[str, str]) -> dict[str, dict[str, int]]:
+    """namespace -> {rule name: number of definitions} for failure, warning and exception rules.
+    Every package appears, even one without such rules."""
+    out: dict[str, dict[str, int]] = {}
+    for source in modules.values():
+        pkg = package_of(source)
+        if not pkg:
+            continue
+        rules = out.setdefault(pkg, {})
+        for name, _line in rule_names(source):
+            if FAILURE.match(name) or WARNING.match(name) or name == "exception":
+                rules[name] = rules.get(name, 0) + 1
+    return out
+
+
+def strip_failure_prefix(rule: str) -> str:
+    for prefix in ("deny_", "violation_"):
+        if rule.startswith(prefix):
+            return rule[len(prefix):]
+    return rule
+
+
+def _messages(value: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    """(message, metadata) pairs of one rule's value."""
+    if value is None or value is False:
+        return []
+    if value is True:
+        return [("", {})]
+    items = value if isinstance(value, list) else [value]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append((item, {}))
+        elif isinstance(item, dict):
+            if "msg" not in item:
+                raise PolicyError(f"rule {where} returned an object without a msg field: "
+                                  f"{json.dumps(item, sort_keys=True)[:200]}")
+            meta = {k: v for k, v in item.items() if k != "msg"}
+            msg = item["msg"]
+            out.append((msg if isinstance(msg, str) else json.dumps(msg), meta))
+    return out
+
+
+def _references(meta: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in meta.items():
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            out[k] = list(v)
+        elif isinstance(v, str):
+            out[k] = [v]
+        else:
+            out[k] = [json.dumps(v, sort_keys=True)]
+    return out
+
+
+@dataclass
+class Target:
+    """One value to check: a document, an element of a top-level array, or the combination."""
+
+    file: str
+    obj: Any
+    line: int = 1
+    index: int = 0
+
+
+class Runner:
+    """Policies compiled once, then :meth:`check` per input."""
+
+    def __init__(self, options: TestOptions, engine: Engine | None = None) -> None:
+        self.options = options
+        self.engine = engine or create_engine(options.engine, options.rego_version,
+                                              options.timeout)
+        if options.trace and hasattr(self.engine, "trace"):
+            self.engine.trace = True
+        register_builtins(self.engine)
+        self.policy_files = load_policies(self.engine, options.policies)
+        if not self.policy_files:
+            raise UsageError("no policies found in " + ", ".join(options.policies))
+        if options.data:
+            self.engine.add_data(load_data(options.data))
+        self.engine.prepare()
+        rules = discover_rules(self.engine.modules())
+        namespaces = list(rules) if options.all_namespaces else list(options.namespaces)
+        self.namespaces = namespaces
+        self.rules: dict[str, dict[str, int]] = {
+            ns: {r: n for r, n in rules.get(ns, {}).items() if r != "exception"}
+            for ns in namespaces}
+        self.has_exception = {ns: "exception" in rules.get(ns, {}) for ns in namespaces}
+        self.queries: list[str] = []
+        for ns in namespaces:
+            if self.has_exception[ns]:
+                self.queries.append(f"{ns}.exception")
+            self.queries.extend(f"{ns}.{r}" for r in sorted(self.rules[ns]))
+
+    def check(self, target: Target, report: Report) -> None:
+        values = self.engine.eval_rules(self.queries, target.obj) if self.queries else {}
+        self._flush_diagnostics(target)
+        resource = Resource.of(target.obj)
+        failed = False
+        for ns in self.namespaces:
+            excepted: set[str] = set()
+            if self.has_exception[ns]:
+                exc = values.get(f"{ns}.exception")
+                for group in exc if isinstance(exc, list) else []:
+                    if isinstance(group, list):
+                        excepted.update(x for x in group if isinstance(x, str))
+            for rule in sorted(self.rules[ns]):
+                rid = f"{ns}.{rule}"
+                results = _messages(values.get(rid), f"data.{rid}")
+                is_failure = bool(FAILURE.match(rule))
+                if results and strip_failure_prefix(rule) in excepted:
+                    if not self.options.suppress_exceptions:
+                        report.add(Finding(
+                            rule_id=rid, severity=Severity.INFO, source="policy",
+                            message=f"{rule} is excepted by data.{ns}.exception",
+                            resource=resource, file=target.file, line=target.line,
+                            document_index=target.index, title="exception"))
+                    continue
+                for msg, meta in results:
+                    sev = Severity.HIGH if is_failure else Severity.MEDIUM
+                    if is_failure or self.options.fail_on_warn:
+                        failed = True
+                    report.add(Finding(
+                        rule_id=rid, severity=sev, source="policy", message=msg or rule,
+                        resource=resource, file=target.file, line=target.line,
+                        document_index=target.index, references=_references(meta),
+                        title="failure" if is_failure else "warning"))
+        report.documents.append(DocumentResult(
+            target.file, target.index, target.line, resource,
+            Status.INVALID if failed else Status.VALID))
+
+    def _flush_diagnostics(self, target: Target) -> None:
+        prints = self.engine.take_prints()
+        for p in prints:
+            print(p, file=sys.stderr)
+        if self.options.trace:
+            trace = getattr(self.engine, "last_trace", None)
+            if trace:
+                print(f"TRAC {target.file}", file=sys.stderr)
+                for ev in trace:
+                    loc = ev.get("location") or {}
+                    where = f"{loc.get('file', '')}:{loc.get('row', '')}" if loc else ""
+                    print(f"TRAC {ev.get('op', '')} {where} {ev.get('node', '')}".rstrip(),
+                          file=sys.stderr)
+                self.engine.last_trace = []  # type: ignore[attr-defined]
+
+    def count_tests(self) -> int:
+        return sum(sum(r.values()) for r in self.rules.values())
+
+
+def targets(path: str, docs: list[Document]) -> Iterator[Target]:
+    """What conftest checks in one file: each document, each element of a top-level array."""
+    if len(docs) == 1 and isinstance(docs[0].obj, list):
+        d = docs[0]
+        for i, item in enumerate(d.obj):
+            yield Target(d.file, item, d.line, i)
+        return
+    for d in docs:
+        yield Target(d.file, d.obj, d.line, d.index)
+
+
+def _error(report: Report, err: SocleError, file: str) -> None:
+    report.errors += 1
+    report.add(Finding(rule_id="input-error", severity=Severity.HIGH, source="input",
+                       message=err.message, file=err.file or file, line=err.line or 0,
+                       column=err.column or 0))
+
+
+def run(paths: list[str], options: TestOptions, runner: Runner | None = None) -> Report:
+    """Check every input; unusable inputs are counted in ``report.errors`` (exit 2)."""
+    from socle.policy import engine as engine_mod
+
+    runner = runner or Runner(options)
+    report = Report(command="test")
+    files = input_files(paths, options.parser, options.ignore)
+    if not files:
+        raise UsageError("no input files found in " + ", ".join(paths))
+    watchdog = engine_mod.active_watchdog()
+    if options.combine:
+        combined = []
+        for f in files:
+            try:
+                docs = _parse_file(f, options.parser)
+                combined.append({"path": f, "contents": _value_of(docs, f)})
+            except SocleError as err:
+                _error(report, err, f)
+        report.files = len(files)
+        if watchdog:
+            watchdog.arm("the combined input")
+        runner.check(Target("Combined", combined, 0, 0), report)
+        if watchdog:
+            watchdog.disarm()
+        return report
+    for f in files:
+        report.files += 1
+        try:
+            docs = _parse_file(f, options.parser)
+        except SocleError as err:
+            _error(report, err, f)
+            continue
+        bad = [d for d in docs if d.error is not None]
+        for d in bad:
+            assert d.error is not None
+            _error(report, d.error, f)
+        if bad:
+            continue
+        if watchdog:
+            watchdog.arm(f)
+        for t in targets(f, docs):
+            runner.check(t, report)
+        if watchdog:
+            watchdog.disarm()
+    return report
+
+
+def exit_code(report: Report, options: TestOptions) -> int:
+    if report.errors:
+        return 2
+    if options.no_fail:
+        return 0
+    threshold = Severity.MEDIUM if options.fail_on_warn else Severity.HIGH
+    if any(f.source == "policy" and f.severity >= threshold for f in report.findings):
+        return 1
+    return 0
+
+
+__all__ = ["FAILURE", "WARNING", "Runner", "Target", "TestOptions", "discover_rules",
+           "exit_code", "input_files", "load_data", "load_policies", "parse_combined_config_files",
+           "parse_config", "parse_config_file", "policy_files", "register_builtins", "run",
+           "strip_failure_prefix", "targets"]
