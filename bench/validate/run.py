@@ -16,6 +16,7 @@ mismatch between socle and kubeconform.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -30,10 +31,27 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
-sys.path[:0] = [BENCH, HERE]
 
-import generate  # noqa: E402
-from common import Summary, fmt_bytes, interleaved, markdown_table, measure, summarize  # noqa: E402
+
+def _load(name: str, path: str) -> Any:
+    """Import a benchmark file by path (bench/ is no package), under a name that cannot clash
+    with anything on sys.path; the tests import this file the same way."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load("socle_bench_generate", os.path.join(HERE, "generate.py"))
+_common = _load("socle_bench_common", os.path.join(BENCH, "common.py"))
+Summary = _common.Summary
+fmt_bytes, interleaved, markdown_table = _common.fmt_bytes, _common.interleaved, \
+    _common.markdown_table
+measure, summarize = _common.measure, _common.summarize
 
 K8S_VERSION = "1.37.0"
 STANDALONE = "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/" \

@@ -1,0 +1,273 @@
+"""socle validate and kubeconform v0.7.0 give every document the same verdict.
+
+Two differentials, both offline (kubeconform reads the schemas socle exports):
+
+* the benchmark's generator writes its small corpus (300 documents in 30 files: Deployments,
+  Services, ConfigMaps, Ingresses, CRDs and custom resources, with one document of each kind of
+  mistake) and both tools must agree document by document, and with the generator;
+* small manifests whose validity depends on how YAML 1.1 types a plain scalar
+  (``replicas: 0x10``, ``value: on``, ``name: yes`` ...), where a YAML 1.2 parser would differ
+  from kubeconform (go-yaml v2, as kubectl).
+
+Skipped when no kubeconform binary is found ($KUBECONFORM, PATH, $(go env GOPATH)/bin).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from socle_testing import ROOT, run_socle
+
+pytestmark = pytest.mark.kubeconform
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load("socle_bench_validate_run", ROOT / "bench" / "validate" / "run.py")
+
+
+@pytest.fixture(scope="module")
+def kubeconform() -> str:
+    path = bench.find_kubeconform()
+    if path is None:
+        pytest.skip("kubeconform not built (go install github.com/yannh/kubeconform/cmd/"
+                    "kubeconform@v0.7.0, or set $KUBECONFORM)")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """socle's bundled schemas, exported in kubeconform's layout by the real command."""
+    target = tmp_path_factory.mktemp("schemas")
+    r = run_socle("schemas", "export", "--kubernetes-version", bench.K8S_VERSION, "--strict",
+                  "--dir", str(target))
+    assert r.code == 0, r.err
+    assert (target / f"v{bench.K8S_VERSION}-standalone-strict" / "deployment-apps-v1.json"
+            ).is_file()
+    return str(target)
+
+
+def _socle_json(path: str, *extra: str) -> dict[str, Any]:
+    r = run_socle("validate", "-strict", "-kubernetes-version", bench.K8S_VERSION,
+                  "-o", "json", "--verbose", *extra, path)
+    assert r.code in (0, 1), r.err
+    data: dict[str, Any] = json.loads(r.out)
+    return data
+
+
+def _kubeconform_json(kc: str, path: str, schemas: str, catalog: str | None = None
+                      ) -> dict[str, Any]:
+    cmd = [kc, "-strict", "-output", "json", "-verbose", "-kubernetes-version",
+           bench.K8S_VERSION, "-schema-location", os.path.join(schemas, bench.STANDALONE)]
+    if catalog:
+        cmd += ["-schema-location", os.path.join(catalog, bench.CATALOG)]
+    proc = subprocess.run([*cmd, path], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+# --- the benchmark corpus, small ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("corpus") / "small"
+    n_docs, n_files = bench.generate.SMALL
+    manifest = bench.generate.generate(str(folder), n_docs, n_files)
+    return str(folder), manifest
+
+
+def test_generator_is_deterministic_and_covers_every_mistake(
+        corpus: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
+    folder, manifest = corpus
+    again = bench.generate.generate(str(tmp_path / "again"), *bench.generate.SMALL)
+    assert again["resources"] == manifest["resources"]
+    assert manifest["documents"] == 300 and manifest["files"] == 30
+    assert len(bench.corpus_files(folder)) == 30
+    mutations = {r.get("mutation") for r in manifest["resources"]} - {None}
+    assert mutations == set(bench.generate.MUTATIONS)
+    assert {"Deployment", "Service", "ConfigMap", "Ingress", "CustomResourceDefinition",
+            "Database", "Certificate", "Rollout", "AlertRule"} <= set(manifest["kinds"])
+
+
+def test_corpus_verdicts_match_kubeconform(kubeconform: str, schemas: str,
+                                           corpus: tuple[str, dict[str, Any]],
+                                           tmp_path: Path) -> None:
+    folder, manifest = corpus
+    catalog = str(tmp_path / "catalog")
+    written = bench.build_catalog(folder, catalog)
+    assert len(written) == 5  # four CRDs, one of them with two versions
+
+    socle = bench.socle_verdicts(_socle_json(folder), folder)
+    kc = bench.kubeconform_verdicts(_kubeconform_json(kubeconform, folder, schemas, catalog),
+                                    folder)
+    assert len(socle) == len(kc) == manifest["documents"]
+    assert bench.compare(bench.passed(socle), bench.passed(kc)) == []
+    expected = bench.manifest_verdicts(manifest)
+    assert bench.compare(bench.passed(socle), expected) == []
+    assert bench.compare(bench.passed(kc), expected) == []
+    # socle's extra checks found nothing beyond the planted mistakes
+    assert sum(1 for _, v in socle if v != "valid") == manifest["invalid"]
+
+
+def test_compare_reports_a_flipped_verdict() -> None:
+    a = [(("f.yaml", "v1", "ConfigMap", "x"), "valid"), (("f.yaml", "", "", ""), "invalid")]
+    b = [(("f.yaml", "v1", "ConfigMap", "x"), "invalid"),
+         (("f.yaml", "v1", "Service", "y"), "invalid")]
+    problems = bench.compare(a, b)
+    assert problems == ["f.yaml: ConfigMap x: valid vs invalid"]
+    assert bench.compare(a, [*b, (("g.yaml", "v1", "Pod", "p"), "valid")]) == [
+        "f.yaml: ConfigMap x: valid vs invalid", "g.yaml: 1 document(s) valid only in the second"]
+
+
+# --- YAML 1.1 scalar typing --------------------------------------------------------------------
+
+REPLICAS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d{i}
+spec:
+  replicas: {value}
+  selector:
+    matchLabels: {{app: d{i}}}
+  template:
+    metadata:
+      labels: {{app: d{i}}}
+    spec:
+      containers:
+      - name: c
+        image: nginx:1.27
+"""
+
+STRING_FIELDS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c{i}
+  annotations:
+    note: {value}
+data:
+  key: {value}
+"""
+
+ENV_VALUE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p{i}
+spec:
+  containers:
+  - name: c
+    image: nginx:1.27
+    env:
+    - name: E
+      value: {value}
+"""
+
+NAME = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {value}
+"""
+
+# (template, plain scalar, what go-yaml v2 makes of it, so what kubeconform says)
+SCALARS: list[tuple[str, str, str]] = [
+    (REPLICAS, "0x10", "valid"),  # YAML 1.1 hex int
+    (REPLICAS, "017", "valid"),  # YAML 1.1 octal int
+    (REPLICAS, "0o17", "valid"),
+    (REPLICAS, "1_000", "valid"),  # underscores allowed in 1.1 ints
+    (REPLICAS, "1e3", "valid"),  # a float with an integral value is an integer in JSON
+    (REPLICAS, "+5", "valid"),
+    (REPLICAS, "0b101", "valid"),
+    (REPLICAS, "1.0", "valid"),
+    (REPLICAS, "~", "valid"),  # replicas is nullable in the published schemas
+    (REPLICAS, ".5", "invalid"),
+    (REPLICAS, "'3'", "invalid"),
+    (REPLICAS, "!!str 3", "invalid"),
+    (REPLICAS, "1:20", "invalid"),  # no sexagesimal ints in go-yaml: a string
+    (STRING_FIELDS, "yes", "invalid"),  # YAML 1.1 bool where a string is expected
+    (STRING_FIELDS, "'yes'", "valid"),
+    (STRING_FIELDS, "y", "invalid"),
+    (STRING_FIELDS, "n", "invalid"),
+    (STRING_FIELDS, "Off", "invalid"),
+    (STRING_FIELDS, "tRue", "valid"),  # not a bool spelling: a string
+    (STRING_FIELDS, "~", "valid"),
+    (STRING_FIELDS, "NULL", "valid"),
+    (STRING_FIELDS, "2024-01-01", "valid"),  # timestamps stay strings
+    (STRING_FIELDS, "2024-01-01T10:00:00Z", "valid"),
+    (STRING_FIELDS, "12:30:00", "valid"),
+    (STRING_FIELDS, "0x1F", "invalid"),
+    (STRING_FIELDS, "1e3", "invalid"),
+    (STRING_FIELDS, ".inf", "invalid"),  # kubeconform cannot even convert it to JSON
+    (STRING_FIELDS, "!!str yes", "valid"),
+    (ENV_VALUE, "on", "invalid"),
+    (ENV_VALUE, "~", "valid"),
+    (ENV_VALUE, "''", "valid"),
+    (ENV_VALUE, "NO", "invalid"),
+    (ENV_VALUE, "2001-12-14 21:59:43.10 -5", "valid"),
+    (ENV_VALUE, "1_000", "invalid"),
+    (ENV_VALUE, "+5", "invalid"),
+    (ENV_VALUE, ".NaN", "invalid"),
+    (ENV_VALUE, "=", "valid"),
+    (NAME, "yes", "invalid"),
+    (NAME, "'yes'", "valid"),
+    (NAME, "y", "invalid"),
+]
+
+
+@pytest.fixture(scope="module")
+def scalar_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    folder = tmp_path_factory.mktemp("scalars")
+    where: dict[str, str] = {}
+    for i, (template, value, _) in enumerate(SCALARS):
+        name = f"case-{i:02d}.yaml"
+        (folder / name).write_text(template.format(i=i, value=value), encoding="utf-8")
+        where[name] = value
+    return str(folder), where
+
+
+def _by_file(verdicts: list[tuple[Any, str]]) -> dict[str, str]:
+    return {os.path.basename(key[0]): v for key, v in bench.passed(verdicts)}
+
+
+def test_yaml_scalar_typing_matches_kubeconform(kubeconform: str, schemas: str,
+                                                scalar_dir: tuple[str, dict[str, str]]) -> None:
+    folder, values = scalar_dir
+    kc = _by_file(bench.kubeconform_verdicts(_kubeconform_json(kubeconform, folder, schemas),
+                                             folder))
+    socle = _by_file(bench.socle_verdicts(_socle_json(folder), folder))
+    assert set(kc) == set(socle) == set(values)
+    differ = {f"{values[f]!r} in {f}": (socle[f], kc[f]) for f in values if socle[f] != kc[f]}
+    assert differ == {}, "socle vs kubeconform"
+
+
+def test_yaml_scalar_expectations_hold_for_kubeconform(
+        kubeconform: str, schemas: str, scalar_dir: tuple[str, dict[str, str]]) -> None:
+    """The table above is what kubeconform does: a change of peer version shows up here."""
+    folder, _ = scalar_dir
+    kc = _by_file(bench.kubeconform_verdicts(_kubeconform_json(kubeconform, folder, schemas),
+                                             folder))
+    expected = {f"case-{i:02d}.yaml": verdict for i, (_, _, verdict) in enumerate(SCALARS)}
+    assert kc == expected
