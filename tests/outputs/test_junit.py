@@ -117,7 +117,7 @@ def test_undecodable_file_name_is_still_valid_xml() -> None:
     r.findings.append(Finding("x/y", "m", file="bad\udcff.yaml", line=1))
     root = parse(r)
     suite = root.find("testsuite")
-    assert suite is not None and suite.attrib["name"] == "bad.yaml"
+    assert suite is not None and suite.attrib["name"] == "bad\ufffd.yaml"
 
 
 def test_empty_report() -> None:

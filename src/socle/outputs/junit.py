@@ -4,8 +4,9 @@ One ``<testsuite>`` per file, one ``<testcase>`` per document (named after the r
 ``classname`` ``Kind@apiVersion``). An invalid document (or any document with findings) holds
 one ``<failure>`` whose ``message`` is the first finding and whose text lists them all; a
 document that could not be read holds an ``<error>``; a skipped one a ``<skipped>``. Counts on
-every suite and on the root add up. Everything is escaped, and characters XML 1.0 cannot carry
-at all (most control characters, lone surrogates) are removed, so any parser accepts the file.
+every suite and on the root add up. Everything is escaped, undecodable bytes of file names show
+as U+FFFD, and the characters XML 1.0 cannot carry at all (most C0 control characters) are
+removed, so any parser accepts the file.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from itertools import groupby
 from typing import TextIO
 
 from socle.core.finding import Finding, Report
-from socle.outputs._cases import Case, cases, describe, resource_label
+from socle.outputs._cases import Case, cases, clean, describe, resource_label
 
 # Everything outside XML 1.0's Char production.
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(value: object) -> str:
-    """Character data: forbidden characters removed, markup escaped."""
-    text = _FORBIDDEN.sub("", str(value))
+    """Character data: lone surrogates as U+FFFD, other forbidden characters removed, markup
+    escaped."""
+    text = _FORBIDDEN.sub("", clean(str(value)))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
