@@ -121,3 +121,17 @@ def test_verify_without_suites_is_a_usage_error(capsys: pytest.CaptureFixture[st
     assert code == 2 and "no Suite" in err
     code, _, err = run(capsys, "verify", "--run", "a//b//c", "gatekeeper/...")
     assert code == 2 and "at most one" in err
+
+
+def test_cel_or_rego_for_a_template_with_both(capsys: pytest.CaptureFixture[str]) -> None:
+    files = ["-f", "gatekeeper/privilegedcontainer/template.yaml", "-f",
+             "gatekeeper/privilegedcontainer/samples/psp-privileged-container/constraint.yaml",
+             "-f", "gatekeeper/privilegedcontainer/samples/psp-privileged-container/"
+                   "example_disallowed.yaml"]
+    code, out, _ = run(capsys, "test", *files)
+    assert code == 1
+    assert out.count("\n") == 1 and "not allowed (cel): shell, sysctl" in out
+    code, out, _ = run(capsys, "test", "--enable-k8s-native-validation=false", *files)
+    assert code == 1
+    assert out.count("\n") == 2 and "(cel)" not in out
+    assert "Privileged container is not allowed: shell, securityContext: " in out

@@ -185,7 +185,7 @@ def constraint(params: Any = None, action: str | None = None,
 
 def test_template_versions() -> None:
     t = gk.parse_template(doc(REGO_T))
-    assert (t.kind, t.package, t.rego_version, t.engine) == (
+    assert (t.kind, t.package, t.rego_version, t.engine()) == (
         "K8sBannedImage", "k8sbannedimage", "v0", "Rego")
     v1 = gk.parse_template(doc({**REGO_T, "spec": {**REGO_T["spec"], "targets": [{
         "target": "admission.k8s.gatekeeper.sh",

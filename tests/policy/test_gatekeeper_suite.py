@@ -46,7 +46,7 @@ def test_violation_counts_per_case() -> None:
     counts = {k: c.violations for k, c in cases.items()}
     assert counts["repo-must-be-internal/example-disallowed"] == 2
     assert counts["no-latest/example-disallowed"] == 2
-    assert counts["privileged-container/example-disallowed"] == 2
+    assert counts["privileged-container/example-disallowed"] == 1  # CEL: one per validation
     assert counts["privileged-container/admission-review-update"] == 0
     assert counts["unique-ingress-host/example-disallowed"] == 1
     assert counts["unique-ingress-host/no-inventory-no-conflict"] == 0
@@ -161,3 +161,12 @@ def test_client_per_case_inventory_does_not_leak() -> None:
     # cases with inventory, then one without that must find no conflict)
     cases = _cases(gs.run_suites([os.path.join(FIXTURES, "uniqueingresshost")]))
     assert cases["unique-ingress-host/no-inventory-no-conflict"].passed
+
+
+def test_cel_runs_when_a_template_has_both_unless_disabled() -> None:
+    suite = [os.path.join(FIXTURES, "privilegedcontainer")]
+    cel = _cases(gs.run_suites(suite))
+    rego = _cases(gs.run_suites(suite, enable_cel=False))
+    assert all(c.passed for c in cel.values()) and all(c.passed for c in rego.values())
+    assert cel["privileged-container/example-disallowed"].violations == 1
+    assert rego["privileged-container/example-disallowed"].violations == 2

@@ -54,7 +54,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="accepted for gator compatibility; traces are not produced")
     p.add_argument("--enable-k8s-native-validation", dest="k8s_native", default="true",
                    choices=("true", "false"), nargs="?", const="true",
-                   help="accepted for gator compatibility; CEL templates are always evaluated")
+                   help="run K8sNativeValidation (CEL) code; when a template has both, CEL runs "
+                        "(default true, as gator); false runs the Rego")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +88,8 @@ def _run_test(args: argparse.Namespace) -> int:
         if sys.stdin.isatty():
             raise UsageError("no input: give -f PATH (a file or folder), or pipe YAML in")
         paths = ["-"]
-    result = run_test(paths, _engine(args), args.timeout, bool(args.deny_only))
+    result = run_test(paths, _engine(args), args.timeout, bool(args.deny_only),
+                      args.k8s_native != "false")
     emit(result.report, args)
     return result.report.exit_code(Severity.HIGH)
 
@@ -97,7 +99,8 @@ def _run_verify(args: argparse.Namespace) -> int:
 
     if not args.suites:
         raise UsageError("no suites: give suite files or folders (folder/... to recurse)")
-    results = run_suites(args.suites, _engine(args), args.timeout, args.run)
+    results = run_suites(args.suites, _engine(args), args.timeout, args.run,
+                         args.k8s_native != "false")
     if not results:
         raise UsageError(f"no Suite (test.gatekeeper.sh/v1alpha1) found in "
                          f"{', '.join(args.suites)}")

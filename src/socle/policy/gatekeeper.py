@@ -7,7 +7,8 @@
   ``lib.*``), or in ``code: [{engine: Rego, source: {rego, libs, version}}]``, and/or CEL in
   ``code: [{engine: K8sNativeValidation, source: {...}}]``. Rego is v0 as in Gatekeeper, v1 when
   ``source.version: v1`` or every module imports ``rego.v1``. When both Rego and CEL are
-  present, socle evaluates the Rego.
+  present, the CEL runs (as gator does with its default ``--enable-k8s-native-validation``);
+  with CEL disabled, the Rego runs.
 * A **constraint** (``constraints.gatekeeper.sh``) has the template's kind, ``spec.parameters``
   (validated against the schema, defaults applied), ``spec.enforcementAction`` (deny, warn,
   dryrun) and ``spec.match``.
@@ -135,9 +136,11 @@ class Template:
     def query(self) -> str:
         return f"[v | data.{self.package}.violation[v]]"
 
-    @property
-    def engine(self) -> str:
-        return "Rego" if self.rego is not None else "K8sNativeValidation"
+    def engine(self, enable_cel: bool = True) -> str:
+        """The code that runs: CEL when present and enabled (as gator), else Rego."""
+        if self.cel is not None and (enable_cel or self.rego is None):
+            return "K8sNativeValidation"
+        return "Rego"
 
     def validate_parameters(self, params: Any) -> list[str]:
         """Problems with ``params`` against the template's schema (empty when they fit)."""
@@ -235,8 +238,7 @@ def parse_template(doc: Document) -> Template:
             t.rego_version = "v1"
         t.rego = rego
         t.libs = list(libs)
-    else:
-        assert cel_source is not None
+    if cel_source is not None:
         t.cel = CelProgram(cel_source, doc.file, doc.line)
     return t
 
@@ -550,9 +552,11 @@ class Violation:
 class Client:
     """Templates, constraints and inventory; reviews objects (gator's client, offline)."""
 
-    def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None) -> None:
+    def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None,
+                 enable_cel: bool = True) -> None:
         self.engine_name = engine
         self.timeout = timeout
+        self.enable_cel = enable_cel
         self.templates: dict[str, Template] = {}
         self.constraints: list[Constraint] = []
         self.inventory_objects: list[dict[str, Any]] = []
@@ -561,6 +565,10 @@ class Client:
         self._namespaces: dict[str, dict[str, Any]] | None = None
 
     def add_template(self, template: Template) -> None:
+        if template.rego is None and not self.enable_cel:
+            raise InputError(f"template {template.name} has only K8sNativeValidation (CEL) code, "
+                             "and CEL is disabled (--enable-k8s-native-validation=false)",
+                             template.file, template.line)
         self.templates[template.kind] = template
         self._engines.pop(template.kind, None)
 
@@ -605,7 +613,7 @@ class Client:
     def compile_all(self) -> None:
         """Compile every Rego template now (so a bad template fails before any review)."""
         for t in self.templates.values():
-            if t.rego is not None:
+            if t.engine(self.enable_cel) == "Rego":
                 self._compiled(t)
 
     def review(self, obj: dict[str, Any], review: dict[str, Any] | None = None
@@ -627,7 +635,7 @@ class Client:
         return out
 
     def _evaluate(self, t: Template, c: Constraint, review: dict[str, Any]) -> list[Violation]:
-        if t.rego is None:
+        if t.engine(self.enable_cel) == "K8sNativeValidation":
             assert t.cel is not None
             ns = _dig(review, "_unstable", "namespace")
             return [Violation(c, v.message) for v in t.cel.evaluate(review, c.obj, ns)]
@@ -680,9 +688,10 @@ def load(paths: Sequence[str], client: Client) -> list[Document]:
 
 
 def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
-             timeout: float | None = None, deny_only: bool = False) -> TestRun:
+             timeout: float | None = None, deny_only: bool = False,
+             enable_cel: bool = True) -> TestRun:
     """``gator test``: review every object with every matching constraint."""
-    client = Client(engine, timeout)
+    client = Client(engine, timeout, enable_cel)
     objects = load(paths, client)
     client.compile_all()
     report = Report(command="gatekeeper test")

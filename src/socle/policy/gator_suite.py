@@ -202,7 +202,7 @@ def _assert(assertion: Any, violations: list[Violation]) -> None:
     messages = [v.message for v in violations]
     count = sum(1 for m in messages if regex is None or regex.search(m))
     containing = f" containing {pattern!r}" if pattern is not None else ""
-    got = f"got {count} violations{containing}"
+    got = f"unexpected number of violations: got {count} violations{containing}"
     if isinstance(want, bool):  # YAML 1.1 reads yes/no as booleans
         want = "yes" if want else "no"
     if isinstance(want, int):
@@ -222,8 +222,9 @@ def _assert(assertion: Any, violations: list[Violation]) -> None:
 
 class Runner:
     def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None,
-                 run: str = "") -> None:
+                 run: str = "", enable_cel: bool = True) -> None:
         self.engine = engine
+        self.enable_cel = enable_cel
         self.timeout = timeout
         self.filter = Filter(run)
         self._templates: dict[str, Template] = {}
@@ -294,7 +295,7 @@ class Runner:
         template = t.get("template")
         if not isinstance(template, str) or not template:
             raise _CaseError("missing template")
-        client = Client(self.engine, self.timeout)
+        client = Client(self.engine, self.timeout, self.enable_cel)
         client.add_template(self._template(os.path.join(suite.dir, template)))
         return client
 
@@ -343,7 +344,7 @@ class Runner:
         client = base
         if inventory:
             # a case with its own inventory gets its own engines; the others share the test's
-            client = Client(self.engine, self.timeout)
+            client = Client(self.engine, self.timeout, self.enable_cel)
             for t in base.templates.values():
                 client.add_template(t)
             client.constraints = list(base.constraints)
@@ -366,8 +367,9 @@ class Runner:
 
 
 def run_suites(targets: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
-               timeout: float | None = None, run: str = "") -> list[SuiteResult]:
-    runner = Runner(engine, timeout, run)
+               timeout: float | None = None, run: str = "",
+               enable_cel: bool = True) -> list[SuiteResult]:
+    runner = Runner(engine, timeout, run, enable_cel)
     suites = find_suites(targets)
     results = []
     for s in suites:
