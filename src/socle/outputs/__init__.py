@@ -18,6 +18,7 @@ _WRITERS: dict[str, str] = {
     "tap": "socle.outputs.tap",
     "sarif": "socle.outputs.sarif",
     "github": "socle.outputs.github",
+    "table": "socle.outputs.table",
 }
 # kubeconform's names for the same writers
 ALIASES = {"pretty": "text", "stdout": "text"}

@@ -134,6 +134,14 @@ def _parse_file(path: str, parser: str | None = None) -> list[Document]:
     from socle import formats
 
     try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path) from None
+    try:
         if parser:
             fn = formats.get(parser).parse
         else:
@@ -144,14 +152,6 @@ def _parse_file(path: str, parser: str | None = None) -> list[Document]:
             fn = found
     except KeyError as err:
         raise UsageError(str(err.args[0])) from None
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", path) from None
     docs: list[Document] = fn(data, path)
     return docs
 
