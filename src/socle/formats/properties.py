@@ -1,0 +1,74 @@
+"""Java ``.properties`` files, read as conftest reads them (magiconair/properties): a flat map.
+
+The syntax is Java's (``key=value``, ``key: value`` or ``key value``; ``#`` and ``!`` comment
+lines; ``\\`` line continuations; ``\\uXXXX`` and other escapes), read by ``javaproperties``.
+Values are strings, as written: ``${other.key}`` references are not expanded in the result
+(conftest's ``Map()`` returns them raw), but, as in conftest, a reference that never closes
+or that refers back to itself is an error.
+"""
+
+from __future__ import annotations
+
+import javaproperties
+
+from socle.core.document import Document, PositionMap
+from socle.core.errors import InputError
+from socle.formats import yaml as _yaml
+
+name = "properties"
+extensions = (".properties",)
+
+_MAX_DEPTH = 64  # magiconair's maxExpansionDepth
+
+
+def _check(key: str, value: str, values: dict[str, str], chain: list[str]) -> str | None:
+    """The error magiconair's expansion reports for ``value``, if any."""
+    if len(chain) > _MAX_DEPTH:
+        return "expansion too deep"
+    rest = value
+    while True:
+        start = rest.find("${")
+        if start < 0:
+            return None
+        end = rest.find("}", start + 2)
+        if end < 0:
+            return f"malformed expression in {key}={value}"
+        ref = rest[start + 2:end]
+        if ref in chain:
+            return "circular reference: " + " -> ".join([*chain, ref])
+        problem = _check(key, values.get(ref, ""), values, [*chain, ref])
+        if problem:
+            return problem
+        rest = rest[end + 1:]
+
+
+def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
+    values: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    line = 1
+    try:
+        for element in javaproperties.parse(text):
+            if isinstance(element, javaproperties.KeyValue):
+                values[element.key] = element.value
+                lines[element.key] = line
+            line += element.source.count("\n")
+    except javaproperties.InvalidUEscapeError as err:
+        raise InputError(f"malformed properties file: {err}", file, line) from None
+    return values, lines
+
+
+def positions(text: str) -> PositionMap:
+    return {(key,): (line, 1) for key, line in _read(text, "-")[1].items()}
+
+
+def parse(data: bytes, path: str) -> list[Document]:
+    text = _yaml.decode(data, path)
+    if not text.strip():
+        return []
+    values, lines = _read(text, path)
+    for key, value in values.items():
+        problem = _check(key, value, values, [key])
+        if problem:
+            raise InputError(f"malformed properties file: {problem}", path, lines[key])
+    return [Document(obj=values, file=path, index=0, line=1, text=text, format=name,
+                     _locate=positions)]
