@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 import pytest
@@ -12,13 +11,10 @@ import pytest
 from socle.cli.main import main
 
 G = os.path.join(os.path.dirname(__file__), "..", "compat", "gatekeeper")
-sys.path.insert(0, G)
-import _engine_shim  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    _engine_shim.install(monkeypatch)
+def _cwd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(os.path.join(G, ".."))  # keep paths short in messages
 
 

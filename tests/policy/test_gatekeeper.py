@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import pytest
@@ -15,13 +14,7 @@ from socle.policy import gatekeeper as gk
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "..", "compat", "gatekeeper")
-sys.path.insert(0, FIXTURES)
-import _engine_shim  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    _engine_shim.install(monkeypatch)
 
 
 def doc(obj: dict[str, Any], file: str = "x.yaml", line: int = 1) -> Document:

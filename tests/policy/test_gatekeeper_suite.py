@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import pytest
@@ -13,16 +12,10 @@ from socle.policy import gator_suite as gs
 from socle.policy.gatekeeper import Constraint, Violation
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "compat", "gatekeeper")
-sys.path.insert(0, FIXTURES)
-import _engine_shim  # noqa: E402
 
 LIBRARY = ["allowedrepos", "disallowedtags", "privilegedcontainer", "replicalimits",
            "requiredlabels", "uniqueingresshost"]
 
-
-@pytest.fixture(autouse=True)
-def _engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    _engine_shim.install(monkeypatch)
 
 
 def _cases(results: list[gs.SuiteResult]) -> dict[str, gs.CaseResult]:
@@ -170,3 +163,12 @@ def test_cel_runs_when_a_template_has_both_unless_disabled() -> None:
     assert all(c.passed for c in cel.values()) and all(c.passed for c in rego.values())
     assert cel["privileged-container/example-disallowed"].violations == 1
     assert rego["privileged-container/example-disallowed"].violations == 2
+
+
+def test_same_results_with_the_opa_engine() -> None:
+    pytest.importorskip("opa_bindings", reason="opa-golib-python-bindings is not installed")
+    want = {k: (c.passed, c.violations) for k, c in _cases(
+        gs.run_suites([FIXTURES + "/..."])).items()}
+    got = {k: (c.passed, c.violations) for k, c in _cases(
+        gs.run_suites([FIXTURES + "/..."], engine="opa")).items()}
+    assert got == want
