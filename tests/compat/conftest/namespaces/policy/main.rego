@@ -1,0 +1,3 @@
+package main
+
+deny contains "no kind" if not input.kind
