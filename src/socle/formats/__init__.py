@@ -18,8 +18,22 @@ from socle.core.document import Document
 _PARSERS: dict[str, str] = {
     "yaml": "socle.formats.yaml_format",
     "json": "socle.formats.json",
+    "toml": "socle.formats.toml",
+    "ini": "socle.formats.ini",
+    "hcl2": "socle.formats.hcl2",
+    "dockerfile": "socle.formats.dockerfile",
+    "dotenv": "socle.formats.dotenv",
+    "xml": "socle.formats.xml",
+    "properties": "socle.formats.properties",
+    "jsonc": "socle.formats.jsonc",
 }
-_EXTENSIONS: dict[str, str] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+_EXTENSIONS: dict[str, str] = {
+    ".yaml": "yaml", ".yml": "yaml", ".json": "json",
+    # conftest's extensions for its other parsers (docs/formats.md)
+    ".toml": "toml", ".ini": "ini", ".tf": "hcl2", ".tfvars": "hcl2", ".hcl": "hcl2",
+    ".dockerfile": "dockerfile", ".env": "dotenv", ".xml": "xml",
+    ".properties": "properties", ".jsonc": "jsonc",
+}
 
 
 def register(name: str, module: str, extensions: tuple[str, ...] = ()) -> None:
@@ -40,7 +54,20 @@ def get(name: str) -> ModuleType:
         raise KeyError(f"unknown format {name!r} (one of {', '.join(names())})") from None
 
 
+def _name_by_file_name(path: str) -> str | None:
+    """conftest's name rules: ``Dockerfile``/``Dockerfile.*`` and ``.env``/``.env.*``."""
+    base = os.path.basename(path).lower()
+    if base == "dockerfile" or base.startswith("dockerfile."):
+        return "dockerfile"
+    if base == ".env" or base.startswith(".env."):
+        return "dotenv"
+    return None
+
+
 def name_for_path(path: str) -> str | None:
+    by_name = _name_by_file_name(path)
+    if by_name is not None:
+        return by_name
     ext = os.path.splitext(path)[1].lower()
     return _EXTENSIONS.get(ext)
 

@@ -1,0 +1,189 @@
+"""Dockerfiles, read as conftest reads them: BuildKit's own parser, then conftest's shape.
+
+The instructions are parsed by the ``dockerfile`` package, which wraps moby/buildkit's Go
+parser, so line continuations, the ``escape`` directive, JSON forms and heredocs behave exactly
+as in ``docker build`` and in conftest. The input a policy sees is the list of commands, one
+object per instruction (``input[i].Cmd == "from"``)::
+
+    {"Cmd": "copy", "SubCmd": "", "JSON": false, "Flags": ["--from=build"],
+     "Value": ["/src", "/dst"], "Stage": 1}
+
+``Cmd`` is lower case; ``SubCmd`` is the instruction under ``ONBUILD`` (as written), whose
+arguments then fill ``Value``; ``Flags`` is ``null`` for an instruction with no arguments;
+``Value`` is ``null`` when empty; ``Stage`` counts ``FROM`` lines from 0. Comment lines before
+an instruction come first as ``{"Cmd": "comment", "Value": ["text"], ...}`` commands, as in
+conftest. Errors BuildKit's instruction checks would raise (unknown instructions and flags,
+wrong argument counts) are reported with their line, as conftest reports them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dockerfile as _buildkit  # type: ignore[import-not-found]  # a Go extension, no stubs
+
+from socle.core.document import Document, PositionMap
+from socle.core.errors import InputError
+from socle.formats import yaml as _yaml
+
+name = "dockerfile"
+extensions = (".dockerfile",)
+
+# Error lines are found by re-parsing growing prefixes; past this many lines, line 1.
+_LOCATE_LIMIT = 4000
+
+_FLAGS: dict[str, frozenset[str]] = {
+    "add": frozenset({"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude",
+                      "unpack"}),
+    "copy": frozenset({"chown", "from", "chmod", "link", "parents", "exclude"}),
+    "from": frozenset({"platform"}),
+    "run": frozenset({"mount", "network", "security", "device"}),
+    "healthcheck": frozenset({"interval", "timeout", "start-period", "start-interval",
+                              "retries"}),
+}
+_KNOWN = frozenset({"add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from",
+                    "healthcheck", "label", "maintainer", "onbuild", "run", "shell",
+                    "stopsignal", "user", "volume", "workdir"})
+_STAGE_NAME = re.compile(r"[a-z][a-z0-9-_.]*")
+
+
+def _check_flags(cmd: str, flags: tuple[str, ...]) -> str | None:
+    allowed = _FLAGS.get(cmd, frozenset())
+    for flag in flags:
+        if not flag.startswith("--"):
+            return f"arg {flag!r} must start with '--'"
+        flag_name = flag[2:].split("=", 1)[0]
+        if flag_name not in allowed:
+            return f"unknown flag: {flag_name}"
+    return None
+
+
+def _check(cmd: str, sub: str | None, args: list[str], flags: tuple[str, ...],
+           is_json: bool) -> str | None:
+    """The error BuildKit's ``instructions.ParseInstruction`` gives, if any."""
+    upper = cmd.upper()
+    if cmd not in _KNOWN:
+        return f"unknown instruction: {upper}"
+    if cmd == "onbuild":
+        trigger = (sub or "").upper()
+        if not trigger:
+            return "ONBUILD requires at least one argument"
+        if trigger == "ONBUILD":
+            return "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+        if trigger in ("MAINTAINER", "FROM"):
+            return f"{trigger} isn't allowed as an ONBUILD trigger"
+        return None
+    if cmd != "healthcheck" or not args or args[0].upper() != "NONE":
+        problem = _check_flags(cmd, flags)
+        if problem:
+            return problem
+    if cmd in ("env", "label"):
+        if not args:
+            return f"{upper} requires at least one argument"
+        if any(not key for key in args[0::2]):
+            return f"{upper} names can not be blank"
+    elif cmd in ("maintainer", "workdir", "user", "stopsignal"):
+        if len(args) != 1:
+            return f"{upper} requires exactly one argument"
+    elif cmd in ("add", "copy"):
+        if len(args) < 2:
+            return (f"{upper} requires at least two arguments, but only one was provided. "
+                    "Destination could not be determined")
+    elif cmd == "from":
+        if len(args) == 3 and args[1].lower() == "as":
+            if not _STAGE_NAME.fullmatch(args[2].lower()):
+                return (f"invalid name for build stage: {args[2]!r}, name can't start with a "
+                        "number or contain symbols")
+        elif len(args) != 1:
+            return "FROM requires either one or three arguments"
+    elif cmd in ("expose", "arg", "volume", "healthcheck", "shell"):
+        if not args:
+            return f"{upper} requires at least one argument"
+        if cmd == "arg" and any(a.startswith("=") for a in args):
+            return "ARG names can not be blank"
+        if cmd == "volume" and any(not a.strip() for a in args):
+            return "VOLUME specified can not be an empty string"
+        if cmd == "shell" and not is_json:
+            return "SHELL requires the arguments to be in JSON form"
+        if cmd == "healthcheck":
+            kind = args[0].upper()
+            if kind == "NONE":
+                return "HEALTHCHECK NONE takes no arguments" if len(args) > 1 else None
+            if kind != "CMD":
+                return f'Unknown type "{kind}" in HEALTHCHECK (try CMD)'
+            if len(args) < 2:
+                return "Missing command after HEALTHCHECK CMD"
+    return None
+
+
+def _error_line(text: str, message: str) -> int:
+    """The line BuildKit stops at: the shortest prefix of lines that fails the same way."""
+    lines = text.split("\n")
+    if message == "file with no instructions" or len(lines) > _LOCATE_LIMIT:
+        return 1
+    for count in range(1, len(lines) + 1):
+        try:
+            _buildkit.parse_string("\n".join(lines[:count]))
+        except _buildkit.GoParseError as err:
+            if str(err) == message:
+                return count
+    return 1
+
+
+def _comment(line: str) -> str | None:
+    """BuildKit's comment text for a raw line, or None when the line is no comment."""
+    if not line.lstrip().startswith("#"):
+        return None
+    return line[1:].strip()
+
+
+def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
+    try:
+        parsed = _buildkit.parse_string(text)
+    except _buildkit.GoParseError as err:
+        raise InputError(str(err), file, _error_line(text, str(err))) from None
+    lines = text.split("\n")
+    commands: list[dict[str, Any]] = []
+    where: PositionMap = {}
+    stage = -1
+    previous_end = 0
+    for node in parsed:
+        cmd = node.cmd.lower()
+        if cmd == "from":
+            stage += 1
+        current = max(stage, 0)
+        for number in range(previous_end + 1, node.start_line):
+            comment = _comment(lines[number - 1])
+            if comment is not None:
+                where[(len(commands),)] = (number, 1)
+                commands.append({"Cmd": "comment", "SubCmd": "", "JSON": False,
+                                 "Flags": None, "Value": [comment], "Stage": current})
+        previous_end = node.end_line
+        has_args = len(node.original.strip().split(None, 1)) > 1
+        args = list(node.value)
+        if node.sub_cmd:
+            args = [node.sub_cmd, *args]
+        problem = _check(cmd, node.sub_cmd, args if cmd != "onbuild" else args[1:],
+                         node.flags, node.json)
+        if problem:
+            raise InputError(problem, file, node.start_line)
+        where[(len(commands),)] = (node.start_line, 1)
+        commands.append({
+            "Cmd": cmd,
+            "SubCmd": node.sub_cmd or "",
+            "JSON": bool(node.json),
+            "Flags": (list(node.flags) if cmd != "onbuild" else []) if has_args else None,
+            "Value": list(node.value) or None,
+            "Stage": current,
+        })
+    return commands, where
+
+
+def parse(data: bytes, path: str) -> list[Document]:
+    text = _yaml.decode(data, path)
+    if not text.strip():
+        return []
+    commands, where = _convert(text, path)
+    return [Document(obj=commands, file=path, index=0, line=1, text=text, format=name,
+                     _locate=lambda _text: where)]

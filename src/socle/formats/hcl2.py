@@ -1,0 +1,490 @@
+"""HCL2 (Terraform ``.tf``/``.tfvars``, ``.hcl``), in the shape conftest gives policies.
+
+conftest converts HCL2 to JSON with the rules of tmccombs/hcl2json; socle parses with
+``python-hcl2``'s grammar and converts its syntax tree by the same rules:
+
+* a block is a list of bodies under its type, nested under each label:
+  ``resource "aws_s3_bucket" "b" {...}`` is ``input.resource.aws_s3_bucket.b[0]``, and a
+  block with no label, such as ``versioning {...}``, is ``versioning[0]``; repeated blocks
+  add to the list;
+* numbers, booleans and ``null`` are JSON values, ``-1`` and ``!true`` too;
+* strings are strings; interpolations stay in them as written (``"${var.name}"``), and
+  ``%{if}``/``%{for}`` directives are rebuilt as ``%{if cond}...%{endif}``; a string that is one
+  interpolation becomes that expression (``"${true}"`` is ``true``);
+* heredocs are strings (``<<-`` removes the common indentation);
+* lists and objects are lists and objects; an object key is its name, or ``${...}`` for an
+  expression key;
+* every other expression (references, function calls, operators, conditionals, ``for``) is
+  its source text wrapped in ``${...}``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import hcl2 as _hcl2
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
+
+from socle.core.document import Document, PathKey, PositionMap
+from socle.core.errors import InputError
+from socle.formats import yaml as _yaml
+
+name = "hcl2"
+extensions = (".tf", ".tfvars", ".hcl")
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_LITERALS = frozenset({"int_lit", "float_lit", "literal_value"})
+_SKIP = "new_line_or_comment"
+_DIRECTIVE = re.compile(
+    r"%\{(~?)\s*(?:(if)\s+(.*?)|(else)|(endif)|(for)\s+([A-Za-z_][\w-]*)"
+    r"(?:\s*,\s*([A-Za-z_][\w-]*))?\s+in\s+(.*?)|(endfor))\s*(~?)\}\Z", re.DOTALL)
+
+
+class _Fail(Exception):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+Part = tuple[str, Any]  # ("lit", text) | ("expr", tree, source) | ("if"|"for"..., ...)
+
+
+def _unescape(text: str) -> str:
+    def one(hit: re.Match[str]) -> str:
+        code = hit.group(1)
+        if code[0] in "uU" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _ESCAPES.get(code, "\\" + code)
+
+    return _ESCAPE.sub(one, text)
+
+
+def _number(text: str) -> int | float:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the grammar only lets numbers through
+        return float(text)
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _children(tree: Tree[Any]) -> list[Any]:
+    return [c for c in tree.children if not (isinstance(c, Tree) and c.data == _SKIP)]
+
+
+def _subtrees(tree: Tree[Any]) -> list[Tree[Any]]:
+    return [c for c in _children(tree) if isinstance(c, Tree)]
+
+
+class _Converter:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.where: PositionMap = {}
+
+    # --- source ranges ---------------------------------------------------------------------
+
+    def _tokens(self, node: Any) -> list[Token]:
+        if isinstance(node, Token):
+            return [node]
+        out: list[Token] = []
+        for child in node.children:
+            if isinstance(child, Tree) and child.data == _SKIP:
+                continue
+            out.extend(self._tokens(child))
+        return out
+
+    def source(self, node: Any) -> str:
+        tokens = [t for t in self._tokens(node) if t.start_pos is not None]
+        if not tokens:
+            return ""
+        start = tokens[0].start_pos
+        end = tokens[-1].end_pos
+        assert start is not None and end is not None
+        return self.text[start:end].strip()
+
+    def wrap(self, node: Any) -> str:
+        return "${" + self.source(node) + "}"
+
+    @staticmethod
+    def line(node: Any) -> int:
+        if isinstance(node, Token):
+            return node.line or 1
+        meta = getattr(node, "meta", None)
+        return getattr(meta, "line", 1) if meta is not None and not meta.empty else 1
+
+    # --- bodies and blocks ---------------------------------------------------------------
+
+    def body(self, tree: Tree[Any], path: PathKey) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        blocks = []
+        for item in _subtrees(tree):
+            if item.data == "attribute":
+                key = self.name_of(_children(item)[0])
+                if key in out:
+                    raise _Fail(f"attribute {key!r} redefined", self.line(item))
+                out[key] = self.expression(_children(item)[2])
+                self.where[(*path, key)] = (self.line(item), 1)
+            elif item.data == "block":
+                blocks.append(item)
+        for block in blocks:
+            self.block(block, out, path)
+        return out
+
+    def name_of(self, node: Any) -> str:
+        if isinstance(node, Token):
+            return str(node)
+        if node.data == "string":
+            parts = self.string_parts(node)
+            if any(kind != "lit" for kind, *_ in parts):
+                raise _Fail("block labels cannot contain interpolations", self.line(node))
+            return "".join(text for _, text in parts)
+        return str(self._tokens(node)[0])
+
+    def block(self, tree: Tree[Any], out: dict[str, Any], path: PathKey) -> None:
+        parts = [c for c in _children(tree) if not isinstance(c, Token)]
+        names = [self.name_of(p) for p in parts if p.data != "body"]
+        body_tree = next(p for p in parts if p.data == "body")
+        key, labels = names[0], names[1:]
+        where: PathKey = (*path, key)
+        target = out
+        for label in labels:
+            inner = target.setdefault(key, {})
+            if not isinstance(inner, dict):
+                raise _Fail(f"block {'.'.join(names)} clashes with an attribute",
+                            self.line(tree))
+            target, key = inner, label
+            where = (*where, label)
+        current = target.setdefault(key, [])
+        if not isinstance(current, list):
+            raise _Fail(f"block {'.'.join(names)} clashes with an attribute or labelled block",
+                        self.line(tree))
+        where = (*where, len(current))
+        self.where.setdefault(where[:-1], (self.line(tree), 1))
+        self.where[where] = (self.line(tree), 1)
+        current.append(self.body(body_tree, where))
+
+    # --- expressions -----------------------------------------------------------------------
+
+    def unwrap(self, node: Any) -> Any:
+        """The meaningful node under ``expr_term`` layers (a parenthesised term stays)."""
+        while isinstance(node, Tree) and node.data == "expr_term":
+            kids = _children(node)
+            if len(kids) != 1 or isinstance(kids[0], Token):
+                return node
+            node = kids[0]
+        return node
+
+    def literal(self, node: Tree[Any]) -> Any:
+        token = _children(node)[0]
+        if node.data == "literal_value":
+            return {"true": True, "false": False, "null": None}[str(token)]
+        return _number(str(token))
+
+    def expression(self, node: Any) -> Any:
+        node = self.unwrap(node)
+        if isinstance(node, Token):
+            return self.wrap(node)
+        kind = node.data
+        if kind in _LITERALS:
+            return self.literal(node)
+        if kind == "string":
+            return self.template(self.string_parts(node))
+        if kind in ("heredoc_template", "heredoc_template_trim"):
+            return self.template(self.heredoc_parts(str(_children(node)[0]),
+                                                    kind.endswith("_trim"), self.line(node)))
+        if kind == "tuple":
+            return [self.expression(c) for c in _subtrees(node)]
+        if kind == "object":
+            out: dict[str, Any] = {}
+            for elem in _subtrees(node):
+                key_node, value_node = _subtrees(elem)
+                out[self.key(key_node)] = self.expression(value_node)
+            return out
+        if kind == "unary_op":
+            op, operand = _children(node)
+            inner = self.unwrap(operand)
+            if isinstance(inner, Tree) and inner.data in _LITERALS:
+                value = self.literal(inner)
+                if str(op) == "-" and isinstance(value, int | float) and not isinstance(
+                        value, bool):
+                    return -value
+                if str(op) == "!" and isinstance(value, bool):
+                    return not value
+        return self.wrap(node)
+
+    def key(self, node: Tree[Any]) -> str:
+        kids = _children(node)
+        if len(kids) == 1 and isinstance(kids[0], Tree) and kids[0].data == "keyword":
+            return str(_children(kids[0])[0])
+        inner = self.unwrap(kids[0])
+        if isinstance(inner, Tree) and self.is_traversal(inner):
+            return self.source(inner)
+        return self.string_part(inner)
+
+    def is_traversal(self, node: Tree[Any]) -> bool:
+        if node.data == "identifier":
+            return True
+        if node.data == "get_attr_expr_term":
+            head = self.unwrap(_children(node)[0])
+            return isinstance(head, Tree) and self.is_traversal(head)
+        return False
+
+    # --- templates -------------------------------------------------------------------------
+
+    def string_parts(self, node: Tree[Any]) -> list[Part]:
+        parts: list[Part] = []
+        for child in _subtrees(node):
+            piece = _children(child)[0]
+            if isinstance(piece, Token):
+                if piece.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
+                    parts.append(("lit", str(piece)[1:]))
+                else:
+                    parts.append(("lit", _unescape(str(piece))))
+                continue
+            if piece.data == "interpolation":
+                expr = _subtrees(piece)[0]
+                parts.append(("expr", expr))
+            elif piece.data == "template_if_start":
+                tokens = [str(t) for t in _children(piece) if isinstance(t, Token)]
+                parts.append(("if", (self.source(_subtrees(piece)[0]), tokens[1] == "~",
+                                     tokens[-2] == "~")))
+            elif piece.data == "template_for_start":
+                ids = [self.source(t) for t in _subtrees(piece) if t.data == "identifier"]
+                coll = next(t for t in _subtrees(piece) if t.data != "identifier")
+                tokens = [str(t) for t in _children(piece) if isinstance(t, Token)]
+                parts.append(("for", (ids, self.source(coll), tokens[1] == "~",
+                                      tokens[-2] == "~")))
+            else:
+                tokens = [str(t) for t in _children(piece) if isinstance(t, Token)]
+                word = piece.data.removeprefix("template_")
+                parts.append((word, (tokens[1] == "~", tokens[-2] == "~")))
+        return self.merge(parts)
+
+    @staticmethod
+    def merge(parts: list[Part]) -> list[Part]:
+        merged: list[Part] = []
+        for part in parts:
+            if part[0] == "lit" and merged and merged[-1][0] == "lit":
+                merged[-1] = ("lit", merged[-1][1] + part[1])
+            else:
+                merged.append(part)
+        return merged
+
+    def heredoc_parts(self, token: str, flush: bool, line: int) -> list[Part]:
+        body = token.split("\n", 1)[1] if "\n" in token else ""
+        body = body.rstrip("\n")
+        body = body[: body.rfind("\n") + 1] if "\n" in body else ""
+        if flush:
+            rows = body.split("\n")[:-1] if body else []
+            widths = [len(r) - len(r.lstrip()) for r in rows if r.strip()]
+            cut = min(widths, default=0)
+            body = "".join((r[cut:] if r.strip() else r) + "\n" for r in rows)
+        return self.scan_template(body, line)
+
+    def scan_template(self, text: str, line: int) -> list[Part]:
+        """Split heredoc text into literal pieces, interpolations and directives."""
+        parts: list[Part] = []
+        literal: list[str] = []
+        i, n = 0, len(text)
+        while i < n:
+            if text.startswith(("$${", "%%{"), i):
+                literal.append(text[i + 1:i + 3])
+                i += 3
+                continue
+            if text.startswith(("${", "%{"), i):
+                end = self.closing_brace(text, i + 2, line)
+                inner = text[i + 2:end]
+                if literal:
+                    parts.append(("lit", "".join(literal)))
+                    literal = []
+                if text[i] == "$":
+                    parts.append(("expr", self.parse_expression(inner.strip("~ \t\n"), line)))
+                else:
+                    parts.append(self.directive(text[i:end + 1], line))
+                i = end + 1
+                continue
+            literal.append(text[i])
+            i += 1
+        if literal:
+            parts.append(("lit", "".join(literal)))
+        return parts
+
+    @staticmethod
+    def closing_brace(text: str, start: int, line: int) -> int:
+        depth, i, n = 0, start, len(text)
+        while i < n:
+            c = text[i]
+            if c == '"':
+                i += 1
+                while i < n and text[i] != '"':
+                    i += 2 if text[i] == "\\" else 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                if depth == 0:
+                    return i
+                depth -= 1
+            i += 1
+        raise _Fail("unclosed template sequence in heredoc", line)
+
+    def directive(self, text: str, line: int) -> Part:
+        hit = _DIRECTIVE.match(text)
+        if hit is None:
+            raise _Fail(f"invalid template directive {text!r}", line)
+        left, right = hit.group(1) == "~", hit.group(11) == "~"
+        if hit.group(2):
+            return ("if", (hit.group(3).strip(), left, right))
+        if hit.group(6):
+            ids = [hit.group(7)] + ([hit.group(8)] if hit.group(8) else [])
+            return ("for", (ids, hit.group(9).strip(), left, right))
+        word = next(w for w in (hit.group(4), hit.group(5), hit.group(10)) if w)
+        return (word, (left, right))
+
+    def parse_expression(self, source: str, line: int) -> Tree[Any]:
+        try:
+            tree = _hcl2.parses_to_tree(f"x = {source}\n")
+        except LarkError:
+            raise _Fail(f"invalid expression in heredoc: {source!r}", line) from None
+        attribute = _subtrees(_subtrees(tree)[0])[0]
+        sub = _Converter(f"x = {source}\n")
+        expr = _children(attribute)[2]
+        return Tree("detached", [expr, sub])  # keeps the text its positions refer to
+
+    def template(self, parts: list[Part]) -> Any:
+        parts = self.strip_markers(parts)
+        if all(kind == "lit" for kind, *_ in parts):
+            return unicodedata.normalize("NFC", "".join(p[1] for p in parts))
+        if len(parts) == 1 and parts[0][0] == "expr":
+            return self.detached(parts[0][1], lambda c, e: c.expression(e))
+        return unicodedata.normalize("NFC", self.render(parts))
+
+    @staticmethod
+    def strip_markers(parts: list[Part]) -> list[Part]:
+        out = list(parts)
+        for i, (kind, payload) in enumerate(out):
+            if kind in ("lit", "expr"):
+                continue
+            left, right = payload[-2], payload[-1]
+            if left and i > 0 and out[i - 1][0] == "lit":
+                out[i - 1] = ("lit", out[i - 1][1].rstrip())
+            if right and i + 1 < len(out) and out[i + 1][0] == "lit":
+                out[i + 1] = ("lit", out[i + 1][1].lstrip())
+        return out
+
+    def detached(self, expr: Any, use: Any) -> Any:
+        if isinstance(expr, Tree) and expr.data == "detached":
+            inner, converter = expr.children
+            return use(converter, inner)
+        return use(self, expr)
+
+    def render(self, parts: list[Part]) -> str:
+        out: list[str] = []
+        stack: list[tuple[str, Any, list[str], list[str] | None]] = []
+        for kind, payload in parts:
+            target = out if not stack else (stack[-1][3] if stack[-1][3] is not None
+                                            else stack[-1][2])
+            if kind == "lit":
+                target.append(payload)
+            elif kind == "expr":
+                target.append(self.detached(payload, lambda c, e: c.string_part(e)))
+            elif kind in ("if", "for"):
+                stack.append((kind, payload, [], None))
+            elif kind == "else" and stack and stack[-1][0] == "if":
+                top = stack.pop()
+                stack.append((top[0], top[1], top[2], []))
+            elif kind in ("endif", "endfor") and stack and stack[-1][0] == kind[3:]:
+                opened, head, first, second = stack.pop()
+                target = out if not stack else (stack[-1][3] if stack[-1][3] is not None
+                                                else stack[-1][2])
+                if opened == "if":
+                    text = "%{if " + head[0] + "}" + "".join(first)
+                    if second:
+                        text += "%{else}" + "".join(second)
+                    target.append(text + "%{endif}")
+                else:
+                    names, coll = head[0], head[1]
+                    target.append("%{for " + ", ".join(names) + " in " + coll + "}"
+                                  + "".join(first) + "%{endfor}")
+            else:
+                raise _Fail(f"unbalanced template directive %{{{kind}}}", 1)
+        if stack:
+            raise _Fail(f"template directive %{{{stack[-1][0]}}} is never closed", 1)
+        return "".join(out)
+
+    def string_part(self, node: Any) -> str:
+        """hcl2json's convertStringPart: an interpolated expression as template text."""
+        node = self.unwrap(node)
+        if isinstance(node, Tree):
+            if node.data in ("int_lit", "float_lit"):
+                return _number_text(self.literal(node))
+            if node.data == "literal_value" and str(_children(node)[0]) != "null":
+                return str(_children(node)[0])
+            if node.data == "string":
+                value = self.template(self.string_parts(node))
+                return value if isinstance(value, str) else self.wrap(node)
+            if node.data == "conditional":
+                cond, yes, no = _subtrees(node)
+                text = "%{if " + self.source(cond) + "}" + self.string_part(yes)
+                other = self.string_part(no)
+                if other:
+                    text += "%{else}" + other
+                return text + "%{endif}"
+        return self.wrap(node)
+
+
+def _error(err: Exception, text: str) -> tuple[str, int, int | None]:
+    if isinstance(err, UnexpectedEOF):
+        return "unexpected end of file", text.count("\n") + 1, None
+    if isinstance(err, UnexpectedInput):
+        line = err.line if isinstance(err.line, int) and err.line > 0 else 1
+        column = err.column if isinstance(err.column, int) and err.column > 0 else None
+        found = str(getattr(err, "token", None) or getattr(err, "char", None) or "")
+        if not found:
+            detail = "syntax error"
+        elif not found.strip():
+            detail = "unexpected end of line"
+        else:
+            detail = f"unexpected {found.strip().splitlines()[0][:40]!r}"
+        return detail, line, column
+    return str(err).splitlines()[0] if str(err) else type(err).__name__, 1, None
+
+
+def convert(text: str, file: str) -> tuple[dict[str, Any], PositionMap]:
+    """HCL2 text -> (hcl2json object, JSON path -> position)."""
+    source = text if text.endswith("\n") else text + "\n"
+    try:
+        tree = _hcl2.parses_to_tree(source)
+    except Exception as err:  # lark's errors, and python-hcl2's own
+        message, line, column = _error(err, source)
+        raise InputError(f"malformed HCL2: {message}", file, line, column) from None
+    converter = _Converter(source)
+    try:
+        obj = converter.body(_subtrees(tree)[0], ())
+    except _Fail as err:
+        raise InputError(err.message, file, err.line) from None
+    return obj, converter.where
+
+
+def parse(data: bytes, path: str) -> list[Document]:
+    text = _yaml.decode(data, path)
+    if not text.strip():
+        return []
+    obj, where = convert(text, path)
+    if _yaml._depth(obj) > _yaml.MAX_DEPTH:
+        raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
+    return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name,
+                     _locate=lambda _text: where)]
