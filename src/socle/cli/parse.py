@@ -30,9 +30,9 @@ def go_json(value: Any, indent: str) -> str:
 
 
 def parse_value(path: str, parser: str | None) -> Any:
-    from socle.policy.conftest import _parse_file
+    from socle.policy.conftest import parse_file
 
-    docs = _parse_file(path, parser)
+    docs = parse_file(path, parser)
     for d in docs:
         if d.error is not None:
             raise d.error

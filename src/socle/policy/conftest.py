@@ -45,6 +45,8 @@ DATA_EXTENSIONS = (".json", ".yaml", ".yml")
 class TestOptions:
     """Options of ``socle test`` (conftest's flags)."""
 
+    __test__ = False  # not a pytest class
+
     policies: list[str] = field(default_factory=lambda: ["policy"])
     namespaces: list[str] = field(default_factory=lambda: ["main"])
     all_namespaces: bool = False
@@ -112,7 +114,7 @@ def load_data(paths: Iterable[str]) -> dict[str, Any]:
         if not os.path.exists(root):
             raise UsageError(f"data path {root!r} does not exist")
         for f in _walk(root, DATA_EXTENSIONS):
-            docs = _parse_file(f)
+            docs = parse_file(f)
             for doc in docs:
                 if doc.error is not None:
                     raise doc.error
@@ -130,7 +132,7 @@ def load_data(paths: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def _parse_file(path: str, parser: str | None = None) -> list[Document]:
+def parse_file(path: str, parser: str | None = None) -> list[Document]:
     from socle import formats
 
     try:
@@ -211,7 +213,7 @@ def parse_config(parser: str, content: str) -> Any:
 
 
 def parse_config_file(path: str) -> Any:
-    return _value_of(_parse_file(path), path)
+    return _value_of(parse_file(path), path)
 
 
 def parse_combined_config_files(paths: list[str]) -> Any:
@@ -408,7 +410,7 @@ def run(paths: list[str], options: TestOptions, runner: Runner | None = None) ->
         combined = []
         for f in files:
             try:
-                docs = _parse_file(f, options.parser)
+                docs = parse_file(f, options.parser)
                 combined.append({"path": f, "contents": _value_of(docs, f)})
             except SocleError as err:
                 _error(report, err, f)
@@ -422,7 +424,7 @@ def run(paths: list[str], options: TestOptions, runner: Runner | None = None) ->
     for f in files:
         report.files += 1
         try:
-            docs = _parse_file(f, options.parser)
+            docs = parse_file(f, options.parser)
         except SocleError as err:
             _error(report, err, f)
             continue
@@ -453,6 +455,6 @@ def exit_code(report: Report, options: TestOptions) -> int:
 
 
 __all__ = ["FAILURE", "WARNING", "Runner", "Target", "TestOptions", "discover_rules",
-           "exit_code", "input_files", "load_data", "load_policies", "parse_combined_config_files",
-           "parse_config", "parse_config_file", "policy_files", "register_builtins", "run",
-           "strip_failure_prefix", "targets"]
+           "exit_code", "input_files", "load_data", "load_policies",
+           "parse_combined_config_files", "parse_config", "parse_config_file", "parse_file",
+           "policy_files", "register_builtins", "run", "strip_failure_prefix", "targets"]
