@@ -1,0 +1,150 @@
+"""``socle test``, ``socle verify`` and ``socle parse`` as a conftest user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socle.cli.main import main
+from socle.policy.engine import available
+
+FIXTURES = Path(__file__).resolve().parents[1] / "compat" / "conftest"
+ENGINES = ["regorus", pytest.param("opa", marks=pytest.mark.skipif(
+    not available("opa"), reason="opa-golib not installed"))]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def k8s(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(FIXTURES / "kubernetes")
+    return FIXTURES / "kubernetes"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failures_exit_1_with_file_line_and_rule(capsys: pytest.CaptureFixture[str], k8s: Path,
+                                                 engine: str) -> None:
+    code, out, _ = run(capsys, "test", "--engine", engine, "deployment.yaml", "service.yaml")
+    assert code == 1
+    assert ("deployment.yaml:1: high Deployment hello-kubernetes: Containers must not run as "
+            "root in Deployment hello-kubernetes [main.deny]") in out
+    assert "[main.warn_replicas]" in out and "medium" in out
+    assert "deployment.yaml:21: info" in out  # the exception, shown by default
+
+
+def test_clean_input_exits_0_and_no_fail(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
+    assert run(capsys, "test", "good.json")[0] == 0
+    assert run(capsys, "test", "--no-fail", "deployment.yaml")[0] == 0
+    code, out, _ = run(capsys, "test", "--suppress-exceptions", "deployment.yaml")
+    assert code == 1 and "excepted" not in out
+
+
+def test_fail_on_warn(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES / "namespaces")
+    assert run(capsys, "test", "-n", "team.labels", "nokind.yaml")[0] == 0
+    assert run(capsys, "test", "-n", "team.labels", "--fail-on-warn", "nokind.yaml")[0] == 1
+
+
+def test_table_and_json_outputs(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
+    code, out, _ = run(capsys, "test", "-o", "table", "deployment.yaml")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("+--") and "RESULT" in lines[1] and "NAMESPACE" in lines[1]
+    assert any(line.startswith("| failure   | deployment.yaml | main") for line in lines)
+    assert any(line.startswith("| exception ") for line in lines)
+    code, out, _ = run(capsys, "test", "-o", "json", "deployment.yaml")
+    doc = json.loads(out)
+    assert {f["ruleId"] for f in doc["findings"]} >= {"main.deny", "main.violation_latest_tag"}
+    assert all(f["source"] == "policy" for f in doc["findings"])
+
+
+def test_policy_flag_data_and_combine(capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, _ = run(capsys, "test", "-p", "data/policy", "-d", "data/data", "data/pod.yaml")
+    assert code == 1 and "busybox" in out
+    code, out, _ = run(capsys, "test", "-p", "combine/policy", "--combine",
+                       "combine/deployment.yaml", "combine/service.yaml")
+    assert code == 1 and out.startswith("Combined: high")
+
+
+def test_stdin_with_parser(capsys: pytest.CaptureFixture[str], k8s: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    data = (FIXTURES / "kubernetes" / "good.json").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert run(capsys, "test", "--parser", "json", "-")[0] == 0
+
+
+def test_compile_error_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    (tmp_path / "bad.rego").write_text("package main\n\ndeny contains msg if {\n  msg := \n}\n")
+    (tmp_path / "in.json").write_text("{}")
+    code, out, err = run(capsys, "test", "-p", str(tmp_path / "bad.rego"),
+                         str(tmp_path / "in.json"))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and f"{tmp_path / 'bad.rego'}:4" in err
+
+
+def test_v0_flag(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES / "v0")
+    assert run(capsys, "test", "service.yaml")[0] == 2  # v0 syntax under the default v1
+    code, out, _ = run(capsys, "test", "--rego-version", "v0", "service.yaml")
+    assert code == 1 and "port 80 is privileged" in out
+
+
+def test_missing_inputs_and_policies(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
+    code, _, err = run(capsys, "test", "nope.yaml")
+    assert code == 2 and "nope.yaml" in err
+    code, _, err = run(capsys, "test", "-p", "nowhere", "good.json")
+    assert code == 2 and "nowhere" in err
+
+
+def test_verify(capsys: pytest.CaptureFixture[str], k8s: Path, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "verify", "-v")
+    assert code == 0 and "PASS: 4/4" in out
+    assert "data.main.test_root_is_denied: PASS (" in out
+    (tmp_path / "t_test.rego").write_text("package main\n\ntest_bad if 1 == 2\n")
+    code, out, _ = run(capsys, "verify", "-p", str(tmp_path))
+    assert code == 1 and "FAIL: 0/1" in out and "t_test.rego:3" in out
+    code, out, _ = run(capsys, "verify", "--coverage", "--run", "replica")
+    assert code == 0 and "coverage: policy/deny.rego:" in out and "PASS: 1/1" in out
+
+
+def test_parse_prints_conftest_json(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
+    code, out, _ = run(capsys, "parse", "service.yaml")
+    assert code == 0
+    assert json.loads(out)["metadata"]["name"] == "hello-kubernetes"
+    assert out.startswith('{\n  "apiVersion"')
+    code, out, _ = run(capsys, "parse", "deployment.yaml", "good.json")
+    both = json.loads(out)
+    assert len(both["deployment.yaml"]) == 2 and both["good.json"]["kind"] == "Deployment"
+    code, out, _ = run(capsys, "parse", "--combine", "good.json")
+    assert json.loads(out) == [{"path": "good.json", "contents": both["good.json"]}]
+    assert "\n\t{" in out
+
+
+def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "slow.rego").write_text(
+        "package main\n\ndeny contains \"slow\" if {\n"
+        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
+        "i == j + 100000]) > 0\n}\n")
+    (tmp_path / "in.json").write_text("{}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "socle.cli.main", "test", "--timeout", "0.5",
+         "-p", str(tmp_path / "slow.rego"), str(tmp_path / "in.json")],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+    assert proc.returncode == 2
+    assert "in.json: policy evaluation took longer than 0.5s" in proc.stderr
+    assert "Traceback" not in proc.stderr
