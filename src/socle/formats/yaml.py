@@ -22,11 +22,13 @@ any size is read one document at a time.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json
 import math
 import os
 import re
+import struct
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,64 +63,142 @@ _INF = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf,
         "+.Inf": math.inf, "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf,
         "-.INF": -math.inf}
 _NAN = frozenset([".nan", ".NaN", ".NAN"])
-_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_INT_BODY = re.compile(r"^(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
-_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+# go-yaml v2's table of words (its resolveMap): looked up before anything else
+_WORD_VALUES: dict[str, Any] = {
+    **dict.fromkeys(_BOOL_TRUE, True), **dict.fromkeys(_BOOL_FALSE, False),
+    **dict.fromkeys(_NULLS, None), **_INF, **dict.fromkeys(_NAN, math.nan)}
+_DIGITS = frozenset("0123456789")
+# go-yaml's yamlStyleFloat, applied after underscores are removed
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+# strconv.ParseFloat on a scalar starting with "." (underscores only between digits)
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?\Z")
+_BASE_DIGITS = {2: re.compile(r"[01]+\Z"), 8: re.compile(r"[0-7]*\Z"),
+                10: re.compile(r"[0-9]+\Z"), 16: re.compile(r"[0-9a-fA-F]+\Z")}
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 
-def _go_int(text: str) -> int | None:
-    """strconv.ParseInt(s, 0, 64) then ParseUint, after go-yaml v2 removes underscores."""
-    plain = text.replace("_", "")
-    sign = 1
-    body = plain
-    if body[:1] in "+-":
-        sign = -1 if body[0] == "-" else 1
-        body = body[1:]
-    if not body or not _GO_INT_BODY.match(body):
+def _parse_uint(text: str, base: int) -> int | None:
+    """Go's strconv.ParseUint(text, base, 64) on text without underscores (no sign allowed)."""
+    if not text:
         return None
-    low = body.lower()
-    if low.startswith("0x"):
-        value = int(body[2:], 16)
-    elif low.startswith("0o"):
-        value = int(body[2:], 8)
-    elif low.startswith("0b"):
-        value = int(body[2:], 2)
-    elif len(body) > 1 and body[0] == "0":
-        value = int(body, 8)
-    else:
-        value = int(body)
-    value *= sign
-    if _INT64_MIN <= value <= _UINT64_MAX:
-        return value
-    return None
+    if base == 0:
+        base = 10
+        if text[0] == "0":
+            prefix = text[1:2].lower()
+            if len(text) >= 3 and prefix in ("b", "o", "x"):
+                base = {"b": 2, "o": 8, "x": 16}[prefix]
+                text = text[2:]
+            else:
+                base, text = 8, text[1:]
+    if not _BASE_DIGITS[base].match(text):
+        return None
+    value = int(text, base) if text else 0
+    return value if value <= _UINT64_MAX else None
+
+
+def _parse_int(text: str, base: int) -> int | None:
+    """Go's strconv.ParseInt(text, base, 64): an optional sign, then ParseUint's digits."""
+    negative = text[:1] == "-"
+    body = text[1:] if text[:1] in ("+", "-") else text
+    value = _parse_uint(body, base)
+    if value is None:
+        return None
+    value = -value if negative else value
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+def _finite(text: str) -> float | None:
+    """Go's ParseFloat refuses (ErrRange) what rounds to infinity; go-yaml keeps it a string."""
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def resolve_plain(text: str) -> Any:
-    """The value go-yaml v2 gives an untagged plain scalar decoded into interface{}."""
-    if text in _NULLS:
-        return None
-    if text in _BOOL_TRUE:
-        return True
-    if text in _BOOL_FALSE:
-        return False
+    """The value go-yaml v2 gives an untagged plain scalar decoded into interface{}.
+
+    Words (``yes``, ``~``, ``.inf`` ...) come from a fixed table; a scalar starting with ``.``
+    is tried as a float; one starting with a sign or a digit has its underscores removed and is
+    tried as strconv.ParseInt(s, 0, 64) (``0x``, ``0o``, ``0b``, leading-``0`` octal), then
+    ParseUint, then as a float matching go-yaml's float pattern (a float that overflows stays a
+    string), then as go-yaml's ``0b`` fallback. Timestamps stay strings. Anything else is a
+    string.
+    """
+    if text in _WORD_VALUES:
+        return _WORD_VALUES[text]
     first = text[:1]
-    if first and (first in "+-." or first.isdigit()):
-        if text in _INF:
-            return _INF[text]
-        if text in _NAN:
-            return math.nan
-        as_int = _go_int(text)
+    if first == ".":
+        if _GO_DOT_FLOAT.match(text):
+            as_float = _finite(text.replace("_", ""))
+            if as_float is not None:
+                return as_float
+        return text
+    if first in _DIGITS or first == "+" or first == "-":
+        plain = text.replace("_", "")
+        as_int = _parse_int(plain, 0)
+        if as_int is None:
+            as_int = _parse_uint(plain, 0)
         if as_int is not None:
             return as_int
-        if _GO_FLOAT.match(text.replace("_", "")):
-            try:
-                return float(text.replace("_", ""))
-            except ValueError:  # pragma: no cover - the regex only lets floats through
-                return text
+        if _GO_FLOAT.match(plain):
+            as_float = _finite(plain)
+            if as_float is not None:
+                return as_float
+        if plain.startswith("0b"):
+            as_int = _parse_int(plain[2:], 2)
+            if as_int is None:
+                as_int = _parse_uint(plain[2:], 2)
+            if as_int is not None:
+                return as_int
+        elif plain.startswith("-0b"):
+            as_int = _parse_int("-" + plain[3:], 2)
+            if as_int is not None:
+                return as_int
     return text
 
 
+# go-yaml's parseTimestamp formats ("2006-1-2T15:4:5.999999999Z07:00", its lower-case "t"
+# variant, "2006-1-2 15:4:5.999999999" and "2006-1-2"); only an explicit !!timestamp tag
+# needs it, since a plain timestamp stays a string either way.
+_GO_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:[Tt][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})"
+    r"| [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)?\Z")
+
+
+def _format_float32(value: float) -> str:
+    """Go's strconv.FormatFloat(v, 'g', -1, 32), as sigs.k8s.io/yaml spells float keys."""
+    if math.isnan(value):
+        return ".nan"
+    try:
+        single = struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:
+        single = math.inf if value > 0 else -math.inf
+    if math.isinf(single):
+        return ".inf" if single > 0 else "-.inf"
+    if single == 0:
+        return "-0" if math.copysign(1.0, single) < 0 else "0"
+    for precision in range(9):  # the shortest digits that read back as the same float32
+        text = f"{single:.{precision}e}"
+        if struct.unpack("<f", struct.pack("<f", float(text)))[0] == single:
+            break
+    mantissa, _, exp_text = text.partition("e")
+    exponent = int(exp_text)
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    if exponent < -4 or exponent >= 6:  # %e with at least two exponent digits
+        head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{head}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if exponent < 0:
+        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+    whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+    rest = digits[exponent + 1:]
+    return f"{sign}{whole}.{rest}" if rest else f"{sign}{whole}"
+
+
 _PLAIN_TAG = "tag:socle.dev,2024:plain"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_TAG = "tag:yaml.org,2002:"
+_SCALAR_KINDS = {bool: "bool", int: "int", float: "float", str: "str", type(None): "null"}
 
 
 class DuplicateKeyError(InputError):
@@ -129,8 +209,12 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
     pass
 
 
+def _fail(message: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
+
+
 class _K8sLoader(_BaseLoader):  # type: ignore[misc]
-    """PyYAML's loader with go-yaml v2's implicit typing and duplicate-key detection."""
+    """PyYAML's loader with go-yaml v2's implicit typing, tags, merge keys and key spelling."""
 
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
     check_duplicates = False
@@ -139,40 +223,96 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
         return resolve_plain(node.value)
 
     def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
-        self.flatten_mapping(node)  # merge keys (<<), as go-yaml does
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            key = _json_key(key)
-            if self.check_duplicates and key in out:
-                raise _DuplicateKey(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            out[key] = self.construct_object(value_node, deep=True)
+        self._fill_mapping(node, out, self.check_duplicates)
         return out
+
+    def _fill_mapping(self, node: yaml.MappingNode, out: dict[str, Any], check: bool) -> None:
+        # go-yaml v2 reads a mapping in order: a merge ("<<") writes its keys into the mapping
+        # at that point (replacing keys set before it), keys after it replace merged ones.
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge(value_node, out)
+                continue
+            key = _json_key(self.construct_object(key_node, deep=True), key_node)
+            if check:
+                if key in seen:
+                    raise _DuplicateKey(None, None, f"duplicate key {key!r}",
+                                        key_node.start_mark)
+                seen.add(key)
+            out[key] = self.construct_object(value_node, deep=True)
+
+    def _merge(self, node: yaml.Node, out: dict[str, Any]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            self._fill_mapping(node, out, False)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in reversed(node.value):  # earlier mappings take precedence
+                if not isinstance(item, yaml.MappingNode):
+                    raise _fail("map merge requires map or sequence of maps as the value", item)
+                self._fill_mapping(item, out, False)
+        else:
+            raise _fail("map merge requires map or sequence of maps as the value", node)
+
+    def construct_tagged(self, node: yaml.Node) -> Any:
+        """A node with an explicit tag, as go-yaml v2 decodes it into interface{}."""
+        if isinstance(node, yaml.MappingNode):
+            return self.construct_k8s_mapping(node)  # tags on collections are ignored
+        if isinstance(node, yaml.SequenceNode):
+            return self.construct_sequence(node, deep=True)
+        text = node.value
+        tag = node.tag
+        if not tag.startswith(_YAML_TAG):
+            return text  # a local or unknown tag: the text, as go-yaml gives it
+        short = tag[len(_YAML_TAG):]
+        if short == "str":
+            return text
+        if short == "binary":
+            try:
+                data = base64.b64decode("".join(text.split()), validate=True)
+            except ValueError:
+                raise _fail("!!binary value contains invalid base64 data", node) from None
+            return data.decode("utf-8", "replace")
+        if short not in ("null", "bool", "int", "float", "timestamp"):
+            return text
+        if short == "timestamp" and _GO_TIMESTAMP.match(text):
+            return text  # go-yaml keeps timestamps as strings in interface{}
+        value = resolve_plain(text)
+        kind = _SCALAR_KINDS[type(value)]
+        if kind == "str" and _GO_TIMESTAMP.match(text):
+            kind = "timestamp"
+        if kind == short:
+            return value
+        if short == "float" and kind == "int" and _INT64_MIN <= value <= _INT64_MAX:
+            return float(value)
+        raise _fail(f"cannot decode !!{kind} `{text}` as a !!{short}", node)
 
 
 # Every untagged plain scalar goes to one constructor that applies go-yaml's rules; the
 # PyYAML YAML 1.1 resolvers (and their timestamp, sexagesimal, '=' quirks) are not used.
+_K8sLoader.add_implicit_resolver(_MERGE_TAG, re.compile(r"<<\Z"), ["<"])
 _K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"(?s).*"), None)
 _K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"^$"), [""])
 _K8sLoader.add_constructor(_PLAIN_TAG, _K8sLoader.construct_plain)
 _K8sLoader.add_constructor("tag:yaml.org,2002:map", _K8sLoader.construct_k8s_mapping)
-_K8sLoader.add_constructor("tag:yaml.org,2002:timestamp", _K8sLoader.construct_yaml_str)
+for _tag in ("null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set",
+             "merge"):
+    _K8sLoader.add_constructor(_YAML_TAG + _tag, _K8sLoader.construct_tagged)
+_K8sLoader.add_constructor(None, _K8sLoader.construct_tagged)
 
 
-def _json_key(key: Any) -> str:
-    """sigs.k8s.io/yaml turns non-string keys into their text."""
+def _json_key(key: Any, node: yaml.Node) -> str:
+    """The key as sigs.k8s.io/yaml writes it into JSON; null and uint64 keys are refused."""
     if isinstance(key, str):
         return key
-    if key is None:
-        return "null"
     if isinstance(key, bool):
         return "true" if key else "false"
-    if isinstance(key, float):
-        return repr(key) if not key.is_integer() else str(int(key))
-    if isinstance(key, int):
+    if isinstance(key, int) and _INT64_MIN <= key <= _INT64_MAX:
         return str(key)
-    raise yaml.constructor.ConstructorError(
-        None, None, f"unsupported key type {type(key).__name__}")
+    if isinstance(key, float):
+        return _format_float32(key)
+    shown = "null" if key is None else "uint64" if isinstance(key, int) else type(key).__name__
+    raise _fail(f"unsupported map key of type {shown} (Kubernetes cannot read it)", node)
 
 
 class _StrictLoader(_K8sLoader):
@@ -237,31 +377,31 @@ def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
 
 # --- the fast path -----------------------------------------------------------------------------
 
-# The gate. Each pattern starts with a character class or a literal so that the regex engine
-# skips quickly to candidate positions; together they cost a fraction of the parse itself.
-# A plain scalar whose type may differ between go-yaml v2 (YAML 1.1) and rapidyaml's JSON:
+# The gate. A document goes to rapidyaml only when no token in it could be a plain scalar that
+# go-yaml v2 types differently from rapidyaml's JSON. Tokens are found wherever they start
+# (at the start, after a blank, a flow indicator or a ":"), whatever the context: inside
+# quotes or comments a match only costs a trip to the reference loader, while a positional
+# scan misses values after blank or comment lines, adjacent flow values ('"a":yes') and more.
 _WORDS = (r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE"
-          r"|Null|NULL|~)")
+          r"|Null|NULL|~|[-+]?(?:inf|infinity|nan))")  # rapidyaml writes inf/nan as ".inf"
 # numeric-looking prefixes whose typing differs (0x1F 017 0o17 0b1 1_000 .5 +1 1. 1e3 1:20 ...)
-_NUMERIC = (r"(?:[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN|[0-9])|\+[0-9.]|[-+]?0[0-9xXoObB_]"
-            r"|[-+]?[0-9][0-9_]*_|[-+]?[0-9]+\.(?![0-9])|[-+]?[0-9][0-9_.]*[eE]"
+_NUMERIC = (r"(?:[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN|[0-9_])|\+[0-9._]|[-+]?[0-9._]*_"
+            r"|[-+]?0[0-9xXoObB]|[-+]?[0-9]+\.(?![0-9])|[-+]?[0-9][0-9_.]*[eE]"
             r"|[0-9]+:[0-9]|[-+]?[0-9]{19})")
-_END = r"[ \t]*(?:$|#|,|\]|\})"
-# ... after "key: ", "- " or "? " on the same line, or alone on the next line (a multi-line
-# plain scalar folds into a string with spaces, so only a single-line one can change type)
-_RISKY_VALUE = re.compile(
-    r"[:\-?](?:[ \t]+(?:" + _WORDS + _END + "|" + _NUMERIC + r")"
-    r"|[ \t]*(?:#[^\n]*)?\n[ \t]+(?=[^\s#:\-][^:\n]*$)(?:" + _WORDS + r"[ \t]*(?:$|#)|"
-    + _NUMERIC + "))", re.MULTILINE)
-# ... after a flow "[", "{" or ","
-_RISKY_FLOW = re.compile(
-    r"[\[{,][ \t]*(?:" + _WORDS + _END + "|" + _NUMERIC + ")", re.MULTILINE)
-# ... and keys, checked in the emitted JSON: a word or a number as a plain key ("on:", "1.0:")
-_RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|[-+.0-9][^"]*)":')
+_RISKY_BODY = "(?:" + _WORDS + r"(?=[\s,\[\]{}#:]|\Z)|" + _NUMERIC + ")"
+# (the lookahead on the first character keeps the scan fast over indentation)
+_RISKY_TOKEN = re.compile(r"[\s\[\]{},:](?=[yYnNoOtTfFi~+\-.0-9])" + _RISKY_BODY)
+_RISKY_START = re.compile(_RISKY_BODY)
+# Keys, checked in the emitted JSON: a word, null or a number as a key ("on:", "1.0:", "~:"),
+# or an empty key (a plain empty key is null, which Kubernetes refuses)
+_RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|null|[-+.0-9][^"]*)?":')
+# YAML 1.1 line breaks (NEL, LS, PS), which rapidyaml reads as text, and escaped UTF-16
+# surrogates, which it writes out as broken UTF-8
+_ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
 _INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
-_NODE_START = frozenset(":-?[{,\n")
+_NODE_START = frozenset(":-?[{,\n\r")
 
 
 def _starts_node(text: str, at: int) -> bool:
@@ -284,9 +424,9 @@ def _needs_reference(text: str) -> bool:
         for m in _INDICATOR.finditer(text):
             if _starts_node(text, m.start()):
                 return True
-    if _RISKY_VALUE.search(text):
+    if _RISKY_TOKEN.search(text) or _RISKY_START.match(text):
         return True
-    return ("[" in text or "{" in text) and _RISKY_FLOW.search(text) is not None
+    return ("\\" in text or not text.isascii()) and _ODD_TEXT.search(text) is not None
 
 
 def _ryml_available() -> bool:
@@ -395,6 +535,12 @@ def _describe(err: yaml.MarkedYAMLError) -> str:
 _MARKER = re.compile(r"^(---|\.\.\.)(?=\s|$)")
 
 
+# YAML's own line breaks (str.splitlines also breaks on \f, \v, \x1c-\x1e and would shift
+# every line number after one); lines are found one at a time so a huge stream is never
+# held as a list of lines
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) for each document of a stream; empty ones are dropped.
 
@@ -404,7 +550,8 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # line index where the current chunk starts
     lines: list[str] = []
     directives = False
-    for number, line in enumerate(text.splitlines(keepends=True)):
+    for number, match in enumerate(_LINE.finditer(text)):
+        line = match.group()
         if line.startswith("%") and not any(_has_content(x) for x in lines):
             directives = True
         m = _MARKER.match(line) if line[:1] in "-." else None
