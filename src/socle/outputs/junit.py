@@ -22,16 +22,26 @@ from socle.outputs._cases import Case, cases, clean, describe, resource_label
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+# Anything xml_text or xml_attr would change; most names and messages have none of it.
+_SPECIAL = re.compile('[&<>"\x00-\x1f\ud800-\udfff\ufffe\uffff]')
+
+
 def xml_text(value: object) -> str:
     """Character data: lone surrogates as U+FFFD, other forbidden characters removed, markup
     escaped."""
-    text = _FORBIDDEN.sub("", clean(str(value)))
+    text = str(value)
+    if not _SPECIAL.search(text):
+        return text
+    text = _FORBIDDEN.sub("", clean(text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def xml_attr(value: object) -> str:
     """An attribute value in double quotes; line breaks and tabs survive normalisation."""
-    return (xml_text(value).replace('"', "&quot;").replace("\n", "&#10;")
+    text = str(value)
+    if not _SPECIAL.search(text):
+        return text
+    return (xml_text(text).replace('"', "&quot;").replace("\n", "&#10;")
             .replace("\r", "&#13;").replace("\t", "&#9;"))
 
 

@@ -27,6 +27,7 @@ SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schema
 INFORMATION_URI = "https://github.com/socle-dev/socle"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "socleFindingHash/v1"
+PRETTY_LIMIT = 5000
 
 _LEVELS = {
     Severity.CRITICAL: "error",
@@ -122,6 +123,8 @@ def _generated_rule(rule_id: str, findings: list[Finding]) -> Rule:
 
 
 def to_dict(report: Report, root: Path | None = None) -> dict[str, Any]:
+    root = (root or Path.cwd()).resolve()
+    locations: dict[str, dict[str, str]] = {}  # one path computation per file
     findings = report.sorted_findings()
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
@@ -148,7 +151,8 @@ def to_dict(report: Report, root: Path | None = None) -> dict[str, Any]:
         }
         uri = ""
         if f.file:
-            where = artifact_location(f.file, root)
+            where = locations.get(f.file) or locations.setdefault(
+                f.file, artifact_location(f.file, root))
             uri = where["uri"]
             region: dict[str, int] = {"startLine": max(f.line, 1)}
             if f.column > 0:
@@ -176,7 +180,7 @@ def to_dict(report: Report, root: Path | None = None) -> dict[str, Any]:
         result["properties"] = props
         results.append(result)
 
-    root_uri = (root or Path.cwd()).resolve().as_uri()
+    root_uri = root.as_uri()
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": report.tool,
@@ -196,5 +200,9 @@ def to_dict(report: Report, root: Path | None = None) -> dict[str, Any]:
 
 
 def write(report: Report, stream: TextIO, options: object) -> None:
+    log = to_dict(report)
+    # indented for people; past PRETTY_LIMIT results compact, as indenting is 7x slower
+    indent = 2 if len(log["runs"][0]["results"]) <= PRETTY_LIMIT else None
+    text = json.dumps(log, indent=indent, ensure_ascii=False)
     # one pass over the text: lone surrogates (undecodable file names) cannot be encoded
-    stream.write(clean(json.dumps(to_dict(report), indent=2, ensure_ascii=False)) + "\n")
+    stream.write(clean(text) + "\n")
