@@ -186,3 +186,13 @@ def test_empty_report() -> None:
     log = check(Report())
     run = log["runs"][0]
     assert run["results"] == [] and run["tool"]["driver"]["rules"] == []
+
+
+def test_large_runs_are_written_compact(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    pretty = render("sarif", report)
+    assert pretty.count("\n") > 100  # indented for reading
+    monkeypatch.setattr(sarif, "PRETTY_LIMIT", len(report.findings) - 1)
+    text = render("sarif", report)
+    assert text.count("\n") == 1
+    assert json.loads(text) == json.loads(pretty)
+    check(report)
