@@ -104,9 +104,9 @@ def test_errors_are_one_line_exit_2_and_change_nothing(oci_registry: str, projec
     msg = one_line_error(socle("pull", f"oci://{oci_registry}/nothing:here", cwd=project),
                          "pull")
     assert "not found" in msg
-    msg = one_line_error(socle("pull", f"oci://{oci_registry}/nothing:here", "--tls",
-                               "--timeout", "5", cwd=project), "pull")
-    assert "cannot reach" in msg
+    msg = one_line_error(socle("pull", "--timeout", "5", "--tls",
+                               f"oci://{oci_registry}/nothing:here", cwd=project), "pull")
+    assert "cannot reach" in msg and "--tls=false" in msg
     assert tree(project / "policy") == before
 
     ok = socle("pull", f"{archive}?checksum=sha256:{good}", cwd=project)

@@ -33,10 +33,15 @@ def parse_size(value: str) -> int:
 
 def add_registry_arguments(p: argparse.ArgumentParser) -> None:
     """--tls / --insecure, shared by pull and push (conftest's -s/--tls)."""
-    p.add_argument("-s", "--tls", dest="tls", nargs="?", const=True, default=None,
-                   type=parse_bool, metavar="BOOL",
+    p.add_argument("-s", "--tls", dest="tls", action="store_const", const=True, default=None,
                    help="use TLS to reach the registry (default: yes, except plain http for "
                         "localhost and 127.0.0.1 as conftest does); --tls=false for plain http")
+    # conftest's boolean flag forms; an exact option string wins over argparse's '=' split,
+    # so `--tls URL` never swallows the URL
+    for word in ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"):
+        value = word in ("1", "t", "T", "TRUE", "true", "True")
+        p.add_argument(f"--tls={word}", f"-s={word}", dest="tls", action="store_const",
+                       const=value, help=argparse.SUPPRESS)
     p.add_argument("--insecure", dest="tls", action="store_const", const=False,
                    help="plain http to the registry (same as --tls=false)")
     p.add_argument("--config", default=None,
