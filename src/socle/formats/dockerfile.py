@@ -2,8 +2,10 @@
 
 The instructions are parsed by the ``dockerfile`` package, which wraps moby/buildkit's Go
 parser, so line continuations, the ``escape`` directive, JSON forms and heredocs behave exactly
-as in ``docker build`` and in conftest. The input a policy sees is the list of commands, one
-object per instruction (``input[i].Cmd == "from"``)::
+as in ``docker build`` and in conftest. As in conftest, the parsed file is a list holding one
+list of commands (``conftest parse`` prints ``[[...]]``); the runner checks each element of a
+top-level list, so the input a policy sees is the list of commands, one object per
+instruction (``input[i].Cmd == "from"``)::
 
     {"Cmd": "copy", "SubCmd": "", "JSON": false, "Flags": ["--from=build"],
      "Value": ["/src", "/dst"], "Stage": 1}
@@ -156,7 +158,7 @@ def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
         for number in range(previous_end + 1, node.start_line):
             comment = _comment(lines[number - 1])
             if comment is not None:
-                where[(len(commands),)] = (number, 1)
+                where[(0, len(commands))] = (number, 1)
                 commands.append({"Cmd": "comment", "SubCmd": "", "JSON": False,
                                  "Flags": None, "Value": [comment], "Stage": current})
         previous_end = node.end_line
@@ -168,7 +170,7 @@ def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
                          node.flags, node.json)
         if problem:
             raise InputError(problem, file, node.start_line)
-        where[(len(commands),)] = (node.start_line, 1)
+        where[(0, len(commands))] = (node.start_line, 1)
         commands.append({
             "Cmd": cmd,
             "SubCmd": node.sub_cmd or "",
@@ -185,5 +187,5 @@ def parse(data: bytes, path: str) -> list[Document]:
     if not text.strip():
         return []
     commands, where = _convert(text, path)
-    return [Document(obj=commands, file=path, index=0, line=1, text=text, format=name,
+    return [Document(obj=[commands], file=path, index=0, line=1, text=text, format=name,
                      _locate=lambda _text: where)]

@@ -1,0 +1,48 @@
+"""XML in conftest's (goxml2json) shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socle.core.errors import InputError
+from socle.formats import xml
+
+FIXTURES = Path(__file__).resolve().parents[1] / "compat" / "fixtures" / "formats"
+
+
+def test_pom() -> None:
+    obj = xml.parse((FIXTURES / "pom.xml").read_bytes(), "pom.xml")[0].obj
+    project = obj["project"]
+    assert project["-xmlns"] == "http://maven.apache.org/POM/4.0.0"
+    assert project["-xsi"] == "http://www.w3.org/2001/XMLSchema-instance"
+    assert project["version"] == "1.4.2"
+    assert project["properties"] == {"java.version": 17, "skipTests": False}
+    deps = project["dependencies"]["dependency"]
+    assert [d["artifactId"] for d in deps] == ["log4j-core", "junit"]
+    plugin = project["build"]["plugins"]["plugin"]  # one element: an object, not a list
+    assert plugin["-enabled"] is True
+    assert plugin["configuration"] == {"release": 17}
+
+
+def test_text_and_typing_rules() -> None:
+    obj = xml.parse(b'<r a="x"><n>1</n><m>12</m><z>007</z><f>1.5</f><v>1.2.3</v><e/>'
+                    b"<t>null</t><mixed k='v'>first<c/> last </mixed>"
+                    b"<ns:q xmlns:ns='u'>&amp;<![CDATA[<raw>]]></ns:q></r>", "r.xml")[0].obj
+    assert obj == {"r": {
+        "-a": "x", "n": "1", "m": 12, "z": "007", "f": 1.5, "v": "1.2.3", "e": "",
+        "t": None, "mixed": {"-k": "v", "c": "", "#content": "last"},
+        "q": {"-ns": "u", "#content": "<raw>"},
+    }}
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    (b"<a>\n<b></a>\n", 2),
+    (b"<a/>\n<b/>\n", 2),
+    (b'<!DOCTYPE a [\n<!ENTITY lol "lol">\n]>\n<a>&lol;</a>\n', 2),
+])
+def test_malformed(text: bytes, line: int) -> None:
+    with pytest.raises(InputError) as err:
+        xml.parse(text, "bad.xml")
+    assert err.value.line == line
