@@ -14,8 +14,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements/*.txt scripts/install-opa.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
 	$(PIP) install -q --require-hashes --no-deps -r requirements/engines.txt
+	$(PIP) install -q -e '.[dev]'
 	sh scripts/install-opa.sh $(PY)
 	touch $(STAMP)
 
