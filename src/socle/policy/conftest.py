@@ -283,6 +283,18 @@ def _references(meta: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+BATCH_PACKAGE = "socle_batch__"
+BATCH_FILE = "<socle: batch of conftest rules>"
+_SAFE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def batch_module(queries: list[str], rego_version: str) -> str:
+    """A module whose ``out`` maps each rule path to ``[value]``, or ``[]`` when undefined."""
+    items = ",\n".join(f'\t"{q}": [x | x := data.{q}]' for q in queries)
+    head = "out = " if rego_version == "v0" else "out := "
+    return f"package {BATCH_PACKAGE}\n\n{head}{{\n{items},\n}}\n"
+
+
 @dataclass
 class Target:
     """One value to check: a document, an element of a top-level array, or the combination."""
@@ -321,9 +333,21 @@ class Runner:
             if self.has_exception[ns]:
                 self.queries.append(f"{ns}.exception")
             self.queries.extend(f"{ns}.{r}" for r in sorted(self.rules[ns]))
+        self._batch = False
+        if self.queries and all(_SAFE_PATH.match(q) for q in self.queries):
+            # one evaluation per document: a generated rule gathers every rule's value
+            self.engine.add_policy(BATCH_FILE, batch_module(self.queries,
+                                                            options.rego_version))
+            self.engine.prepare()
+            self._batch = True
 
     def check(self, target: Target, report: Report) -> None:
-        values = self.engine.eval_rules(self.queries, target.obj) if self.queries else {}
+        if self._batch:
+            got = self.engine.eval_rule(f"{BATCH_PACKAGE}.out", target.obj)
+            values = {k: (v[0] if v else None) for k, v in got.items()} \
+                if isinstance(got, dict) else {}
+        else:
+            values = self.engine.eval_rules(self.queries, target.obj) if self.queries else {}
         self._flush_diagnostics(target)
         resource = Resource.of(target.obj)
         failed = False
