@@ -81,6 +81,9 @@ class Finding:
     references: dict[str, list[str]] = field(default_factory=dict)
     help_uri: str = ""
     title: str = ""
+    # checker-specific fields the JSON writer carries as they are (security: evidence, fix,
+    # status, exception); empty for most checkers
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def location(self) -> str:
         if not self.file:
@@ -113,6 +116,8 @@ class Finding:
             out["references"] = self.references
         if self.help_uri:
             out["helpUri"] = self.help_uri
+        for key, value in self.extra.items():
+            out.setdefault(key, value)
         return out
 
 
@@ -166,6 +171,8 @@ class Report:
     rules: dict[str, Rule] = field(default_factory=dict)
     errors: int = 0  # inputs that could not be used (exit 2)
     files: int = 0
+    # command-specific sections writers may show (scan: scores, excepted findings, controls)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)

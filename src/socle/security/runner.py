@@ -1,0 +1,583 @@
+"""``socle scan``: run the security controls over manifests, fast.
+
+The pipeline:
+
+1. controls are loaded and selected (frameworks, ``--controls``, ``--exclude-controls``);
+2. one engine per process compiles the Rego of every selected control once, plus one generated
+   aggregator module per distinct set of controls a kind triggers
+   (``data.socle.scan.g<n>.results``: control id -> its non-empty deny set), so each document
+   costs one evaluation, and kinds no control reads cost none;
+3. files are parsed once and evaluated on every core (forked workers, files in chunks, the
+   engine built once per worker); each worker returns findings with lines already resolved;
+4. cross-resource controls (``crossResource: true``) need every resource first: their
+   documents come back from phase 3 with the inventory (``data.socle.inventory``), which is set
+   once in a second engine (inherited by forked workers when the work is large);
+5. exceptions are applied as findings are made, and scores are computed from per-resource
+   tallies (see :mod:`socle.security.scoring`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.document import Document
+from socle.core.errors import InputError, UsageError
+from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.progress import Progress
+from socle.core.sources import Source, compile_patterns, discover
+from socle.security.controls import Control, ControlSet, default_inputs, load_controls
+from socle.security.exceptions import (
+    EXPIRED_RULE,
+    INVALID_RULE,
+    Exceptions,
+    Inline,
+    expired_file_findings,
+    load_exceptions_file,
+)
+from socle.security.frameworks import Framework, bundled, resolve
+from socle.security.scoring import ControlTally, Scores, compute, resource_weight
+
+RULES = {
+    EXPIRED_RULE: Rule(EXPIRED_RULE, "Expired exception",
+                       "The exception's end date has passed: fix the resource or renew the "
+                       "exception after a review.", severity=Severity.HIGH),
+    INVALID_RULE: Rule(INVALID_RULE, "Invalid exception",
+                       "The exception's date is not YYYY-MM-DD.", severity=Severity.HIGH),
+    "input/parse-error": Rule("input/parse-error", "The file or document cannot be read",
+                              "Fix the syntax at the reported line.", severity=Severity.HIGH),
+}
+
+
+@dataclass
+class ScanOptions:
+    controls_dirs: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)  # ids or names (--controls)
+    exclude: list[str] = field(default_factory=list)  # ids or names (--exclude-controls)
+    frameworks: list[str] = field(default_factory=list)
+    framework_files: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    exceptions_file: str | None = None
+    engine: str = "regorus"
+    workers: int = 0  # 0: one per core
+    today: dt.date | None = None
+    ignore_filename_patterns: tuple[str, ...] = ()
+    progress: bool | None = None
+
+
+@dataclass
+class Record:
+    """One resource, for scores: its kind, weight, and the controls it failed/was excepted."""
+
+    key: tuple[str, int, tuple[str | int, ...]]
+    kind: str
+    weight: float
+    failed: set[str] = field(default_factory=set)
+    excepted: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FileResult:
+    documents: list[DocumentResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    pending: list[Document] = field(default_factory=list)  # for cross-resource controls
+    inventory: list[Any] = field(default_factory=list)
+    errors: int = 0
+
+
+# --- selecting controls ------------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    all: ControlSet
+    selected: ControlSet
+    frameworks: list[Framework]  # asked for (scores are reported for these)
+    reported: list[Framework]  # frameworks scored in the report
+
+
+def _tokens(values: Iterable[str]) -> list[str]:
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def select_controls(options: ScanOptions) -> Selection:
+    loaded = load_controls(options.controls_dirs)
+    by_key = {c.id: c for c in loaded.controls} | {c.name: c for c in loaded.controls}
+    asked = resolve(options.frameworks, options.framework_files, loaded)
+    if asked:
+        ids = {c.id for fw in asked for c in fw.members(loaded)}
+    else:
+        ids = {c.id for c in loaded.controls}
+    include = _tokens(options.include)
+    if include:
+        unknown = [t for t in include if t not in by_key]
+        if unknown:
+            raise UsageError(f"unknown control {unknown[0]!r} in --controls")
+        wanted = {by_key[t].id for t in include}
+        ids = ids & wanted if asked else wanted
+    exclude = _tokens(options.exclude)
+    unknown = [t for t in exclude if t not in by_key]
+    if unknown:
+        raise UsageError(f"unknown control {unknown[0]!r} in --exclude-controls")
+    ids -= {by_key[t].id for t in exclude}
+    selected = loaded.select(ids)
+    reported = asked or [fw for fw in bundled().values() if fw.members(selected)]
+    return Selection(loaded, selected, asked, reported)
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+
+def _pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+class Scanner:
+    """Evaluates one set of controls over documents (one per process)."""
+
+    def __init__(self, controls: list[Control], libraries: dict[str, str],
+                 inputs: dict[str, Any], exceptions: Exceptions, engine: str = "regorus",
+                 inventory: list[Any] | None = None, frameworks: dict[str, list[str]]
+                 | None = None, cross_ids: set[str] | None = None) -> None:
+        from socle.policy.engine import create_engine
+
+        self.controls = {c.id: c for c in controls}
+        self.exceptions = exceptions
+        self.cross_ids = cross_ids or set()
+        self.cross_kinds = {k for c in controls if c.id in self.cross_ids for k in c.kinds}
+        self.engine = create_engine(engine, "v1")
+        for path, source in libraries.items():
+            self.engine.add_policy(path, source)
+        for c in controls:
+            self.engine.add_policy(c.rego_path, c.rego)
+        data: dict[str, Any] = {"inputs": inputs}
+        if inventory is not None:
+            data["inventory"] = inventory
+        self.engine.add_data({"socle": data})
+        self.references: dict[str, dict[str, list[str]]] = {}
+        for c in controls:
+            refs = {k: list(v) for k, v in c.references.items()}
+            fws = (frameworks or {}).get(c.id)
+            if fws:
+                refs["frameworks"] = list(fws)
+            self.references[c.id] = refs
+        # one aggregator module per distinct set of controls a kind triggers
+        self.groups: dict[frozenset[str], tuple[str, list[Control]]] = {}
+        self.by_kind: dict[str, tuple[str, list[Control]] | None] = {}
+        kinds = sorted({k for c in controls for k in c.kinds if k != "*"})
+        for kind in kinds:
+            self.by_kind[kind] = self._group([c for c in controls if c.applies_to(kind)])
+        self.default_group = self._group([c for c in controls if "*" in c.kinds])
+        self.engine.prepare()
+
+    def _group(self, members: list[Control]) -> tuple[str, list[Control]] | None:
+        if not members:
+            return None
+        key = frozenset(c.id for c in members)
+        if key in self.groups:
+            return self.groups[key]
+        n = len(self.groups)
+        entries = ",\n\t\t".join(f'"{c.id}": data.{c.package}.deny' for c in members)
+        source = (f"package socle.scan.g{n}\n\nimport rego.v1\n\n"
+                  "# generated by socle scan: every control this kind triggers, in one query\n"
+                  f"results := {{id: r |\n\tsome id, r in {{\n\t\t{entries},\n\t}}\n"
+                  "\tcount(r) > 0\n}\n")
+        self.engine.add_policy(f"<socle scan group {n}>", source)
+        group = (f"socle.scan.g{n}.results", members)
+        self.groups[key] = group
+        return group
+
+    def group_for(self, kind: str) -> tuple[str, list[Control]] | None:
+        if kind in self.by_kind:
+            return self.by_kind[kind]
+        return self.default_group
+
+    def evaluate(self, doc: Document, rule: str, members: list[Control]
+                 ) -> dict[str, list[Any]]:
+        from socle.policy.engine import PolicyError
+
+        try:
+            value = self.engine.eval_rule(rule, doc.obj)
+        except PolicyError:
+            value = None
+        if value is None:  # a control broke (or has no deny): evaluate them one by one
+            failed: list[str] = []
+            out: dict[str, list[Any]] = {}
+            for c in members:  # find the control that breaks, keep the others' results
+                try:
+                    res = self.engine.eval_rule(f"{c.package}.deny", doc.obj)
+                except PolicyError as err:
+                    failed.append(f"{c.id} ({c.name}): {err.message}")
+                    continue
+                if res:
+                    out[c.id] = res
+            if failed:
+                raise InputError("control failed to evaluate: " + "; ".join(failed),
+                                 doc.file, doc.line)
+            return out
+        return value if isinstance(value, dict) else {}
+
+    # -- documents ------------------------------------------------------------------------
+
+    def scan_document(self, doc: Document, out: FileResult, phase: int = 1,
+                      collect: bool = False) -> None:
+        if doc.error is not None:
+            err = doc.error
+            out.errors += 1
+            out.findings.append(Finding(
+                "input/parse-error", err.message, Severity.HIGH, "input", Resource(),
+                doc.file, err.line or doc.line, err.column or 0, doc.index))
+            out.documents.append(DocumentResult(doc.file, doc.index, doc.line, Resource(),
+                                                Status.ERROR, err.message))
+            return
+        obj = doc.obj
+        if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(
+                obj.get("items"), list):
+            for i, item in enumerate(obj["items"]):
+                child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
+                                 text=doc.text, format=doc.format,
+                                 base_path=(*doc.base_path, "items", i), _locate=doc._locate,
+                                 origin=doc.origin or doc.line)
+                child._positions = doc.positions() if doc.text is not None else None
+                child.line = child.line_of(())
+                self.scan_document(child, out, phase, collect)
+            return
+        resource = doc.resource
+        kind = resource.kind
+        if not isinstance(obj, dict) or not kind:
+            if phase == 1:
+                out.documents.append(DocumentResult(doc.file, doc.index, doc.line, resource,
+                                                    Status.SKIPPED, "not a Kubernetes resource"))
+            return
+        if collect:
+            out.inventory.append(obj)
+            if kind in self.cross_kinds or "*" in self.cross_kinds:
+                doc._positions = None
+                out.pending.append(doc)
+        result = DocumentResult(doc.file, doc.index, doc.line, resource, Status.VALID)
+        if phase == 1:
+            out.documents.append(result)
+        record = Record((doc.file, doc.index, doc.base_path), kind, resource_weight(obj))
+        out.records.append(record)
+        inline = self.exceptions.inline(obj) if isinstance(obj.get("metadata"), dict) else None
+        if inline is not None and phase == 1:
+            for rule_id, message, path in inline.problems:
+                line, column = doc.position_of(path)
+                out.findings.append(Finding(
+                    rule_id, message, Severity.HIGH, "security", resource, doc.file, line,
+                    column, doc.index, _pointer(path), title=RULES[rule_id].title,
+                    remediation=RULES[rule_id].help, extra={"status": "failed"}))
+                result.status = Status.INVALID
+        group = self.group_for(kind)
+        if group is None:
+            return
+        rule, members = group
+        found = self.evaluate(doc, rule, members)
+        if not found:
+            return
+        labels: dict[str, Any] = {}
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("labels"), dict):
+            labels = meta["labels"]
+        for cid in sorted(found):
+            control = self.controls.get(cid)
+            results = found[cid]
+            if control is None or not isinstance(results, list):
+                continue
+            exc = self.exceptions.lookup(inline or _EMPTY_INLINE, control, resource, labels)
+            if exc is None:
+                record.failed.add(cid)
+                result.status = Status.INVALID
+            else:
+                record.excepted.add(cid)
+            for r in results:
+                out.findings.append(self._finding(doc, resource, control, r, exc))
+
+    def _finding(self, doc: Document, resource: Resource, control: Control, r: Any,
+                 exc: Any) -> Finding:
+        if not isinstance(r, dict):
+            r = {"msg": str(r)}
+        path = r.get("path")
+        keys: list[str | int] = []
+        if isinstance(path, list):
+            keys = [p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
+                    for p in path]
+        line, column = doc.position_of(keys)
+        extra: dict[str, Any] = {"status": "failed" if exc is None else "excepted"}
+        if "evidence" in r:
+            extra["evidence"] = r["evidence"]
+        fix = r.get("fix")
+        if isinstance(fix, list) and fix:
+            ops = []
+            for op in fix:
+                if isinstance(op, dict) and isinstance(op.get("path"), list):
+                    op = dict(op)
+                    op["path"] = [*doc.base_path, *op["path"]]
+                    ops.append(op)
+            if ops:
+                extra["fix"] = ops
+        if exc is not None:
+            extra["exception"] = exc.to_dict()
+        return Finding(
+            rule_id=control.id, title=control.title, message=str(r.get("msg") or control.title),
+            severity=control.severity, source="security", resource=resource, file=doc.file,
+            line=line, column=column, document_index=doc.index, path=_pointer(keys),
+            remediation=control.remediation, references=self.references.get(control.id, {}),
+            help_uri=control.help_uri, extra=extra)
+
+
+_EMPTY_INLINE = Inline()
+
+
+# --- one file --------------------------------------------------------------------------------
+
+
+def _iter_file_documents(source: Source, data: bytes) -> Iterator[Document]:
+    from socle import formats
+    from socle.formats import json as json_format
+    from socle.formats.yaml import decode, iter_documents
+
+    name = source.display
+    if formats.name_for_path(source.path) == "json":
+        text = decode(data, name)
+        if text.strip():
+            doc = json_format.load_document(text, name)
+            if doc.error is None or not text.lstrip().startswith(("{", "[")):
+                yield doc
+                return
+        else:
+            return
+    yield from iter_documents(data, name)
+
+
+def scan_source(source: Source, scanner: Scanner, data: bytes | None = None,
+                collect: bool = False) -> FileResult:
+    out = FileResult()
+    name = source.display
+    try:
+        if data is None:
+            data = source.read()
+        for doc in _iter_file_documents(source, data):
+            scanner.scan_document(doc, out, 1, collect)
+    except InputError as err:
+        err.file = err.file or name
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                    Resource(), err.file, err.line or 0, err.column or 0))
+        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
+                                            err.message))
+    except OSError as err:
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
+                                    Severity.HIGH, "input", Resource(), name))
+        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
+                                            str(err.strerror)))
+    return out
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+_FACTORY: Any = None  # set in the parent before forking; a callable building the Scanner
+_WORKER: Scanner | None = None
+
+
+def _init_worker() -> None:
+    global _WORKER
+    from socle.formats.yaml import quiet_native_stderr
+
+    quiet_native_stderr().__enter__()
+    assert _FACTORY is not None
+    _WORKER = _FACTORY()
+
+
+def _work(args: tuple[list[str], bool]) -> list[FileResult]:
+    paths, collect = args
+    assert _WORKER is not None
+    return [scan_source(Source(p), _WORKER, collect=collect) for p in paths]
+
+
+def _work_cross(docs: list[Document]) -> FileResult:
+    assert _WORKER is not None
+    out = FileResult()
+    for doc in docs:
+        try:
+            _WORKER.scan_document(doc, out, 2)
+        except InputError as err:
+            out.errors += 1
+            out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH,
+                                        "input", Resource(), err.file or doc.file,
+                                        err.line or 0))
+    return out
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_init_worker)
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def _framework_names(selection: Selection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for fw in bundled().values():
+        for c in fw.members(selection.selected):
+            out.setdefault(c.id, []).append(fw.name)
+    return out
+
+
+def scan_paths(paths: list[str], options: ScanOptions) -> Report:
+    global _FACTORY
+    from socle.formats.yaml import quiet_native_stderr
+
+    selection = select_controls(options)
+    controls = selection.selected
+    inputs = {**default_inputs(selection.all), **options.inputs}
+    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
+    exceptions = Exceptions(selection.all.controls, rules, options.today)
+    fw_names = _framework_names(selection)
+    local = [c for c in controls.controls if not c.cross_resource]
+    cross = [c for c in controls.controls if c.cross_resource]
+    cross_ids = {c.id for c in cross}
+    collect = bool(cross)
+
+    report = Report(command="scan")
+    report.rules.update(RULES)
+    for c in controls.controls:
+        report.rules[c.id] = Rule(c.id, c.title, c.remediation, c.help_uri, c.severity)
+    sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
+    report.files = len(sources)
+    stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
+    files = [s for s in sources if not s.is_stdin]
+
+    def phase1() -> Scanner:
+        return Scanner(local, controls.libraries, inputs, exceptions, options.engine,
+                       frameworks=fw_names, cross_ids=cross_ids)
+
+    results: list[FileResult] = []
+    workers = options.workers or os.cpu_count() or 1
+    total_bytes = sum(s.size() for s in files)
+    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    progress = Progress("scanning files", len(sources), enabled=options.progress)
+    try:
+        scanner = phase1() if not parallel or stdin_data is not None else None
+        if stdin_data is not None:
+            assert scanner is not None
+            with quiet_native_stderr():
+                results.append(scan_source(Source("-"), scanner, stdin_data, collect))
+            progress.advance()
+        if parallel:
+            chunk = max(1, min(32, len(files) // (workers * 8) or 1))
+            batches = [([s.path for s in files[i:i + chunk]], collect)
+                       for i in range(0, len(files), chunk)]
+            _FACTORY = phase1
+            try:
+                with _pool(workers) as pool:
+                    for batch in pool.map(_work, batches):
+                        results.extend(batch)
+                        progress.advance(len(batch))
+            finally:
+                _FACTORY = None
+        else:
+            assert scanner is not None
+            with quiet_native_stderr():
+                for s in files:
+                    results.append(scan_source(s, scanner, collect=collect))
+                    progress.advance()
+    finally:
+        progress.close()
+
+    if cross:
+        inventory = [o for r in results for o in r.inventory]
+        pending = [d for r in results for d in r.pending]
+        results.append(_phase2(cross, controls.libraries, inputs, exceptions, options,
+                               inventory, pending, fw_names, workers))
+
+    records: dict[Any, Record] = {}
+    for r in results:
+        report.documents.extend(r.documents)
+        report.errors += r.errors
+        for f in r.findings:
+            if f.extra.get("status") == "excepted":
+                report.extra.setdefault("excepted", []).append(f)
+            else:
+                report.findings.append(f)
+        for rec in r.records:
+            known = records.get(rec.key)
+            if known is None:
+                records[rec.key] = rec
+            else:
+                known.failed |= rec.failed
+                known.excepted |= rec.excepted
+    _mark_invalid(report)
+    report.findings.extend(expired_file_findings(exceptions))
+    report.extra["scores"] = score(selection, records.values())
+    report.extra["controls"] = controls.controls
+    report.extra["frameworks"] = selection.reported
+    return report
+
+
+def _phase2(cross: list[Control], libraries: dict[str, str], inputs: dict[str, Any],
+            exceptions: Exceptions, options: ScanOptions, inventory: list[Any],
+            pending: list[Document], fw_names: dict[str, list[str]], workers: int
+            ) -> FileResult:
+    global _FACTORY
+
+    def build() -> Scanner:
+        return Scanner(cross, libraries, inputs, exceptions, options.engine,
+                       inventory=inventory, frameworks=fw_names)
+
+    if workers > 1 and len(pending) > 400:
+        size = max(50, len(pending) // (workers * 4))
+        batches = [pending[i:i + size] for i in range(0, len(pending), size)]
+        _FACTORY = build
+        out = FileResult()
+        try:
+            with _pool(workers) as pool:
+                for part in pool.map(_work_cross, batches):
+                    out.findings.extend(part.findings)
+                    out.records.extend(part.records)
+                    out.errors += part.errors
+        finally:
+            _FACTORY = None
+        return out
+    scanner = build()
+    global _WORKER
+    saved, _WORKER = _WORKER, scanner
+    try:
+        return _work_cross(pending)
+    finally:
+        _WORKER = saved
+
+
+def _mark_invalid(report: Report) -> None:
+    keys = {(f.file, f.document_index) for f in report.findings if f.source == "security"}
+    for d in report.documents:
+        if (d.file, d.index) in keys and d.status is Status.VALID:
+            d.status = Status.INVALID
+
+
+def score(selection: Selection, records: Iterable[Record]) -> Scores:
+    controls = selection.selected.controls
+    tallies: dict[str, ControlTally] = {c.id: ControlTally() for c in controls}
+    by_kind: dict[str, list[Control]] = {}
+    records = list(records)
+    for rec in records:
+        if rec.kind not in by_kind:
+            by_kind[rec.kind] = [c for c in controls if c.applies_to(rec.kind)]
+        for c in by_kind[rec.kind]:
+            t = tallies[c.id]
+            t.weights[rec.key] = rec.weight
+            if c.id in rec.failed:
+                t.failed.add(rec.key)
+            if c.id in rec.excepted:
+                t.excepted.add(rec.key)
+    frameworks = {fw.name: fw.members(selection.selected) for fw in selection.reported}
+    return compute(tallies, controls, frameworks)
