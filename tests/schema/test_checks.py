@@ -962,3 +962,29 @@ def test_caches_stay_bounded() -> None:
     for i in range(checks._CACHE_MAX + 100):
         checks._remember(checks._OK_VALUES, f"value-{i}")
     assert len(checks._OK_VALUES) <= checks._CACHE_MAX
+
+
+def test_cronjob_job_template_selector_needs_manual_selector() -> None:
+    text = """\
+    apiVersion: batch/v1
+    kind: CronJob
+    metadata: {name: c}
+    spec:
+      schedule: "* * * * *"
+      jobTemplate:
+        spec:
+          selector: {matchLabels: {run: c}}
+          template:
+            metadata: {labels: {run: c}}
+            spec:
+              restartPolicy: Never
+              containers: [{name: a, image: x}]
+    """
+    (f,) = run(text)
+    assert f.rule_id == "k8s/invalid-selector" and f.line == 8
+    assert f.path == "/spec/jobTemplate/spec/selector"
+    manual = text.replace("selector: {matchLabels: {run: c}}",
+                          "manualSelector: true\n          selector: {matchLabels: {run: d}}")
+    (g,) = run(manual)
+    assert g.rule_id == "k8s/selector-mismatch"
+    assert g.path == "/spec/jobTemplate/spec/template/metadata/labels" and g.line == 11

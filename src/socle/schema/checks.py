@@ -269,18 +269,12 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def _name_rule(kind: str, group: str) -> str:
-    if group == "":
-        if kind == "Service":
-            return "dns1035"
-        if kind == "Namespace":
-            return "label"
-    elif group == "apps":
-        if kind == "StatefulSet":
-            return "label"
-    elif group == "rbac.authorization.k8s.io" and kind in _RBAC_KINDS:
-        return "path"
-    return "subdomain"
+_NAME_RULES: dict[tuple[str, str], str] = {
+    ("", "Service"): "dns1035",
+    ("", "Namespace"): "label",
+    ("apps", "StatefulSet"): "label",
+    **{("rbac.authorization.k8s.io", kind): "path" for kind in _RBAC_KINDS},
+}
 
 
 def _get(obj: Any, *keys: str) -> Any:
@@ -359,7 +353,7 @@ def _check_template_meta(out: _Out, meta: Any, path: PathKey) -> None:
 def _check_metadata(out: _Out, obj: dict[str, Any], meta: dict[str, Any], kind: str,
                     group: str) -> None:
     name = meta.get("name")
-    rule = _name_rule(kind, group)
+    rule = _NAME_RULES.get((group, kind), "subdomain")
     if type(name) is str and name and name not in _OK_NAMES[rule]:
         problem = _NAME_CHECKS[rule](name)
         if problem is None:
@@ -637,11 +631,23 @@ def _show(key: str, value: Any) -> str:
 def _check_workload_selector(out: _Out, obj: dict[str, Any], kind: str, spec: dict[str, Any],
                              spec_path: PathKey, template: Any) -> None:
     selector = spec.get("selector")
-    sel_path = (*spec_path, "selector")
     tmeta = template.get("metadata") if type(template) is dict else None
     labels = tmeta.get("labels") if type(tmeta) is dict else None
     if labels is None:
         labels = {}
+    if kind in _LABEL_SELECTOR_KINDS and type(selector) is dict and len(selector) == 1 and type(
+            labels) is dict:
+        # the common case: matchLabels alone, known-good, and carried by the template
+        match_labels = selector.get("matchLabels")
+        if type(match_labels) is dict and match_labels:
+            try:
+                if (_OK_KEYS.issuperset(match_labels)
+                        and _OK_VALUES.issuperset(match_labels.values())
+                        and match_labels.items() <= labels.items()):
+                    return
+            except TypeError:
+                pass
+    sel_path = (*spec_path, "selector")
     labels_path = (*spec_path, "template", "metadata", "labels")
     if kind == "ReplicationController":
         if type(selector) is not dict or not selector or type(labels) is not dict:
@@ -658,17 +664,6 @@ def _check_workload_selector(out: _Out, obj: dict[str, Any], kind: str, spec: di
         return
     if type(selector) is not dict:
         return
-    if kind in _LABEL_SELECTOR_KINDS and len(selector) == 1 and type(labels) is dict:
-        # the common case: matchLabels alone, known-good, and carried by the template
-        match_labels = selector.get("matchLabels")
-        if type(match_labels) is dict and match_labels:
-            try:
-                if (_OK_KEYS.issuperset(match_labels)
-                        and _OK_VALUES.issuperset(match_labels.values())
-                        and match_labels.items() <= labels.items()):
-                    return
-            except TypeError:
-                pass
     _selector_labels(out, selector, sel_path)
     invalid = False
     exprs = selector.get("matchExpressions")
@@ -761,9 +756,8 @@ def check_document(doc: Document) -> list[Finding]:
         if type(spec) is dict:
             _check_pod_spec(out, spec, ("spec",))
     else:
-        tpath = _TEMPLATE_PATHS.get(kind)
-        if tpath is not None and group in _WORKLOAD_GROUPS:
-            _check_workload(out, obj, kind, tpath)
+        if kind in _TEMPLATE_PATHS and group in _WORKLOAD_GROUPS:
+            _check_workload(out, obj, kind)
         elif kind == "Service" and group == "":
             selector = _get(obj, "spec", "selector")
             if type(selector) is dict and selector:
@@ -771,25 +765,39 @@ def check_document(doc: Document) -> list[Finding]:
     return out.findings
 
 
-def _check_workload(out: _Out, obj: dict[str, Any], kind: str, tpath: tuple[str, ...]) -> None:
-    template = _get(obj, *tpath)
+# kind -> (its pod template's metadata path, its pod spec path), built once
+_TEMPLATE_PARTS: dict[str, tuple[PathKey, PathKey]] = {
+    kind: ((*path, "metadata"), (*path, "spec")) for kind, path in _TEMPLATE_PATHS.items()}
+_SPEC: PathKey = ("spec",)
+_JOB_TEMPLATE_SPEC: PathKey = ("spec", "jobTemplate", "spec")
+_JOB_TEMPLATE_META: PathKey = ("spec", "jobTemplate", "metadata")
+
+
+def _check_workload(out: _Out, obj: dict[str, Any], kind: str) -> None:
+    meta_path, spec_path = _TEMPLATE_PARTS[kind]
+    spec = obj.get("spec")
     if kind == "CronJob":
-        job_spec = _get(obj, "spec", "jobTemplate", "spec")
+        job_template = spec.get("jobTemplate") if type(spec) is dict else None
+        if type(job_template) is not dict:
+            return
+        job_spec = job_template.get("spec")
+        template = job_spec.get("template") if type(job_spec) is dict else None
         if type(job_spec) is dict and job_spec.get("selector") is not None:
-            _check_workload_selector(out, obj, kind, job_spec, ("spec", "jobTemplate", "spec"),
-                                     template)
-        jt_meta = _get(obj, "spec", "jobTemplate", "metadata")
-        _check_template_meta(out, jt_meta, ("spec", "jobTemplate", "metadata"))
-    elif kind != "PodTemplate":
-        spec = obj.get("spec")
-        if type(spec) is dict:
-            _check_workload_selector(out, obj, kind, spec, ("spec",), template)
+            _check_workload_selector(out, obj, kind, job_spec, _JOB_TEMPLATE_SPEC, template)
+        _check_template_meta(out, job_template.get("metadata"), _JOB_TEMPLATE_META)
+    elif kind == "PodTemplate":
+        template = obj.get("template")
+    else:
+        if type(spec) is not dict:
+            return
+        template = spec.get("template")
+        _check_workload_selector(out, obj, kind, spec, _SPEC, template)
     if type(template) is not dict:
         return
-    _check_template_meta(out, template.get("metadata"), (*tpath, "metadata"))
+    _check_template_meta(out, template.get("metadata"), meta_path)
     pod_spec = template.get("spec")
     if type(pod_spec) is dict:
-        _check_pod_spec(out, pod_spec, (*tpath, "spec"))
+        _check_pod_spec(out, pod_spec, spec_path)
 
 
 # --- facts and the cross-document check ----------------------------------------------------------
@@ -861,7 +869,12 @@ def facts(doc: Document) -> Facts | None:
     elif kind in _TEMPLATE_PATHS and group in _WORKLOAD_GROUPS:
         if kind == "PodTemplate":
             return None  # a template for others to use; it makes no pods itself
-        labels = _get(obj, *_TEMPLATE_PATHS[kind], "metadata", "labels")
+        spec = obj.get("spec")
+        if kind == "CronJob":
+            spec = _get(spec, "jobTemplate", "spec")
+        template = spec.get("template") if type(spec) is dict else None
+        tmeta = template.get("metadata") if type(template) is dict else None
+        labels = tmeta.get("labels") if type(tmeta) is dict else None
     elif type(_get(obj, "spec", "template", "spec")) is dict:
         # a custom workload with a pod template (Argo Rollout, OpenKruise CloneSet, ...)
         labels = _get(obj, "spec", "template", "metadata", "labels")
