@@ -148,3 +148,10 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "in.json: policy evaluation took longer than 0.5s" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not available("opa"), reason="opa-golib not installed")
+def test_trace_with_opa(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
+    code, out, err = run(capsys, "test", "--engine", "opa", "--trace", "good.json")
+    assert code == 0 and out == ""
+    assert err.startswith("TRAC good.json\n") and "TRAC Enter" in err

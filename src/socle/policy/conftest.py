@@ -392,8 +392,9 @@ class Runner:
             if trace:
                 print(f"TRAC {target.file}", file=sys.stderr)
                 for ev in trace:
-                    loc = ev.get("location") or {}
-                    where = f"{loc.get('file', '')}:{loc.get('row', '')}" if loc else ""
+                    loc = ev.get("location") or ""
+                    where = (f"{loc.get('file', '')}:{loc.get('row', '')}"
+                             if isinstance(loc, dict) else str(loc))
                     print(f"TRAC {ev.get('op', '')} {where} {ev.get('node', '')}".rstrip(),
                           file=sys.stderr)
                 self.engine.last_trace = []  # type: ignore[attr-defined]
