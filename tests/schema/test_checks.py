@@ -620,6 +620,8 @@ def named(kind: str, name: str, api: str = "v1", extra: str = "") -> str:
     ("StatefulSet", "apps/v1", "db-0x"),
     ("ClusterRole", "rbac.authorization.k8s.io/v1", "system:aggregate-to-edit"),
     ("Role", "rbac.authorization.k8s.io/v1", "Any Name.With:Spaces"),
+    ("CertificateSigningRequest", "certificates.k8s.io/v1", "node-csr-AbC_12"),
+    ("IPAddress", "networking.k8s.io/v1", "2001:db8::1"),
     ("Certificate", "cert-manager.io/v1", "www.example.com"),
     ("Secret", "v1", "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61),
     ("CronJob", "batch/v1", "c" * 52),

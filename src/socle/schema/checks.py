@@ -274,6 +274,10 @@ _NAME_RULES: dict[tuple[str, str], str] = {
     ("", "Namespace"): "label",
     ("apps", "StatefulSet"): "label",
     **{("rbac.authorization.k8s.io", kind): "path" for kind in _RBAC_KINDS},
+    # kinds whose own validation accepts any name; only the REST path rule remains
+    ("certificates.k8s.io", "CertificateSigningRequest"): "path",
+    ("certificates.k8s.io", "ClusterTrustBundle"): "path",
+    ("networking.k8s.io", "IPAddress"): "path",
 }
 
 
