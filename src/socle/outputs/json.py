@@ -26,6 +26,6 @@ def to_dict(report: Report, verbose: bool = False) -> dict[str, Any]:
 
 
 def write(report: Report, stream: TextIO, options: object) -> None:
-    json.dump(to_dict(report, bool(getattr(options, "verbose", False))), stream, indent=2,
-              sort_keys=False, ensure_ascii=False)
-    stream.write("\n")
+    # one write: json.dump to a stream writes thousands of small pieces
+    stream.write(json.dumps(to_dict(report, bool(getattr(options, "verbose", False))), indent=2,
+                            ensure_ascii=False) + "\n")
