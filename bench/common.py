@@ -19,15 +19,24 @@ How a run is measured (:func:`measure`):
 
 ``RUSAGE_CHILDREN`` deltas are not used for memory because ``ru_maxrss`` there is a running
 maximum over all children ever reaped, not something that can be subtracted.
+
+The command is started by a tiny helper process (``python -S``, ~8 MiB), which also takes the
+wall time and the ``wait4``. Started straight from the benchmark, the child would inherit the
+benchmark's own high-water mark: at ``exec`` Linux copies the RSS peak of the old address space
+(the parent's, after fork or vfork) into the new program's ``ru_maxrss``, so every tool would
+seem to use at least as much memory as the benchmark process. With the helper that floor is
+the helper's size, well below what any measured tool uses.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import statistics
 import subprocess
+import sys
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +71,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _tree(pid: int) -> list[int]:
-    todo, seen = [pid], []
+    todo: list[int] = [pid]
+    seen: list[int] = []
     while todo:
         p = todo.pop()
         seen.append(p)
@@ -93,40 +103,62 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            total = sum(_memory(p) for p in _tree(self.pid))
+            # the helper's descendants: the measured command and everything it started
+            total = sum(_memory(p) for p in _tree(self.pid)[1:])
             self.samples += 1
             self.peak = max(self.peak, total)
             self.stop.wait(self.interval)
+
+
+_HELPER = r"""
+import json, os, sys, time
+cmd, cwd, out = json.loads(sys.argv[1]), sys.argv[2] or None, int(sys.argv[3])
+if cwd:
+    os.chdir(cwd)
+start = time.perf_counter()
+pid = os.posix_spawnp(cmd[0], cmd, os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+os.write(out, json.dumps([wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024,
+                          os.waitstatus_to_exitcode(status)]).encode())
+"""
 
 
 def measure(cmd: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
             stdout: Any = subprocess.DEVNULL, stderr: Any = subprocess.DEVNULL,
             interval: float | None = 0.05, timeout: float | None = None) -> Measurement:
     """Run ``cmd`` once and measure it (see the module docstring)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
-                            stdout=stdout, stderr=stderr)
-    sampler = _Sampler(proc.pid, interval) if interval else None
+    read, write = os.pipe()
+    try:
+        helper = subprocess.Popen(
+            [sys.executable, "-S", "-c", _HELPER, json.dumps(list(cmd)), cwd or "", str(write)],
+            env=dict(env) if env is not None else None, stdout=stdout, stderr=stderr,
+            pass_fds=(write,))
+    finally:
+        os.close(write)
+    sampler = _Sampler(helper.pid, interval) if interval else None
     if sampler:
         sampler.start()
-    timer = None
-    if timeout:
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        helper.wait(timeout)
+    except subprocess.TimeoutExpired:
+        for pid in reversed(_tree(helper.pid)):
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+        helper.wait()
+        raise
     finally:
-        if timer:
-            timer.cancel()
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    if sampler:
-        sampler.stop.set()
-        sampler.join()
-    return Measurement(
-        wall=wall, cpu=usage.ru_utime + usage.ru_stime, max_rss=usage.ru_maxrss * 1024,
-        tree_peak=sampler.peak if sampler else 0, returncode=proc.returncode,
-        samples=sampler.samples if sampler else 0)
+        if sampler:
+            sampler.stop.set()
+            sampler.join()
+        with os.fdopen(read, "rb") as fh:
+            data = fh.read()
+    if helper.returncode != 0 or not data:
+        raise RuntimeError(f"cannot run {' '.join(cmd)} (helper exit {helper.returncode})")
+    wall, cpu, max_rss, code = json.loads(data)
+    return Measurement(wall=wall, cpu=cpu, max_rss=max_rss,
+                       tree_peak=sampler.peak if sampler else 0, returncode=code,
+                       samples=sampler.samples if sampler else 0)
 
 
 def interleaved(commands: Mapping[str, Sequence[str]], runs: int, *,

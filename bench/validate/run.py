@@ -355,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--startup-runs", type=int, default=10)
     p.add_argument("--socle-arg", action="append", default=[],
                    help="extra argument for socle validate (repeatable)")
+    p.add_argument("--sample-ms", type=float, default=50.0,
+                   help="memory sampling interval of the timed runs; 0 turns it off")
     p.add_argument("--no-verdicts", action="store_true", help="skip the verdict check")
     args = p.parse_args(argv)
 
@@ -389,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         measure(k_cmd, interval=None)
 
     print(f"timing {args.runs} interleaved runs of each ...", flush=True)
-    runs = interleaved({"socle": s_cmd, "kubeconform": k_cmd}, args.runs)
+    runs = interleaved({"socle": s_cmd, "kubeconform": k_cmd}, args.runs,
+                       interval=args.sample_ms / 1000 if args.sample_ms > 0 else None)
     s_sum, k_sum = summarize(runs["socle"]), summarize(runs["kubeconform"])
 
     kv = None
