@@ -144,9 +144,11 @@ class DocumentValidator:
                                  text=doc.text, format=doc.format,
                                  base_path=(*doc.base_path, "items", i), _locate=doc._locate,
                                  origin=doc.origin or doc.line)
-                child._positions = doc.positions() if doc.text is not None else None
-                child.line = child.line_of(())
+                # positions are computed only if a finding needs them (once per List)
+                child._positions = doc._positions
                 self.validate(child, out)
+                if child._positions is not None:
+                    doc._positions = child._positions
             return
         resource = doc.resource
         result = DocumentResult(doc.file, doc.index, doc.line, resource, Status.VALID)
