@@ -19,6 +19,8 @@ _WRITERS: dict[str, str] = {
     "sarif": "socle.outputs.sarif",
     "github": "socle.outputs.github",
     "table": "socle.outputs.table",
+    "html": "socle.outputs.html",
+    "markdown": "socle.outputs.markdown",
 }
 # kubeconform's names for the same writers
 ALIASES = {"pretty": "text", "stdout": "text"}

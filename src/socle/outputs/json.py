@@ -20,6 +20,13 @@ def to_dict(report: Report, verbose: bool = False) -> dict[str, Any]:
                     "errors": report.errors, **report.counts()},
         "findings": [f.to_dict() for f in report.sorted_findings()],
     }
+    excepted = report.extra.get("excepted")
+    if excepted:  # socle scan: accepted findings, shown with status "excepted", not failing
+        out["summary"]["excepted"] = len(excepted)
+        out["excepted"] = [f.to_dict() for f in excepted]
+    scores = report.extra.get("scores")
+    if scores is not None:  # socle scan: Kubescape-style risk and compliance scores
+        out["scores"] = scores.to_dict() if hasattr(scores, "to_dict") else scores
     if verbose:
         out["documents"] = [d.to_dict() for d in report.documents]
     return out
