@@ -165,6 +165,12 @@ class DocumentValidator:
                 else f"document has no {missing}", Severity.HIGH, "input", resource,
                 doc.file, doc.line, 0, doc.index))
             return
+        if self.extra is not None:
+            # every workload and Service counts for cross-document checks, with or without a
+            # schema (a Service may select an Argo Rollout whose schema is not at hand)
+            fact = self.extra.facts(doc)
+            if fact is not None:
+                out.facts.append(fact)
         if _kind_matches(self.options.skip, api_version, kind):
             result.status, result.reason = Status.SKIPPED, "skipped by -skip"
             return
@@ -193,9 +199,6 @@ class DocumentValidator:
             found = schema_findings(doc, validator)
         if self.extra is not None:
             found.extend(self.extra.check_document(doc))
-            fact = self.extra.facts(doc)
-            if fact is not None:
-                out.facts.append(fact)
         if found:
             result.status = Status.INVALID
             out.findings.extend(found)
