@@ -1,0 +1,13 @@
+package socle.controls.host_network
+
+import data.socle.lib.k8s
+import rego.v1
+
+deny contains k8s.finding(msg, path, value, fix) if {
+	some [pod_path, spec] in k8s.pod_specs
+	value := spec.hostNetwork
+	value == true
+	path := array.concat(pod_path, ["hostNetwork"])
+	msg := sprintf("the pod shares the host's network namespace (hostNetwork: %v)", [value])
+	fix := [{"op": "replace", "path": path, "value": false}]
+}
