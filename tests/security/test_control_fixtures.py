@@ -33,7 +33,11 @@ def _engine(folder: Path) -> Engine:
         engine.add_policy(str(lib), lib.read_text())
     engine.add_policy(str(folder / "policy.rego"), (folder / "policy.rego").read_text())
     meta = _meta(folder)
-    engine.add_data({"socle": {"inputs": dict(meta.get("inputs") or {})}})
+    inputs = dict(meta.get("inputs") or {})
+    override = folder / "fixtures" / "inputs.yaml"  # inputs the fixtures are written for
+    if override.exists():
+        inputs.update(yaml.safe_load(override.read_text()) or {})
+    engine.add_data({"socle": {"inputs": inputs}})
     return engine
 
 
