@@ -3,6 +3,7 @@ pass, and every finding points at a line of the document."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,7 @@ def _meta(folder: Path) -> dict[str, Any]:
     return data
 
 
-@cache
-def _engine(folder: Path) -> Engine:
+def _build(folder: Path) -> Engine:
     engine = create_engine("regorus", "v1")
     for lib in sorted(LIB.glob("*.rego")):
         engine.add_policy(str(lib), lib.read_text())
@@ -41,10 +41,23 @@ def _engine(folder: Path) -> Engine:
     return engine
 
 
+@cache
+def _engine(folder: Path) -> Engine:
+    return _build(folder)
+
+
+@cache
+def _cross_engine(folder: Path, inventory_json: str) -> Engine:
+    # data.socle.inventory can be set once per engine: one engine per fixture file
+    engine = _build(folder)
+    engine.add_data({"socle": {"inventory": json.loads(inventory_json)}})
+    return engine
+
+
 def _findings(folder: Path, obj: Any, inventory: list[Any]) -> list[dict[str, Any]]:
     engine = _engine(folder)
     if _meta(folder).get("crossResource"):
-        engine.add_data({"socle": {"inventory": inventory}})
+        engine = _cross_engine(folder, json.dumps(inventory, sort_keys=True, default=str))
     package = _meta(folder)["name"].replace("-", "_")
     value = engine.eval_query(f"data.socle.controls.{package}.deny", obj)
     out = value[0] if value else []
