@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    default=None, metavar="IDS", help="skip these controls")
     g.add_argument("--controls-dir", dest="controls_dir", action="append", default=None,
                    metavar="DIR", help="more controls, same layout as the bundled ones")
+    g.add_argument("--no-bundled-controls", dest="no_bundled_controls", action="store_true",
+                   default=None, help="only the controls of --controls-dir")
     g.add_argument("--input", dest="input_flags", action="append", default=None,
                    metavar="NAME=VALUE", help="a control input, e.g. "
                    "'allowedRegistries=[registry.example.com]' (YAML value; overrides "
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--fix cannot rewrite standard input")
     options = ScanOptions(
         controls_dirs=as_list(args.controls_dir),
+        bundled=not args.no_bundled_controls,
         include=as_list(args.controls),
         exclude=as_list(args.exclude_controls),
         frameworks=as_list(args.framework),

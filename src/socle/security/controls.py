@@ -191,6 +191,9 @@ def load_controls(extra_dirs: list[str] | None = None, bundled: bool = True) -> 
     out = ControlSet()
     if bundled:
         _load_dir(BUNDLED, out, True)
+    else:  # user controls still import the bundled helpers (data.socle.lib.k8s)
+        for path in sorted((BUNDLED / "lib").glob("*.rego")):
+            out.libraries[str(path)] = path.read_text(encoding="utf-8")
     for d in extra_dirs or []:
         _load_dir(Path(d), out, False)
     seen: dict[str, Control] = {}

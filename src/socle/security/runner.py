@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ RULES = {
                        "exception after a review.", severity=Severity.HIGH),
     INVALID_RULE: Rule(INVALID_RULE, "Invalid exception",
                        "The exception's date is not YYYY-MM-DD.", severity=Severity.HIGH),
+    "control/error": Rule("control/error", "A control failed to evaluate",
+                          "Fix the control's Rego (a runtime error such as conflicting "
+                          "values); the run exits 2.", severity=Severity.HIGH),
     "input/parse-error": Rule("input/parse-error", "The file or document cannot be read",
                               "Fix the syntax at the reported line.", severity=Severity.HIGH),
 }
@@ -67,6 +71,7 @@ class ScanOptions:
     today: dt.date | None = None
     ignore_filename_patterns: tuple[str, ...] = ()
     progress: bool | None = None
+    bundled: bool = True  # False: only the controls of controls_dirs
 
 
 @dataclass
@@ -106,7 +111,7 @@ def _tokens(values: Iterable[str]) -> list[str]:
 
 
 def select_controls(options: ScanOptions) -> Selection:
-    loaded = load_controls(options.controls_dirs)
+    loaded = load_controls(options.controls_dirs, options.bundled)
     by_key = {c.id: c for c in loaded.controls} | {c.name: c for c in loaded.controls}
     asked = resolve(options.frameworks, options.framework_files, loaded)
     if asked:
@@ -198,29 +203,28 @@ class Scanner:
         return self.default_group
 
     def evaluate(self, doc: Document, rule: str, members: list[Control]
-                 ) -> dict[str, list[Any]]:
+                 ) -> tuple[dict[str, list[Any]], list[str]]:
+        """Results by control id, and the controls that failed to evaluate (with why)."""
         from socle.policy.engine import PolicyError
 
         try:
             value = self.engine.eval_rule(rule, doc.obj)
         except PolicyError:
             value = None
-        if value is None:  # a control broke (or has no deny): evaluate them one by one
-            failed: list[str] = []
-            out: dict[str, list[Any]] = {}
-            for c in members:  # find the control that breaks, keep the others' results
-                try:
-                    res = self.engine.eval_rule(f"{c.package}.deny", doc.obj)
-                except PolicyError as err:
-                    failed.append(f"{c.id} ({c.name}): {err.message}")
-                    continue
-                if res:
-                    out[c.id] = res
-            if failed:
-                raise InputError("control failed to evaluate: " + "; ".join(failed),
-                                 doc.file, doc.line)
-            return out
-        return value if isinstance(value, dict) else {}
+        if isinstance(value, dict):
+            return value, []
+        # a control broke (or has no deny): evaluate them one by one, keep the others' results
+        failed: list[str] = []
+        out: dict[str, list[Any]] = {}
+        for c in members:
+            try:
+                res = self.engine.eval_rule(f"{c.package}.deny", doc.obj)
+            except PolicyError as err:
+                failed.append(f"{c.id} ({c.name}): {err.message}")
+                continue
+            if res:
+                out[c.id] = res
+        return out, failed
 
     # -- documents ------------------------------------------------------------------------
 
@@ -277,7 +281,12 @@ class Scanner:
         if group is None:
             return
         rule, members = group
-        found = self.evaluate(doc, rule, members)
+        found, broken = self.evaluate(doc, rule, members)
+        for why in broken:
+            out.errors += 1
+            out.findings.append(Finding(
+                "control/error", f"control failed to evaluate: {why}", Severity.HIGH, "input",
+                resource, doc.file, doc.line, 0, doc.index))
         if not found:
             return
         labels: dict[str, Any] = {}
@@ -307,7 +316,7 @@ class Scanner:
         if isinstance(path, list):
             keys = [p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
                     for p in path]
-        line, column = doc.position_of(keys)
+        line, column = position(doc, keys)
         extra: dict[str, Any] = {"status": "failed" if exc is None else "excepted"}
         if "evidence" in r:
             extra["evidence"] = r["evidence"]
@@ -332,6 +341,202 @@ class Scanner:
 
 
 _EMPTY_INLINE = Inline()
+
+
+# --- finding lines fast -------------------------------------------------------------------------
+#
+# Resolving a line with the YAML composer costs more than parsing the document. Kubernetes
+# manifests are nearly always block YAML, where a path can be followed by indentation alone;
+# anything else on the way (flow collections, anchors, merge keys, tabs, odd keys) makes this
+# give up and the exact composer-based positions are used instead.
+
+_KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|"""
+                  r"""([^\s#'"{}\[\],&*!|>%@`?-][^#]*?|-[^\s#][^#]*?))"""
+                  r"[ \t]*:(?:[ \t]+|$)")
+
+
+class BlockText:
+    """A document's lines with their indentation, computed once; path lookups are memoised."""
+
+    __slots__ = ("dash", "ind", "lines", "memo")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.ind: list[int] = []  # -1: blank or comment; -2: a tab in the indentation
+        self.dash: list[bool] = []
+        for ln in self.lines:
+            body = ln.lstrip(" ")
+            if not body.strip() or body.startswith("#"):
+                self.ind.append(-1)
+                self.dash.append(False)
+                continue
+            self.ind.append(-2 if body[0] == "\t" else len(ln) - len(body))
+            self.dash.append(body == "-" or body.startswith("- ") or body.rstrip() == "-")
+        self.memo: dict[tuple[str | int, ...], Any] = {}
+
+
+_GIVE_UP = object()
+
+
+def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None],
+          key: str | int) -> Any:
+    """Follow one key from ``state``; a new state, a final (line, col), or _GIVE_UP."""
+    lo, hi, parent, best, first = state
+    lines, ind, dash = bt.lines, bt.ind, bt.dash
+    if isinstance(key, int):
+        seq = -1
+        count = -1
+        found = -1
+        for i in range(lo, hi):
+            if i == lo and first is not None:
+                body = first.lstrip(" ")
+                if not body:
+                    continue
+                li = len(first) - len(body)
+                is_dash = body == "-" or body.startswith("- ")
+            else:
+                li = ind[i]
+                if li == -1:
+                    continue
+                if li == -2:
+                    return _GIVE_UP
+                is_dash = dash[i]
+            if seq < 0:
+                if not is_dash or li < parent:
+                    return _GIVE_UP  # not a block sequence
+                seq = li
+            if li < seq:
+                break
+            if li == seq:
+                if not is_dash:
+                    break
+                count += 1
+                if count == key:
+                    found = i
+                    break
+        if found < 0:
+            return best if seq >= 0 else _GIVE_UP
+        item = first if (found == lo and first is not None) else lines[found]
+        rest = item[seq + 1:]
+        body = rest.lstrip(" ")
+        if body and not body.startswith("#") and body.startswith(
+                ("-", "{", "[", "&", "*", "!", "?", "|", ">")):
+            return _GIVE_UP
+        if body.startswith("#"):
+            body = ""
+        col = seq + 1 + (len(rest) - len(body)) + 1
+        best = (found + 1, col if body else seq + 1)
+        end = found + 1
+        while end < hi and not (ind[end] >= 0 and ind[end] <= seq) and ind[end] != -2:
+            end += 1
+        return (found, end, seq + 1, best, " " * (col - 1) + body if body else "")
+    child = -1
+    found = -1
+    value = ""
+    for i in range(lo, hi):
+        if i == lo and first is not None:
+            ln = first
+            body = ln.lstrip(" ")
+            if not body:
+                continue
+            li = len(ln) - len(body)
+            is_dash = body == "-" or body.startswith("- ")
+        else:
+            li = ind[i]
+            if li == -1:
+                continue
+            if li == -2:
+                return _GIVE_UP
+            ln = lines[i]
+            is_dash = dash[i]
+        if child < 0:
+            if li <= parent and not (i == lo and first is not None):
+                return _GIVE_UP
+            child = li
+        if li < child:
+            break
+        if li > child or (i > lo and is_dash):
+            continue  # deeper, or an item of a sequence at its key's indentation
+        m = _KEY.match(ln[li:])
+        if m is None:
+            return _GIVE_UP  # flow style, a sequence, a complex key: not sure
+        if m.group(3) is not None:
+            name = m.group(3)
+        elif m.group(1) is not None:
+            name = m.group(1)
+            if "\\" in name:
+                return _GIVE_UP
+        else:
+            name = (m.group(2) or "").replace("''", "'")
+        if name == "<<":
+            return _GIVE_UP
+        if name == key:
+            found = i
+            value = ln[li + m.end():].strip()
+            break
+    if found < 0:
+        return best if child >= 0 and best != (0, 0) else _GIVE_UP
+    best = (found + 1, child + 1)
+    if value and not value.startswith("#"):
+        if value.startswith(("&", "*", "!", "{", "[")):
+            return _GIVE_UP
+        return ("scalar", best)
+    end = found + 1
+    while end < hi:
+        li = ind[end]
+        if li == -2:
+            break
+        if li >= 0 and (li < child or (li == child and not dash[end])):
+            break
+        end += 1
+    lo2 = found + 1
+    nxt = child
+    for i in range(lo2, end):  # a block sequence may sit at the key's own indentation
+        if ind[i] >= 0:
+            if ind[i] == child and dash[i]:
+                nxt = child - 1
+            break
+    return (lo2, end, nxt, best, None)
+
+
+def locate_block(text: str | BlockText, path: tuple[str | int, ...]) -> tuple[int, int] | None:
+    """(line, column) of the deepest existing key on ``path`` in block YAML, 1-based; None
+    when the text is not plain enough to be sure (the caller falls back to the composer)."""
+    bt = text if isinstance(text, BlockText) else BlockText(text)
+    state: Any = (0, len(bt.lines), -1, (0, 0), None)
+    for depth in range(len(path)):
+        prefix = path[:depth + 1]
+        hit = bt.memo.get(prefix)
+        if hit is None:
+            hit = _step(bt, state, path[depth])
+            bt.memo[prefix] = hit
+        if hit is _GIVE_UP:
+            return None
+        if len(hit) == 2 and isinstance(hit[0], int):  # a final (line, col)
+            return hit  # type: ignore[no-any-return]
+        if hit[0] == "scalar":
+            return hit[1]  # type: ignore[no-any-return]
+        state = hit
+    best: tuple[int, int] = state[3]
+    return best
+
+
+_BLOCKS: dict[int, tuple[str, BlockText]] = {}
+
+
+def position(doc: Document, keys: list[str | int]) -> tuple[int, int]:
+    """Line and column of the deepest existing key on ``keys`` (fast path, then exact)."""
+    if doc.format == "yaml" and doc.text is not None and doc._positions is None:
+        bt = _BLOCKS.get(id(doc.text))
+        if bt is None or bt[0] is not doc.text:
+            _BLOCKS.clear()  # one document at a time (List items share their parent's text)
+            bt = (doc.text, BlockText(doc.text))
+            _BLOCKS[id(doc.text)] = bt
+        hit = locate_block(bt[1], (*doc.base_path, *keys))
+        if hit is not None and hit != (0, 0):
+            first = doc.origin or doc.line
+            return (first - 1 + hit[0], hit[1])
+    return doc.position_of(keys)
 
 
 # --- one file --------------------------------------------------------------------------------
