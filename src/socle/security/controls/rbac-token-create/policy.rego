@@ -1,0 +1,19 @@
+package socle.controls.rbac_token_create
+
+import data.socle.lib.k8s
+import rego.v1
+
+wanted := [["", "serviceaccounts/token"]]
+
+verbs := {"create"}
+
+deny contains {
+	"msg": sprintf("%s %q (rule %d) can mint tokens for service accounts", [input.kind, k8s.name, i]),
+	"path": ["rules", i],
+	"evidence": object.filter(rule, ["apiGroups", "resources", "verbs", "resourceNames"]),
+} if {
+	some pair in k8s.rbac_rules
+	i := pair[0]
+	rule := pair[1]
+	k8s.rule_grants(rule, wanted, verbs)
+}
