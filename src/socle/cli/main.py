@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("socle.cli.parse", "print config files as the policies see them (conftest parse)"),
     "pull": ("socle.cli.pull", "download policy bundles (conftest pull)"),
     "push": ("socle.cli.push", "upload a policy bundle to an OCI registry (conftest push)"),
+    "scan": ("socle.cli.scan", "security posture against NSA/CISA, CIS, MITRE ATT&CK, PSS"),
+    "check": ("socle.cli.check", "validate + test + scan in one pass: the merge-request gate"),
     "gatekeeper": ("socle.cli.gatekeeper",
                    "Gatekeeper templates and constraints offline (gator test, gator verify)"),
 }
