@@ -148,13 +148,12 @@ class Scanner:
     def __init__(self, controls: list[Control], libraries: dict[str, str],
                  inputs: dict[str, Any], exceptions: Exceptions, engine: str = "regorus",
                  inventory: list[Any] | None = None, frameworks: dict[str, list[str]]
-                 | None = None, cross_ids: set[str] | None = None) -> None:
+                 | None = None, cross_kinds: set[str] | None = None) -> None:
         from socle.policy.engine import create_engine
 
         self.controls = {c.id: c for c in controls}
         self.exceptions = exceptions
-        self.cross_ids = cross_ids or set()
-        self.cross_kinds = {k for c in controls if c.id in self.cross_ids for k in c.kinds}
+        self.cross_kinds = cross_kinds or set()  # kinds phase 2 needs back (with "*")
         self.engine = create_engine(engine, "v1")
         for path, source in libraries.items():
             self.engine.add_policy(path, source)
@@ -422,8 +421,8 @@ def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None
         if body and not body.startswith("#") and body.startswith(
                 ("-", "{", "[", "&", "*", "!", "?", "|", ">")):
             return _GIVE_UP
-        if body.startswith("#"):
-            body = ""
+        if not body or body.startswith("#"):
+            return _GIVE_UP  # "-" alone: the item starts on a later line
         col = seq + 1 + (len(rest) - len(body)) + 1
         best = (found + 1, col if body else seq + 1)
         end = found + 1
@@ -650,7 +649,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     fw_names = _framework_names(selection)
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
-    cross_ids = {c.id for c in cross}
+    cross_kinds = {k for c in cross for k in c.kinds}
     collect = bool(cross)
 
     report = Report(command="scan")
@@ -664,7 +663,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
 
     def phase1() -> Scanner:
         return Scanner(local, controls.libraries, inputs, exceptions, options.engine,
-                       frameworks=fw_names, cross_ids=cross_ids)
+                       frameworks=fw_names, cross_kinds=cross_kinds)
 
     results: list[FileResult] = []
     workers = options.workers or os.cpu_count() or 1

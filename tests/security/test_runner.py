@@ -1,0 +1,189 @@
+"""The scan runner: controls on documents, lines, kinds, Lists, cross-resource, inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scan_testing import DEPLOYMENT, write_controls
+
+from socle.core.errors import UsageError
+from socle.formats.yaml import iter_documents, positions
+from socle.policy.engine import available
+from socle.security.runner import ScanOptions, locate_block, scan_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "src" / "socle" / "security" / "controls"
+
+
+def _scan(tmp_path: Path, files: dict[str, str], **kw: object) -> object:
+    ctl = write_controls(tmp_path / "controls")
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (src / name).write_text(text)
+    opts = ScanOptions(controls_dirs=[str(ctl)], bundled=False, workers=1)
+    for k, v in kw.items():
+        setattr(opts, k, v)
+    return scan_paths([str(src)], opts)
+
+
+def test_finding_points_at_the_offending_key_with_fix_and_references(tmp_path: Path) -> None:
+    report = _scan(tmp_path, {"app.yaml": "# a comment\n---\n" + DEPLOYMENT})
+    findings = [f for f in report.findings if f.rule_id == "T-001"]  # type: ignore[attr-defined]
+    assert len(findings) == 1
+    f = findings[0]
+    assert (f.line, f.column) == (20, 13)  # "privileged:" after the comment and marker
+    assert f.path == "/spec/template/spec/containers/0/securityContext/privileged"
+    assert f.severity.name == "HIGH" and f.source == "security" and f.title
+    assert f.resource.kind == "Deployment" and f.resource.namespace == "shop"
+    assert f.extra["evidence"] is True and f.extra["status"] == "failed"
+    assert f.extra["fix"] == [{"op": "replace", "value": False, "path": [
+        "spec", "template", "spec", "containers", 0, "securityContext", "privileged"]}]
+    assert f.references["kubescape"] == ["C-0057"]
+    assert "nsa" in f.references["frameworks"] and "pss-baseline" in f.references["frameworks"]
+    assert f.help_uri.endswith("#t-001-test-privileged")
+
+
+def test_controls_only_see_their_kinds(tmp_path: Path) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {privileged: 'true'}\n"
+    report = _scan(tmp_path, {"cm.yaml": cm})
+    assert report.findings == []  # type: ignore[attr-defined]
+    scores = report.extra["scores"].to_dict()  # type: ignore[attr-defined]
+    assert scores["controls"]["T-001"]["status"] == "irrelevant"
+
+
+def test_list_items_are_resources_with_their_own_lines(tmp_path: Path) -> None:
+    text = ("apiVersion: v1\nkind: List\nitems:\n"
+            "  - apiVersion: v1\n    kind: Pod\n    metadata: {name: a}\n    spec:\n"
+            "      containers:\n        - name: a\n          image: x\n"
+            "          securityContext: {privileged: true, runAsNonRoot: true}\n")
+    report = _scan(tmp_path, {"list.yaml": text})
+    [f] = [f for f in report.findings if f.rule_id == "T-001"]  # type: ignore[attr-defined]
+    assert f.resource.name == "a" and f.line == 11
+    assert f.extra["fix"][0]["path"][:2] == ["items", 0]
+
+
+def test_cross_resource_control_reads_the_whole_input(tmp_path: Path) -> None:
+    svc = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
+           "  selector: {app: web}\n---\napiVersion: v1\nkind: Service\n"
+           "metadata: {name: ghost}\nspec:\n  selector:\n    app: ghost\n")
+    report = _scan(tmp_path, {"a-svc.yaml": svc, "b-deploy.yaml": DEPLOYMENT})
+    found = [f for f in report.findings if f.rule_id == "T-003"]  # type: ignore[attr-defined]
+    assert [(f.resource.name, f.line) for f in found] == [("ghost", 11)]
+
+
+def test_inputs_default_from_metadata_and_overridden(tmp_path: Path) -> None:
+    report = _scan(tmp_path, {"d.yaml": DEPLOYMENT})
+    assert not [f for f in report.findings if f.rule_id == "T-004"]  # type: ignore[attr-defined]
+    report = _scan(tmp_path, {"d.yaml": DEPLOYMENT},
+                   inputs={"allowedRegistries": ["ghcr.io/"]})
+    [f] = [f for f in report.findings if f.rule_id == "T-004"]  # type: ignore[attr-defined]
+    assert f.path.endswith("/image") and f.line == 16
+
+
+def test_broken_control_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    ctl = write_controls(tmp_path / "controls", ["test-privileged"])
+    (ctl / "test-privileged" / "policy.rego").write_text(
+        "package socle.controls.test_privileged\n\nimport rego.v1\n\n"
+        "deny contains x if { x := 1 / 0 }\nbroken := 1 if true\nbroken := 2 if true\n"
+        "deny contains broken if true\n")
+    (tmp_path / "d.yaml").write_text(DEPLOYMENT)
+    report = scan_paths([str(tmp_path / "d.yaml")],
+                        ScanOptions(controls_dirs=[str(ctl)], bundled=False, workers=1))
+    assert report.errors == 1
+    assert report.findings[0].rule_id == "control/error"
+
+
+def test_bad_control_metadata_names_file_and_line(tmp_path: Path) -> None:
+    ctl = write_controls(tmp_path / "controls", ["test-privileged"])
+    meta = ctl / "test-privileged" / "control.yaml"
+    meta.write_text(meta.read_text().replace("severity: high", "severity: urgent"))
+    with pytest.raises(UsageError) as err:
+        scan_paths([str(tmp_path)], ScanOptions(controls_dirs=[str(ctl)], bundled=False))
+    assert err.value.file == str(meta) and err.value.line == 4
+
+
+def test_selection_by_controls_and_exclusion(tmp_path: Path) -> None:
+    report = _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=["test-privileged,T-002"],
+                   exclude=["T-002"])
+    assert {f.rule_id for f in report.findings} == {"T-001"}  # type: ignore[attr-defined]
+    with pytest.raises(UsageError):
+        _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=["T-999"])
+
+
+def test_bundled_fixture_folders_scan_as_the_fixture_harness_says() -> None:
+    folder = BUNDLED / "privileged-container" / "fixtures"
+    report = scan_paths([str(folder)], ScanOptions(include=["SCL-001"], workers=1))
+    files = {Path(f.file).name for f in report.findings}
+    assert files == {"fail.yaml"} and len(report.findings) == 3
+
+
+@pytest.mark.skipif(not available("opa"), reason="OPA bindings not installed")
+def test_opa_engine_finds_the_same(tmp_path: Path) -> None:
+    a = _scan(tmp_path, {"d.yaml": DEPLOYMENT})
+    b = _scan(tmp_path, {"d.yaml": DEPLOYMENT}, engine="opa")
+    key = [(f.rule_id, f.line, f.message) for f in a.findings]  # type: ignore[attr-defined]
+    assert key == [(f.rule_id, f.line, f.message) for f in b.findings]  # type: ignore
+
+
+def test_parallel_run_equals_serial(tmp_path: Path) -> None:
+    big = (DEPLOYMENT + "---\n") * 70
+    files = {f"f{i:02d}.yaml": big.replace("name: web", f"name: web{i}") for i in range(10)}
+    serial = _scan(tmp_path, files)
+    parallel = _scan(tmp_path, files, workers=2)
+    assert sum(len(t) for t in files.values()) > 256 * 1024  # the parallel path
+    one = sorted((f.file, f.line, f.rule_id) for f in serial.findings)  # type: ignore
+    two = sorted((f.file, f.line, f.rule_id) for f in parallel.findings)  # type: ignore
+    assert one == two and len(one) == 700
+
+
+AWKWARD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "quoted"   # trailing comment
+  annotations:
+    'single': "x: y"
+    a.b/c: |
+      spec:
+        template: nope
+spec:
+  template:
+    spec:
+      containers:
+      - name: a
+        image: b
+        ports:
+        - {containerPort: 80}
+        -   containerPort: 81
+      - name: b
+        securityContext: {privileged: true}
+        env:
+          -
+            name: X
+      volumes: []
+  strategy: &s {type: Recreate}
+"""
+
+
+def test_fast_line_lookup_agrees_with_the_composer() -> None:
+    texts = [AWKWARD, DEPLOYMENT]
+    for path in sorted(BUNDLED.glob("*/fixtures/*.yaml")):
+        texts.extend(d.text for d in iter_documents(path.read_bytes(), str(path))
+                     if d.text is not None and d.error is None)
+    checked = 0
+    for text in texts:
+        pos = positions(text)
+        for key in pos:
+            for extra in ((), ("missing",), ("missing", 0), (5,)):
+                full = key + extra
+                got = locate_block(text, full)
+                if got is None:
+                    continue
+                want = full
+                while want not in pos:
+                    want = want[:-1]
+                assert got[0] == pos[want][0], (full, got, pos[want], text)
+                checked += 1
+    assert checked > 100
