@@ -398,6 +398,9 @@ _RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|null|[-+.0-9][^"]*)?":')
 # YAML 1.1 line breaks (NEL, LS, PS), which rapidyaml reads as text, and escaped UTF-16
 # surrogates, which it writes out as broken UTF-8
 _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
+# In flow collections rapidyaml, libyaml and go-yaml disagree on a ":" that starts a plain
+# scalar ("{a: :0}") or ends one ("[a:]", "{a: 0:}")
+_FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
 _INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
@@ -425,6 +428,8 @@ def _needs_reference(text: str) -> bool:
             if _starts_node(text, m.start()):
                 return True
     if _RISKY_TOKEN.search(text) or _RISKY_START.match(text):
+        return True
+    if ("[" in text or "{" in text) and _FLOW_COLON.search(text):
         return True
     return ("\\" in text or not text.isascii()) and _ODD_TEXT.search(text) is not None
 
