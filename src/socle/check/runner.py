@@ -1,0 +1,591 @@
+"""``socle check``: schemas, policies and security controls in one pass.
+
+Every file is read and parsed **once**; each document goes to the three checkers in turn:
+
+1. the schema validator (:class:`socle.schema.validator.DocumentValidator`), with its
+   per-document extra checks;
+2. the conftest-compatible policy runner (:class:`socle.policy.conftest.Runner`), when a policy
+   folder is configured or present;
+3. the security scanner (:class:`socle.security.runner.Scanner`).
+
+Files are spread over every core (forked worker processes, files in chunks, each checker built
+once per worker). Checks that need every document (Services that select nothing, cross-resource
+controls) run after the gather phase in the parent, or in a second pool when the work is large.
+The result is one :class:`~socle.core.finding.Report`; every finding keeps its ``source``
+(``schema``, ``policy``, ``security``, ``input``), and :func:`exit_code` applies each checker's
+own gate, so ``socle check`` fails exactly when ``validate``, ``test`` or ``scan`` run with the
+same options would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from socle.core.document import Document
+from socle.core.errors import InputError, SocleError, UsageError
+from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.progress import Progress
+from socle.core.sources import Source, compile_patterns, discover
+
+if TYPE_CHECKING:  # the checkers are imported only when they run
+    from socle.policy.conftest import TestOptions
+    from socle.schema.validator import ValidateOptions
+    from socle.security.runner import ScanOptions
+
+ERROR_RULE = "check/error"
+RULES = {
+    ERROR_RULE: Rule(ERROR_RULE, "A checker could not evaluate this document",
+                     "Fix the policy or control named in the message.", severity=Severity.HIGH),
+    "input/parse-error": Rule("input/parse-error", "The file or document cannot be read",
+                              "Fix the syntax at the reported line.", severity=Severity.HIGH),
+}
+
+
+@dataclass
+class CheckOptions:
+    """What to run. A checker whose options are ``None`` is off."""
+
+    validate: ValidateOptions | None = None
+    test: TestOptions | None = None
+    scan: ScanOptions | None = None
+    workers: int = 0  # 0: one per core
+    ignore_filename_patterns: tuple[str, ...] = ()  # for every checker
+    # each checker's own path filters (its config section), on top of the shared ones
+    validate_ignore: tuple[str, ...] = ()
+    scan_ignore: tuple[str, ...] = ()
+    test_ignore: str | None = None
+    progress: bool | None = None
+    today: dt.date | None = None
+
+
+@dataclass
+class Gate:
+    """When findings fail the run, per source (each checker's own rule)."""
+
+    schema: Severity = Severity.LOW
+    security: Severity = Severity.LOW
+    policy: Severity = Severity.INFO  # failures are high, warnings medium
+    fail_on_warn: bool = False
+    no_fail: bool = False
+    compliance: float | None = None
+
+
+def exit_code(report: Report, gate: Gate) -> int:
+    """2 when an input could not be used, 1 when a finding fails its checker's gate, else 0."""
+    if report.errors:
+        return 2
+    for f in report.findings:
+        if f.source == "input":
+            continue
+        if f.source == "policy":
+            if gate.no_fail or f.title == "exception":
+                continue
+            if f.title == "warning" and not gate.fail_on_warn:
+                continue
+            if f.severity >= gate.policy:
+                return 1
+        elif f.source == "security":
+            if f.severity >= gate.security:
+                return 1
+        elif f.severity >= gate.schema:
+            return 1
+    if compliance_problem(report, gate) is not None:
+        return 1
+    return 0
+
+
+def compliance_problem(report: Report, gate: Gate) -> str | None:
+    """Why the security compliance score is under ``gate.compliance``, or None."""
+    scores = report.extra.get("scores")
+    if gate.compliance is None or scores is None:
+        return None
+    data = scores.to_dict()
+    frameworks = data["frameworks"]
+    asked = report.extra.get("asked_frameworks") or []
+    checked = ({n: frameworks[n]["complianceScore"] for n in asked if n in frameworks}
+               or {"overall": data["overall"]["complianceScore"]})
+    low = {n: s for n, s in checked.items() if s < gate.compliance}
+    if not low:
+        return None
+    return "compliance below {:g}%: {}".format(
+        gate.compliance, ", ".join(f"{n} {s:g}%" for n, s in sorted(low.items())))
+
+
+# --- the security plan (built once in the parent, inherited by forked workers) ---------------
+
+
+@dataclass
+class _ScanPlan:
+    selection: Any
+    inputs: dict[str, Any]
+    exceptions: Any
+    frameworks: dict[str, list[str]]
+    local: list[Any]
+    cross: list[Any]
+    engine: str
+
+    @property
+    def collect(self) -> bool:
+        return bool(self.cross)
+
+    def local_scanner(self) -> Any:
+        from socle.security.runner import Scanner
+
+        # documents of the kinds the cross-resource controls read come back for phase 2
+        return Scanner(self.local, self.selection.selected.libraries, self.inputs,
+                       self.exceptions, self.engine, frameworks=self.frameworks,
+                       cross_kinds={k for c in self.cross for k in c.kinds})
+
+    def cross_scanner(self, inventory: list[Any]) -> Any:
+        from socle.security.runner import Scanner
+
+        return Scanner(self.cross, self.selection.selected.libraries, self.inputs,
+                       self.exceptions, self.engine, inventory=inventory,
+                       frameworks=self.frameworks)
+
+
+def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
+    from socle.security.controls import default_inputs
+    from socle.security.exceptions import Exceptions, load_exceptions_file
+    from socle.security.frameworks import bundled
+    from socle.security.runner import select_controls
+
+    selection = select_controls(options)
+    inputs = {**default_inputs(selection.all), **options.inputs}
+    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
+    exceptions = Exceptions(selection.all.controls, rules, options.today or today)
+    names: dict[str, list[str]] = {}
+    for fw in bundled().values():
+        for c in fw.members(selection.selected):
+            names.setdefault(c.id, []).append(fw.name)
+    controls = selection.selected.controls
+    return _ScanPlan(selection, inputs, exceptions, names,
+                     [c for c in controls if not c.cross_resource],
+                     [c for c in controls if c.cross_resource], options.engine)
+
+
+# --- one process's checkers ------------------------------------------------------------------
+
+
+@dataclass
+class FileOutcome:
+    """What the three checkers found in one file (sent back from a worker)."""
+
+    file: str
+    documents: list[DocumentResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    facts: list[Any] = field(default_factory=list)  # schema cross-document checks
+    records: list[Any] = field(default_factory=list)  # security scores
+    pending: list[Document] = field(default_factory=list)  # cross-resource controls
+    inventory: list[Any] = field(default_factory=list)
+    errors: int = 0
+
+
+class Checkers:
+    """The validator, the policy runner and the scanner of one process."""
+
+    def __init__(self, options: CheckOptions, crds: dict[Any, Any], plan: _ScanPlan | None
+                 ) -> None:
+        self.options = options
+        self.validator: Any = None
+        self.policy: Any = None
+        self.scanner: Any = None
+        self.collect = bool(plan and plan.collect)
+        self.strict = False
+        self.fast = True
+        if options.validate is not None:
+            from socle.schema.registry import SchemaRegistry
+            from socle.schema.validator import DocumentValidator
+
+            self.validator = DocumentValidator(
+                options.validate, SchemaRegistry(options.validate.registry, crds))
+            self.strict = options.validate.registry.strict
+            self.fast = options.validate.fast_yaml
+        if options.test is not None:
+            from socle.policy.conftest import Runner
+
+            self.policy = Runner(options.test)
+        if plan is not None:
+            self.scanner = plan.local_scanner()
+        self._v_ignore = compile_patterns(options.validate_ignore)
+        self._s_ignore = compile_patterns(options.scan_ignore)
+        self._t_ignore = re.compile(options.test_ignore) if options.test_ignore else None
+
+    def wanted(self, path: str) -> tuple[bool, bool, bool]:
+        v = self.validator is not None and not any(p.search(path) for p in self._v_ignore)
+        t = self.policy is not None and not (self._t_ignore and self._t_ignore.search(path))
+        s = self.scanner is not None and not any(p.search(path) for p in self._s_ignore)
+        return v, t, s
+
+
+def _documents(source: Source, data: bytes, strict: bool, fast: bool) -> Iterator[Document]:
+    """The documents of one file, as ``socle validate`` and ``socle scan`` read them."""
+    from socle import formats
+    from socle.formats import json as json_format
+    from socle.formats.yaml import decode, iter_documents
+
+    name = source.display
+    if formats.name_for_path(source.path) == "json":
+        text = decode(data, name)
+        if not text.strip():
+            return
+        doc = json_format.load_document(text, name, strict=strict)
+        if doc.error is None or not text.lstrip().startswith(("{", "[")):
+            yield doc
+            return
+    yield from iter_documents(data, name, strict=strict, fast=fast)
+
+
+def _error_finding(out: FileOutcome, source: str, err: SocleError, doc: Document) -> None:
+    out.errors += 1
+    out.findings.append(Finding(
+        ERROR_RULE, err.message, Severity.HIGH, source, doc.resource if doc.error is None
+        else Resource(), doc.file, doc.line, 0, doc.index))
+
+
+def check_source(source: Source, checkers: Checkers, data: bytes | None = None) -> FileOutcome:
+    """Run every wanted checker over one file, parsed once."""
+    from socle.schema.validator import FileResult as VResult
+    from socle.security.runner import FileResult as SResult
+
+    name = source.display
+    out = FileOutcome(name)
+    do_v, do_t, do_s = checkers.wanted(source.path)
+    if not (do_v or do_t or do_s):
+        return out
+    v, s = VResult(), SResult()
+    p = Report()
+    held: Document | None = None  # a top-level array waits: conftest splits it when alone
+    count = 0
+    try:
+        if data is None:
+            data = source.read()
+        for doc in _documents(source, data, checkers.strict, checkers.fast):
+            count += 1
+            if held is not None:
+                _policy(checkers, held, p, out, False)
+                held = None
+            if doc.error is not None:
+                if do_v:
+                    checkers.validator.validate(doc, v)
+                else:
+                    _parse_error(out, doc)
+                continue
+            if do_v:
+                checkers.validator.validate(doc, v)
+            if do_s:
+                try:
+                    checkers.scanner.scan_document(doc, s, 1, checkers.collect)
+                except SocleError as err:
+                    _error_finding(out, "security", err, doc)
+            if do_t:
+                if isinstance(doc.obj, list) and count == 1:
+                    held = doc
+                else:
+                    _policy(checkers, doc, p, out, False)
+        if held is not None:
+            _policy(checkers, held, p, out, count == 1)
+    except InputError as err:
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                    Resource(), name, err.line or 0, err.column or 0))
+        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
+                                            err.message))
+    except OSError as err:
+        out.errors += 1
+        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
+                                    Severity.HIGH, "input", Resource(), name))
+        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
+                                            str(err.strerror)))
+    documents = v.documents if do_v else s.documents if do_s else p.documents
+    out.documents[:0] = documents
+    out.findings[:0] = [*v.findings, *s.findings, *p.findings]
+    out.errors += v.errors + s.errors + p.errors
+    out.facts = v.facts
+    out.records = s.records
+    out.pending = s.pending
+    out.inventory = s.inventory
+    return out
+
+
+def _parse_error(out: FileOutcome, doc: Document) -> None:
+    err = doc.error
+    assert err is not None
+    out.errors += 1
+    out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                Resource(), doc.file, err.line or doc.line, err.column or 0,
+                                doc.index))
+    out.documents.append(DocumentResult(doc.file, doc.index, doc.line, Resource(),
+                                        Status.ERROR, err.message))
+
+
+def _policy(checkers: Checkers, doc: Document, report: Report, out: FileOutcome,
+            split: bool) -> None:
+    from socle.policy.conftest import Target
+
+    targets = ([Target(doc.file, item, doc.line, i) for i, item in enumerate(doc.obj)]
+               if split else [Target(doc.file, doc.obj, doc.line, doc.index)])
+    for t in targets:
+        try:
+            checkers.policy.check(t, report)
+        except SocleError as err:
+            _error_finding(out, "policy", err, doc)
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+_FACTORY: Any = None  # set in the parent before forking: builds the worker's checkers
+_WORKER: Any = None
+
+
+def _init_worker() -> None:
+    global _WORKER
+    from socle.formats.yaml import quiet_native_stderr
+
+    quiet_native_stderr().__enter__()
+    assert _FACTORY is not None
+    _WORKER = _FACTORY()
+
+
+def _work(paths: list[str]) -> list[FileOutcome]:
+    assert isinstance(_WORKER, Checkers)
+    return [check_source(Source(p), _WORKER) for p in paths]
+
+
+def _work_cross(docs: list[Document]) -> Any:
+    from socle.security.runner import FileResult as SResult
+
+    out = SResult()
+    for doc in docs:
+        try:
+            _WORKER.scan_document(doc, out, 2)
+        except SocleError as err:
+            out.errors += 1
+            out.findings.append(Finding(ERROR_RULE, err.message, Severity.HIGH, "security",
+                                        doc.resource, doc.file, doc.line, 0, doc.index))
+    return out
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_init_worker)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    import contextlib
+    import signal
+
+    procs = dict(getattr(pool, "_processes", None) or {})
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in procs:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def check_paths(paths: list[str], options: CheckOptions) -> Report:
+    """Validate, test and scan ``paths`` in one pass; one report."""
+    global _FACTORY
+    from socle.formats.yaml import quiet_native_stderr
+
+    if options.validate is None and options.test is None and options.scan is None:
+        raise UsageError("nothing to check: validate, test and scan are all turned off")
+    report = Report(command="check")
+    report.rules.update(RULES)
+    plan = _scan_plan(options.scan, options.today) if options.scan is not None else None
+    sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
+    report.files = len(sources)
+    stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
+    files = [s for s in sources if not s.is_stdin]
+    crds: dict[Any, Any] = {}
+    if options.validate is not None:
+        from socle.schema.validator import RULES as V_RULES
+        from socle.schema.validator import collect_crds
+
+        report.rules.update(V_RULES)
+        if options.validate.extra_checks:
+            from socle.schema import checks
+
+            report.rules.update(checks.RULES)
+        crds = collect_crds(sources, stdin_data, options.validate.registry.strict)
+    if plan is not None:
+        from socle.security.runner import RULES as S_RULES
+
+        report.rules.update(S_RULES)
+        for c in plan.selection.selected.controls:
+            report.rules[c.id] = Rule(c.id, c.title, c.remediation, c.help_uri, c.severity)
+
+    def build() -> Checkers:
+        return Checkers(options, crds, plan)
+
+    workers = options.workers or os.cpu_count() or 1
+    total_bytes = sum(s.size() for s in files)
+    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    timeout = options.test.timeout if options.test is not None else None
+    results: list[FileOutcome] = []
+    progress = Progress("checking files", len(sources), enabled=options.progress)
+    try:
+        local = build() if not parallel or stdin_data is not None else None
+        if stdin_data is not None:
+            assert local is not None
+            with quiet_native_stderr():
+                results.append(_guarded(local, Source("-"), stdin_data))
+            progress.advance()
+        if parallel:
+            chunk = max(1, min(32, len(files) // (workers * 8) or 1))
+            batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
+            _FACTORY = build
+            pool = _pool(workers)
+            try:
+                futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)
+                                                            for b in batches]
+                for batch, fut in zip(batches, futures, strict=True):
+                    try:
+                        part = fut.result(timeout=(timeout * len(batch) + 30)
+                                          if timeout else None)
+                    except BrokenProcessPool:
+                        build()  # the same error in this process, as a one-line message
+                        raise InputError("a worker process died while checking "
+                                         + ", ".join(batch[:3])) from None
+                    except FutureTimeout:
+                        _kill(pool)
+                        raise InputError(
+                            f"policy evaluation took longer than {timeout:g}s per file in "
+                            f"one of {', '.join(batch[:3])}{' ...' if len(batch) > 3 else ''}"
+                            " (a policy that loops or does too much work); fix the policy or "
+                            "raise --timeout") from None
+                    results.extend(part)
+                    progress.advance(len(part))
+                pool.shutdown()
+            finally:
+                _FACTORY = None
+                pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            assert local is not None
+            with quiet_native_stderr():
+                for s in files:
+                    results.append(_guarded(local, s))
+                    progress.advance()
+    finally:
+        progress.close()
+    _gather(report, results, options, plan, workers)
+    return report
+
+
+def _guarded(checkers: Checkers, source: Source, data: bytes | None = None) -> FileOutcome:
+    """One file in this process, under the policy time limit when ``socle check`` is supervised
+    (see :func:`socle.policy.engine.supervise`)."""
+    from socle.policy.engine import active_watchdog
+
+    watchdog = active_watchdog() if checkers.policy is not None else None
+    if watchdog is None:
+        return check_source(source, checkers, data)
+    watchdog.arm(source.display)
+    try:
+        return check_source(source, checkers, data)
+    finally:
+        watchdog.disarm()
+
+
+def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
+            plan: _ScanPlan | None, workers: int) -> None:
+    facts: list[Any] = []
+    records: dict[Any, Any] = {}
+    inventory: list[Any] = []
+    pending: list[Document] = []
+    findings: list[Finding] = []
+    for r in results:
+        report.documents.extend(r.documents)
+        report.errors += r.errors
+        findings.extend(r.findings)
+        facts.extend(r.facts)
+        inventory.extend(r.inventory)
+        pending.extend(r.pending)
+        for rec in r.records:
+            _merge_record(records, rec)
+    # cross-document schema checks (Services that select nothing)
+    if options.validate is not None and options.validate.extra_checks and facts:
+        from socle.schema import checks
+
+        findings.extend(checks.cross_check(facts))
+    if plan is not None:
+        if plan.cross:
+            part = _cross(plan, inventory, pending, workers)
+            findings.extend(part.findings)
+            report.errors += part.errors
+            for rec in part.records:
+                _merge_record(records, rec)
+        from socle.security.exceptions import expired_file_findings
+        from socle.security.runner import score
+
+        findings.extend(expired_file_findings(plan.exceptions))
+        report.extra["scores"] = score(plan.selection, records.values())
+        report.extra["controls"] = plan.selection.selected.controls
+        report.extra["frameworks"] = plan.selection.reported
+        report.extra["asked_frameworks"] = [fw.name for fw in plan.selection.frameworks]
+    for f in findings:
+        if f.source == "security" and f.extra.get("status") == "excepted":
+            report.extra.setdefault("excepted", []).append(f)
+        else:
+            report.findings.append(f)
+    report.extra["checks"] = {"validate": options.validate is not None,
+                              "test": options.test is not None,
+                              "scan": options.scan is not None}
+    _mark_invalid(report)
+
+
+def _merge_record(records: dict[Any, Any], rec: Any) -> None:
+    known = records.get(rec.key)
+    if known is None:
+        records[rec.key] = rec
+    else:
+        known.failed |= rec.failed
+        known.excepted |= rec.excepted
+
+
+def _cross(plan: _ScanPlan, inventory: list[Any], pending: list[Document], workers: int) -> Any:
+    global _FACTORY, _WORKER
+
+    def build() -> Any:
+        return plan.cross_scanner(inventory)
+
+    if workers > 1 and len(pending) > 400:
+        from socle.security.runner import FileResult as SResult
+
+        size = max(50, len(pending) // (workers * 4))
+        batches = [pending[i:i + size] for i in range(0, len(pending), size)]
+        out = SResult()
+        _FACTORY = build
+        try:
+            with _pool(workers) as pool:
+                for part in pool.map(_work_cross, batches):
+                    out.findings.extend(part.findings)
+                    out.records.extend(part.records)
+                    out.errors += part.errors
+        finally:
+            _FACTORY = None
+        return out
+    saved, _WORKER = _WORKER, build()
+    try:
+        return _work_cross(pending)
+    finally:
+        _WORKER = saved
+
+
+def _mark_invalid(report: Report) -> None:
+    keys = {(f.file, f.document_index) for f in report.findings if f.source != "input"}
+    for d in report.documents:
+        if (d.file, d.index) in keys and d.status in (Status.VALID, Status.SKIPPED):
+            d.status = Status.INVALID

@@ -1,0 +1,328 @@
+"""`socle check` end to end: validate + test + scan in one pass, one report, one exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socle_testing import ROOT, Result
+
+# `check` is registered in socle.cli.main by the lead; until then the tests register it.
+_RUN = ("import sys; from socle.cli.main import COMMANDS, main, register\n"
+        "if 'check' not in COMMANDS:\n"
+        "    register('check', 'socle.cli.check', 'validate, test and scan in one pass')\n"
+        "sys.exit(main())")
+
+
+def run_check(*args: str, stdin: str | None = None, cwd: Path | str | None = None) -> Result:
+    env = dict(os.environ)
+    env.pop("CI", None)
+    proc = subprocess.run([sys.executable, "-c", _RUN, "check", *args],
+                          input=stdin.encode() if stdin is not None else None,
+                          capture_output=True, cwd=cwd, env=env, timeout=180, check=False)
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                  proc.stderr.decode("utf-8", "replace"))
+
+
+def deployment(name: str = "web", *, privileged: bool = False, replicas: Any = 2,
+               escalation: bool = False, extra_container: str = "",
+               labels: str = "{app: web, app.kubernetes.io/part-of: shop}") -> str:
+    sc = "privileged: true" if privileged else "allowPrivilegeEscalation: " + (
+        "true" if escalation else "false")
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: shop
+  labels: {labels}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example.com/shop/{name}:1.0.0
+          securityContext:
+            {sc}
+{extra_container}"""
+
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: shop
+spec:
+  selector: {{app: {selector}}}
+  ports:
+    - port: 80
+"""
+
+POLICY = """\
+package main
+
+import rego.v1
+
+deny contains msg if {
+\tinput.kind == "Deployment"
+\tnot input.metadata.labels["app.kubernetes.io/part-of"]
+\tmsg := sprintf("%s has no part-of label", [input.metadata.name])
+}
+
+warn contains msg if {
+\tinput.kind == "Deployment"
+\tinput.spec.replicas < 2
+\tmsg := sprintf("%s runs one replica", [input.metadata.name])
+}
+"""
+
+# Only the two oldest controls, so that these tests do not move when controls are added.
+CONFIG = """\
+validate:
+  strict: true
+scan:
+  controls: [SCL-001, SCL-002]
+"""
+
+
+def repo(tmp: Path, files: dict[str, str], config: str = CONFIG,
+         policy: str | None = POLICY) -> Path:
+    root = tmp / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "socle.yaml").write_text(config)
+    if policy is not None:
+        (root / "policy").mkdir()
+        (root / "policy" / "main.rego").write_text(policy)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def findings(r: Result) -> list[dict[str, Any]]:
+    assert r.out.strip(), r.err
+    data: dict[str, Any] = json.loads(r.out)
+    out: list[dict[str, Any]] = data["findings"]
+    return out
+
+
+def by_source(items: list[dict[str, Any]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in items:
+        out.setdefault(f["source"], set()).add(f["ruleId"])
+    return out
+
+
+def test_example_repository_passes_all_three_checks() -> None:
+    r = run_check("--summary", str(ROOT / "examples" / "repo"))
+    assert r.code == 0, r.out + r.err
+    assert "Checks: validate, test, scan" in r.out
+    assert "Invalid: 0, Errors: 0" in r.out
+
+
+def test_one_report_keeps_each_findings_source(tmp_path: Path) -> None:
+    bad = deployment(privileged=True, labels="{app: web}", replicas='"two"')
+    root = repo(tmp_path, {"apps/web.yaml": bad})
+    r = run_check("-o", "json", str(root))
+    assert r.code == 1, r.err
+    got = by_source(findings(r))
+    assert got["schema"] == {"schema/type"}
+    assert got["policy"] == {"main.deny"}
+    assert got["security"] == {"SCL-001"}
+    for f in findings(r):
+        assert f["file"].endswith("web.yaml") and f["line"] > 0
+
+
+def test_clean_input_exits_0_and_lists_what_ran(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"apps/web.yaml": deployment() + "---\n" +
+                           SERVICE.format(name="web", selector="web")})
+    r = run_check("--summary", str(root))
+    assert r.code == 0, r.out + r.err
+    assert "Checks: validate, test, scan" in r.out
+
+
+@pytest.mark.parametrize(("flag", "gone"), [("--no-validate", "schema"),
+                                            ("--no-test", "policy"),
+                                            ("--no-scan", "security")])
+def test_each_checker_can_be_turned_off(tmp_path: Path, flag: str, gone: str) -> None:
+    bad = deployment(privileged=True, labels="{app: web}", replicas='"two"')
+    root = repo(tmp_path, {"web.yaml": bad})
+    r = run_check("-o", "json", flag, str(root))
+    assert r.code == 1
+    got = by_source(findings(r))
+    assert gone not in got
+    assert len(got) == 2
+
+
+def test_config_sections_give_each_checker_its_defaults(tmp_path: Path) -> None:
+    # an unknown field fails only under validate.strict; SCL-002 is out of the framework
+    extra = "          unknownField: 1\n"
+    text = deployment(escalation=True, extra_container=extra)
+    root = repo(tmp_path, {"web.yaml": text})
+    r = run_check("-o", "json", str(root))
+    got = by_source(findings(r))
+    assert got == {"schema": {"schema/additional-properties"}, "security": {"SCL-002"}}
+    (root / "socle.yaml").write_text("validate:\n  strict: false\nscan:\n  controls: [SCL-001]\n")
+    r = run_check("-o", "json", str(root))
+    assert r.code == 0, r.out + r.err
+    assert findings(r) == []
+
+
+def test_severity_thresholds_follow_each_section(tmp_path: Path) -> None:
+    # SCL-002 is medium: scan.severity-threshold high lets it pass, as `socle scan` would
+    root = repo(tmp_path, {"web.yaml": deployment(escalation=True)},
+                config=CONFIG + "  severity-threshold: high\n")
+    r = run_check("-o", "json", str(root))
+    assert r.code == 0, r.err
+    assert by_source(findings(r)) == {"security": {"SCL-002"}}
+    r = run_check("--severity-threshold", "medium", str(root))
+    assert r.code == 1
+
+
+def test_policy_warnings_fail_only_with_fail_on_warn(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"web.yaml": deployment(replicas=1)})
+    r = run_check("-o", "json", str(root))
+    assert r.code == 0, r.err
+    assert by_source(findings(r)) == {"policy": {"main.warn"}}
+    (root / "socle.yaml").write_text(CONFIG + "test:\n  fail-on-warn: true\n")
+    assert run_check(str(root)).code == 1
+
+
+def test_policy_flag_and_framework_flag_override_the_config(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"web.yaml": deployment(labels="{app: web}")}, policy=None)
+    r = run_check("-o", "json", str(root))  # no policy folder: test is skipped
+    assert r.code == 0, r.err
+    other = tmp_path / "rules"
+    other.mkdir()
+    (other / "p.rego").write_text(POLICY)
+    r = run_check("-o", "json", "--policy", str(other), str(root))
+    assert r.code == 1
+    assert by_source(findings(r)) == {"policy": {"main.deny"}}
+    # a framework without SCL-002 (pss-baseline) drops the medium finding
+    (root / "socle.yaml").write_text("scan:\n  controls: [SCL-002]\n")
+    esc = repo(tmp_path / "b", {"web.yaml": deployment(escalation=True)},
+               config="scan:\n  controls: [SCL-001, SCL-002]\n", policy=None)
+    assert run_check(str(esc)).code == 1
+    r = run_check("-o", "json", "--framework", "pss-baseline", str(esc))
+    assert r.code == 0, r.out + r.err
+
+
+def test_missing_configured_policy_folder_is_a_usage_error(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"web.yaml": deployment()},
+                config=CONFIG + "test:\n  policy: [nowhere]\n", policy=None)
+    r = run_check(str(root))
+    assert r.code == 2
+    assert "nowhere" in r.err and "does not exist" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_malformed_yaml_is_one_error_with_file_line_exit_2(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n",
+                           "web.yaml": deployment(privileged=True)})
+    r = run_check("-o", "json", str(root))
+    assert r.code == 2
+    items = findings(r)
+    parse = [f for f in items if f["ruleId"] == "input/parse-error"]
+    assert len(parse) == 1  # reported once, not by each checker
+    assert parse[0]["file"].endswith("bad.yaml") and parse[0]["line"] >= 3
+    assert {"SCL-001"} <= {f["ruleId"] for f in items}  # the other file is still checked
+    assert "Traceback" not in r.err
+
+
+def test_cross_document_checks_run_after_the_gather_phase(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"a/web.yaml": deployment(),
+                           "b/svc.yaml": SERVICE.format(name="web", selector="webb")})
+    r = run_check("-o", "json", str(root))
+    assert r.code == 1
+    rules = {f["ruleId"] for f in findings(r)}
+    assert rules == {"k8s/service-selector-no-match"}
+
+
+def test_standard_input(tmp_path: Path) -> None:
+    root = repo(tmp_path, {})
+    r = run_check("-o", "json", "-", stdin=deployment(privileged=True), cwd=root)
+    assert r.code == 1, r.err
+    assert by_source(findings(r)) == {"security": {"SCL-001"}}
+
+
+def test_sarif_output_carries_all_sources(tmp_path: Path) -> None:
+    bad = deployment(privileged=True, labels="{app: web}", replicas='"two"')
+    root = repo(tmp_path, {"web.yaml": bad})
+    out = tmp_path / "check.sarif"
+    r = run_check("-o", "sarif", "--output-file", str(out), str(root))
+    assert r.code == 1
+    sarif = json.loads(out.read_text())
+    rules = {res["ruleId"] for run in sarif["runs"] for res in run["results"]}
+    assert {"schema/type", "main.deny", "SCL-001"} <= rules
+
+
+def test_all_cores_give_the_same_report_as_one(tmp_path: Path) -> None:
+    files = {}
+    for i in range(60):  # > 256 KiB in all, so the work is spread over processes
+        name = f"app{i:02d}"
+        text = deployment(name, privileged=i % 7 == 0, escalation=i % 5 == 0,
+                          labels="{app: x}" if i % 11 == 0 else
+                          "{app: x, app.kubernetes.io/part-of: shop}")
+        text += "---\n" + SERVICE.format(name=name, selector=name if i % 13 else "nobody")
+        text += "# " + "padding " * 600 + "\n"
+        files[f"apps/{name}.yaml"] = text
+    root = repo(tmp_path, files)
+    one = run_check("-o", "json", "-n", "1", str(root))
+    two = run_check("-o", "json", "-n", "2", str(root))
+    assert one.code == two.code == 1, one.err + two.err
+
+    def key(f: dict[str, Any]) -> tuple[str, int, str, str]:
+        return (f["file"], f["line"], f["ruleId"], f["message"])
+
+    assert sorted(map(key, findings(one))) == sorted(map(key, findings(two)))
+    assert {"schema", "policy", "security"} == set(by_source(findings(one)))
+
+
+def test_each_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from socle.check import CheckOptions, check_paths
+    from socle.formats import yaml as yaml_format
+    from socle.policy.conftest import TestOptions
+    from socle.schema.validator import ValidateOptions
+    from socle.security.runner import ScanOptions
+
+    root = repo(tmp_path, {f"f{i}.yaml": deployment(f"w{i}", privileged=True)
+                           for i in range(5)})
+    calls: list[str] = []
+    real = yaml_format.iter_documents
+
+    def counting(data: Any, file: str = "-", *a: Any, **k: Any) -> Any:
+        calls.append(file)
+        return real(data, file, *a, **k)
+
+    monkeypatch.setattr(yaml_format, "iter_documents", counting)
+    options = CheckOptions(validate=ValidateOptions(), test=TestOptions(
+        policies=[str(root / "policy")]), scan=ScanOptions(include=["SCL-001"]), workers=1)
+    report = check_paths([str(root)], options)
+    assert sorted(calls) == sorted(str(root / f"f{i}.yaml") for i in range(5))
+    assert {f.source for f in report.findings} == {"security"}
+    assert len(report.findings) == 5
+
+
+def test_nothing_to_run_and_bad_flags_are_usage_errors(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"web.yaml": deployment()})
+    r = run_check("--no-validate", "--no-test", "--no-scan", str(root))
+    assert r.code == 2 and "nothing to check" in r.err
+    r = run_check("--severity-threshold", "severe", str(root))
+    assert r.code == 2 and "severe" in r.err
+    (root / "socle.yaml").write_text("check:\n  no-such-option: 1\n")
+    r = run_check(str(root))
+    assert r.code == 2 and "no-such-option" in r.err
+    assert "Traceback" not in r.err
