@@ -1,0 +1,23 @@
+package socle.controls.cronjob_missing_guards
+
+import data.socle.lib.k8s
+import rego.v1
+
+deny contains {
+	"msg": sprintf("CronJob %q allows concurrent runs: a slow run overlaps the next ones (concurrencyPolicy %s)", [k8s.name, policy]),
+	"path": ["spec", "concurrencyPolicy"],
+	"evidence": policy,
+} if {
+	input.kind == "CronJob"
+	policy := object.get(input.spec, "concurrencyPolicy", "Allow (default)")
+	policy in {"Allow", "Allow (default)"}
+}
+
+deny contains {
+	"msg": sprintf("CronJob %q has no startingDeadlineSeconds: after 100 missed schedules it is no longer started", [k8s.name]),
+	"path": ["spec", "startingDeadlineSeconds"],
+	"evidence": "unset",
+} if {
+	input.kind == "CronJob"
+	not is_number(input.spec.startingDeadlineSeconds)
+}

@@ -1,0 +1,36 @@
+package socle.controls.ingress_dangling_backend
+
+import data.socle.lib.k8s
+import rego.v1
+
+services := {k8s.obj_name(s) | some s in k8s.inventory_of({"Service"}); k8s.obj_namespace(s) == k8s.namespace}
+
+# [path to the service name, name] of every backend (networking.k8s.io/v1 and v1beta1 forms).
+backends contains [["spec", "defaultBackend", "service", "name"], input.spec.defaultBackend.service.name]
+
+backends contains [["spec", "backend", "serviceName"], input.spec.backend.serviceName]
+
+backends contains [p, name] if {
+	some i, rule in input.spec.rules
+	some j, path in rule.http.paths
+	name := path.backend.service.name
+	p := ["spec", "rules", i, "http", "paths", j, "backend", "service", "name"]
+}
+
+backends contains [p, name] if {
+	some i, rule in input.spec.rules
+	some j, path in rule.http.paths
+	name := path.backend.serviceName
+	p := ["spec", "rules", i, "http", "paths", j, "backend", "serviceName"]
+}
+
+deny contains {
+	"msg": sprintf("Ingress %q routes to Service %q, which is not in namespace %q of the input", [k8s.name, b[1], k8s.namespace]),
+	"path": b[0],
+	"evidence": b[1],
+} if {
+	input.kind == "Ingress"
+	some b in backends
+	is_string(b[1])
+	not b[1] in services
+}

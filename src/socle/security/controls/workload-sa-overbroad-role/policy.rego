@@ -1,0 +1,63 @@
+package socle.controls.workload_sa_overbroad_role
+
+import data.socle.lib.k8s
+import rego.v1
+
+builtin_broad := {"cluster-admin", "admin", "edit"}
+
+checks := [
+	["every verb on every resource (*)", [["*", "*"]], {"*"}],
+	["reading Secrets", [["", "secrets"]], {"get", "list", "watch"}],
+	["exec/attach into pods", [["", "pods/exec"], ["", "pods/attach"]], {"create", "get"}],
+	["creating pods", [["", "pods"]], {"create"}],
+	["binding or escalating roles", [["rbac.authorization.k8s.io", "roles"], ["rbac.authorization.k8s.io", "clusterroles"]], {"bind", "escalate"}],
+	["impersonation", [["", "users"], ["", "groups"], ["", "serviceaccounts"]], {"impersonate"}],
+]
+
+# The bindings whose subjects include this service account (directly or by group).
+holds(b, ns, sa) if {
+	some pair in k8s.binding_subjects(b)
+	k8s.subject_is_service_account(pair[1], k8s.obj_namespace(b), ns, sa)
+}
+
+holds(b, ns, _) if {
+	some pair in k8s.binding_subjects(b)
+	pair[1].kind == "Group"
+	pair[1].name in {"system:serviceaccounts", concat(":", ["system:serviceaccounts", ns])}
+}
+
+# What the role a binding refers to allows, among the risky permissions.
+risks(b) := {sprintf("the built-in %s role", [b.roleRef.name])} if {
+	object.get(b.roleRef, "kind", "") == "ClusterRole"
+	b.roleRef.name in builtin_broad
+} else := {c[0] |
+	some role in k8s.inventory_of({"Role", "ClusterRole"})
+	role.kind == b.roleRef.kind
+	k8s.obj_name(role) == b.roleRef.name
+	same_scope(role, b)
+	some rule in role.rules
+	not k8s.rule_names_limited(rule)
+	some c in checks
+	k8s.rule_grants(rule, c[1], c[2])
+}
+
+same_scope(role, _) if role.kind == "ClusterRole"
+
+same_scope(role, b) if {
+	role.kind == "Role"
+	k8s.obj_namespace(role) == k8s.obj_namespace(b)
+}
+
+deny contains {
+	"msg": sprintf("pods of %s %q run as service account %q, to which %s %q gives: %s", [input.kind, k8s.name, sa, b.kind, k8s.obj_name(b), concat(", ", sort(found))]),
+	"path": array.concat(ps[0], ["serviceAccountName"]),
+	"evidence": {"binding": sprintf("%s/%s", [b.kind, k8s.obj_name(b)]), "role": b.roleRef.name, "grants": sort(found)},
+} if {
+	some ps in k8s.pod_specs
+	not ps[1].automountServiceAccountToken == false
+	sa := k8s.service_account_of(ps[1])
+	some b in k8s.inventory_of({"RoleBinding", "ClusterRoleBinding"})
+	holds(b, k8s.namespace, sa)
+	found := risks(b)
+	count(found) > 0
+}
