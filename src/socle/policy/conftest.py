@@ -8,12 +8,13 @@ Semantics follow conftest:
   strings, or of objects with ``msg`` and any other keys (metadata); a boolean ``true`` counts
   as one failure named after the rule;
 * exceptions: ``exception contains rules`` (v0 ``exception[rules]``) where ``rules`` lists
-  rule names without the ``deny_``/``violation_`` prefix; an excepted rule's results become
-  exceptions (shown unless ``--suppress-exceptions``);
+  rule names without the ``deny_``/``violation_``/``warn_`` prefix; an excepted rule's results
+  are dropped and, as in conftest, the input gets one exception per time a group lists the
+  rule, whether or not the rule had results (shown unless ``--suppress-exceptions``);
 * inputs: each file is parsed with ``socle.formats`` (by extension, or ``--parser``); every
   document of a multi-document file is checked on its own, and so is every element of a file
   whose top-level value is an array (conftest does the same); ``--combine`` checks all files at
-  once as ``[{"path": ..., "contents": ...}]``;
+  once as ``[{"path": ..., "contents": ...}]``, one entry per document;
 * builtins ``parse_config(parser, text)``, ``parse_config_file(path)`` and
   ``parse_combined_config_files(paths)``.
 
@@ -216,8 +217,16 @@ def parse_config_file(path: str) -> Any:
     return _value_of(parse_file(path), path)
 
 
+def combined_entries(path: str, value: Any) -> list[dict[str, Any]]:
+    """conftest's combined input for one file: ``{"path", "contents"}`` per document (a
+    multi-document file, or a file whose value is a list, gives one entry per element)."""
+    if isinstance(value, list):
+        return [{"path": path, "contents": v} for v in value]
+    return [{"path": path, "contents": value}]
+
+
 def parse_combined_config_files(paths: list[str]) -> Any:
-    return [{"path": p, "contents": parse_config_file(p)} for p in paths]
+    return [e for p in paths for e in combined_entries(p, parse_config_file(p))]
 
 
 def register_builtins(engine: Engine) -> None:
@@ -247,6 +256,17 @@ def strip_failure_prefix(rule: str) -> str:
     for prefix in ("deny_", "violation_"):
         if rule.startswith(prefix):
             return rule[len(prefix):]
+    return rule
+
+
+def exception_name(rule: str) -> str:
+    """The name an exception rule lists to excuse ``rule``, as conftest derives it: the bare
+    ``deny``/``violation``/``warn`` give ``""``; otherwise the ``violation_``, ``deny_`` and
+    ``warn_`` prefixes are removed in that order (``warn_x`` is excused by ``"x"`` too)."""
+    if rule in ("deny", "violation", "warn"):
+        return ""
+    for prefix in ("violation_", "deny_", "warn_"):
+        rule = rule.removeprefix(prefix)
     return rule
 
 
@@ -352,23 +372,30 @@ class Runner:
         resource = Resource.of(target.obj)
         failed = False
         for ns in self.namespaces:
-            excepted: set[str] = set()
+            # name -> how often exception lists it: conftest queries
+            # `data.ns.exception[_][_] == name` and reports one exception per solution,
+            # whether or not the rule has results
+            excepted: dict[str, int] = {}
             if self.has_exception[ns]:
                 exc = values.get(f"{ns}.exception")
                 for group in exc if isinstance(exc, list) else []:
                     if isinstance(group, list):
-                        excepted.update(x for x in group if isinstance(x, str))
+                        for x in group:
+                            if isinstance(x, str):
+                                excepted[x] = excepted.get(x, 0) + 1
             for rule in sorted(self.rules[ns]):
                 rid = f"{ns}.{rule}"
                 results = _messages(values.get(rid), f"data.{rid}")
                 is_failure = bool(FAILURE.match(rule))
-                if results and strip_failure_prefix(rule) in excepted:
+                times = excepted.get(exception_name(rule), 0) if excepted else 0
+                if times:
                     if not self.options.suppress_exceptions:
-                        report.add(Finding(
-                            rule_id=rid, severity=Severity.INFO, source="policy",
-                            message=f"{rule} is excepted by data.{ns}.exception",
-                            resource=resource, file=target.file, line=target.line,
-                            document_index=target.index, title="exception"))
+                        for _ in range(times):
+                            report.add(Finding(
+                                rule_id=rid, severity=Severity.INFO, source="policy",
+                                message=f"{rule} is excepted by data.{ns}.exception",
+                                resource=resource, file=target.file, line=target.line,
+                                document_index=target.index, title="exception"))
                     continue
                 for msg, meta in results:
                     sev = Severity.HIGH if is_failure else Severity.MEDIUM
@@ -436,7 +463,7 @@ def run(paths: list[str], options: TestOptions, runner: Runner | None = None) ->
         for f in files:
             try:
                 docs = parse_file(f, options.parser)
-                combined.append({"path": f, "contents": _value_of(docs, f)})
+                combined.extend(combined_entries(f, _value_of(docs, f)))
             except SocleError as err:
                 _error(report, err, f)
         report.files = len(files)
@@ -479,7 +506,8 @@ def exit_code(report: Report, options: TestOptions) -> int:
     return 0
 
 
-__all__ = ["FAILURE", "WARNING", "Runner", "Target", "TestOptions", "discover_rules",
-           "exit_code", "input_files", "load_data", "load_policies",
+__all__ = ["FAILURE", "WARNING", "Runner", "Target", "TestOptions", "combined_entries",
+           "discover_rules", "exception_name", "exit_code", "input_files", "load_data",
+           "load_policies",
            "parse_combined_config_files", "parse_config", "parse_config_file", "parse_file",
            "policy_files", "register_builtins", "run", "strip_failure_prefix", "targets"]
