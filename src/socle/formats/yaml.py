@@ -401,6 +401,8 @@ _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 # In flow collections rapidyaml, libyaml and go-yaml disagree on a ":" that starts a plain
 # scalar ("{a: :0}") or ends one ("[a:]", "{a: 0:}")
 _FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
+# "@" and "`" are reserved: they cannot start a plain scalar (rapidyaml reads "a: @x" anyway)
+_RESERVED = re.compile(r"(?:^|[\s\[\]{},:])[@`]")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
 _INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
@@ -430,6 +432,8 @@ def _needs_reference(text: str) -> bool:
     if _RISKY_TOKEN.search(text) or _RISKY_START.match(text):
         return True
     if ("[" in text or "{" in text) and _FLOW_COLON.search(text):
+        return True
+    if ("@" in text or "`" in text) and _RESERVED.search(text):
         return True
     return ("\\" in text or not text.isascii()) and _ODD_TEXT.search(text) is not None
 
@@ -546,12 +550,71 @@ _MARKER = re.compile(r"^(---|\.\.\.)(?=\s|$)")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 
 
+_MARKER_LINE = re.compile(r"^(?:---|\.\.\.)(?=\s|\Z)", re.MULTILINE)
+
+
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) for each document of a stream; empty ones are dropped.
 
     The text of a document keeps the ``---`` line when content follows the marker on it.
     Line numbers are 1-based and point at the first line with content.
     """
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        yield from _split_lines(text)  # old Mac line ends: count them one line at a time
+        return
+    start = 0  # offset where the current chunk starts
+    start_line = 0  # its 0-based line number
+    directives_done = False
+    for m in _MARKER_LINE.finditer(text):
+        at = m.start()
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end + 1
+        if text[at] == "-" and not directives_done and _first_content(text, start, at) == "%":
+            directives_done = True  # directives belong to the document this marker opens
+            continue
+        chunk = _emit_text(text, start, at, start_line)
+        if chunk is not None:
+            yield chunk
+        rest = text[at + 3:end]
+        marker_line = start_line + text.count("\n", start, at)
+        if text[at] == "-" and rest.strip() and not rest.lstrip().startswith("#"):
+            start, start_line = at, marker_line
+        else:
+            start, start_line = end, marker_line + 1
+        directives_done = False
+    chunk = _emit_text(text, start, len(text), start_line)
+    if chunk is not None:
+        yield chunk
+
+
+def _first_content(text: str, start: int, end: int) -> str:
+    """The first character of the first line with content in text[start:end], or ""."""
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        nl = end if nl < 0 else nl + 1
+        s = text[pos:nl].strip()
+        if s and not s.startswith("#"):
+            return s[0]
+        pos = nl
+    return ""
+
+
+def _emit_text(text: str, start: int, end: int, line: int) -> tuple[int, str] | None:
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        nl = end if nl < 0 else nl + 1
+        s = text[pos:nl].strip()
+        if s and not s.startswith("#"):
+            # leading comment lines stay out so that line numbers inside the chunk are exact
+            return (line + 1, text[pos:end])
+        pos = nl
+        line += 1
+    return None
+
+
+def _split_lines(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # line index where the current chunk starts
     lines: list[str] = []
     directives = False
