@@ -24,10 +24,11 @@ from socle.formats.yaml import (
 
 
 def _load(data: bytes | str, strict: bool = False, limit: float = 5.0) -> list:
-    start = time.perf_counter()
+    # CPU time, not wall time: the bound is on the work done, not on a busy CI machine
+    start = time.process_time()
     with quiet_native_stderr():
         docs = list(iter_documents(data, "f.yaml", strict=strict))
-    assert time.perf_counter() - start < limit
+    assert time.process_time() - start < limit
     return docs
 
 
@@ -175,17 +176,17 @@ def test_a_100_mb_stream_is_read_one_document_at_a_time(tmp_path: Path) -> None:
             i += 1
     data = path.read_bytes()
     before = _rss_bytes()
-    start = time.perf_counter()
+    start = time.process_time()
     count = 0
     stream: Iterator = iter_documents(data, str(path))
     for d in stream:
         assert d.error is None
         count += 1
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     growth = _rss_bytes() - before
     assert count == i
     assert growth < 300 * 1024 * 1024, f"peak RSS grew by {growth / 2**20:.0f} MiB"
-    assert elapsed < 90
+    assert elapsed < 60
 
 
 def test_duplicate_keys_in_strict_mode_name_the_duplicate_line() -> None:

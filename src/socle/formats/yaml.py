@@ -719,8 +719,14 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
             doc.error = InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})",
                                    file, line)
             return doc
+        except yaml.reader.ReaderError as err:  # a character YAML does not allow
+            where = line + text.count("\n", 0, err.position)
+            column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+            doc.error = InputError(f"malformed YAML: unacceptable character "
+                                   f"#x{err.character:04x}: {err.reason}", file, where, column)
+            return doc
         except yaml.YAMLError as err:
-            doc.error = InputError(f"malformed YAML: {err}", file, line)
+            doc.error = InputError(f"malformed YAML: {str(err).splitlines()[0]}", file, line)
             return doc
     if value is _EMPTY:
         value = None

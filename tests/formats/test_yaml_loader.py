@@ -1,0 +1,159 @@
+"""Splitting streams, positions of keys and items, decoding, and the public API."""
+
+from __future__ import annotations
+
+import pytest
+
+from socle.core.document import Document
+from socle.core.errors import InputError
+from socle.formats.yaml import (
+    decode,
+    iter_documents,
+    load_document,
+    positions,
+    quiet_native_stderr,
+    split_documents,
+)
+
+STREAM = """\
+# leading comment
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: first
+data:
+  a: "1"
+---
+# a comment before the second document
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: nginx
+          ports:
+            - containerPort: 80
+            - {containerPort: 443, name: tls}
+        - name: sidecar
+          env: [{name: A, value: x}]
+--- {inline: yes}
+...
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Service
+    metadata:
+      name: s1
+  - apiVersion: v1
+    kind: Service
+    metadata:
+      name: s2
+"""
+
+
+def _docs() -> list[Document]:
+    return list(iter_documents(STREAM.encode(), "s.yaml"))
+
+
+def test_documents_know_their_index_and_first_line() -> None:
+    docs = _docs()
+    assert [(d.index, d.line, d.kind) for d in docs] == [
+        (0, 2, "ConfigMap"), (1, 10, "Deployment"), (2, 25, ""), (3, 28, "List")]
+    assert docs[2].obj == {"inline": True}
+
+
+def test_positions_of_keys_and_items_in_nested_documents() -> None:
+    deploy = _docs()[1]
+    containers = ["spec", "template", "spec", "containers"]
+    assert deploy.position_of(["metadata", "name"]) == (13, 3)
+    assert deploy.position_of(containers) == (17, 7)
+    assert deploy.position_of([*containers, 0]) == (18, 11)
+    assert deploy.position_of([*containers, 0, "image"]) == (19, 11)
+    assert deploy.position_of([*containers, 0, "ports", 1]) == (22, 15)
+    assert deploy.position_of([*containers, 0, "ports", 1, "name"]) == (22, 36)
+    assert deploy.position_of([*containers, 1, "env", 0, "value"]) == (24, 27)
+    # a path that goes deeper than the document: the deepest known part
+    assert deploy.position_of([*containers, 0, "image", "nope"]) == (19, 11)
+    assert deploy.position_of(["nope"]) == (10, 0)
+    assert deploy.line_of(["kind"]) == 11
+
+
+def test_positions_in_the_first_document_skip_leading_comments() -> None:
+    first = _docs()[0]
+    assert first.position_of(["data", "a"]) == (7, 3)
+
+
+def test_positions_of_kind_list_items_with_base_path() -> None:
+    lst = _docs()[3]
+    item = Document(obj=lst.obj["items"][1], file=lst.file, index=lst.index, line=lst.line,
+                    text=lst.text, base_path=("items", 1), _locate=positions)
+    assert item.position_of(["metadata", "name"]) == (38, 7)
+    assert item.position_of(["kind"]) == (36, 5)
+    assert item.position_of(["nope"]) == (35, 5)  # the item itself
+
+
+def test_positions_with_anchors_and_merges() -> None:
+    text = "base: &b\n  x: 1\nm:\n  <<: *b\n  z: 2\n"
+    doc = load_document(text, "f.yaml", line=10)
+    assert doc.obj == {"base": {"x": 1}, "m": {"x": 1, "z": 2}}
+    assert doc.position_of(["m", "z"]) == (14, 3)
+    assert doc.position_of(["base", "x"]) == (11, 3)
+
+
+def test_split_documents_keeps_inline_content_and_drops_empty_documents() -> None:
+    text = "---\n--- {a: 1}\n---\n# only comment\n...\n--- |\n  text\n...\n"
+    assert list(split_documents(text)) == [(2, "--- {a: 1}\n"), (6, "--- |\n  text\n")]
+    assert [d.obj for d in iter_documents(text)] == [{"a": 1}, "text\n"]
+
+
+def test_null_documents_count_in_the_index() -> None:
+    docs = list(iter_documents("a: 1\n---\n~\n---\nb: 2\n"))
+    assert [(d.index, d.obj) for d in docs] == [(0, {"a": 1}), (2, {"b": 2})]
+
+
+def test_scalar_documents_and_null_documents() -> None:
+    assert [d.obj for d in iter_documents("hello\n---\n~\n---\n- 1\n")] == ["hello", [1]]
+
+
+def test_fast_and_reference_paths_give_the_same_document() -> None:
+    for strict in (False, True):
+        fast = [d.obj for d in iter_documents(STREAM, strict=strict)]
+        slow = [d.obj for d in iter_documents(STREAM, strict=strict, fast=False)]
+        assert fast == slow
+
+
+def test_decode_handles_boms_and_reports_bad_bytes() -> None:
+    assert decode("\ufeffa: 1".encode(), "f") == "a: 1"
+    assert decode("a: é".encode("utf-16"), "f") == "a: é"
+    with pytest.raises(InputError) as info:
+        decode(b"a: 1\nb: \xff\n", "f.yaml")
+    assert str(info.value).startswith("f.yaml:2: not valid UTF-8")
+
+
+def test_errors_point_into_the_right_document() -> None:
+    text = "a: 1\n---\nb: 2\n---\n\nc: [\n"
+    with quiet_native_stderr():
+        docs = list(iter_documents(text, "f.yaml"))
+    assert docs[2].line == 6 and docs[2].error is not None
+    assert str(docs[2].error).startswith("f.yaml:7:")
+
+
+def test_control_characters_are_reported_at_their_line() -> None:
+    doc = load_document("a: 1\nb: x\x01y\n", "f.yaml", line=3)
+    assert str(doc.error) == ("f.yaml:4:5: malformed YAML: unacceptable character #x0001: "
+                              "control characters are not allowed")
+
+
+def test_quiet_native_stderr_restores_fd_2(capfd) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    with quiet_native_stderr():
+        os.write(2, b"hidden\n")
+    os.write(2, b"shown\n")
+    assert capfd.readouterr().err == "shown\n"
