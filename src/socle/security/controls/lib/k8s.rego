@@ -160,6 +160,23 @@ host_path_volumes(spec) := {[i, v.name, clean_host_path(v.hostPath.path)] |
 	is_string(v.hostPath.path)
 }
 
+container_kind_labels := {
+	"initContainers": "init container",
+	"containers": "container",
+	"ephemeralContainers": "ephemeral container",
+}
+
+# "container \"web\"", "init container \"setup\"", ... for messages.
+container_label(c) := sprintf("%s %q", [container_kind_labels[c.field], object.get(c.container, "name", "")])
+
+# A resource quantity the container declares (resources.<which>.<res>, not null).
+declares_resource(container, which, res) if object.get(container, ["resources", which, res], null) != null
+
+# A finding object; the fix is left out when there is none (an empty list of operations).
+finding(msg, path, evidence, fix) := {"msg": msg, "path": path, "evidence": evidence} if {
+	count(fix) == 0
+} else := {"msg": msg, "path": path, "evidence": evidence, "fix": fix}
+
 # ---------------------------------------------------------------------------------------------
 # Image, RBAC, selector and inventory helpers (controls SCL-030 .. SCL-079). Appended; the
 # helpers above keep their meaning. Functions taking `obj` work on any resource (for
@@ -386,20 +403,3 @@ _effective_sc(spec, container, key) := v if {
 	v := spec.securityContext[key]
 	v != null
 }
-
-container_kind_labels := {
-	"initContainers": "init container",
-	"containers": "container",
-	"ephemeralContainers": "ephemeral container",
-}
-
-# "container \"web\"", "init container \"setup\"", ... for messages.
-container_label(c) := sprintf("%s %q", [container_kind_labels[c.field], object.get(c.container, "name", "")])
-
-# A resource quantity the container declares (resources.<which>.<res>, not null).
-declares_resource(container, which, res) if object.get(container, ["resources", which, res], null) != null
-
-# A finding object; the fix is left out when there is none (an empty list of operations).
-finding(msg, path, evidence, fix) := {"msg": msg, "path": path, "evidence": evidence} if {
-	count(fix) == 0
-} else := {"msg": msg, "path": path, "evidence": evidence, "fix": fix}
