@@ -49,12 +49,14 @@ def _crd(files: list[str], out_dir: str) -> int:
     import json
 
     from socle.core.sources import discover
-    from socle.formats.yaml import iter_documents
+    from socle.formats.yaml import iter_documents, quiet_native_stderr
     from socle.schema.crd import catalog_name, is_crd, schemas_from_crd
 
     count = 0
     for source in discover(files):
-        for doc in iter_documents(source.read(), source.display):
+        with quiet_native_stderr():
+            docs = list(iter_documents(source.read(), source.display))
+        for doc in docs:
             if doc.error:
                 raise doc.error
             if not is_crd(doc.obj):

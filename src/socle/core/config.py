@@ -93,7 +93,8 @@ def _read(path: str, root: str) -> Config:
             raise UsageError(f"cannot read config: {err}", path) from None
         section = doc.get("tool", {}).get("socle", doc)
         return Config(path, root, section if isinstance(section, dict) else {})
-    docs = list(_yaml.iter_documents(data, path))
+    with _yaml.quiet_native_stderr():
+        docs = list(_yaml.iter_documents(data, path))
     if not docs:
         return Config(path, root, {})
     if docs[0].error:

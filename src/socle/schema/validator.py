@@ -278,9 +278,16 @@ def collect_crds(sources: list[Source], stdin: bytes | None,
                  strict: bool) -> dict[SchemaKey, dict[str, Any]]:
     """Schemas of every CustomResourceDefinition in the input, found before validation starts
     so that custom resources validate whichever file declares their CRD."""
-    from socle.formats.yaml import iter_documents
+    from socle.formats.yaml import iter_documents, quiet_native_stderr
 
     out: dict[SchemaKey, dict[str, Any]] = {}
+    with quiet_native_stderr():
+        _collect_crds(sources, stdin, iter_documents, out)
+    return out
+
+
+def _collect_crds(sources: list[Source], stdin: bytes | None, iter_documents: Any,
+                  out: dict[SchemaKey, dict[str, Any]]) -> None:
     for source in sources:
         try:
             data = stdin if source.is_stdin else source.read()
@@ -294,7 +301,6 @@ def collect_crds(sources: list[Source], stdin: bytes | None,
                     out.update(schemas_from_crd(doc.obj))
         except InputError:
             continue  # reported when the file is validated
-    return out
 
 
 # --- the whole run -----------------------------------------------------------------------------
