@@ -47,6 +47,25 @@ def _parser(verb: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _isolate_native_stderr() -> None:
+    """Native libraries (rapidyaml) print their own error text on fd 2. socle reports every
+    error itself, once, with file and line: point fd 2 at /dev/null and keep Python's
+    ``sys.stderr`` on a duplicate of the real one."""
+    try:
+        if sys.stderr.fileno() != 2:
+            return
+        real = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # not a real stream (tests capture it)
+        return
+    sys.stderr.flush()
+    stream = os.fdopen(real, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+                       errors="backslashreplace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = stream
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     verb = next((a for a in args_list if not a.startswith("-")), None)
@@ -59,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from socle.core.errors import SocleError
 
+    _isolate_native_stderr()
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         code: int = module.run(args)
