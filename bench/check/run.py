@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kubeconform", default=None)
     p.add_argument("--policy", default=os.path.join(BENCH, "policy", "policy"),
                    help="conftest policies for the test step ('' for none)")
+    p.add_argument("--exclude-controls", default="",
+                   help="controls to leave out of the scan step (scan.exclude-controls)")
     args = p.parse_args(argv)
     kc = validate.find_kubeconform(args.kubeconform)
     if kc is None:
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     config = os.path.join(args.out, "socle.yaml")
     with open(config, "w", encoding="utf-8") as fh:
         fh.write(CONFIG.format(version=validate.K8S_VERSION))
+        if args.exclude_controls:
+            fh.write(f"scan:\n  exclude-controls: [{args.exclude_controls}]\n")
 
     check = [*scan.socle_command("check"), "--config", config]
     policy = ["--policy", args.policy] if args.policy and os.path.isdir(args.policy) else []

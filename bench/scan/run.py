@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=os.path.join(BENCH, "out", "scan"))
     p.add_argument("--regenerate", action="store_true")
     p.add_argument("--checkov", default=None, help="checkov executable")
+    p.add_argument("--socle-arg", action="append", default=[],
+                   help="extra argument for socle scan (repeatable), e.g. "
+                        "--socle-arg=--exclude-controls=SCL-033")
     args = p.parse_args(argv)
     checkov = find_checkov(args.checkov)
     if checkov is None:
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = len(manifest["documents"])
     mb = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(corpus)
              for f in fs) / 1e6
-    s_cmd = socle_scan(corpus)
+    s_cmd = socle_scan(corpus, args.socle_arg)
     k_cmd = checkov_command(checkov, corpus)
 
     print("findings: one run of each with JSON output ...", flush=True)
