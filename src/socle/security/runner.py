@@ -162,6 +162,14 @@ class Scanner:
         data: dict[str, Any] = {"inputs": inputs}
         if inventory is not None:
             data["inventory"] = inventory
+            # the same resources by kind, built once here: a control that looks up one kind
+            # reads data.socle.inventory_by_kind[kind] instead of filtering the whole list for
+            # every document (which is quadratic on large inputs)
+            by_kind: dict[str, list[Any]] = {}
+            for obj in inventory:
+                kind = obj.get("kind") if isinstance(obj, dict) else None
+                by_kind.setdefault(kind if isinstance(kind, str) else "", []).append(obj)
+            data["inventory_by_kind"] = by_kind
         self.engine.add_data({"socle": data})
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
