@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scan_testing import DEPLOYMENT, write_controls
 
+from scan_testing import DEPLOYMENT, write_controls
 from socle.core.errors import UsageError
 from socle.security.exceptions import EXPIRED_RULE, INVALID_RULE
 from socle.security.runner import ScanOptions, scan_paths

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from scan_testing import write_controls
-
 from socle.security.fix import apply_fixes, apply_op
 from socle.security.runner import ScanOptions, scan_paths
 

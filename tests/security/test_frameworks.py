@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scan_testing import DEPLOYMENT, write_controls
 
+from scan_testing import DEPLOYMENT, write_controls
 from socle.core.errors import UsageError
 from socle.security.controls import load_controls
 from socle.security.frameworks import BUNDLED_NAMES, bundled, resolve

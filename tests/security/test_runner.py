@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scan_testing import DEPLOYMENT, write_controls
 
+from scan_testing import DEPLOYMENT, write_controls
 from socle.core.errors import UsageError
 from socle.formats.yaml import iter_documents, positions
 from socle.policy.engine import available

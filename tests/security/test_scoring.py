@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scan_testing import write_controls
 
+from scan_testing import write_controls
 from socle.security.runner import ScanOptions, scan_paths
 from socle.security.scoring import resource_weight
 
