@@ -3,11 +3,11 @@ package socle.controls.credentials_in_env
 import data.socle.lib.k8s
 import rego.v1
 
-key_names := [lower(k) | some k in object.get(data.socle, ["inputs", "sensitiveKeyNames"], []); is_string(k)]
+key_names := [lower(k) | some k in object.get(data.socle.inputs, "sensitiveKeyNames", []); is_string(k)]
 
-allowed_suffixes := [lower(k) | some k in object.get(data.socle, ["inputs", "sensitiveKeySuffixesAllowed"], []); is_string(k)]
+allowed_suffixes := [lower(k) | some k in object.get(data.socle.inputs, "sensitiveKeySuffixesAllowed", []); is_string(k)]
 
-value_patterns := [p | some p in object.get(data.socle, ["inputs", "sensitiveValuePatterns"], []); is_string(p)]
+value_patterns := [p | some p in object.get(data.socle.inputs, "sensitiveValuePatterns", []); is_string(p)]
 
 # A key that names a credential (and is not a pointer to one: a file, a URL, a setting).
 sensitive_key(key) if {

@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 allowed := [trim_right(lower(r), "/") |
-	some r in object.get(data.socle, ["inputs", "allowedRegistries"], [])
+	some r in object.get(data.socle.inputs, "allowedRegistries", [])
 	is_string(r)
 	r != ""
 ]

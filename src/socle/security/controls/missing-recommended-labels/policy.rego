@@ -3,7 +3,7 @@ package socle.controls.missing_recommended_labels
 import data.socle.lib.k8s
 import rego.v1
 
-required := [l | some l in object.get(data.socle, ["inputs", "recommendedLabels"], []); is_string(l)]
+required := [l | some l in object.get(data.socle.inputs, "recommendedLabels", []); is_string(l)]
 
 labels := k8s.obj_labels(input)
 
