@@ -4,6 +4,7 @@ pass, and every finding points at a line of the document."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,10 @@ def test_metadata_is_complete(folder: Path) -> None:
     assert 1 <= meta["baseScore"] <= 10
     assert set(meta["references"]) <= REFERENCE_KEYS, set(meta["references"]) - REFERENCE_KEYS
     assert meta["match"].get("kinds")
-    assert (folder / "policy.rego").read_text().startswith(
-        f"package socle.controls.{folder.name.replace('-', '_')}\n")
+    source = (folder / "policy.rego").read_text()
+    assert source.startswith(f"package socle.controls.{folder.name.replace('-', '_')}\n")
+    # reading data.socle whole evaluates every control's rules (and is a cycle)
+    assert not re.search(r"\bdata\.socle\b(?!\.)", source), "read data.socle.inputs.<name>"
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
