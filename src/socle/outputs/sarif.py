@@ -177,6 +177,12 @@ def to_dict(report: Report, root: Path | None = None) -> dict[str, Any]:
             props["remediation"] = f.remediation
         if f.references:
             props["references"] = f.references
+        for key, value in f.extra.items():  # evidence, fix, status, exception (scan)
+            props.setdefault(key, value)
+        if f.extra.get("status") == "excepted":
+            result["suppressions"] = [{"kind": "inSource", "justification": str(
+                (f.extra.get("exception") or {}).get("reason", "")
+                if isinstance(f.extra.get("exception"), dict) else "")}]
         result["properties"] = props
         results.append(result)
 
