@@ -14,8 +14,7 @@ deny contains {
 } if {
 	input.kind == "Service"
 	exposed
-	some w in k8s.inventory_of(k8s.pod_kinds)
-	k8s.obj_namespace(w) == k8s.namespace
+	some w in k8s.inventory_in_kinds(k8s.pod_kinds, k8s.namespace)
 	k8s.map_selector_matches(input.spec.selector, k8s.pod_labels_of(w))
 	spec := k8s.pod_template_of(w).spec
 	roots := [c.name |

@@ -4,11 +4,8 @@ import data.socle.lib.k8s
 import rego.v1
 
 target_exists(ref) if {
-	some o in data.socle.inventory
-	is_object(o)
-	o.kind == ref.kind
+	some o in k8s.inventory_in(ref.kind, k8s.namespace)
 	k8s.obj_name(o) == ref.name
-	k8s.obj_namespace(o) == k8s.namespace
 }
 
 deny contains {

@@ -3,7 +3,7 @@ package socle.controls.ingress_dangling_backend
 import data.socle.lib.k8s
 import rego.v1
 
-services := {k8s.obj_name(s) | some s in k8s.inventory_of({"Service"}); k8s.obj_namespace(s) == k8s.namespace}
+services := {k8s.obj_name(s) | some s in k8s.inventory_in("Service", k8s.namespace)}
 
 # [path to the service name, name] of every backend (networking.k8s.io/v1 and v1beta1 forms).
 backends contains [["spec", "defaultBackend", "service", "name"], input.spec.defaultBackend.service.name]

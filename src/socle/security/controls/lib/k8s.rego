@@ -271,7 +271,9 @@ service_account_of(spec) := sa if {
 } else := "default"
 
 # Every resource of the scanned input of one of `kinds` (cross-resource controls only).
-inventory_of(kinds) := [o |
+inventory_of(kinds) := [o | some k in kinds; some o in data.socle.inventory_by_kind[k]] if {
+	is_object(data.socle.inventory_by_kind)
+} else := [o |
 	some o in data.socle.inventory
 	is_object(o)
 	kinds[o.kind]
@@ -403,3 +405,39 @@ _effective_sc(spec, container, key) := v if {
 	v := spec.securityContext[key]
 	v != null
 }
+
+# Resources of one kind in one namespace (cluster-scoped ones count as "default", as
+# obj_namespace reports them). Reads data.socle.inventory_by_kind (kind -> [objects], built once
+# per run by the runner) when present, so a document costs a lookup rather than a scan of the
+# whole inventory; scans data.socle.inventory otherwise.
+inventory_in(kind, ns) := [o | some o in data.socle.inventory_by_kind[kind]; object.get(object.get(o, "metadata", {}), "namespace", "default") == ns] if {
+	is_object(data.socle.inventory_by_kind)
+} else := [o |
+	some o in data.socle.inventory
+	is_object(o)
+	o.kind == kind
+	object.get(object.get(o, "metadata", {}), "namespace", "default") == ns
+]
+
+# Resources of one kind in every namespace.
+inventory_kind(kind) := object.get(data.socle.inventory_by_kind, kind, []) if {
+	is_object(data.socle.inventory_by_kind)
+} else := [o |
+	some o in data.socle.inventory
+	is_object(o)
+	o.kind == kind
+]
+
+# Resources of any of `kinds` (a set) in one namespace.
+inventory_in_kinds(kinds, ns) := [o |
+	some k in kinds
+	some o in data.socle.inventory_by_kind[k]
+	object.get(object.get(o, "metadata", {}), "namespace", "default") == ns
+] if {
+	is_object(data.socle.inventory_by_kind)
+} else := [o |
+	some o in data.socle.inventory
+	is_object(o)
+	kinds[o.kind]
+	object.get(object.get(o, "metadata", {}), "namespace", "default") == ns
+]

@@ -5,8 +5,7 @@ import rego.v1
 
 # NetworkPolicies of the resource's namespace that select its pods.
 selecting_policies contains np if {
-	some np in k8s.inventory_of({"NetworkPolicy"})
-	k8s.obj_namespace(np) == k8s.namespace
+	some np in k8s.inventory_in("NetworkPolicy", k8s.namespace)
 	k8s.label_selector_matches(object.get(object.get(np, "spec", {}), "podSelector", {}), labels)
 }
 

@@ -32,8 +32,7 @@ deny contains {
 }
 
 account_opts_out(sa) if {
-	some o in k8s.inventory_of({"ServiceAccount"})
+	some o in k8s.inventory_in("ServiceAccount", k8s.namespace)
 	k8s.obj_name(o) == sa
-	k8s.obj_namespace(o) == k8s.namespace
 	o.automountServiceAccountToken == false
 }

@@ -9,16 +9,14 @@ replicas := n if {
 } else := 1
 
 scaled_by_hpa if {
-	some hpa in k8s.inventory_of({"HorizontalPodAutoscaler"})
-	k8s.obj_namespace(hpa) == k8s.namespace
+	some hpa in k8s.inventory_in("HorizontalPodAutoscaler", k8s.namespace)
 	hpa.spec.scaleTargetRef.kind == input.kind
 	hpa.spec.scaleTargetRef.name == k8s.name
 	object.get(hpa.spec, "minReplicas", 1) >= 2
 }
 
 covered_by_pdb if {
-	some pdb in k8s.inventory_of({"PodDisruptionBudget"})
-	k8s.obj_namespace(pdb) == k8s.namespace
+	some pdb in k8s.inventory_in("PodDisruptionBudget", k8s.namespace)
 	k8s.label_selector_matches(object.get(pdb.spec, "selector", {}), k8s.pod_labels_of(input))
 }
 

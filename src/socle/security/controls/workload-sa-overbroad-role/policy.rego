@@ -16,14 +16,15 @@ checks := [
 
 # The bindings whose subjects include this service account (directly or by group).
 holds(b, ns, sa) if {
-	some pair in k8s.binding_subjects(b)
-	k8s.subject_is_service_account(pair[1], k8s.obj_namespace(b), ns, sa)
+	some s in b.subjects
+	s.name == sa
+	k8s.subject_is_service_account(s, k8s.obj_namespace(b), ns, sa)
 }
 
 holds(b, ns, _) if {
-	some pair in k8s.binding_subjects(b)
-	pair[1].kind == "Group"
-	pair[1].name in {"system:serviceaccounts", concat(":", ["system:serviceaccounts", ns])}
+	some s in b.subjects
+	s.kind == "Group"
+	s.name in {"system:serviceaccounts", concat(":", ["system:serviceaccounts", ns])}
 }
 
 # What the role a binding refers to allows, among the risky permissions.
@@ -31,8 +32,7 @@ risks(b) := {sprintf("the built-in %s role", [b.roleRef.name])} if {
 	object.get(b.roleRef, "kind", "") == "ClusterRole"
 	b.roleRef.name in builtin_broad
 } else := {c[0] |
-	some role in k8s.inventory_of({"Role", "ClusterRole"})
-	role.kind == b.roleRef.kind
+	some role in k8s.inventory_kind(b.roleRef.kind)
 	k8s.obj_name(role) == b.roleRef.name
 	same_scope(role, b)
 	some rule in role.rules
@@ -56,7 +56,8 @@ deny contains {
 	some ps in k8s.pod_specs
 	not ps[1].automountServiceAccountToken == false
 	sa := k8s.service_account_of(ps[1])
-	some b in k8s.inventory_of({"RoleBinding", "ClusterRoleBinding"})
+	some kind in ["RoleBinding", "ClusterRoleBinding"]
+	some b in k8s.inventory_kind(kind)
 	holds(b, k8s.namespace, sa)
 	found := risks(b)
 	count(found) > 0
