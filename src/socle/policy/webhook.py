@@ -1,0 +1,1340 @@
+"""``socle webhook``: the same policies at admission (a validating admission webhook).
+
+One policy folder holds any mix of
+
+* Gatekeeper ConstraintTemplates and Constraints (``*.yaml``, ``*.yml``, ``*.json``; Namespace
+  objects there serve ``namespaceSelector``): ``deny`` denies, ``warn`` becomes a warning,
+  ``dryrun`` is allowed and logged;
+* socle control folders (``control.yaml`` + ``policy.rego``, a ``lib/`` beside them), plus the
+  bundled controls of ``--framework``: findings at or above ``--severity-threshold`` deny;
+* conftest policies (every other ``*.rego``, package ``main``): ``deny``/``violation`` deny,
+  ``warn`` warns.
+
+Design:
+
+* The folder is copied to a private **snapshot** (regular files only; a symlink is followed only
+  when it stays inside the folder, which is how ConfigMap volumes look). Everything is compiled
+  from the snapshot, so a request can never make the server read another file:
+  ``parse_config_file`` is confined to the snapshot.
+* Evaluation runs in **worker processes** (spawned, each compiles the snapshot once). The HTTP
+  threads only parse, check and dispatch; a worker that overruns ``--timeout`` is killed and
+  replaced, and the request is answered per the failure policy (regorus holds the GIL and cannot
+  be interrupted, so a thread could not keep a hard budget).
+* **Reload**: the folder's files are polled every ``--reload-interval`` seconds; on a change a new
+  snapshot and a new set of workers are started; when they are ready they replace the old set
+  atomically (in-flight requests finish on the old one). A policy that fails to load keeps the
+  old set and logs why.
+* HTTPS with the standard library (``ssl`` + a threaded HTTP/1.1 server). The TLS handshake
+  runs in the connection's thread with a socket timeout, so a slow client blocks nobody;
+  connections are capped (``--max-connections``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import http.server
+import json
+import logging
+import math
+import os
+import queue
+import shutil
+import socket
+import ssl
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.core.errors import SocleError, UsageError
+
+log = logging.getLogger("socle.webhook")
+
+# --- settings: one source of truth for the server and the generated configuration -----------
+
+FAILURE_POLICIES = ("Fail", "Ignore")
+DEFAULT_FAILURE_POLICY = "Fail"
+DEFAULT_TIMEOUT_SECONDS = 3  # the ValidatingWebhookConfiguration's timeoutSeconds (1..30)
+DEFAULT_EXCLUDED_NAMESPACES = ("kube-system",)
+DEFAULT_PORT = 8443
+DEFAULT_MAX_BODY = 3 * 1024 * 1024  # an object and its old version at the 1.5 MiB etcd limit
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def server_budget(timeout_seconds: float) -> float:
+    """The server's per-request budget for an API-server timeout: it answers (per the failure
+    policy) before the API server gives up on it."""
+    return max(0.2, round(timeout_seconds - 0.5, 3) if timeout_seconds > 1 else
+               timeout_seconds * 0.5)
+
+
+@dataclass
+class Settings:
+    """What the server does; ``socle webhook manifests`` renders the same values."""
+
+    policy: str = "policy"
+    framework: list[str] = field(default_factory=list)
+    severity_threshold: str = "high"
+    warn_threshold: str | None = None
+    failure_policy: str = DEFAULT_FAILURE_POLICY
+    timeout: float = server_budget(DEFAULT_TIMEOUT_SECONDS)
+    exclude_namespaces: list[str] = field(
+        default_factory=lambda: list(DEFAULT_EXCLUDED_NAMESPACES))
+    exclude_users: list[str] = field(default_factory=list)
+    exclude_groups: list[str] = field(default_factory=list)
+    honour_inline_exceptions: bool = False
+    workers: int = 0  # 0: one per core
+    max_body: int = DEFAULT_MAX_BODY
+    read_timeout: float = 10.0
+    max_connections: int = 256
+    reload_interval: float = 5.0
+    start_timeout: float = 120.0
+
+    def check(self) -> None:
+        if self.failure_policy not in FAILURE_POLICIES:
+            raise UsageError(f"--failure-policy must be Fail or Ignore, not "
+                             f"{self.failure_policy!r}")
+        for name, value in (("--severity-threshold", self.severity_threshold),
+                            ("--warn-threshold", self.warn_threshold)):
+            if value is not None and value.lower() not in SEVERITIES:
+                raise UsageError(f"{name}: {value!r} is not one of {', '.join(SEVERITIES)}")
+        if not self.timeout > 0:
+            raise UsageError("--timeout must be more than 0 seconds")
+        if self.max_body < 1024:
+            raise UsageError("--max-body-bytes must be at least 1024")
+        if not os.path.isdir(self.policy):
+            raise UsageError(f"policy folder {self.policy!r} not found")
+
+
+# --- the policy folder ------------------------------------------------------------------------
+
+_POLICY_SUFFIXES = (".rego", ".yaml", ".yml", ".json")
+_MAX_POLICY_FILE = 8 * 1024 * 1024
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def policy_files(folder: str) -> list[tuple[str, str]]:
+    """(relative path, real path) of every policy file of ``folder``: hidden names are skipped
+    (``..data`` of a ConfigMap volume is reached through its symlinks), and a symlink counts only
+    when it resolves inside the folder."""
+    root = os.path.realpath(folder)
+    out: list[tuple[str, str]] = []
+    for dirpath, dirs, files in os.walk(folder, followlinks=False):
+        keep = []
+        for d in sorted(dirs):
+            full = os.path.join(dirpath, d)
+            if d.startswith("."):
+                continue
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if _inside(real, root) and os.path.isdir(real):
+                    # walk a linked folder inside the root by its files below
+                    for sub_rel, sub_real in policy_files(full):
+                        rel = os.path.relpath(os.path.join(full, sub_rel), folder)
+                        if _inside(os.path.realpath(sub_real), root):
+                            out.append((rel, sub_real))
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        for name in sorted(files):
+            if name.startswith(".") or not name.endswith(_POLICY_SUFFIXES):
+                continue
+            full = os.path.join(dirpath, name)
+            real = os.path.realpath(full)
+            if not _inside(real, root):
+                log.warning("%s: a symlink out of the policy folder; ignored", full)
+                continue
+            try:
+                st = os.stat(real)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                out.append((os.path.relpath(full, folder), real))
+    return sorted(out)
+
+
+def fingerprint(folder: str) -> tuple[Any, ...]:
+    """What changes when a policy file changes (names, inodes, sizes, mtimes)."""
+    out = []
+    for rel, real in policy_files(folder):
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue
+        out.append((rel, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def snapshot(folder: str) -> str:
+    """A private copy of the policy files of ``folder`` (a new temporary folder)."""
+    dest = tempfile.mkdtemp(prefix="socle-webhook-")
+    try:
+        for rel, real in policy_files(folder):
+            if os.path.getsize(real) > _MAX_POLICY_FILE:
+                raise UsageError(f"{os.path.join(folder, rel)}: policy file larger than "
+                                 f"{_MAX_POLICY_FILE // (1024 * 1024)} MiB")
+            target = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(real, target)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    return dest
+
+
+# --- compiled policies (in a worker) ------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    deny: list[str] = field(default_factory=list)
+    warn: list[str] = field(default_factory=list)
+    dryrun: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class _ConfinedEngine:
+    """An engine whose file-reading builtins only see the policy snapshot."""
+
+    def __init__(self, inner: Any, root: str) -> None:
+        self._inner = inner
+        self._root = os.path.realpath(root)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _confine(self, path: Any) -> str:
+        if not isinstance(path, str):
+            raise ValueError("a path must be a string")
+        full = os.path.realpath(os.path.join(self._root, path))
+        if not _inside(full, self._root):
+            raise ValueError(f"{path!r} is outside the policy folder")
+        return full
+
+    def add_builtin(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
+        if name == "parse_config_file":
+            def one(path: Any) -> Any:
+                return fn(self._confine(path))
+            self._inner.add_builtin(name, arity, one)
+        elif name == "parse_combined_config_files":
+            def many(paths: Any) -> Any:
+                if not isinstance(paths, list):
+                    raise ValueError("paths must be an array")
+                return fn([self._confine(p) for p in paths])
+            self._inner.add_builtin(name, arity, many)
+        else:
+            self._inner.add_builtin(name, arity, fn)
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class PolicySet:
+    """Every engine of a policy snapshot, compiled once; :meth:`evaluate` per request."""
+
+    def __init__(self, root: str, settings: Settings, display: str | None = None) -> None:
+        from socle.core.finding import Severity
+
+        self.root = root
+        self.display = display or root
+        self.settings = settings
+        self.deny_at = Severity.parse(settings.severity_threshold)
+        self.warn_at = Severity.parse(settings.warn_threshold) if settings.warn_threshold \
+            else None
+        files = [rel for rel, _ in policy_files(root)]
+        control_dirs = sorted({os.path.dirname(f) for f in files
+                               if os.path.basename(f) == "control.yaml"})
+        control_roots = sorted({os.path.dirname(d) for d in control_dirs})
+
+        def in_controls(rel: str) -> bool:
+            return any(rel.startswith(d + os.sep) for d in control_dirs) or any(
+                rel.startswith(os.path.join(r, "lib") + os.sep) for r in control_roots)
+
+        manifests = [f for f in files if f.endswith((".yaml", ".yml", ".json"))
+                     and not in_controls(f)]
+        rego = [f for f in files if f.endswith(".rego") and not in_controls(f)]
+        try:
+            self._load_gatekeeper([os.path.join(root, f) for f in manifests])
+            self._load_controls([os.path.join(root, r) if r else root for r in control_roots])
+            self._load_conftest([os.path.join(root, f) for f in rego])
+        except SocleError as err:
+            raise UsageError(self._shown(str(err))) from None
+
+    def _shown(self, text: str) -> str:
+        return text.replace(self.root.rstrip(os.sep) + os.sep, self.display.rstrip(os.sep)
+                            + os.sep).replace(self.root, self.display)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _load_gatekeeper(self, paths: list[str]) -> None:
+        from socle.policy import gatekeeper as gk
+
+        self.gatekeeper: Any = None
+        self.namespaces: dict[str, dict[str, Any]] = {}
+        if not paths:
+            return
+        client = gk.Client("regorus", None, True)
+        docs = list(gk.read_documents(paths))
+        for d in docs:
+            if gk.is_template(d.obj):
+                client.add_template(gk.parse_template(d))
+        for d in docs:
+            if gk.is_constraint(d.obj):
+                client.add_constraint_doc(d)
+        client.add_data(d.obj for d in docs if d.obj.get("kind") == "Namespace"
+                        and d.obj.get("apiVersion") == "v1")
+        client.compile_all()
+        self.descriptions = {t.kind: t.description for t in client.templates.values()}
+        if client.constraints:
+            self.gatekeeper = client
+            self.namespaces = client.namespaces
+
+    def _load_controls(self, roots: list[str]) -> None:
+        from socle.security.controls import default_inputs
+        from socle.security.exceptions import Exceptions
+        from socle.security.runner import Scanner, ScanOptions, select_controls
+
+        self.scanner: Any = None
+        self.controls: list[Any] = []
+        if not roots and not self.settings.framework:
+            return
+        options = ScanOptions(controls_dirs=roots, frameworks=list(self.settings.framework),
+                              bundled=bool(self.settings.framework), engine="regorus")
+        selection = select_controls(options)
+        if self.settings.framework and roots:
+            # the frameworks select among the bundled controls; the folder's always run
+            extra = [c for c in selection.all.controls if not c.bundled]
+            chosen = {c.id for c in selection.selected.controls} | {c.id for c in extra}
+            selected = selection.all.select(chosen)
+        else:
+            selected = selection.selected
+        local = []
+        for c in selected.controls:
+            if c.cross_resource:
+                log.info("control %s (%s) compares resources with each other; not run at "
+                         "admission", c.id, c.name)
+            else:
+                local.append(c)
+        self.controls = local
+        if local:
+            self.scanner = Scanner(local, selected.libraries, default_inputs(selection.all),
+                                   Exceptions(selection.all.controls), "regorus")
+
+    def _load_conftest(self, files: list[str]) -> None:
+        from socle.policy.conftest import Runner, TestOptions
+        from socle.policy.engine import create_engine
+
+        self.conftest: Any = None
+        if not files:
+            return
+        options = TestOptions(policies=files, namespaces=["main"], engine="regorus")
+        engine = _ConfinedEngine(create_engine("regorus", "v1"), self.root)
+        self.conftest = Runner(options, engine)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "constraints": len(self.gatekeeper.constraints) if self.gatekeeper else 0,
+            "controls": len(self.controls),
+            "conftest_rules": self.conftest.count_tests() if self.conftest else 0,
+        }
+
+    # -- evaluating ----------------------------------------------------------------------------
+
+    def evaluate(self, request: dict[str, Any]) -> Decision:
+        out = Decision()
+        try:
+            self._evaluate(request, out)
+        except SocleError as err:
+            out.error = _one_line(self._shown(str(err)))
+        except Exception as err:  # a bug or an engine failure: the failure policy decides
+            out.error = _one_line(f"evaluation failed: {type(err).__name__}: {err}")
+        return out
+
+    def _evaluate(self, request: dict[str, Any], out: Decision) -> None:
+        op = request.get("operation")
+        obj = request.get("object")
+        if op == "DELETE" and obj is None:
+            obj = request.get("oldObject")
+        if not isinstance(obj, dict):
+            return
+        if self.gatekeeper is not None:
+            self._gatekeeper(request, obj, out)
+        if op in ("DELETE", "CONNECT"):
+            return
+        if self.scanner is not None:
+            self._controls(obj, out)
+        if self.conftest is not None:
+            self._conftest(obj, out)
+
+    def _gatekeeper(self, request: dict[str, Any], obj: dict[str, Any], out: Decision) -> None:
+        review = dict(request)
+        review["object"] = obj
+        review.setdefault("oldObject", None)
+        review.setdefault("userInfo", {})
+        ns = request.get("namespace")
+        if isinstance(ns, str) and ns in self.namespaces:
+            review["_unstable"] = {"namespace": self.namespaces[ns]}
+        for v in self.gatekeeper.review(obj, review):
+            c = v.constraint
+            fix = self.descriptions.get(c.kind, "")
+            annotations = (c.obj.get("metadata") or {}).get("annotations") or {}
+            if isinstance(annotations, dict) and isinstance(
+                    annotations.get("socle.dev/remediation"), str):
+                fix = annotations["socle.dev/remediation"]
+            text = f"[{c.kind}/{c.name}] {v.message}"
+            if fix and c.action == "deny":
+                text += f" (fix: {_one_line(fix, 300)})"
+            getattr(out, c.action).append(_one_line(text))
+
+    def _controls(self, obj: dict[str, Any], out: Decision) -> None:
+        from socle.core.document import Document
+        from socle.security.runner import FileResult
+
+        res = FileResult()
+        self.scanner.scan_document(Document(obj=obj, file="<request>", format="json"), res)
+        for f in res.findings:
+            if f.source != "security":
+                if f.rule_id == "control/error":
+                    raise SocleError(f.message)
+                continue
+            excepted = f.extra.get("status") == "excepted"
+            text = f"[{f.rule_id} {f.title}] {f.message}"
+            if f.severity >= self.deny_at and not (
+                    excepted and self.settings.honour_inline_exceptions):
+                out.deny.append(_one_line(f"{text} (fix: {_one_line(f.remediation, 300)})"))
+            elif self.warn_at is not None and f.severity >= self.warn_at and not excepted:
+                out.warn.append(_one_line(text))
+
+    def _conftest(self, obj: dict[str, Any], out: Decision) -> None:
+        from socle.core.finding import Report
+        from socle.policy.conftest import Target
+
+        report = Report(command="webhook")
+        self.conftest.check(Target("<request>", obj), report)
+        for f in report.findings:
+            if f.title == "failure":
+                out.deny.append(_one_line(f"[{f.rule_id}] {f.message}"))
+            elif f.title == "warning":
+                out.warn.append(_one_line(f"[{f.rule_id}] {f.message}"))
+
+
+def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None:
+    """A worker process: compile the snapshot once, then answer requests until told to stop."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from socle.formats.yaml import quiet_native_stderr
+
+    quiet_native_stderr().__enter__()
+    try:
+        policies = PolicySet(root, settings, display)
+    except SocleError as err:
+        conn.send(("error", str(err)))
+        return
+    except Exception as err:
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ready", policies.summary()))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        rid, request = msg
+        decision = policies.evaluate(request)
+        conn.send((rid, dataclasses.asdict(decision)))
+
+
+# --- the worker pool (in the server) ----------------------------------------------------------
+
+
+class PolicyLoadError(SocleError):
+    """A policy folder that does not load (the previous policies stay in force)."""
+
+
+class EvaluationTimeout(Exception):
+    pass
+
+
+class _Process:
+    """A worker as a plain child process (``python -c``), talking over a socket pair."""
+
+    def __init__(self, popen: Any) -> None:
+        self.popen = popen
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.popen.kill()
+
+    def join(self, timeout: float) -> None:
+        with contextlib.suppress(Exception):
+            self.popen.wait(timeout)
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+
+def _worker_entry(fd: int) -> None:
+    """The worker process's entry point: read its arguments, then serve (``_worker_main``)."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    root, settings, display = conn.recv()
+    _worker_main(root, settings, display, conn)
+
+
+class _Worker:
+    def __init__(self, ctx: Any, root: str, settings: Settings, display: str) -> None:
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        import socle
+
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        src = os.path.dirname(os.path.dirname(os.path.abspath(socle.__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(
+            [src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+        code = f"import socle.policy.webhook as w; w._worker_entry({child.fileno()})"
+        popen = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),),
+                                 env=env, stdin=subprocess.DEVNULL, close_fds=True)
+        child.close()
+        self.process = _Process(popen)
+        self.conn = Connection(parent.detach())
+        self.conn.send((root, settings, display))
+        self.seq = 0
+
+    def wait_ready(self, timeout: float) -> dict[str, int]:
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise PolicyLoadError(f"a worker did not load the policies within {timeout:g}s")
+        try:
+            kind, payload = self.conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            raise PolicyLoadError("a worker died while loading the policies") from None
+        if kind != "ready":
+            self.kill()
+            raise PolicyLoadError(str(payload))
+        return dict(payload)
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        with contextlib.suppress(Exception):
+            self.process.join(2)
+        if self.process.is_alive():
+            self.kill()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+class Pool:
+    """Worker processes that share one compiled policy snapshot."""
+
+    def __init__(self, root: str, settings: Settings, display: str) -> None:
+        self.ctx = None
+        self.root = root
+        self.settings = settings
+        self.display = display
+        self.size = settings.workers or os.cpu_count() or 1
+        self.idle: queue.Queue[_Worker | None] = queue.Queue()
+        self.retired = False
+        self.summary: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []
+
+    def start(self) -> None:
+        workers = [_Worker(self.ctx, self.root, self.settings, self.display)
+                   for _ in range(self.size)]
+        try:
+            for w in workers:
+                self.summary = w.wait_ready(self.settings.start_timeout)
+        except BaseException:
+            for w in workers:
+                w.kill()
+            raise
+        self._workers = workers
+        for w in workers:
+            self.idle.put(w)
+
+    def acquire(self, timeout: float) -> _Worker | None:
+        """An idle worker; None when the pool was retired (use the new one)."""
+        w = self.idle.get(timeout=timeout)  # raises queue.Empty
+        if w is None:
+            self.idle.put(None)  # wake the next waiter too
+        return w
+
+    def release(self, w: _Worker) -> None:
+        with self._lock:
+            if self.retired:
+                threading.Thread(target=w.stop, daemon=True).start()
+                return
+        self.idle.put(w)
+
+    def evaluate(self, w: _Worker, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        w.seq += 1
+        w.conn.send((w.seq, request))
+        if not w.conn.poll(timeout):
+            raise EvaluationTimeout()
+        rid, decision = w.conn.recv()
+        if rid != w.seq:  # cannot happen: a worker answers in order
+            raise EvaluationTimeout()
+        return dict(decision)
+
+    def replace(self, w: _Worker) -> None:
+        """Kill ``w`` (it overran) and start another in the background."""
+        w.kill()
+
+        def spawn() -> None:
+            with self._lock:
+                if self.retired:
+                    return
+                if w in self._workers:
+                    self._workers.remove(w)
+            try:
+                fresh = _Worker(self.ctx, self.root, self.settings, self.display)
+                fresh.wait_ready(self.settings.start_timeout)
+            except PolicyLoadError as err:
+                log.error("cannot replace a worker: %s", err)
+                return
+            with self._lock:
+                self._workers.append(fresh)
+                retired = self.retired
+            if retired:
+                fresh.stop()
+            else:
+                self.idle.put(fresh)
+
+        threading.Thread(target=spawn, daemon=True).start()
+
+    def retire(self) -> None:
+        """Stop idle workers now and busy ones when their request is done."""
+        with self._lock:
+            self.retired = True
+        while True:
+            try:
+                w = self.idle.get_nowait()
+            except queue.Empty:
+                break
+            if w is not None:
+                threading.Thread(target=w.stop, daemon=True).start()
+        self.idle.put(None)
+
+    def close(self) -> None:
+        self.retire()
+        for w in list(self._workers):
+            w.stop()
+
+
+# --- metrics (Prometheus text exposition format 0.0.4) ------------------------------------------
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[str, int] = {}
+        self.decisions: dict[str, int] = {}
+        self.reloads: dict[str, int] = {"success": 0, "failure": 0}
+        self.timeouts = 0
+        self.buckets = [0] * len(BUCKETS)
+        self.count = 0
+        self.total = 0.0
+        self.policies: dict[str, int] = {}
+
+    def request(self, outcome: str, seconds: float | None = None) -> None:
+        with self._lock:
+            self.requests[outcome] = self.requests.get(outcome, 0) + 1
+            if outcome == "timeout":
+                self.timeouts += 1
+            if seconds is not None:
+                self.count += 1
+                self.total += seconds
+                for i, b in enumerate(BUCKETS):
+                    if seconds <= b:
+                        self.buckets[i] += 1
+
+    def decision(self, action: str, n: int = 1) -> None:
+        if n:
+            with self._lock:
+                self.decisions[action] = self.decisions.get(action, 0) + n
+
+    def reload(self, ok: bool) -> None:
+        with self._lock:
+            self.reloads["success" if ok else "failure"] += 1
+
+    def render(self) -> str:
+        def esc(v: str) -> str:
+            return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+        with self._lock:
+            lines = [
+                "# HELP socle_webhook_requests_total Admission reviews answered, by outcome.",
+                "# TYPE socle_webhook_requests_total counter",
+            ]
+            for k in sorted(self.requests):
+                lines.append(f'socle_webhook_requests_total{{outcome="{esc(k)}"}} '
+                             f"{self.requests[k]}")
+            lines += ["# HELP socle_webhook_decisions_total Violations found, by enforcement "
+                      "action (deny, warn, dryrun).",
+                      "# TYPE socle_webhook_decisions_total counter"]
+            for k in sorted(self.decisions):
+                lines.append(f'socle_webhook_decisions_total{{action="{esc(k)}"}} '
+                             f"{self.decisions[k]}")
+            lines += ["# HELP socle_webhook_timeouts_total Reviews that overran --timeout.",
+                      "# TYPE socle_webhook_timeouts_total counter",
+                      f"socle_webhook_timeouts_total {self.timeouts}",
+                      "# HELP socle_webhook_policy_reloads_total Policy reloads, by result.",
+                      "# TYPE socle_webhook_policy_reloads_total counter"]
+            for k in sorted(self.reloads):
+                lines.append(f'socle_webhook_policy_reloads_total{{result="{k}"}} '
+                             f"{self.reloads[k]}")
+            lines += ["# HELP socle_webhook_policies Policies loaded, by kind.",
+                      "# TYPE socle_webhook_policies gauge"]
+            for k in sorted(self.policies):
+                lines.append(f'socle_webhook_policies{{kind="{esc(k)}"}} {self.policies[k]}')
+            lines += ["# HELP socle_webhook_request_duration_seconds Time to answer an "
+                      "admission review.",
+                      "# TYPE socle_webhook_request_duration_seconds histogram"]
+            for b, n in zip(BUCKETS, self.buckets, strict=True):
+                lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="{b:g}"}} {n}')
+            lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="+Inf"}} '
+                         f"{self.count}")
+            lines.append(f"socle_webhook_request_duration_seconds_sum {self.total:.6f}")
+            lines.append(f"socle_webhook_request_duration_seconds_count {self.count}")
+        return "\n".join(lines) + "\n"
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_review(body: bytes) -> dict[str, Any]:
+    """The ``request`` of an AdmissionReview (admission.k8s.io/v1); BadRequest otherwise."""
+    try:
+        review = json.loads(body)
+    except UnicodeDecodeError:
+        raise BadRequest(400, "the body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as err:
+        raise BadRequest(400, f"the body is not valid JSON ({err.msg} at line {err.lineno} "
+                              f"column {err.colno})") from None
+    except RecursionError:
+        raise BadRequest(400, "the body is nested too deeply") from None
+    if not isinstance(review, dict):
+        raise BadRequest(400, "the body must be a JSON object (an AdmissionReview)")
+    if review.get("kind") != "AdmissionReview":
+        raise BadRequest(400, f"expected kind AdmissionReview, got {review.get('kind')!r}")
+    if review.get("apiVersion") != "admission.k8s.io/v1":
+        raise BadRequest(400, f"expected apiVersion admission.k8s.io/v1, got "
+                              f"{review.get('apiVersion')!r} (set admissionReviewVersions: "
+                              "[v1])")
+    request = review.get("request")
+    if not isinstance(request, dict):
+        raise BadRequest(400, "the AdmissionReview has no request object")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise BadRequest(400, "the AdmissionReview request has no uid")
+    for key in ("object", "oldObject"):
+        if request.get(key) is not None and not isinstance(request[key], dict):
+            raise BadRequest(400, f"request.{key} must be an object")
+    return request
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+class WebhookServer:
+    """The admission webhook: TLS listener, worker pool, reloader, metrics."""
+
+    def __init__(self, settings: Settings, host: str = "0.0.0.0", port: int = DEFAULT_PORT,
+                 certfile: str | None = None, keyfile: str | None = None) -> None:
+        settings.check()
+        self.settings = settings
+        self.metrics = Metrics()
+        self.pool: Pool | None = None
+        self._snapshots: list[str] = []
+        self._fingerprint: tuple[Any, ...] = ()
+        self._stop = threading.Event()
+        self._swap = threading.Lock()
+        self.ssl_context: ssl.SSLContext | None = None
+        if certfile or keyfile:
+            if not (certfile and keyfile):
+                raise UsageError("--tls-cert and --tls-key go together")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                ctx.load_cert_chain(certfile, keyfile)
+            except (OSError, ssl.SSLError) as err:
+                raise UsageError(f"cannot load the TLS certificate/key: {err}") from None
+            self.ssl_context = ctx
+        self.httpd = _HTTPServer((host, port), _Handler, self)
+        self.port = self.httpd.server_address[1]
+
+    # -- policies ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the policy folder (at start: errors propagate)."""
+        fp = fingerprint(self.settings.policy)
+        snap = snapshot(self.settings.policy)
+        pool = Pool(snap, self.settings, self.settings.policy)
+        try:
+            pool.start()
+        except BaseException:
+            shutil.rmtree(snap, ignore_errors=True)
+            raise
+        with self._swap:
+            old, self.pool = self.pool, pool
+            self._fingerprint = fp
+            self._snapshots.append(snap)
+            self.metrics.policies = dict(pool.summary)
+        if old is not None:
+            old.retire()
+        # keep the previous snapshot for busy old workers; remove older ones
+        while len(self._snapshots) > 2:
+            shutil.rmtree(self._snapshots.pop(0), ignore_errors=True)
+        log.info("policies loaded from %s: %s", self.settings.policy,
+                 ", ".join(f"{k} {v}" for k, v in pool.summary.items()))
+
+    def reload_if_changed(self) -> bool | None:
+        """Reload when the folder changed: True (reloaded), False (bad policy kept the old
+        set), None (no change)."""
+        try:
+            fp = fingerprint(self.settings.policy)
+        except OSError as err:
+            log.error("cannot read the policy folder: %s", err)
+            return False
+        if fp == self._fingerprint:
+            return None
+        try:
+            self.load()
+        except SocleError as err:
+            self._fingerprint = fp  # do not retry until the next change
+            self.metrics.reload(False)
+            log.error("policy reload failed; the previous policies stay in force: %s", err)
+            return False
+        self.metrics.reload(True)
+        return True
+
+    def _reloader(self) -> None:
+        interval = self.settings.reload_interval
+        while not self._stop.wait(interval):
+            try:
+                self.reload_if_changed()
+            except Exception:  # never let the reloader die
+                log.exception("policy reload failed")
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the policies, then serve in background threads."""
+        self.load()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                         daemon=True, name="socle-webhook-http").start()
+        if self.settings.reload_interval > 0:
+            threading.Thread(target=self._reloader, daemon=True,
+                             name="socle-webhook-reload").start()
+
+    def serve_forever(self) -> None:
+        self.load()
+        if self.settings.reload_interval > 0:
+            threading.Thread(target=self._reloader, daemon=True,
+                             name="socle-webhook-reload").start()
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self.httpd.shutdown()
+        with contextlib.suppress(Exception):
+            self.httpd.server_close()
+        if self.pool is not None:
+            self.pool.close()
+        for s in self._snapshots:
+            shutil.rmtree(s, ignore_errors=True)
+        self._snapshots.clear()
+
+    @property
+    def ready(self) -> bool:
+        return self.pool is not None and not self._stop.is_set()
+
+    # -- one review ----------------------------------------------------------------------------
+
+    def excluded(self, request: dict[str, Any]) -> str | None:
+        s = self.settings
+        ns = request.get("namespace")
+        if isinstance(ns, str) and ns and any(glob_match(p, ns) for p in s.exclude_namespaces):
+            return f"namespace {ns} is excluded"
+        obj = request.get("object") if isinstance(request.get("object"), dict) \
+            else request.get("oldObject")
+        if isinstance(obj, dict) and obj.get("kind") == "Namespace" and not ns:
+            name = (obj.get("metadata") or {}).get("name") if isinstance(
+                obj.get("metadata"), dict) else None
+            if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_namespaces):
+                return f"namespace {name} is excluded"
+        user = request.get("userInfo")
+        if isinstance(user, dict):
+            name = user.get("username")
+            if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_users):
+                return f"user {name} is excluded"
+            groups = user.get("groups")
+            if isinstance(groups, list):
+                for g in groups:
+                    if isinstance(g, str) and any(glob_match(p, g) for p in s.exclude_groups):
+                        return f"group {g} is excluded"
+        return None
+
+    def review(self, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """The AdmissionResponse for ``request`` and the outcome (for metrics)."""
+        uid = request["uid"]
+        why = self.excluded(request)
+        if why is not None:
+            return {"uid": uid, "allowed": True}, "excluded"
+        deadline = time.monotonic() + self.settings.timeout
+        decision: dict[str, Any] | None = None
+        failure = ""
+        outcome = ""
+        while decision is None:
+            pool = self.pool
+            remaining = deadline - time.monotonic()
+            if pool is None or remaining <= 0:
+                failure, outcome = "timeout", "timeout"
+                break
+            try:
+                w = pool.acquire(remaining)
+            except queue.Empty:
+                failure, outcome = "timeout", "timeout"
+                break
+            if w is None:
+                if self.pool is pool:  # shutting down
+                    failure, outcome = "unavailable", "error"
+                    break
+                continue
+            try:
+                decision = pool.evaluate(w, request, max(0.0, deadline - time.monotonic()))
+            except EvaluationTimeout:
+                pool.replace(w)
+                failure, outcome = "timeout", "timeout"
+                break
+            except (EOFError, OSError, BrokenPipeError):
+                pool.replace(w)
+                failure, outcome = "worker", "error"
+                break
+            pool.release(w)
+        if decision is not None and decision.get("error"):
+            failure, outcome = "error", "error"
+        if failure:
+            return self._failed(uid, request, failure, decision), outcome
+        assert decision is not None
+        deny, warn, dryrun = decision["deny"], decision["warn"], decision["dryrun"]
+        self.metrics.decision("deny", len(deny))
+        self.metrics.decision("warn", len(warn))
+        self.metrics.decision("dryrun", len(dryrun))
+        for msg in dryrun:
+            log.info("dryrun %s %s/%s: %s", _what(request), request.get("namespace") or "-",
+                     request.get("name") or "-", msg)
+        response: dict[str, Any] = {"uid": uid, "allowed": not deny}
+        if warn:
+            response["warnings"] = [_one_line(w, 512) for w in warn[:20]]
+        if deny:
+            response["status"] = {
+                "code": 403, "reason": "Forbidden",
+                "message": _one_line("denied by socle: " + "; ".join(deny), 4000)}
+            return response, "denied"
+        return response, "allowed"
+
+    def _failed(self, uid: str, request: dict[str, Any], failure: str,
+                decision: dict[str, Any] | None) -> dict[str, Any]:
+        if failure == "timeout":
+            why = (f"socle webhook: policy evaluation took longer than {self.settings.timeout:g}s")
+        elif failure == "error" and decision is not None:
+            why = f"socle webhook: policy evaluation failed: {decision.get('error')}"
+        else:
+            why = "socle webhook: no policy worker is available"
+        log.error("%s for %s %s/%s (failure policy %s)", why, _what(request),
+                  request.get("namespace") or "-", request.get("name") or "-",
+                  self.settings.failure_policy)
+        if self.settings.failure_policy == "Ignore":
+            return {"uid": uid, "allowed": True, "warnings": [_one_line(why + "; allowed by "
+                                                                        "failurePolicy Ignore",
+                                                                        512)]}
+        return {"uid": uid, "allowed": False,
+                "status": {"code": 500, "message": why + " (failurePolicy Fail)"}}
+
+
+def _what(request: dict[str, Any]) -> str:
+    kind = request.get("kind")
+    return str(kind.get("kind")) if isinstance(kind, dict) else "object"
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: Any, app: WebhookServer) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(app.settings.max_connections)
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, addr = self.socket.accept()
+        with contextlib.suppress(OSError):  # small answers go out at once (no Nagle delay)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # a slow or silent client only holds its own thread, and not for long
+        sock.settimeout(self.app.settings.read_timeout)
+        ctx = self.app.ssl_context
+        if ctx is not None:
+            # the handshake runs in the connection's thread (setup), under that timeout
+            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.app.metrics.request("rejected_busy")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "socle-webhook"
+    sys_version = ""
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError) as err:
+                log.debug("TLS handshake with %s failed: %s", self.client_address, err)
+                self.close_connection = True
+                raise ConnectionAbortedError() from None
+
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionError, TimeoutError, ssl.SSLError, socket.timeout):
+            super().handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json",
+              close: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str, close: bool = False) -> None:
+        body = json.dumps({"error": message, "code": status}).encode() + b"\n"
+        self._send(status, body, close=close)
+
+    def do_GET(self) -> None:
+        app = self.server.app
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+        elif path == "/readyz":
+            if app.ready:
+                self._send(200, b"ready\n", "text/plain; charset=utf-8")
+            else:
+                self._send(503, b"policies not loaded\n", "text/plain; charset=utf-8")
+        elif path == "/metrics":
+            self._send(200, app.metrics.render().encode(),
+                       "text/plain; version=0.0.4; charset=utf-8")
+        else:
+            self._error(404, f"no such path {path!r} (POST /validate, GET /healthz, "
+                             "/readyz, /metrics)")
+
+    def do_POST(self) -> None:
+        app = self.server.app
+        start = time.monotonic()
+        path = self.path.split("?", 1)[0]
+        if path != "/validate":
+            app.metrics.request("bad_request")
+            self._drain_or_close()
+            self._error(404, f"no such path {path!r} (POST /validate)",
+                        close=self.close_connection)
+            return
+        try:
+            body = self._read_body()
+            request = parse_review(body)
+        except BadRequest as err:
+            app.metrics.request("too_large" if err.status == 413 else "bad_request")
+            self._error(err.status, err.message, close=self.close_connection)
+            return
+        response, outcome = app.review(request)
+        app.metrics.request(outcome, time.monotonic() - start)
+        out = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+               "response": response}
+        self._send(200, json.dumps(out).encode())
+
+    def _drain_or_close(self) -> None:
+        self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            self.close_connection = True
+            raise BadRequest(400, f"Content-Type must be application/json, not "
+                                  f"{ctype or 'missing'!r}")
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise BadRequest(400, "chunked bodies are not accepted; send Content-Length")
+        raw = self.headers.get("Content-Length")
+        try:
+            length = int(raw) if raw is not None else -1
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise BadRequest(400, "a valid Content-Length header is required")
+        limit = self.server.app.settings.max_body
+        if length > limit:
+            self.close_connection = True
+            raise BadRequest(413, f"the body is {length} bytes; the limit is {limit} "
+                                  "(--max-body-bytes)")
+        chunks = []
+        left = length
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            raise BadRequest(400, f"the body was not received within "
+                                  f"{self.server.app.settings.read_timeout:g}s") from None
+        if left > 0:
+            self.close_connection = True
+            raise BadRequest(400, f"the body is truncated: got {length - left} of {length} "
+                                  "bytes")
+        return b"".join(chunks)
+
+
+# --- manifests ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ManifestOptions:
+    namespace: str
+    service: str
+    failure_policy: str = DEFAULT_FAILURE_POLICY
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    exclude_namespaces: list[str] = field(
+        default_factory=lambda: list(DEFAULT_EXCLUDED_NAMESPACES))
+    image: str = "ghcr.io/socle-dev/socle:latest"
+    framework: list[str] = field(default_factory=list)
+    severity_threshold: str = "high"
+    cert: str = "cert-manager"  # or "secret"
+    replicas: int = 2
+
+
+def server_args(settings: Settings) -> list[str]:
+    """The ``socle webhook serve`` arguments for ``settings`` (used by the Deployment)."""
+    args = ["webhook", "serve", "--policy", "/policies",
+            "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key",
+            "--port", str(DEFAULT_PORT),
+            "--failure-policy", settings.failure_policy, "--timeout", f"{settings.timeout:g}",
+            "--severity-threshold", settings.severity_threshold]
+    for ns in settings.exclude_namespaces:
+        args += ["--exclude-namespace", ns]
+    for fw in settings.framework:
+        args += ["--framework", fw]
+    return args
+
+
+def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
+    """ValidatingWebhookConfiguration, Service, Deployment, certificate objects."""
+    if opts.failure_policy not in FAILURE_POLICIES:
+        raise UsageError(f"--failure-policy must be Fail or Ignore, not {opts.failure_policy!r}")
+    if not 1 <= opts.timeout_seconds <= 30:
+        raise UsageError("--timeout-seconds must be from 1 to 30 (a Kubernetes limit)")
+    for ns in opts.exclude_namespaces:
+        if any(ch in ns for ch in "*?["):
+            raise UsageError(f"--exclude-namespace {ns!r}: a pattern cannot be rendered in a "
+                             "namespaceSelector; list the namespaces")
+    settings = Settings(policy="/policies", failure_policy=opts.failure_policy,
+                        timeout=server_budget(opts.timeout_seconds),
+                        exclude_namespaces=list(opts.exclude_namespaces),
+                        framework=list(opts.framework),
+                        severity_threshold=opts.severity_threshold)
+    name, ns = opts.service, opts.namespace
+    labels = {"app.kubernetes.io/name": "socle-webhook", "app.kubernetes.io/instance": name}
+    excluded = sorted(set(opts.exclude_namespaces) | {ns})
+    secret = f"{name}-tls"
+    webhook: dict[str, Any] = {
+        "name": f"{name}.{ns}.svc",
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "None",
+        "failurePolicy": opts.failure_policy,
+        "timeoutSeconds": opts.timeout_seconds,
+        "matchPolicy": "Equivalent",
+        "clientConfig": {"service": {"name": name, "namespace": ns, "path": "/validate",
+                                     "port": 443}},
+        "rules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                   "resources": ["*"], "scope": "*"}],
+        "namespaceSelector": {"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": excluded}]},
+    }
+    vwc: dict[str, Any] = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": name, "labels": labels},
+        "webhooks": [webhook],
+    }
+    if opts.cert == "cert-manager":
+        vwc["metadata"]["annotations"] = {"cert-manager.io/inject-ca-from": f"{ns}/{name}"}
+    else:
+        webhook["clientConfig"]["caBundle"] = "<base64 of ca.crt: see the Secret's notes>"
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"selector": labels, "ports": [
+            {"name": "https", "port": 443, "targetPort": DEFAULT_PORT, "protocol": "TCP"}]},
+    }
+    container = {
+        "name": "webhook",
+        "image": opts.image,
+        "imagePullPolicy": "Always",
+        "args": server_args(settings),
+        "ports": [{"name": "https", "containerPort": DEFAULT_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": DEFAULT_PORT,
+                                       "scheme": "HTTPS"}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": DEFAULT_PORT,
+                                      "scheme": "HTTPS"}, "periodSeconds": 10},
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
+                      "limits": {"cpu": "2", "memory": "1Gi"}},
+        "securityContext": {
+            "privileged": False, "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532,
+            "runAsGroup": 65532, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}},
+        "volumeMounts": [{"name": "policies", "mountPath": "/policies", "readOnly": True},
+                         {"name": "tls", "mountPath": "/tls", "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    deployment: dict[str, Any] = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {
+            "replicas": opts.replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
+                                        "runAsGroup": 65532, "fsGroup": 65532,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "policies", "configMap": {"name": f"{name}-policies"}},
+                        {"name": "tls", "secret": {"secretName": secret}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+    if opts.replicas > 1:
+        deployment["spec"]["template"]["spec"]["topologySpreadConstraints"] = [{
+            "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels}}]
+    out: list[dict[str, Any]] = []
+    if opts.cert == "cert-manager":
+        out.append({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                    "metadata": {"name": f"{name}-selfsigned", "namespace": ns},
+                    "spec": {"selfSigned": {}}})
+        out.append({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                    "metadata": {"name": name, "namespace": ns},
+                    "spec": {"secretName": secret,
+                             "dnsNames": [f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"],
+                             "issuerRef": {"name": f"{name}-selfsigned", "kind": "Issuer"},
+                             "duration": "2160h", "renewBefore": "360h",
+                             "privateKey": {"algorithm": "ECDSA", "size": 256}}})
+    else:
+        out.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                    "metadata": {"name": secret, "namespace": ns},
+                    "data": {"tls.crt": "<base64 of tls.crt>", "tls.key": "<base64 of tls.key>"}})
+    out += [service, deployment, vwc]
+    return out
+
+
+def secret_instructions(opts: ManifestOptions) -> str:
+    name, ns = opts.service, opts.namespace
+    return (
+        f"# Make a CA and a serving certificate for {name}.{ns}.svc, e.g. with openssl:\n"
+        "#   openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=socle-webhook-ca \\\n"
+        "#     -keyout ca.key -out ca.crt\n"
+        f"#   openssl req -newkey rsa:2048 -nodes -subj /CN={name}.{ns}.svc \\\n"
+        "#     -keyout tls.key -out tls.csr\n"
+        "#   openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 \\\n"
+        f"#     -extfile <(printf 'subjectAltName=DNS:{name}.{ns}.svc,"
+        f"DNS:{name}.{ns}.svc.cluster.local') -out tls.crt\n"
+        f"#   kubectl -n {ns} create secret tls {name}-tls --cert tls.crt --key tls.key\n"
+        "# then put `base64 -w0 ca.crt` in the webhook's clientConfig.caBundle (and skip the\n"
+        "# Secret below).\n")
+
+
+def dump_yaml(objs: Iterable[dict[str, Any]]) -> str:
+    """The objects as YAML documents (JSON-compatible, key order kept)."""
+    import yaml
+
+    return "".join("---\n" + yaml.safe_dump(o, sort_keys=False, default_flow_style=False)
+                   for o in objs)
+
+
+def histogram_quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank); used by the benchmark."""
+    if not values:
+        return math.nan
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
