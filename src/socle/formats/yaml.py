@@ -377,21 +377,12 @@ def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
 
 # --- the fast path -----------------------------------------------------------------------------
 
-# The gate. A document goes to rapidyaml only when no token in it could be a plain scalar that
-# go-yaml v2 types differently from rapidyaml's JSON. Tokens are found wherever they start
-# (at the start, after a blank, a flow indicator or a ":"), whatever the context: inside
-# quotes or comments a match only costs a trip to the reference loader, while a positional
-# scan misses values after blank or comment lines, adjacent flow values ('"a":yes') and more.
+# The gate. A document goes to rapidyaml only when nothing in it could make go-yaml v2 and
+# rapidyaml read it differently: structure is checked on the YAML (anchors, tags, merge keys,
+# directives, odd line breaks, reserved indicators, colons in flow), typing on the JSON that
+# rapidyaml writes (see _json_risky).
 _WORDS = (r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE"
           r"|Null|NULL|~|[-+]?(?:inf|infinity|nan))")  # rapidyaml writes inf/nan as ".inf"
-# numeric-looking prefixes whose typing differs (0x1F 017 0o17 0b1 1_000 .5 +1 1. 1e3 1:20 ...)
-_NUMERIC = (r"(?:[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN|[0-9_])|\+[0-9._]|[-+]?[0-9._]*_"
-            r"|[-+]?0[0-9xXoObB]|[-+]?[0-9]+\.(?![0-9])|[-+]?[0-9][0-9_.]*[eE]"
-            r"|[0-9]+:[0-9]|[-+]?[0-9]{19})")
-_RISKY_BODY = "(?:" + _WORDS + r"(?=[\s,\[\]{}#:]|\Z)|" + _NUMERIC + ")"
-# (the lookahead on the first character keeps the scan fast over indentation)
-_RISKY_TOKEN = re.compile(r"[\s\[\]{},:](?=[yYnNoOtTfFi~+\-.0-9])" + _RISKY_BODY)
-_RISKY_START = re.compile(_RISKY_BODY)
 # Keys, checked in the emitted JSON: a word, null or a number as a key ("on:", "1.0:", "~:"),
 # or an empty key (a plain empty key is null, which Kubernetes refuses)
 _RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|null|[-+.0-9][^"]*)?":')
@@ -421,6 +412,34 @@ def _starts_node(text: str, at: int) -> bool:
     return c in _NODE_START
 
 
+# The typing check, on rapidyaml's JSON rather than on the YAML: a plain scalar that go-yaml
+# types as a bool, null or number but rapidyaml writes as a JSON string ("yes", "~", "0x1F",
+# "1_000", ".inf") shows up as a string whose go-yaml reading is not a string. Only strings
+# that start like such a scalar are looked at, so the scan costs little; a quoted "yes" in the
+# YAML is indistinguishable here and merely takes the reference loader.
+_JSON_CANDIDATE = re.compile(r'"([yYnNoOtTfF~+\-.0-9][^"\\]*)"')
+# what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
+# writes "0e5" as a string, hence the lookahead
+_JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
+_JSON_LITERALS = frozenset(["true", "false", "null"])
+# integers beyond int64 (negative) or uint64, which go-yaml reads as floats, and exponents
+# that overflow a float, which go-yaml keeps as strings
+_BIG_NUMBER = re.compile(r"[0-9](?:[0-9]{18}|[eE][-+]?[0-9]{3})")
+
+
+def _json_risky(out: str) -> bool:
+    for s in _JSON_CANDIDATE.findall(out):
+        if s in _JSON_LITERALS:
+            continue
+        value = resolve_plain(s)
+        if isinstance(value, str):
+            continue
+        if not isinstance(value, bool) and value is not None and _JSON_NUMBER.match(s):
+            continue
+        return True
+    return _BIG_NUMBER.search(out) is not None
+
+
 def _needs_reference(text: str) -> bool:
     """True when a document may hold something rapidyaml would type differently."""
     if text[0] in "&*!%" or "\n%" in text or "<<" in text:
@@ -429,8 +448,6 @@ def _needs_reference(text: str) -> bool:
         for m in _INDICATOR.finditer(text):
             if _starts_node(text, m.start()):
                 return True
-    if _RISKY_TOKEN.search(text) or _RISKY_START.match(text):
-        return True
     if ("[" in text or "{" in text) and _FLOW_COLON.search(text):
         return True
     if ("@" in text or "`" in text) and _RESERVED.search(text):
@@ -486,7 +503,7 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
         out = ryml.emit_json_malloc(tree, root)
     except Exception:
         return False, None
-    if _RISKY_KEY.search(out):
+    if _RISKY_KEY.search(out) or _json_risky(out):
         return False, None
     try:
         if strict:
