@@ -393,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
                       "socle against conftest, as multisets of (file, namespace, kind, "
                       f"message): {per}."]
     lines += ["", "Commands (timed from the repository root, output to /dev/null):", "",
-              "```", *(shell_quote(cmd).replace(ROOT + os.sep, "") for cmd in commands.values()),
+              "```", *(shell_quote([os.path.basename(cmd[0]) if cmd[0] == conftest else cmd[0],
+                                    *cmd[1:]]).replace(ROOT + os.sep, "")
+                       for cmd in commands.values()),
               "```", "", "Reproduce: `.venv/bin/python bench/policy/run.py"
               + (" --small" if args.small else "") + "`"]
     text = "\n".join(lines)
