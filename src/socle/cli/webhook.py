@@ -94,8 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--framework", action="append", default=[],
                    help="bundled controls to run (passed to serve)")
     m.add_argument("--severity-threshold", dest="severity_threshold", default="high")
-    m.add_argument("--image", default="ghcr.io/socle-dev/socle:latest",
-                   help="the socle container image (pin it by digest)")
+    m.add_argument("--image", default="",
+                   help="the socle container image (default: this version's; pin it by "
+                        "digest)")
     m.add_argument("--replicas", type=int, default=2)
     m.add_argument("--cert", choices=("cert-manager", "secret"), default="cert-manager",
                    help="cert-manager Issuer+Certificate (default), or a Secret to fill in")

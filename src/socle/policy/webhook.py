@@ -1171,7 +1171,7 @@ class ManifestOptions:
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     exclude_namespaces: list[str] = field(
         default_factory=lambda: list(DEFAULT_EXCLUDED_NAMESPACES))
-    image: str = "ghcr.io/socle-dev/socle:latest"
+    image: str = ""  # default: the socle image of this version
     framework: list[str] = field(default_factory=list)
     severity_threshold: str = "high"
     cert: str = "cert-manager"  # or "secret"
@@ -1241,9 +1241,11 @@ def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
         "spec": {"selector": labels, "ports": [
             {"name": "https", "port": 443, "targetPort": DEFAULT_PORT, "protocol": "TCP"}]},
     }
+    from socle import __version__
+
     container = {
         "name": "webhook",
-        "image": opts.image,
+        "image": opts.image or f"ghcr.io/socle-dev/socle:{__version__}",
         "imagePullPolicy": "Always",
         "args": server_args(settings),
         "ports": [{"name": "https", "containerPort": DEFAULT_PORT, "protocol": "TCP"}],
@@ -1304,7 +1306,16 @@ def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
         out.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
                     "metadata": {"name": secret, "namespace": ns},
                     "data": {"tls.crt": "<base64 of tls.crt>", "tls.key": "<base64 of tls.key>"}})
-    out += [service, deployment, vwc]
+    # the API server reaches the pods on 8443 (from the control plane, which no pod selector
+    # names); the webhook itself needs no egress at all
+    netpol = {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Ingress", "Egress"],
+                 "ingress": [{"ports": [{"port": DEFAULT_PORT, "protocol": "TCP"}]}],
+                 "egress": []},
+    }
+    out += [service, deployment, netpol, vwc]
     return out
 
 
