@@ -145,9 +145,6 @@ def _serve(args: argparse.Namespace) -> int:
         threading.Thread(target=server.httpd.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    scheme = "http" if args.insecure_http else "https"
-    logging.getLogger("socle.webhook").info("listening on %s://%s:%d/validate", scheme,
-                                            args.address, server.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -866,6 +866,8 @@ class WebhookServer:
 
     def serve_forever(self) -> None:
         self.load()
+        log.info("listening on %s://%s:%d/validate", "https" if self.ssl_context else "http",
+                 self.httpd.server_address[0], self.port)
         if self.settings.reload_interval > 0:
             threading.Thread(target=self._reloader, daemon=True,
                              name="socle-webhook-reload").start()
@@ -1339,8 +1341,12 @@ def dump_yaml(objs: Iterable[dict[str, Any]]) -> str:
     """The objects as YAML documents (JSON-compatible, key order kept)."""
     import yaml
 
-    return "".join("---\n" + yaml.safe_dump(o, sort_keys=False, default_flow_style=False)
-                   for o in objs)
+    class _Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return "".join("---\n" + yaml.dump(o, Dumper=_Dumper, sort_keys=False,
+                                        default_flow_style=False) for o in objs)
 
 
 def histogram_quantile(values: list[float], q: float) -> float:
