@@ -417,20 +417,23 @@ def _starts_node(text: str, at: int) -> bool:
 # "1_000", ".inf") shows up as a string whose go-yaml reading is not a string. Only strings
 # that start like such a scalar are looked at, so the scan costs little; a quoted "yes" in the
 # YAML is indistinguishable here and merely takes the reference loader.
-_JSON_CANDIDATE = re.compile(r'"([yYnNoOtTfF~+\-.0-9][^"\\]*)"')
+_JSON_WORD = re.compile(r'"([yYnNoOtTfF~][a-zA-Z]{0,4})"')
+_JSON_NUMERIC = re.compile(r'"([-+.0-9][^"\\]*)"')
+# words go-yaml reads as bools or null that rapidyaml writes as strings (it writes true, false
+# and null itself)
+_TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", ""}
 # what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
 # writes "0e5" as a string, hence the lookahead
 _JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
-_JSON_LITERALS = frozenset(["true", "false", "null"])
 # integers beyond int64 (negative) or uint64, which go-yaml reads as floats, and exponents
 # that overflow a float, which go-yaml keeps as strings
 _BIG_NUMBER = re.compile(r"[0-9](?:[0-9]{18}|[eE][-+]?[0-9]{3})")
 
 
 def _json_risky(out: str) -> bool:
-    for s in _JSON_CANDIDATE.findall(out):
-        if s in _JSON_LITERALS:
-            continue
+    if not _TYPED_WORDS.isdisjoint(_JSON_WORD.findall(out)):
+        return True
+    for s in _JSON_NUMERIC.findall(out):
         value = resolve_plain(s)
         if isinstance(value, str):
             continue
