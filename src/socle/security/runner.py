@@ -3,11 +3,12 @@
 The pipeline:
 
 1. controls are loaded and selected (frameworks, ``--controls``, ``--exclude-controls``);
-2. one engine per process compiles the Rego of every selected control once, plus one generated
+2. each process compiles the Rego of every selected control once, plus one generated
    aggregator module per distinct set of controls a kind triggers
    (``data.socle_scan.g<n>.results``: control id -> its non-empty deny set; outside
    ``data.socle`` so that a control reading ``data.socle`` does not recurse into it), so each
-   document costs one evaluation, and kinds no control reads cost none;
+   document costs one evaluation, and kinds no control reads cost none; small groups get an
+   engine of their own (regorus' fixed cost per evaluation grows with the Rego loaded);
 3. files are parsed once and evaluated on every core (forked workers, files in chunks, the
    engine built once per worker); each worker returns findings with lines already resolved;
 4. cross-resource controls (``crossResource: true``) need every resource first: their
@@ -25,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socle.core.document import Document
 from socle.core.errors import InputError, UsageError
@@ -43,6 +44,9 @@ from socle.security.exceptions import (
 )
 from socle.security.frameworks import Framework, bundled, resolve
 from socle.security.scoring import ControlTally, Scores, compute, resource_weight
+
+if TYPE_CHECKING:
+    from socle.policy.engine import Engine
 
 RULES = {
     EXPIRED_RULE: Rule(EXPIRED_RULE, "Expired exception",
@@ -143,6 +147,10 @@ def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+# groups of at most this many controls get an engine of their own (see Scanner)
+_SMALL_GROUP = 16
+
+
 class Scanner:
     """Evaluates one set of controls over documents (one per process)."""
 
@@ -150,16 +158,9 @@ class Scanner:
                  inputs: dict[str, Any], exceptions: Exceptions, engine: str = "regorus",
                  inventory: list[Any] | None = None, frameworks: dict[str, list[str]]
                  | None = None, cross_kinds: set[str] | None = None) -> None:
-        from socle.policy.engine import create_engine
-
         self.controls = {c.id: c for c in controls}
         self.exceptions = exceptions
         self.cross_kinds = cross_kinds or set()  # kinds phase 2 needs back (with "*")
-        self.engine = create_engine(engine, "v1")
-        for path, source in libraries.items():
-            self.engine.add_policy(path, source)
-        for c in controls:
-            self.engine.add_policy(c.rego_path, c.rego)
         data: dict[str, Any] = {"inputs": inputs}
         if inventory is not None:
             data["inventory"] = inventory
@@ -171,7 +172,6 @@ class Scanner:
                 kind = obj.get("kind") if isinstance(obj, dict) else None
                 by_kind.setdefault(kind if isinstance(kind, str) else "", []).append(obj)
             data["inventory_by_kind"] = by_kind
-        self.engine.add_data({"socle": data})
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
             refs = {k: list(v) for k, v in c.references.items()}
@@ -182,13 +182,54 @@ class Scanner:
         # one aggregator module per distinct set of controls a kind triggers
         self.groups: dict[frozenset[str], tuple[str, list[Control]]] = {}
         self.by_kind: dict[str, tuple[str, list[Control]] | None] = {}
+        sources: dict[str, tuple[str, str]] = {}  # aggregator rule -> (path, module)
         kinds = sorted({k for c in controls for k in c.kinds if k != "*"})
         for kind in kinds:
-            self.by_kind[kind] = self._group([c for c in controls if c.applies_to(kind)])
-        self.default_group = self._group([c for c in controls if "*" in c.kinds])
-        self.engine.prepare()
+            self.by_kind[kind] = self._group([c for c in controls if c.applies_to(kind)],
+                                             sources)
+        self.default_group = self._group([c for c in controls if "*" in c.kinds], sources)
+        # Engines. regorus pays, at every evaluation, a fixed cost that grows with the Rego
+        # loaded, so a small group (a ServiceAccount's 2 controls, a Role's 13) gets an engine
+        # of its own holding only its controls (30-40% faster per document). The large groups
+        # of the pod-owning kinds share one engine (their fixed cost is small next to their
+        # controls'), and so does everything when the inventory is loaded (phase 2: the
+        # inventory is converted once). Every control is compiled here, as before, so a broken
+        # control fails the run at the same point.
+        shared: list[tuple[str, list[Control]]] = []
+        own: list[tuple[str, list[Control]]] = []
+        for group in self.groups.values():
+            big = inventory is not None or len(group[1]) > _SMALL_GROUP
+            (shared if big else own).append(group)
+        self._engines: dict[str, Engine] = {}
+        grouped = {c.id for g in self.groups.values() for c in g[1]}
+        rest = [c for c in controls if c.id not in grouped]  # no kind reaches them
+        ids = {c.id for g in shared for c in g[1]} | {c.id for c in rest}
+        if shared or rest or not own:
+            built = self._build(engine, libraries, [c for c in controls if c.id in ids],
+                                [sources[g[0]] for g in shared], data)
+            for g in shared:
+                self._engines[g[0]] = built
+        for g in own:
+            self._engines[g[0]] = self._build(engine, libraries, g[1], [sources[g[0]]], data)
 
-    def _group(self, members: list[Control]) -> tuple[str, list[Control]] | None:
+    @staticmethod
+    def _build(name: str, libraries: dict[str, str], controls: list[Control],
+               aggregators: list[tuple[str, str]], data: dict[str, Any]) -> Engine:
+        from socle.policy.engine import create_engine
+
+        engine = create_engine(name, "v1")
+        for path, source in libraries.items():
+            engine.add_policy(path, source)
+        for c in controls:
+            engine.add_policy(c.rego_path, c.rego)
+        for path, source in aggregators:
+            engine.add_policy(path, source)
+        engine.add_data({"socle": data})
+        engine.prepare()
+        return engine
+
+    def _group(self, members: list[Control], sources: dict[str, tuple[str, str]]
+               ) -> tuple[str, list[Control]] | None:
         if not members:
             return None
         key = frozenset(c.id for c in members)
@@ -200,8 +241,8 @@ class Scanner:
                   "# generated by socle scan: every control this kind triggers, in one query\n"
                   f"results := {{id: r |\n\tsome id, r in {{\n\t\t{entries},\n\t}}\n"
                   "\tcount(r) > 0\n}\n")
-        self.engine.add_policy(f"<socle scan group {n}>", source)
         group = (f"socle_scan.g{n}.results", members)
+        sources[group[0]] = (f"<socle scan group {n}>", source)
         self.groups[key] = group
         return group
 
@@ -215,8 +256,9 @@ class Scanner:
         """Results by control id, and the controls that failed to evaluate (with why)."""
         from socle.policy.engine import PolicyError
 
+        engine = self._engines[rule]
         try:
-            value = self.engine.eval_rule(rule, doc.obj)
+            value = engine.eval_rule(rule, doc.obj)
         except PolicyError:
             value = None
         if isinstance(value, dict):
@@ -226,7 +268,7 @@ class Scanner:
         out: dict[str, list[Any]] = {}
         for c in members:
             try:
-                res = self.engine.eval_rule(f"{c.package}.deny", doc.obj)
+                res = engine.eval_rule(f"{c.package}.deny", doc.obj)
             except PolicyError as err:
                 failed.append(f"{c.id} ({c.name}): {err.message}")
                 continue
