@@ -381,16 +381,12 @@ def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
 # rapidyaml read it differently: structure is checked on the YAML (anchors, tags, merge keys,
 # directives, odd line breaks, reserved indicators, colons in flow), typing on the JSON that
 # rapidyaml writes (see _json_risky).
-_WORDS = (r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE"
-          r"|Null|NULL|~|[-+]?(?:inf|infinity|nan))")  # rapidyaml writes inf/nan as ".inf"
-# Keys, checked in the emitted JSON: a word, null or a number as a key ("on:", "1.0:", "~:"),
-# or an empty key (a plain empty key is null, which Kubernetes refuses)
-_RISKY_KEY = re.compile(r'"(?:' + _WORDS + r'|null|[-+.0-9][^"]*)?":')
 # YAML 1.1 line breaks (NEL, LS, PS), which rapidyaml reads as text, and escaped UTF-16
 # surrogates, which it writes out as broken UTF-8
 _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 # In flow collections rapidyaml, libyaml and go-yaml disagree on a ":" that starts a plain
 # scalar ("{a: :0}") or ends one ("[a:]", "{a: 0:}")
+_FLOW_COLON_HINTS = (":,", ":]", ":}", " :", "[:", "{:", ",:", "\t:", "\n:")
 _FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
 # "@" and "`" are reserved: they cannot start a plain scalar (rapidyaml reads "a: @x" anyway)
 _RESERVED = re.compile(r"(?:^|[\s\[\]{},:])[@`]")
@@ -418,7 +414,7 @@ def _starts_node(text: str, at: int) -> bool:
 # that start like such a scalar are looked at, so the scan costs little; a quoted "yes" in the
 # YAML is indistinguishable here and merely takes the reference loader.
 _JSON_WORD = re.compile(r'"([yYnNoOtTfF~][a-zA-Z]{0,4})"')
-_JSON_NUMERIC = re.compile(r'"([-+.0-9][^"\\]*)"')
+_JSON_NUMERIC = re.compile(r'"([-+.0-9][^"\\]*)"(:?)')
 # words go-yaml reads as bools or null that rapidyaml writes as strings (it writes true, false
 # and null itself)
 _TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", ""}
@@ -433,11 +429,17 @@ _BIG_NUMBER = re.compile(r"[0-9](?:[0-9]{18}|[eE][-+]?[0-9]{3})")
 def _json_risky(out: str) -> bool:
     if not _TYPED_WORDS.isdisjoint(_JSON_WORD.findall(out)):
         return True
-    for s in _JSON_NUMERIC.findall(out):
+    # a null key (plain "~:", "null:" or an empty key), which Kubernetes refuses
+    if '"":' in out or '"null":' in out:
+        return True
+    for s, key in _JSON_NUMERIC.findall(out):
         value = resolve_plain(s)
         if isinstance(value, str):
             continue
-        if not isinstance(value, bool) and value is not None and _JSON_NUMBER.match(s):
+        # a quoted number as a value ("8080") is the same for both; as a key, go-yaml may
+        # respell it ("1.0:" becomes "1")
+        if (not key and not isinstance(value, bool) and value is not None
+                and _JSON_NUMBER.match(s)):
             continue
         return True
     return _BIG_NUMBER.search(out) is not None
@@ -451,11 +453,14 @@ def _needs_reference(text: str) -> bool:
         for m in _INDICATOR.finditer(text):
             if _starts_node(text, m.start()):
                 return True
-    if ("[" in text or "{" in text) and _FLOW_COLON.search(text):
+    if ("[" in text or "{" in text) and any(s in text for s in _FLOW_COLON_HINTS) \
+            and _FLOW_COLON.search(text):
         return True
     if ("@" in text or "`" in text) and _RESERVED.search(text):
         return True
-    return ("\\" in text or not text.isascii()) and _ODD_TEXT.search(text) is not None
+    if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
+        return True
+    return ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None
 
 
 def _ryml_available() -> bool:
@@ -506,7 +511,7 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
         out = ryml.emit_json_malloc(tree, root)
     except Exception:
         return False, None
-    if _RISKY_KEY.search(out) or _json_risky(out):
+    if _json_risky(out):
         return False, None
     try:
         if strict:
