@@ -193,6 +193,16 @@ def snapshot(folder: str) -> str:
 # --- compiled policies (in a worker) ------------------------------------------------------------
 
 
+_BATCH_RULE = "socle_webhook_batch.results"
+_BATCH = """package socle_webhook_batch
+
+results := {{name: vs |
+\tp := input.socle_constraints[name]
+\tvs := [v | data.{pkg}.violation[v] with input.parameters as p]
+}}
+"""
+
+
 @dataclass
 class Decision:
     deny: list[str] = field(default_factory=list)
@@ -295,6 +305,15 @@ class PolicySet:
                         and d.obj.get("apiVersion") == "v1")
         client.compile_all()
         self.descriptions = {t.kind: t.description for t in client.templates.values()}
+        # one evaluation per template and request, whatever the number of its constraints:
+        # each template's engine gets a module that evaluates ``violation`` once per matching
+        # constraint, with that constraint's parameters
+        self.batched: dict[str, Any] = {}
+        for t in client.templates.values():
+            if t.engine(True) == "Rego" and t.package:
+                engine = client._compiled(t)
+                engine.add_policy(f"<socle webhook: {t.name}>", _BATCH.format(pkg=t.package))
+                self.batched[t.kind] = engine
         if client.constraints:
             self.gatekeeper = client
             self.namespaces = client.namespaces
@@ -376,6 +395,42 @@ class PolicySet:
         if self.conftest is not None:
             self._conftest(obj, out)
 
+    def _violations(self, obj: dict[str, Any], review: dict[str, Any]) -> list[Any]:
+        from socle.policy import gatekeeper as gk
+
+        client = self.gatekeeper
+        matched: dict[str, list[Any]] = {}
+        for c in client.constraints:
+            if gk.matches(c.match, obj, self.namespaces):
+                matched.setdefault(c.kind, []).append(c)
+        out: list[Any] = []
+        for kind, constraints in matched.items():
+            engine = self.batched.get(kind)
+            if engine is None:  # CEL: one evaluation per constraint
+                for c in constraints:
+                    out.extend(client._evaluate(client.templates[kind], c, review))
+                continue
+            params = {c.name: c.parameters if c.parameters is not None else {}
+                      for c in constraints}
+            try:
+                got = engine.eval_rule(_BATCH_RULE, {"review": review,
+                                                     "socle_constraints": params})
+            except SocleError as err:
+                raise SocleError(f"{kind}: {err}") from None
+            got = got if isinstance(got, dict) else {}
+            for c in constraints:
+                found = []
+                for item in got.get(c.name) or []:
+                    if isinstance(item, dict):
+                        msg = item.get("msg")
+                        found.append(gk.Violation(c, msg if isinstance(msg, str) else str(msg),
+                                                  item.get("details")))
+                    else:
+                        found.append(gk.Violation(c, str(item)))
+                found.sort(key=lambda v: v.message)
+                out.extend(found)
+        return out
+
     def _gatekeeper(self, request: dict[str, Any], obj: dict[str, Any], out: Decision) -> None:
         review = dict(request)
         review["object"] = obj
@@ -384,7 +439,7 @@ class PolicySet:
         ns = request.get("namespace")
         if isinstance(ns, str) and ns in self.namespaces:
             review["_unstable"] = {"namespace": self.namespaces[ns]}
-        for v in self.gatekeeper.review(obj, review):
+        for v in self._violations(obj, review):
             c = v.constraint
             fix = self.descriptions.get(c.kind, "")
             annotations = (c.obj.get("metadata") or {}).get("annotations") or {}
@@ -1110,12 +1165,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except BadRequest as err:
             app.metrics.request("too_large" if err.status == 413 else "bad_request")
             self._error(err.status, err.message, close=self.close_connection)
+            if err.status == 413:
+                self._discard(256 * 1024)
             return
         response, outcome = app.review(request)
         app.metrics.request(outcome, time.monotonic() - start)
         out = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                "response": response}
         self._send(200, json.dumps(out).encode())
+
+    def _discard(self, limit: int) -> None:
+        """Read and drop a little of an unwanted body (bounded in bytes and time), so that a
+        client still sending it can read the answer instead of a reset connection."""
+        deadline = time.monotonic() + 1.0
+        with contextlib.suppress(OSError, ValueError):
+            self.connection.settimeout(0.2)
+            while limit > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(limit, 65536))
+                if not chunk:
+                    break
+                limit -= len(chunk)
 
     def _drain_or_close(self) -> None:
         self.close_connection = True
