@@ -34,7 +34,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,8 +338,7 @@ class KubeCluster:
             return False
 
     def _wait(self, name: str, proc: subprocess.Popen[bytes], log: Path,
-              ready: object) -> None:
-        assert callable(ready)
+              ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:

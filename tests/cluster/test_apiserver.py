@@ -156,3 +156,16 @@ def test_the_apiserver_calls_a_webhook_on_loopback(
     requests = [r for r in seen if r["name"] in ("fine", f"probe-{attempt}")]
     assert [r["operation"] for r in requests] == ["CREATE", "CREATE"]
     assert requests[0]["namespace"] == kube_namespace
+
+
+def test_deleting_a_test_namespace_removes_it_and_its_objects(kube: KubeCluster) -> None:
+    name = kube.create_namespace("gone")
+    with kube.client() as client:
+        client.create(f"/api/v1/namespaces/{name}/configmaps", {"metadata": {"name": "left"}})
+        kube.delete_namespace(name)
+        with pytest.raises(ApiError) as caught:
+            client.get(f"/api/v1/namespaces/{name}")
+        assert caught.value.status == 404
+        leftovers = client.list_objects(client.kind("v1", "ConfigMap"),
+                                        field_selector=f"metadata.namespace={name}")
+        assert list(leftovers) == []
