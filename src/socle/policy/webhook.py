@@ -1026,6 +1026,8 @@ class WebhookServer:
         if warn:
             response["warnings"] = [_one_line(w, 512) for w in warn[:20]]
         if deny:
+            log.debug("denied %s %s/%s: %s", _what(request), request.get("namespace") or "-",
+                      request.get("name") or "-", "; ".join(deny))
             response["status"] = {
                 "code": 403, "reason": "Forbidden",
                 "message": _one_line("denied by socle: " + "; ".join(deny), 4000)}
