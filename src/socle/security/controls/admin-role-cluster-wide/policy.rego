@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("ClusterRoleBinding %q grants the %s role in every namespace, kube-system included", [k8s.name, role]),
+	"msg": sprintf("ClusterRoleBinding %q grants the %s role in every namespace, kube-system included", [data.socle.lib.k8s.name, role]),
 	"path": ["roleRef", "name"],
 	"evidence": role,
 } if {

@@ -21,7 +21,7 @@ shown(value) := sprintf("the string %q, not the boolean false", [value]) if is_s
 else := sprintf("%v", [value])
 
 deny contains k8s.finding(msg, path, value, fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	value := c.container.securityContext.allowPrivilegeEscalation
 	value != false
@@ -32,7 +32,7 @@ deny contains k8s.finding(msg, path, value, fix) if {
 }
 
 deny contains k8s.finding(msg, path, "unset", fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	object.get(k8s.container_security_context(c.container), "allowPrivilegeEscalation", null) == null
 	path := array.concat(c.path, ["securityContext", "allowPrivilegeEscalation"])

@@ -6,7 +6,7 @@ import rego.v1
 anonymous := {"system:anonymous", "system:unauthenticated"}
 
 deny contains {
-	"msg": sprintf("%s %q grants %s %q to %s: anyone who can reach the API server without credentials", [input.kind, k8s.name, object.get(input.roleRef, "kind", "role"), object.get(input.roleRef, "name", ""), s.name]),
+	"msg": sprintf("%s %q grants %s %q to %s: anyone who can reach the API server without credentials", [input.kind, data.socle.lib.k8s.name, object.get(input.roleRef, "kind", "role"), object.get(input.roleRef, "name", ""), s.name]),
 	"path": ["subjects", i, "name"],
 	"evidence": s.name,
 } if {

@@ -9,7 +9,7 @@ annotation_prefix := "container.apparmor.security.beta.kubernetes.io/"
 
 # The appArmorProfile field (Kubernetes 1.30+), at pod level.
 deny contains k8s.finding(msg, path, t, fix) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	t := k8s.pod_security_context(spec).appArmorProfile.type
 	not t in allowed_types
 	path := array.concat(pod_path, ["securityContext", "appArmorProfile", "type"])
@@ -19,7 +19,7 @@ deny contains k8s.finding(msg, path, t, fix) if {
 
 # ... and on a container.
 deny contains k8s.finding(msg, path, t, fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	t := k8s.container_security_context(c.container).appArmorProfile.type
 	not t in allowed_types
 	path := array.concat(c.path, ["securityContext", "appArmorProfile", "type"])
@@ -29,7 +29,7 @@ deny contains k8s.finding(msg, path, t, fix) if {
 
 # The annotation (before 1.30, still honoured): runtime/default or localhost/<name> only.
 deny contains k8s.finding(msg, path, value, fix) if {
-	some [meta_path, meta] in k8s.pod_metadata
+	some [meta_path, meta] in data.socle.lib.k8s.pod_metadata
 	some key, value in object.get(meta, "annotations", {})
 	startswith(key, annotation_prefix)
 	not allowed_annotation(value)

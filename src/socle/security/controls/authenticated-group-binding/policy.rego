@@ -6,7 +6,7 @@ import rego.v1
 builtin := {"system:public-info-viewer", "system:discovery", "system:basic-user"}
 
 deny contains {
-	"msg": sprintf("%s %q grants %s %q to every authenticated identity (system:authenticated)", [input.kind, k8s.name, object.get(input.roleRef, "kind", "role"), object.get(input.roleRef, "name", "")]),
+	"msg": sprintf("%s %q grants %s %q to every authenticated identity (system:authenticated)", [input.kind, data.socle.lib.k8s.name, object.get(input.roleRef, "kind", "role"), object.get(input.roleRef, "name", "")]),
 	"path": ["subjects", i, "name"],
 	"evidence": s.name,
 } if {

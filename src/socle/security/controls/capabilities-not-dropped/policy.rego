@@ -34,7 +34,7 @@ why(c) := " (\"ALL\" must be written in upper case)" if {
 } else := ""
 
 deny contains k8s.finding(msg, drop_path(c), evidence, append_drop(c, "ALL")) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	not drops_all(c.container)
 	evidence := object.get(c.container, ["securityContext", "capabilities", "drop"], "unset")
@@ -42,7 +42,7 @@ deny contains k8s.finding(msg, drop_path(c), evidence, append_drop(c, "ALL")) if
 }
 
 deny contains k8s.finding(msg, path, name, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	some [i, name] in k8s.capability_entries(c.container, "add")
 	name in baseline_addable

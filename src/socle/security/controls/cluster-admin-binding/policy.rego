@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("%s %q gives %s full control through cluster-admin", [input.kind, k8s.name, concat(", ", who)]),
+	"msg": sprintf("%s %q gives %s full control through cluster-admin", [input.kind, data.socle.lib.k8s.name, concat(", ", who)]),
 	"path": ["roleRef", "name"],
 	"evidence": who,
 } if {

@@ -5,7 +5,7 @@ import rego.v1
 
 # A hostPath volume exposes a socket when it is the socket or a directory above it.
 deny contains k8s.finding(msg, path, host_path, []) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	some [i, name, host_path] in k8s.host_path_volumes(spec)
 	sockets := sort([s |
 		some raw in data.socle.inputs.runtimeSockets

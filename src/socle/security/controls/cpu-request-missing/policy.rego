@@ -7,7 +7,7 @@ import rego.v1
 # does not change what the pod reserves when it asks for nothing. A limit without a request
 # makes the request default to the limit; a pod-level request or limit covers the pod.
 deny contains k8s.finding(msg, path, "unset", []) if {
-	some c in k8s.workload_containers
+	some c in data.socle.lib.k8s.workload_containers
 	reserves(c)
 	not k8s.declares_resource(c.container, "requests", "cpu")
 	not k8s.declares_resource(c.container, "limits", "cpu")

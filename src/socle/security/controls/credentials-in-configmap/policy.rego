@@ -34,7 +34,7 @@ matched_pattern(v) := p if {
 }
 
 deny contains {
-	"msg": sprintf("ConfigMap %q holds a credential under key %q", [k8s.name, key]),
+	"msg": sprintf("ConfigMap %q holds a credential under key %q", [data.socle.lib.k8s.name, key]),
 	"path": ["data", key],
 	"evidence": sprintf("%s=<redacted, %d characters>", [key, count(value)]),
 } if {
@@ -45,7 +45,7 @@ deny contains {
 }
 
 deny contains {
-	"msg": sprintf("ConfigMap %q key %q contains a credential (matches %q)", [k8s.name, key, pattern]),
+	"msg": sprintf("ConfigMap %q key %q contains a credential (matches %q)", [data.socle.lib.k8s.name, key, pattern]),
 	"path": ["data", key],
 	"evidence": sprintf("%s=<redacted, %d characters>", [key, count(value)]),
 } if {

@@ -38,7 +38,7 @@ deny contains {
 	"path": array.concat(c.path, ["env", i, "value"]),
 	"evidence": sprintf("%s=<redacted, %d characters>", [e.name, count(e.value)]),
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some i, e in c.container.env
 	is_string(e.name)
 	literal_value(e.value)

@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("CronJob %q allows concurrent runs: a slow run overlaps the next ones (concurrencyPolicy %s)", [k8s.name, policy]),
+	"msg": sprintf("CronJob %q allows concurrent runs: a slow run overlaps the next ones (concurrencyPolicy %s)", [data.socle.lib.k8s.name, policy]),
 	"path": ["spec", "concurrencyPolicy"],
 	"evidence": policy,
 } if {
@@ -14,7 +14,7 @@ deny contains {
 }
 
 deny contains {
-	"msg": sprintf("CronJob %q has no startingDeadlineSeconds: after 100 missed schedules it is no longer started", [k8s.name]),
+	"msg": sprintf("CronJob %q has no startingDeadlineSeconds: after 100 missed schedules it is no longer started", [data.socle.lib.k8s.name]),
 	"path": ["spec", "startingDeadlineSeconds"],
 	"evidence": "unset",
 } if {

@@ -48,7 +48,7 @@ else := [k8s.capability_name(name)] if k8s.capability_name(name) in allowed
 else := []
 
 deny contains k8s.finding(msg, path, name, fix(c)) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some [i, name] in k8s.capability_entries(c.container, "add")
 	not name in allowed
 	path := array.concat(c.path, ["securityContext", "capabilities", "add", i])

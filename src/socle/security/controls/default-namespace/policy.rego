@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("%s %q is placed in the default namespace", [input.kind, k8s.name]),
+	"msg": sprintf("%s %q is placed in the default namespace", [input.kind, data.socle.lib.k8s.name]),
 	"path": ["metadata", "namespace"],
 	"evidence": "default",
 } if {

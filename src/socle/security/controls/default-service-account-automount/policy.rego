@@ -4,12 +4,12 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("the default service account of namespace %q mounts its token into every pod that names no account", [k8s.namespace]),
+	"msg": sprintf("the default service account of namespace %q mounts its token into every pod that names no account", [data.socle.lib.k8s.namespace]),
 	"path": ["automountServiceAccountToken"],
 	"evidence": object.get(input, "automountServiceAccountToken", "unset"),
 	"fix": [{"op": "add", "path": ["automountServiceAccountToken"], "value": false}],
 } if {
 	input.kind == "ServiceAccount"
-	k8s.name == "default"
+	data.socle.lib.k8s.name == "default"
 	not input.automountServiceAccountToken == false
 }

@@ -4,11 +4,11 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("pods of %s %q run as the namespace's default service account with its token mounted", [input.kind, k8s.name]),
+	"msg": sprintf("pods of %s %q run as the namespace's default service account with its token mounted", [input.kind, data.socle.lib.k8s.name]),
 	"path": array.concat(ps[0], [field]),
 	"evidence": "default",
 } if {
-	some ps in k8s.pod_specs
+	some ps in data.socle.lib.k8s.pod_specs
 	spec := ps[1]
 	k8s.service_account_of(spec) == "default"
 	not spec.automountServiceAccountToken == false

@@ -54,7 +54,7 @@ entry := e if {
 }
 
 deny contains {
-	"msg": sprintf("%s %q uses %s, removed in Kubernetes %s; use %s", [input.kind, k8s.name, input.apiVersion, entry[0], entry[1]]),
+	"msg": sprintf("%s %q uses %s, removed in Kubernetes %s; use %s", [input.kind, data.socle.lib.k8s.name, input.apiVersion, entry[0], entry[1]]),
 	"path": ["apiVersion"],
 	"evidence": {"apiVersion": input.apiVersion, "removedIn": entry[0], "replacement": entry[1]},
 }

@@ -11,7 +11,7 @@ deny contains {
 	"evidence": image,
 	"fix": [{"op": "replace", "path": path, "value": new_image}],
 } if {
-	some pair in k8s.container_images
+	some pair in data.socle.lib.k8s.container_images
 	c := pair[0]
 	image := pair[1]
 	some prefix in old_prefixes

@@ -8,13 +8,13 @@ exposed if input.spec.type in {"NodePort", "LoadBalancer"}
 exposed if count(input.spec.externalIPs) > 0
 
 deny contains {
-	"msg": sprintf("Service %q exposes %s %q outside the cluster, and its containers %v may run as root", [k8s.name, w.kind, k8s.obj_name(w), roots]),
+	"msg": sprintf("Service %q exposes %s %q outside the cluster, and its containers %v may run as root", [data.socle.lib.k8s.name, w.kind, k8s.obj_name(w), roots]),
 	"path": ["spec", "selector"],
 	"evidence": {"workload": sprintf("%s/%s", [w.kind, k8s.obj_name(w)]), "containers": roots},
 } if {
 	input.kind == "Service"
 	exposed
-	some w in k8s.inventory_in_kinds(k8s.pod_kinds, k8s.namespace)
+	some w in k8s.inventory_in_kinds(data.socle.lib.k8s.pod_kinds, data.socle.lib.k8s.namespace)
 	k8s.map_selector_matches(input.spec.selector, k8s.pod_labels_of(w))
 	spec := k8s.pod_template_of(w).spec
 	roots := [c.name |

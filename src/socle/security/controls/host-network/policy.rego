@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains k8s.finding(msg, path, value, fix) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	value := spec.hostNetwork
 	value == true
 	path := array.concat(pod_path, ["hostNetwork"])

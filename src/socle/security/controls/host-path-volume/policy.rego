@@ -9,7 +9,7 @@ allowed(p) if {
 }
 
 deny contains k8s.finding(msg, path, volume.hostPath.path, []) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	some i, volume in spec.volumes
 	is_object(volume.hostPath)
 	not allowed(k8s.clean_host_path(object.get(volume.hostPath, "path", "")))

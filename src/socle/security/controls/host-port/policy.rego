@@ -6,7 +6,7 @@ import rego.v1
 # hostPort 0 (or unset) means no host port. Pods with hostNetwork get hostPort defaulted to
 # containerPort by the API server; host-network (SCL-006) reports those.
 deny contains k8s.finding(msg, path, port.hostPort, fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some j, port in c.container.ports
 	port.hostPort != 0
 	port.hostPort != null

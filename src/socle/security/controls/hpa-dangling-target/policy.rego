@@ -4,12 +4,12 @@ import data.socle.lib.k8s
 import rego.v1
 
 target_exists(ref) if {
-	some o in k8s.inventory_in(ref.kind, k8s.namespace)
+	some o in k8s.inventory_in(ref.kind, data.socle.lib.k8s.namespace)
 	k8s.obj_name(o) == ref.name
 }
 
 deny contains {
-	"msg": sprintf("HorizontalPodAutoscaler %q scales %s %q, which is not in namespace %q of the input", [k8s.name, ref.kind, ref.name, k8s.namespace]),
+	"msg": sprintf("HorizontalPodAutoscaler %q scales %s %q, which is not in namespace %q of the input", [data.socle.lib.k8s.name, ref.kind, ref.name, data.socle.lib.k8s.namespace]),
 	"path": ["spec", "scaleTargetRef", "name"],
 	"evidence": sprintf("%s/%s", [ref.kind, ref.name]),
 } if {

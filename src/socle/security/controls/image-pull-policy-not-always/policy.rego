@@ -10,7 +10,7 @@ deny contains {
 	"evidence": policy,
 	"fix": [{"op": "replace", "path": path, "value": "Always"}],
 } if {
-	some pair in k8s.container_images
+	some pair in data.socle.lib.k8s.container_images
 	c := pair[0]
 	image := pair[1]
 	k8s.image_digest(image) == ""
@@ -27,7 +27,7 @@ deny contains {
 	"evidence": "IfNotPresent (default)",
 	"fix": [{"op": "add", "path": path, "value": "Always"}],
 } if {
-	some pair in k8s.container_images
+	some pair in data.socle.lib.k8s.container_images
 	c := pair[0]
 	image := pair[1]
 	k8s.image_digest(image) == ""

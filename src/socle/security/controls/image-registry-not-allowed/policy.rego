@@ -27,7 +27,7 @@ deny contains {
 	"evidence": image,
 } if {
 	count(allowed) > 0
-	some pair in k8s.container_images
+	some pair in data.socle.lib.k8s.container_images
 	c := pair[0]
 	image := pair[1]
 	not allowed_image(image)

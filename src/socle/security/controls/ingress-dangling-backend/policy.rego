@@ -3,7 +3,7 @@ package socle.controls.ingress_dangling_backend
 import data.socle.lib.k8s
 import rego.v1
 
-services := {k8s.obj_name(s) | some s in k8s.inventory_in("Service", k8s.namespace)}
+services := {k8s.obj_name(s) | some s in k8s.inventory_in("Service", data.socle.lib.k8s.namespace)}
 
 # [path to the service name, name] of every backend (networking.k8s.io/v1 and v1beta1 forms).
 backends contains [["spec", "defaultBackend", "service", "name"], input.spec.defaultBackend.service.name]
@@ -25,7 +25,7 @@ backends contains [p, name] if {
 }
 
 deny contains {
-	"msg": sprintf("Ingress %q routes to Service %q, which is not in namespace %q of the input", [k8s.name, b[1], k8s.namespace]),
+	"msg": sprintf("Ingress %q routes to Service %q, which is not in namespace %q of the input", [data.socle.lib.k8s.name, b[1], data.socle.lib.k8s.namespace]),
 	"path": b[0],
 	"evidence": b[1],
 } if {

@@ -23,7 +23,7 @@ covered(host) if {
 }
 
 deny contains {
-	"msg": sprintf("Ingress %q has no tls section: every host is served over plain HTTP", [k8s.name]),
+	"msg": sprintf("Ingress %q has no tls section: every host is served over plain HTTP", [data.socle.lib.k8s.name]),
 	"path": ["spec", "tls"],
 	"evidence": [h | some r in input.spec.rules; h := object.get(r, "host", "*")],
 } if {
@@ -32,7 +32,7 @@ deny contains {
 }
 
 deny contains {
-	"msg": sprintf("Ingress %q serves host %q without TLS: no tls entry lists it", [k8s.name, host]),
+	"msg": sprintf("Ingress %q serves host %q without TLS: no tls entry lists it", [data.socle.lib.k8s.name, host]),
 	"path": ["spec", "rules", i, "host"],
 	"evidence": host,
 } if {

@@ -12,7 +12,7 @@ runs_to_completion(spec) if spec.restartPolicy in {"Never", "OnFailure"}
 
 deny contains k8s.finding(msg, path, "unset", []) if {
 	long_running[input.kind]
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	c.field == "containers"
 	not runs_to_completion(c.pod)
 	object.get(c.container, "livenessProbe", null) == null

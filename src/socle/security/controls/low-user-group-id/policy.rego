@@ -26,7 +26,7 @@ group_word(v) := sprintf("low gid %v", [v]) if v != 0
 pod_level(c, key) if object.get(k8s.container_security_context(c.container), key, null) == null
 
 deny contains k8s.finding(msg, path, v, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	[path, v] := k8s.effective_setting(c, "runAsUser")
 	low_user(v)
 	not pod_level(c, "runAsUser")
@@ -34,7 +34,7 @@ deny contains k8s.finding(msg, path, v, []) if {
 }
 
 deny contains k8s.finding(msg, path, v, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	pod_level(c, "runAsUser")
 	[path, v] := k8s.effective_setting(c, "runAsUser")
 	low_user(v)
@@ -42,7 +42,7 @@ deny contains k8s.finding(msg, path, v, []) if {
 }
 
 deny contains k8s.finding(msg, path, v, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	[path, v] := k8s.effective_setting(c, "runAsGroup")
 	low_group(v)
 	not pod_level(c, "runAsGroup")
@@ -50,7 +50,7 @@ deny contains k8s.finding(msg, path, v, []) if {
 }
 
 deny contains k8s.finding(msg, path, v, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	pod_level(c, "runAsGroup")
 	[path, v] := k8s.effective_setting(c, "runAsGroup")
 	low_group(v)
@@ -59,14 +59,14 @@ deny contains k8s.finding(msg, path, v, []) if {
 
 # fsGroup and supplementalGroups exist only at pod level; 0 is the root group.
 deny contains k8s.finding(msg, path, 0, []) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	k8s.pod_security_context(spec).fsGroup == 0
 	path := array.concat(pod_path, ["securityContext", "fsGroup"])
 	msg := "the pod sets fsGroup: 0: volumes become owned by the root group and every process joins it"
 }
 
 deny contains k8s.finding(msg, path, 0, []) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	some i, g in k8s.pod_security_context(spec).supplementalGroups
 	g == 0
 	path := array.concat(pod_path, ["securityContext", "supplementalGroups", i])

@@ -6,7 +6,7 @@ import rego.v1
 # Init and regular containers (ephemeral ones cannot declare resources). A pod-level limit
 # (spec.resources, Kubernetes 1.32+) bounds every container.
 deny contains k8s.finding(msg, path, "unset", []) if {
-	some c in k8s.workload_containers
+	some c in data.socle.lib.k8s.workload_containers
 	not k8s.declares_resource(c.container, "limits", "memory")
 	not k8s.declares_resource(c.pod, "limits", "memory")
 	path := array.concat(c.path, ["resources", "limits", "memory"])

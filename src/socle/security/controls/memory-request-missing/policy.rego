@@ -6,7 +6,7 @@ import rego.v1
 # Regular containers and native sidecars (see cpu-request-missing). A limit without a request
 # makes the request default to the limit; a pod-level request or limit covers the pod.
 deny contains k8s.finding(msg, path, "unset", []) if {
-	some c in k8s.workload_containers
+	some c in data.socle.lib.k8s.workload_containers
 	reserves(c)
 	not k8s.declares_resource(c.container, "requests", "memory")
 	not k8s.declares_resource(c.container, "limits", "memory")

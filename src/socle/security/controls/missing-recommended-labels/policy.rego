@@ -10,16 +10,16 @@ labels := k8s.obj_labels(input)
 missing := [l | some l in required; not labels[l]]
 
 deny contains {
-	"msg": sprintf("%s %q lacks the recommended labels %v", [input.kind, k8s.name, missing]),
+	"msg": sprintf("%s %q lacks the recommended labels %v", [input.kind, data.socle.lib.k8s.name, missing]),
 	"path": ["metadata", "labels"],
 	"evidence": missing,
 	"fix": fix,
 } if {
 	input.kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"}
 	count(missing) > 0
-	fix := [{"op": "add", "path": ["metadata", "labels", l], "value": k8s.name} |
+	fix := [{"op": "add", "path": ["metadata", "labels", l], "value": data.socle.lib.k8s.name} |
 		some l in missing
 		l == "app.kubernetes.io/name"
-		k8s.name != ""
+		data.socle.lib.k8s.name != ""
 	]
 }

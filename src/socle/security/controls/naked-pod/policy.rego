@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("Pod %q has no controller: nothing recreates it when its node goes away", [k8s.name]),
+	"msg": sprintf("Pod %q has no controller: nothing recreates it when its node goes away", [data.socle.lib.k8s.name]),
 	"path": ["metadata", "ownerReferences"],
 	"evidence": "no ownerReferences",
 } if {

@@ -29,7 +29,7 @@ append_drop(c, value) := [{"op": "add", "path": array.concat(drop_path(c), ["-"]
 } else := []
 
 deny contains k8s.finding(msg, path, name, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	some [i, name] in k8s.capability_entries(c.container, "add")
 	covers_net_raw(name)
@@ -38,7 +38,7 @@ deny contains k8s.finding(msg, path, name, []) if {
 }
 
 deny contains k8s.finding(msg, drop_path(c), evidence, append_drop(c, "NET_RAW")) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	not adds(c.container)
 	not drops(c.container)

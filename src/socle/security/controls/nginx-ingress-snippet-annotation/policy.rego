@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains {
-	"msg": sprintf("Ingress %q uses the ingress-nginx annotation %q, which injects raw nginx configuration", [k8s.name, key]),
+	"msg": sprintf("Ingress %q uses the ingress-nginx annotation %q, which injects raw nginx configuration", [data.socle.lib.k8s.name, key]),
 	"path": path,
 	"evidence": key,
 	"fix": [{"op": "remove", "path": path}],

@@ -5,18 +5,18 @@ import rego.v1
 
 # NetworkPolicies of the resource's namespace that select its pods.
 selecting_policies contains np if {
-	some np in k8s.inventory_in("NetworkPolicy", k8s.namespace)
+	some np in k8s.inventory_in("NetworkPolicy", data.socle.lib.k8s.namespace)
 	k8s.label_selector_matches(object.get(object.get(np, "spec", {}), "podSelector", {}), labels)
 }
 
 labels := l if {
-	some pm in k8s.pod_metadata
+	some pm in data.socle.lib.k8s.pod_metadata
 	l := pm[1].labels
 	is_object(l)
 } else := {}
 
 template_path := pm[0] if {
-	some pm in k8s.pod_metadata
+	some pm in data.socle.lib.k8s.pod_metadata
 }
 
 # The directions a policy restricts: policyTypes when set, else Ingress (+ Egress when it has
@@ -29,11 +29,11 @@ policy_types(np) := {t | some t in np.spec.policyTypes} if {
 } else := {"Ingress"}
 
 deny contains {
-	"msg": sprintf("the NetworkPolicies selecting the pods of %s %q restrict no %s traffic", [input.kind, k8s.name, lower(direction)]),
+	"msg": sprintf("the NetworkPolicies selecting the pods of %s %q restrict no %s traffic", [input.kind, data.socle.lib.k8s.name, lower(direction)]),
 	"path": array.concat(template_path, ["labels"]),
 	"evidence": sort([k8s.obj_name(np) | some np in selecting_policies]),
 } if {
-	k8s.pod_kinds[input.kind]
+	data.socle.lib.k8s.pod_kinds[input.kind]
 	count(selecting_policies) > 0
 	some direction in ["Ingress", "Egress"]
 	every np in selecting_policies {

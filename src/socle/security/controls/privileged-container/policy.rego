@@ -9,7 +9,7 @@ deny contains {
 	"evidence": true,
 	"fix": [{"op": "replace", "path": path, "value": false}],
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	c.container.securityContext.privileged == true
 	path := array.concat(c.path, ["securityContext", "privileged"])
 }

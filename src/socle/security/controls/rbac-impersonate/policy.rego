@@ -8,11 +8,11 @@ wanted := [["", "users"], ["", "groups"], ["", "serviceaccounts"], ["authenticat
 verbs := {"impersonate"}
 
 deny contains {
-	"msg": sprintf("%s %q (rule %d) can impersonate other identities", [input.kind, k8s.name, i]),
+	"msg": sprintf("%s %q (rule %d) can impersonate other identities", [input.kind, data.socle.lib.k8s.name, i]),
 	"path": ["rules", i],
 	"evidence": object.filter(rule, ["apiGroups", "resources", "verbs", "resourceNames"]),
 } if {
-	some pair in k8s.rbac_rules
+	some pair in data.socle.lib.k8s.rbac_rules
 	i := pair[0]
 	rule := pair[1]
 	k8s.rule_grants(rule, wanted, verbs)

@@ -16,10 +16,10 @@ effective_type(c) := t if {
 
 # Containers with no profile anywhere: one finding per pod spec, fixed at pod level.
 deny contains k8s.finding(msg, path, names, fix) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	not k8s.is_windows_pod(spec)
 	names := sort([object.get(c.container, "name", "") |
-		some c in k8s.containers
+		some c in data.socle.lib.k8s.containers
 		c.pod_path == pod_path
 		not effective_type(c)
 	])
@@ -32,7 +32,7 @@ deny contains k8s.finding(msg, path, names, fix) if {
 # A type that is not one of the API's values (the API rejects it; a typo such as
 # runtime/default, the old annotation spelling).
 deny contains k8s.finding(msg, path, t, []) if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	not k8s.is_windows_pod(spec)
 	t := k8s.pod_security_context(spec).seccompProfile.type
 	not t in valid_types
@@ -41,7 +41,7 @@ deny contains k8s.finding(msg, path, t, []) if {
 }
 
 deny contains k8s.finding(msg, path, t, []) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	not k8s.is_windows_pod(c.pod)
 	t := k8s.container_security_context(c.container).seccompProfile.type
 	not t in valid_types

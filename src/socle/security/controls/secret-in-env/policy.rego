@@ -8,7 +8,7 @@ deny contains {
 	"path": array.concat(c.path, ["env", i, "valueFrom", "secretKeyRef"]),
 	"evidence": sprintf("%s/%s", [object.get(ref, "name", ""), object.get(ref, "key", "")]),
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some i, e in c.container.env
 	ref := e.valueFrom.secretKeyRef
 	is_object(ref)
@@ -19,7 +19,7 @@ deny contains {
 	"path": array.concat(c.path, ["envFrom", i, "secretRef"]),
 	"evidence": object.get(ref, "name", ""),
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some i, e in c.container.envFrom
 	ref := e.secretRef
 	is_object(ref)

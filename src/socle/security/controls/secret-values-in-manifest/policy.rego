@@ -9,7 +9,7 @@ placeholder(v) if {
 }
 
 deny contains {
-	"msg": sprintf("Secret %q holds the value of %q in plain %s", [k8s.name, key, field]),
+	"msg": sprintf("Secret %q holds the value of %q in plain %s", [data.socle.lib.k8s.name, key, field]),
 	"path": [field, key],
 	"evidence": sprintf("%s.%s=<redacted, %d characters>", [field, key, count(value)]),
 } if {

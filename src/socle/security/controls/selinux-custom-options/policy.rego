@@ -7,13 +7,13 @@ allowed_types := {t | some t in data.socle.inputs.allowedSELinuxTypes} | {""}
 
 # [path of the seLinuxOptions object, its value, who sets it] at pod and container level.
 options contains [array.concat(pod_path, ["securityContext", "seLinuxOptions"]), o, "the pod"] if {
-	some [pod_path, spec] in k8s.pod_specs
+	some [pod_path, spec] in data.socle.lib.k8s.pod_specs
 	o := k8s.pod_security_context(spec).seLinuxOptions
 	is_object(o)
 }
 
 options contains [array.concat(c.path, ["securityContext", "seLinuxOptions"]), o, k8s.container_label(c)] if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	o := k8s.container_security_context(c.container).seLinuxOptions
 	is_object(o)
 }

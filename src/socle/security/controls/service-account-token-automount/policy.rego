@@ -5,12 +5,12 @@ import rego.v1
 
 # The pod asks for the token explicitly.
 deny contains {
-	"msg": sprintf("pods of %s %q mount the token of service account %q (automountServiceAccountToken: true)", [input.kind, k8s.name, k8s.service_account_of(spec)]),
+	"msg": sprintf("pods of %s %q mount the token of service account %q (automountServiceAccountToken: true)", [input.kind, data.socle.lib.k8s.name, k8s.service_account_of(spec)]),
 	"path": path,
 	"evidence": true,
 	"fix": [{"op": "replace", "path": path, "value": false}],
 } if {
-	some ps in k8s.pod_specs
+	some ps in data.socle.lib.k8s.pod_specs
 	spec := ps[1]
 	spec.automountServiceAccountToken == true
 	path := array.concat(ps[0], ["automountServiceAccountToken"])
@@ -18,12 +18,12 @@ deny contains {
 
 # The pod does not say, and its ServiceAccount (when it is in the input) does not opt out.
 deny contains {
-	"msg": sprintf("pods of %s %q mount the token of service account %q: automountServiceAccountToken is not false on the pod or the account", [input.kind, k8s.name, sa]),
+	"msg": sprintf("pods of %s %q mount the token of service account %q: automountServiceAccountToken is not false on the pod or the account", [input.kind, data.socle.lib.k8s.name, sa]),
 	"path": path,
 	"evidence": "unset",
 	"fix": [{"op": "add", "path": path, "value": false}],
 } if {
-	some ps in k8s.pod_specs
+	some ps in data.socle.lib.k8s.pod_specs
 	spec := ps[1]
 	not is_boolean(spec.automountServiceAccountToken)
 	sa := k8s.service_account_of(spec)
@@ -32,7 +32,7 @@ deny contains {
 }
 
 account_opts_out(sa) if {
-	some o in k8s.inventory_in("ServiceAccount", k8s.namespace)
+	some o in k8s.inventory_in("ServiceAccount", data.socle.lib.k8s.namespace)
 	k8s.obj_name(o) == sa
 	o.automountServiceAccountToken == false
 }

@@ -29,7 +29,7 @@ restricted if {
 }
 
 deny contains {
-	"msg": sprintf("Service %q asks for a public load balancer open to every address (no internal annotation, no loadBalancerSourceRanges)", [k8s.name]),
+	"msg": sprintf("Service %q asks for a public load balancer open to every address (no internal annotation, no loadBalancerSourceRanges)", [data.socle.lib.k8s.name]),
 	"path": ["spec", "type"],
 	"evidence": "LoadBalancer",
 } if {

@@ -9,19 +9,19 @@ replicas := n if {
 } else := 1
 
 scaled_by_hpa if {
-	some hpa in k8s.inventory_in("HorizontalPodAutoscaler", k8s.namespace)
+	some hpa in k8s.inventory_in("HorizontalPodAutoscaler", data.socle.lib.k8s.namespace)
 	hpa.spec.scaleTargetRef.kind == input.kind
-	hpa.spec.scaleTargetRef.name == k8s.name
+	hpa.spec.scaleTargetRef.name == data.socle.lib.k8s.name
 	object.get(hpa.spec, "minReplicas", 1) >= 2
 }
 
 covered_by_pdb if {
-	some pdb in k8s.inventory_in("PodDisruptionBudget", k8s.namespace)
+	some pdb in k8s.inventory_in("PodDisruptionBudget", data.socle.lib.k8s.namespace)
 	k8s.label_selector_matches(object.get(pdb.spec, "selector", {}), k8s.pod_labels_of(input))
 }
 
 deny contains {
-	"msg": sprintf("%s %q runs a single replica with no PodDisruptionBudget: every node drain takes it down", [input.kind, k8s.name]),
+	"msg": sprintf("%s %q runs a single replica with no PodDisruptionBudget: every node drain takes it down", [input.kind, data.socle.lib.k8s.name]),
 	"path": ["spec", "replicas"],
 	"evidence": replicas,
 } if {

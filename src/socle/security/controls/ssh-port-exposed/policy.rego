@@ -8,13 +8,13 @@ deny contains {
 	"path": array.concat(c.path, ["ports", j, "containerPort"]),
 	"evidence": 22,
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some j, p in c.container.ports
 	p.containerPort == 22
 }
 
 deny contains {
-	"msg": sprintf("Service %q forwards the SSH port 22 (%s)", [k8s.name, field]),
+	"msg": sprintf("Service %q forwards the SSH port 22 (%s)", [data.socle.lib.k8s.name, field]),
 	"path": ["spec", "ports", j, field],
 	"evidence": p[field],
 } if {

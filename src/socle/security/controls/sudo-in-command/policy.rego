@@ -8,7 +8,7 @@ deny contains {
 	"path": array.concat(c.path, [field, j]),
 	"evidence": arg,
 } if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	some field in ["command", "args"]
 	some j, arg in c.container[field]
 	is_string(arg)

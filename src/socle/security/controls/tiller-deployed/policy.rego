@@ -8,7 +8,7 @@ deny contains {
 	"path": array.concat(c.path, ["image"]),
 	"evidence": image,
 } if {
-	some pair in k8s.container_images
+	some pair in data.socle.lib.k8s.container_images
 	c := pair[0]
 	image := pair[1]
 	segs := split(lower(k8s.image_name(image)), "/")

@@ -9,7 +9,7 @@ allowed_in_user_namespace(spec) if {
 }
 
 deny contains k8s.finding(msg, path, value, fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	value := k8s.container_security_context(c.container).procMount
 	value != null
 	value != "Default"

@@ -49,16 +49,16 @@ same_scope(role, b) if {
 }
 
 deny contains {
-	"msg": sprintf("pods of %s %q run as service account %q, to which %s %q gives: %s", [input.kind, k8s.name, sa, b.kind, k8s.obj_name(b), concat(", ", sort(found))]),
+	"msg": sprintf("pods of %s %q run as service account %q, to which %s %q gives: %s", [input.kind, data.socle.lib.k8s.name, sa, b.kind, k8s.obj_name(b), concat(", ", sort(found))]),
 	"path": array.concat(ps[0], ["serviceAccountName"]),
 	"evidence": {"binding": sprintf("%s/%s", [b.kind, k8s.obj_name(b)]), "role": b.roleRef.name, "grants": sort(found)},
 } if {
-	some ps in k8s.pod_specs
+	some ps in data.socle.lib.k8s.pod_specs
 	not ps[1].automountServiceAccountToken == false
 	sa := k8s.service_account_of(ps[1])
 	some kind in ["RoleBinding", "ClusterRoleBinding"]
 	some b in k8s.inventory_kind(kind)
-	holds(b, k8s.namespace, sa)
+	holds(b, data.socle.lib.k8s.namespace, sa)
 	found := risks(b)
 	count(found) > 0
 }

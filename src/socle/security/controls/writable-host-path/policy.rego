@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 deny contains k8s.finding(msg, path, host_path, fix) if {
-	some c in k8s.containers
+	some c in data.socle.lib.k8s.containers
 	host := {name: p | some [_, name, p] in k8s.host_path_volumes(c.pod)}
 	some j, mount in c.container.volumeMounts
 	host_path := host[mount.name]

@@ -5,7 +5,7 @@ import rego.v1
 
 # Init and regular containers; ephemeral debug containers are short-lived tools.
 deny contains k8s.finding(msg, path, evidence(value), []) if {
-	some c in k8s.workload_containers
+	some c in data.socle.lib.k8s.workload_containers
 	value := object.get(k8s.container_security_context(c.container), "readOnlyRootFilesystem", null)
 	value != true
 	path := array.concat(c.path, ["securityContext", "readOnlyRootFilesystem"])
