@@ -389,7 +389,8 @@ _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 _FLOW_COLON_HINTS = (":,", ":]", ":}", " :", "[:", "{:", ",:", "\t:", "\n:")
 _FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
 # "@" and "`" are reserved: they cannot start a plain scalar (rapidyaml reads "a: @x" anyway)
-_RESERVED = re.compile(r"(?:^|[\s\[\]{},:])[@`]")
+_RESERVED_CHAR = re.compile(r"[@`]")
+_BEFORE_RESERVED = frozenset(" \t\r\n\f\v[]{},:")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
 _INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
@@ -456,8 +457,11 @@ def _needs_reference(text: str) -> bool:
     if ("[" in text or "{" in text) and any(s in text for s in _FLOW_COLON_HINTS) \
             and _FLOW_COLON.search(text):
         return True
-    if ("@" in text or "`" in text) and _RESERVED.search(text):
-        return True
+    if "@" in text or "`" in text:
+        for m in _RESERVED_CHAR.finditer(text):
+            at = m.start()
+            if at == 0 or text[at - 1] in _BEFORE_RESERVED:
+                return True
     if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
         return True
     return ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None
