@@ -47,9 +47,22 @@ removed := {
 	"flowcontrol.apiserver.k8s.io/v1beta3": {"*": ["1.32", "flowcontrol.apiserver.k8s.io/v1"]},
 }
 
+# Every removed apiVersion is a beta or an alpha: a cheap first test before building `removed`.
+maybe_removed if {
+	is_string(input.apiVersion)
+	contains(input.apiVersion, "beta")
+}
+
+maybe_removed if {
+	is_string(input.apiVersion)
+	contains(input.apiVersion, "alpha")
+}
+
 entry := e if {
+	maybe_removed
 	e := removed[input.apiVersion][input.kind]
 } else := e if {
+	maybe_removed
 	e := removed[input.apiVersion]["*"]
 }
 
