@@ -255,12 +255,27 @@ def test_delete_is_not_denied_by_controls(server, certs):
     (b'{"a": 1}', "text/plain", 400, "Content-Type must be application/json"),
     (b"\xff\xfe{", "application/json", 400, "not"),
     (b"[" * 30_000, "application/json", 400, "nested too deeply"),
+    (b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": '
+     b'{"uid": "x", "object": {"n": ' + b"1" * 5000 + b"}}}", "application/json", 400,
+     "cannot be read"),
 ])
 def test_malformed_reviews_get_a_clear_400(server, certs, body, ctype, status, says):
     got, text = raw(server, certs, "POST", "/validate", body, {"Content-Type": ctype})
     assert got == status
     assert says in json.loads(text)["error"]
     assert review(server, certs, pod("after"))["allowed"] is True  # still serving
+
+
+def test_deeply_nested_object_is_answered_and_the_server_keeps_serving(server, certs):
+    deep: dict[str, Any] = {}
+    cur = deep
+    for _ in range(900):
+        cur["a"] = {}
+        cur = cur["a"]
+    req = pod("deep")
+    req["object"]["spec"]["nested"] = deep
+    assert review(server, certs, req)["allowed"] is True
+    assert review(server, certs, pod("then", privileged=True))["allowed"] is False
 
 
 def test_oversized_body_is_413_without_reading_it(server, certs):
@@ -420,6 +435,29 @@ def test_overrun_answers_per_failure_policy_and_is_counted(tmp_path, certs, poli
             time.sleep(0.2)
         metrics = raw(srv, certs, "GET", "/metrics")[1]
         assert metric(metrics, "socle_webhook_timeouts_total") >= 1
+    finally:
+        srv.close()
+
+
+def test_a_dead_worker_is_replaced(tmp_path, certs):
+    import signal
+
+    folder = tmp_path / "pol"
+    write_policies(folder)
+    srv = start(folder, certs)
+    try:
+        assert srv.pool is not None
+        os.kill(srv.pool._workers[0].process.popen.pid, signal.SIGKILL)
+        resp = review(srv, certs, pod("orphan"))
+        assert resp["allowed"] is False  # failurePolicy Fail
+        assert "no policy worker" in resp["status"]["message"] or \
+            "failurePolicy Fail" in resp["status"]["message"]
+        deadline = time.monotonic() + 30
+        while not review(srv, certs, pod("back"))["allowed"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        resp = review(srv, certs, pod("dev", image="nginx:dev"))
+        assert "K8sDisallowedTags/no-dev" in resp["status"]["message"]
     finally:
         srv.close()
 

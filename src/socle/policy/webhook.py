@@ -502,14 +502,18 @@ def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None
     conn.send(("ready", policies.summary()))
     while True:
         try:
-            msg = conn.recv()
+            body = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if not body:  # told to stop
             return
-        rid, request = msg
-        decision = policies.evaluate(request)
-        conn.send((rid, dataclasses.asdict(decision)))
+        try:
+            request = json.loads(body)["request"]
+        except (ValueError, KeyError, TypeError, RecursionError) as err:
+            decision = Decision(error=f"unreadable request: {type(err).__name__}")
+        else:
+            decision = policies.evaluate(request)
+        conn.send(dataclasses.asdict(decision))
 
 
 # --- the worker pool (in the server) ----------------------------------------------------------
@@ -570,7 +574,6 @@ class _Worker:
         self.process = _Process(popen)
         self.conn = Connection(parent.detach())
         self.conn.send((root, settings, display))
-        self.seq = 0
 
     def wait_ready(self, timeout: float) -> dict[str, int]:
         if not self.conn.poll(timeout):
@@ -596,7 +599,7 @@ class _Worker:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
-            self.conn.send(None)
+            self.conn.send_bytes(b"")
         with contextlib.suppress(Exception):
             self.process.join(2)
         if self.process.is_alive():
@@ -648,15 +651,16 @@ class Pool:
                 return
         self.idle.put(w)
 
-    def evaluate(self, w: _Worker, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        w.seq += 1
-        w.conn.send((w.seq, request))
+    def evaluate(self, w: _Worker, body: bytes, timeout: float) -> dict[str, Any]:
+        """Send the AdmissionReview as received (JSON bytes: no pickling of untrusted depth)
+        and wait for the decision at most ``timeout`` seconds."""
+        w.conn.send_bytes(body)
         if not w.conn.poll(timeout):
             raise EvaluationTimeout()
-        rid, decision = w.conn.recv()
-        if rid != w.seq:  # cannot happen: a worker answers in order
-            raise EvaluationTimeout()
-        return dict(decision)
+        decision = w.conn.recv()
+        if not isinstance(decision, dict):
+            raise EOFError("a worker answered nonsense")
+        return decision
 
     def replace(self, w: _Worker) -> None:
         """Kill ``w`` (it overran) and start another in the background."""
@@ -804,6 +808,8 @@ def parse_review(body: bytes) -> dict[str, Any]:
                               f"column {err.colno})") from None
     except RecursionError:
         raise BadRequest(400, "the body is nested too deeply") from None
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise BadRequest(400, f"the body cannot be read: {err}") from None
     if not isinstance(review, dict):
         raise BadRequest(400, "the body must be a JSON object (an AdmissionReview)")
     if review.get("kind") != "AdmissionReview":
@@ -973,9 +979,13 @@ class WebhookServer:
                         return f"group {g} is excluded"
         return None
 
-    def review(self, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        """The AdmissionResponse for ``request`` and the outcome (for metrics)."""
+    def review(self, request: dict[str, Any], body: bytes | None = None
+               ) -> tuple[dict[str, Any], str]:
+        """The AdmissionResponse for ``request`` (``body``: the AdmissionReview it came in,
+        as bytes) and the outcome (for metrics)."""
         uid = request["uid"]
+        if body is None:
+            body = json.dumps({"request": request}).encode()
         why = self.excluded(request)
         if why is not None:
             return {"uid": uid, "allowed": True}, "excluded"
@@ -1000,12 +1010,14 @@ class WebhookServer:
                     break
                 continue
             try:
-                decision = pool.evaluate(w, request, max(0.0, deadline - time.monotonic()))
+                decision = pool.evaluate(w, body, max(0.0, deadline - time.monotonic()))
             except EvaluationTimeout:
                 pool.replace(w)
                 failure, outcome = "timeout", "timeout"
                 break
-            except (EOFError, OSError, BrokenPipeError):
+            except Exception as err:  # a worker that died or broke its pipe: never reuse it
+                log.error("a policy worker failed (%s: %s); replacing it", type(err).__name__,
+                          err)
                 pool.replace(w)
                 failure, outcome = "worker", "error"
                 break
@@ -1040,6 +1052,8 @@ class WebhookServer:
             why = (f"socle webhook: policy evaluation took longer than {self.settings.timeout:g}s")
         elif failure == "error" and decision is not None:
             why = f"socle webhook: policy evaluation failed: {decision.get('error')}"
+        elif failure == "bug":
+            why = "socle webhook: internal error (see the server log)"
         else:
             why = "socle webhook: no policy worker is available"
         log.error("%s for %s %s/%s (failure policy %s)", why, _what(request),
@@ -1170,7 +1184,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if err.status == 413:
                 self._discard(256 * 1024)
             return
-        response, outcome = app.review(request)
+        try:
+            response, outcome = app.review(request, body)
+        except Exception:  # a bug must not drop the API server's connection
+            log.exception("reviewing %s failed", request.get("uid"))
+            response, outcome = app._failed(str(request["uid"]), request, "bug", None), "error"
         app.metrics.request(outcome, time.monotonic() - start)
         out = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                "response": response}
