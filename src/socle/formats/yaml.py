@@ -418,13 +418,31 @@ _JSON_WORD = re.compile(r'"([yYnNoOtTfF~][a-zA-Z]{0,4})"')
 _JSON_NUMERIC = re.compile(r'"([-+.0-9][^"\\]*)"(:?)')
 # words go-yaml reads as bools or null that rapidyaml writes as strings (it writes true, false
 # and null itself)
+# a number go-yaml reads ends with a digit, a hex digit, "_" or the "f"/"n" of .inf/.nan
+_NUMBER_ENDS = frozenset("0123456789abcdefABCDEF_nN")
 _TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", ""}
 # what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
 # writes "0e5" as a string, hence the lookahead
 _JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
-# integers beyond int64 (negative) or uint64, which go-yaml reads as floats, and exponents
-# that overflow a float, which go-yaml keeps as strings
-_BIG_NUMBER = re.compile(r"[0-9](?:[0-9]{18}|[eE][-+]?[0-9]{3})")
+
+
+class _Retype(ValueError):
+    """A JSON number go-yaml would read differently: to the reference loader."""
+
+
+def _json_int(text: str) -> int:
+    value = int(text)
+    # beyond int64 (negative) or uint64, go-yaml reads the integer as a float
+    if len(text) >= 19 and not _INT64_MIN <= value <= _UINT64_MAX:
+        raise _Retype(text)
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # go-yaml keeps an overflowing float as a string
+        raise _Retype(text)
+    return value
 
 
 def _json_risky(out: str) -> bool:
@@ -434,6 +452,9 @@ def _json_risky(out: str) -> bool:
     if '"":' in out or '"null":' in out:
         return True
     for s, key in _JSON_NUMERIC.findall(out):
+        if s[-1] not in _NUMBER_ENDS or (not key and s.isdecimal() and s.isascii()
+                                         and (s[0] != "0" or len(s) == 1)):
+            continue  # "128Mi", "--flag", or a quoted decimal like "9090": the same for both
         value = resolve_plain(s)
         if isinstance(value, str):
             continue
@@ -443,7 +464,7 @@ def _json_risky(out: str) -> bool:
                 and _JSON_NUMBER.match(s)):
             continue
         return True
-    return _BIG_NUMBER.search(out) is not None
+    return False
 
 
 def _needs_reference(text: str) -> bool:
@@ -519,8 +540,9 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
         return False, None
     try:
         if strict:
-            return True, json.loads(out, object_pairs_hook=_no_duplicates)
-        return True, json.loads(out)
+            return True, json.loads(out, object_pairs_hook=_no_duplicates,
+                                    parse_int=_json_int, parse_float=_json_float)
+        return True, json.loads(out, parse_int=_json_int, parse_float=_json_float)
     except (ValueError, RecursionError, _Duplicate):
         return False, None
 
