@@ -8,7 +8,8 @@ The pipeline:
    (``data.socle_scan.g<n>.results``: control id -> its non-empty deny set; outside
    ``data.socle`` so that a control reading ``data.socle`` does not recurse into it), so each
    document costs one evaluation, and kinds no control reads cost none; small groups get an
-   engine of their own (regorus' fixed cost per evaluation grows with the Rego loaded);
+   engine of their own, built on first use (regorus' fixed cost per evaluation grows with the
+   Rego loaded);
 3. files are parsed once and evaluated on every core (forked workers, files in chunks, the
    engine built once per worker); each worker returns findings with lines already resolved;
 4. cross-resource controls (``crossResource: true``) need every resource first: their
@@ -190,27 +191,38 @@ class Scanner:
         self.default_group = self._group([c for c in controls if "*" in c.kinds], sources)
         # Engines. regorus pays, at every evaluation, a fixed cost that grows with the Rego
         # loaded, so a small group (a ServiceAccount's 2 controls, a Role's 13) gets an engine
-        # of its own holding only its controls (30-40% faster per document). The large groups
-        # of the pod-owning kinds share one engine (their fixed cost is small next to their
-        # controls'), and so does everything when the inventory is loaded (phase 2: the
-        # inventory is converted once). Every control is compiled here, as before, so a broken
-        # control fails the run at the same point.
-        shared: list[tuple[str, list[Control]]] = []
-        own: list[tuple[str, list[Control]]] = []
-        for group in self.groups.values():
-            big = inventory is not None or len(group[1]) > _SMALL_GROUP
-            (shared if big else own).append(group)
+        # of its own holding only its controls (30-40% faster per document), built when a
+        # document first needs it. The large groups of the pod-owning kinds share one engine
+        # (their fixed cost is small next to their controls'), and so does everything when the
+        # inventory is loaded (phase 2: the inventory is converted once).
+        self._engine_name = engine
+        self._libraries = libraries
+        self._data = data
         self._engines: dict[str, Engine] = {}
+        self._lazy: dict[str, tuple[list[Control], tuple[str, str]]] = {}
+        shared: list[tuple[str, list[Control]]] = []
+        for rule, members in self.groups.values():
+            if inventory is not None or len(members) > _SMALL_GROUP:
+                shared.append((rule, members))
+            else:
+                self._lazy[rule] = (members, sources[rule])
         grouped = {c.id for g in self.groups.values() for c in g[1]}
-        rest = [c for c in controls if c.id not in grouped]  # no kind reaches them
-        ids = {c.id for g in shared for c in g[1]} | {c.id for c in rest}
-        if shared or rest or not own:
+        ids = {c.id for g in shared for c in g[1]} | {c.id for c in controls
+                                                      if c.id not in grouped}
+        if ids or not self._lazy:
             built = self._build(engine, libraries, [c for c in controls if c.id in ids],
                                 [sources[g[0]] for g in shared], data)
             for g in shared:
                 self._engines[g[0]] = built
-        for g in own:
-            self._engines[g[0]] = self._build(engine, libraries, g[1], [sources[g[0]]], data)
+
+    def _engine_for(self, rule: str) -> Engine:
+        engine = self._engines.get(rule)
+        if engine is None:
+            members, source = self._lazy[rule]
+            engine = self._build(self._engine_name, self._libraries, members, [source],
+                                 self._data)
+            self._engines[rule] = engine
+        return engine
 
     @staticmethod
     def _build(name: str, libraries: dict[str, str], controls: list[Control],
@@ -256,7 +268,7 @@ class Scanner:
         """Results by control id, and the controls that failed to evaluate (with why)."""
         from socle.policy.engine import PolicyError
 
-        engine = self._engines[rule]
+        engine = self._engine_for(rule)
         try:
             value = engine.eval_rule(rule, doc.obj)
         except PolicyError:
