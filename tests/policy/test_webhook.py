@@ -439,6 +439,27 @@ def test_overrun_answers_per_failure_policy_and_is_counted(tmp_path, certs, poli
         srv.close()
 
 
+def test_close_lets_a_review_in_flight_finish(tmp_path, certs):
+    import threading
+
+    folder = tmp_path / "pol"
+    folder.mkdir()
+    (folder / "slow.rego").write_text(SLOW.replace("30000000", "1000000").replace(
+        "x == -1]) > 0", "x == -1]) == 0"))
+    srv = start(folder, certs, timeout=20)
+    got: list[dict[str, Any]] = []
+    t = threading.Thread(target=lambda: got.append(
+        review(srv, certs, pod("inflight", labels={"slow": "yes"}))))
+    t.start()
+    deadline = time.monotonic() + 10
+    while srv._inflight == 0 and time.monotonic() < deadline:  # the review has arrived
+        time.sleep(0.01)
+    srv.close()
+    t.join(30)
+    assert got and got[0]["allowed"] is False
+    assert got[0]["status"]["message"] == "denied by socle: [main.deny] slow"
+
+
 def test_a_dead_worker_is_replaced(tmp_path, certs):
     import signal
 

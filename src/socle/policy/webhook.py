@@ -847,6 +847,8 @@ class WebhookServer:
         self._fingerprint: tuple[Any, ...] = ()
         self._stop = threading.Event()
         self._swap = threading.Lock()
+        self._inflight = 0
+        self._idle = threading.Condition()
         self.ssl_context: ssl.SSLContext | None = None
         if certfile or keyfile:
             if not (certfile and keyfile):
@@ -885,6 +887,8 @@ class WebhookServer:
             shutil.rmtree(self._snapshots.pop(0), ignore_errors=True)
         log.info("policies loaded from %s: %s", self.settings.policy,
                  ", ".join(f"{k} {v}" for k, v in pool.summary.items()))
+        if not any(pool.summary.values()):
+            log.warning("%s holds no policy: every review is allowed", self.settings.policy)
 
     def reload_if_changed(self) -> bool | None:
         """Reload when the folder changed: True (reloaded), False (bad policy kept the old
@@ -937,10 +941,24 @@ class WebhookServer:
         finally:
             self.close()
 
-    def close(self) -> None:
+    def begin(self) -> None:
+        with self._idle:
+            self._inflight += 1
+
+    def end(self) -> None:
+        with self._idle:
+            self._inflight -= 1
+            if self._inflight <= 0:
+                self._idle.notify_all()
+
+    def close(self, grace: float = 5.0) -> None:
+        """Stop accepting, let reviews in flight finish (at most ``grace`` seconds), stop the
+        workers."""
         self._stop.set()
         with contextlib.suppress(Exception):
             self.httpd.shutdown()
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight <= 0, timeout=grace)
         with contextlib.suppress(Exception):
             self.httpd.server_close()
         if self.pool is not None:
@@ -1167,6 +1185,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         app = self.server.app
+        app.begin()  # close() lets the answer go out before the workers stop
+        try:
+            self._post(app)
+        finally:
+            app.end()
+
+    def _post(self, app: WebhookServer) -> None:
         start = time.monotonic()
         path = self.path.split("?", 1)[0]
         if path != "/validate":
