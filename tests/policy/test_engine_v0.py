@@ -64,3 +64,14 @@ def test_deprecated_builtins_renamed() -> None:
 def test_bodiless_constant_function_gets_a_value() -> None:
     assert 'g("x") := true' in fix_for_regorus(V0)
     assert fix_for_regorus("package a\nf(x) := 1\n") == "package a\nf(x) := 1\n"
+
+
+def test_one_line_rule_whose_body_is_a_call_is_left_alone() -> None:
+    from socle.policy.engine import create_engine
+
+    src = ('package p\nimport rego.v1\n'
+           'pinned(image) if contains(image, "@sha256:")\n'
+           'deny contains image if { some image in input.images; not pinned(image) }\n')
+    engine = create_engine("regorus", "v1")
+    engine.add_policy("p.rego", src)
+    assert engine.eval_rule("p.deny", {"images": ["a:1", "b@sha256:00"]}) == ["a:1"]

@@ -287,8 +287,24 @@ def fix_for_regorus(src: str) -> str:
             continue
         if "=" in text[m.end(1):] and _depth0_has(text, ("=",)):
             continue
+        if _closing_paren(text, text.index("(", m.end(1))) != len(text.rstrip()) - 1:
+            continue  # `f(x) if g(x)`: the head's parenthesis closes before the end
         edits.append((st.end, st.end, " := true"))
     return _apply(src, edits) if edits else src
+
+
+def _closing_paren(text: str, start: int) -> int:
+    """Index of the parenthesis closing the one at ``start`` (-1 if none)."""
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _depth0_has(text: str, needles: tuple[str, ...]) -> bool:
