@@ -245,10 +245,7 @@ PARSE: list[Any] = [
         strict=True, reason="conftest v0.71.1 (goxml2json.Convert) keeps every value a "
                             "string; socle types true/false and numbers (docs/formats.md)")),
     pytest.param(FIXTURES / "kubernetes", ["--combine", "deployment.yaml", "service.yaml"],
-                 id="combine", marks=pytest.mark.xfail(
-                     strict=True, reason="socle parse --combine keeps a multi-document file "
-                                         "as one entry holding a list; conftest (and socle "
-                                         "test --combine) give one entry per document")),
+                 id="combine"),
 ]
 
 

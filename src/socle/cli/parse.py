@@ -23,9 +23,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print the combined input socle test --combine evaluates")
 
 
-def go_json(value: Any, indent: str) -> str:
-    """JSON as Go's MarshalIndent writes it (sorted keys, <, > and & escaped)."""
-    text = json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def go_json(value: Any, indent: str, sort: bool = True) -> str:
+    """JSON as Go's MarshalIndent writes it (map keys sorted, <, > and & escaped); with
+    ``sort=False`` the caller has ordered the keys (Go structs keep their field order)."""
+    text = json.dumps(value, indent=indent, sort_keys=sort, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -52,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
                 err.file = p
             raise
     if args.combine:
-        text = go_json([{"path": k, "contents": v} for k, v in values.items()], "\t") + "\n"
+        from socle.policy.conftest import combined_entries
+
+        entries = [{"path": e["path"], "contents": _sorted(e["contents"])}
+                   for k, v in values.items() for e in combined_entries(k, v)]
+        text = go_json(entries, "\t", sort=False) + "\n"
     elif len(values) == 1:
         text = go_json(next(iter(values.values())), "  ")
     else:
