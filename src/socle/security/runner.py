@@ -148,6 +148,26 @@ def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _inventory_index(by_kind: dict[str, list[Any]]) -> dict[str, dict[str, list[Any]]] | None:
+    """kind -> namespace -> resources, in inventory order (``data.socle.inventory_index``, read
+    by ``k8s.inventory_in``): the namespace is read as the lib reads it (``metadata.namespace``,
+    "default" when unset); resources whose namespace is not a string are left out (only a
+    non-string namespace could match them, and the lib scans the inventory for those). None when
+    a resource's metadata is not an object (the lib's scan decides what that means)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for kind, objs in by_kind.items():
+        by_ns: dict[str, list[Any]] = {}
+        for obj in objs:
+            meta = obj.get("metadata", {})
+            if not isinstance(meta, dict):
+                return None
+            ns = meta.get("namespace", "default")
+            if isinstance(ns, str):
+                by_ns.setdefault(ns, []).append(obj)
+        out[kind] = by_ns
+    return out
+
+
 # groups of at most this many controls get an engine of their own (see Scanner)
 _SMALL_GROUP = 16
 
@@ -173,6 +193,9 @@ class Scanner:
                 kind = obj.get("kind") if isinstance(obj, dict) else None
                 by_kind.setdefault(kind if isinstance(kind, str) else "", []).append(obj)
             data["inventory_by_kind"] = by_kind
+            index = _inventory_index(by_kind)
+            if index is not None:
+                data["inventory_index"] = index
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
             refs = {k: list(v) for k, v in c.references.items()}

@@ -410,7 +410,11 @@ _effective_sc(spec, container, key) := v if {
 # obj_namespace reports them). Reads data.socle.inventory_by_kind (kind -> [objects], built once
 # per run by the runner) when present, so a document costs a lookup rather than a scan of the
 # whole inventory; scans data.socle.inventory otherwise.
-inventory_in(kind, ns) := [o | some o in data.socle.inventory_by_kind[kind]; object.get(object.get(o, "metadata", {}), "namespace", "default") == ns] if {
+inventory_in(kind, ns) := object.get(object.get(data.socle.inventory_index, kind, {}), ns, []) if {
+	# kind -> namespace -> resources, built once per run by the runner (a lookup, not a filter)
+	is_string(ns)
+	is_object(data.socle.inventory_index)
+} else := [o | some o in data.socle.inventory_by_kind[kind]; object.get(object.get(o, "metadata", {}), "namespace", "default") == ns] if {
 	is_object(data.socle.inventory_by_kind)
 } else := [o |
 	some o in data.socle.inventory
@@ -430,6 +434,12 @@ inventory_kind(kind) := object.get(data.socle.inventory_by_kind, kind, []) if {
 
 # Resources of any of `kinds` (a set) in one namespace.
 inventory_in_kinds(kinds, ns) := [o |
+	some k in kinds
+	some o in object.get(object.get(data.socle.inventory_index, k, {}), ns, [])
+] if {
+	is_string(ns)
+	is_object(data.socle.inventory_index)
+} else := [o |
 	some k in kinds
 	some o in data.socle.inventory_by_kind[k]
 	object.get(object.get(o, "metadata", {}), "namespace", "default") == ns
