@@ -1,5 +1,5 @@
 # socle: the two commands of the README, plus the pieces they are made of.
-#   make demo   set up, then run socle on the bundled example repository
+#   make demo   set up, then run socle check (validate + test + scan) on the example repository
 #   make test   set up, then run the linters and the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements/*.txt scripts/install-opa.sh
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/socle validate --summary --verbose examples/repo
+	$(VENV)/bin/socle check --summary --verbose examples/repo
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
