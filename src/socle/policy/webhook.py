@@ -959,6 +959,7 @@ class WebhookServer:
             self.httpd.shutdown()
         with self._idle:
             self._idle.wait_for(lambda: self._inflight <= 0, timeout=grace)
+        self.httpd.close_connections()  # kept-alive connections would still be served
         with contextlib.suppress(Exception):
             self.httpd.server_close()
         if self.pool is not None:
@@ -966,6 +967,10 @@ class WebhookServer:
         for s in self._snapshots:
             shutil.rmtree(s, ignore_errors=True)
         self._snapshots.clear()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     @property
     def ready(self) -> bool:
@@ -1097,6 +1102,8 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: Any, app: WebhookServer) -> None:
         self.app = app
         self.slots = threading.BoundedSemaphore(app.settings.max_connections)
+        self.lock = threading.Lock()
+        self.connections: set[Any] = set()
         super().__init__(address, handler)
 
     def get_request(self) -> tuple[Any, Any]:
@@ -1119,10 +1126,21 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.lock:
+            self.connections.add(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self.lock:
+                self.connections.discard(request)
             self.slots.release()
+
+    def close_connections(self) -> None:
+        with self.lock:
+            conns = list(self.connections)
+        for sock in conns:
+            with contextlib.suppress(OSError, ValueError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
@@ -1145,8 +1163,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 raise ConnectionAbortedError() from None
 
     def handle(self) -> None:
-        with contextlib.suppress(ConnectionError, TimeoutError, ssl.SSLError, socket.timeout):
-            super().handle()
+        with contextlib.suppress(ConnectionError, TimeoutError, ssl.SSLError, OSError):
+            self.close_connection = True
+            self.handle_one_request()
+            while not self.close_connection and not self.server.app.stopping:
+                self.handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
