@@ -447,6 +447,9 @@ def test_close_lets_a_review_in_flight_finish(tmp_path, certs):
     (folder / "slow.rego").write_text(SLOW.replace("30000000", "1000000").replace(
         "x == -1]) > 0", "x == -1]) == 0"))
     srv = start(folder, certs, timeout=20)
+    kept = connect(srv, certs)  # a kept-alive connection, as the API server keeps them
+    kept.request("GET", "/healthz")
+    assert kept.getresponse().read() == b"ok\n"
     got: list[dict[str, Any]] = []
     t = threading.Thread(target=lambda: got.append(
         review(srv, certs, pod("inflight", labels={"slow": "yes"}))))
@@ -458,6 +461,11 @@ def test_close_lets_a_review_in_flight_finish(tmp_path, certs):
     t.join(30)
     assert got and got[0]["allowed"] is False
     assert got[0]["status"]["message"] == "denied by socle: [main.deny] slow"
+    # after close, kept-alive connections are ended too (not answered by a stopped server)
+    with pytest.raises((OSError, http.client.HTTPException)):
+        kept.request("GET", "/healthz")
+        kept.getresponse().read()
+    kept.close()
 
 
 def test_a_dead_worker_is_replaced(tmp_path, certs):
