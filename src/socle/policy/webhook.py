@@ -483,6 +483,15 @@ class PolicySet:
                 out.warn.append(_one_line(f"[{f.rule_id}] {f.message}"))
 
 
+_WARM_UP: list[dict[str, Any]] = [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "warm-up", "namespace": "default"},
+     "spec": {"containers": [{"name": "c", "image": "example:1"}]}},
+    {"apiVersion": "apps/v1", "kind": "Deployment",
+     "metadata": {"name": "warm-up", "namespace": "default"},
+     "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "example:1"}]}}}},
+]
+
+
 def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None:
     """A worker process: compile the snapshot once, then answer requests until told to stop."""
     import signal
@@ -499,6 +508,11 @@ def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None
     except Exception as err:
         conn.send(("error", f"{type(err).__name__}: {err}"))
         return
+    # regorus resolves rules at the first evaluation: do it now, not in the first review
+    for obj in _WARM_UP:
+        policies.evaluate({"uid": "warm-up", "operation": "CREATE", "namespace": "default",
+                           "kind": {"group": "", "version": "v1", "kind": obj["kind"]},
+                           "userInfo": {}, "object": obj})
     conn.send(("ready", policies.summary()))
     while True:
         try:
