@@ -168,6 +168,39 @@ def _inventory_index(by_kind: dict[str, list[Any]]) -> dict[str, dict[str, list[
     return out
 
 
+def _pod_selector_index(index: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
+    """kind -> namespace -> {"by": {key: {value: [resources]}}, "any": [resources]} for the
+    kinds with a ``spec.podSelector`` (NetworkPolicy): a resource whose selector has a
+    matchLabels entry with a string value is filed under its first such entry (it can select
+    only pods carrying that label), every other one under "any". ``k8s.pod_selector_candidates``
+    reads it: the candidates for a pod are "any" plus the resources filed under its labels."""
+    out: dict[str, Any] = {}
+    for kind, by_ns in index.items():
+        if not any(isinstance(o.get("spec"), dict) and isinstance(o["spec"].get("podSelector"),
+                                                                   dict)
+                   for objs in by_ns.values() for o in objs):
+            continue
+        kind_out: dict[str, Any] = {}
+        for ns, objs in by_ns.items():
+            by: dict[str, dict[str, list[Any]]] = {}
+            rest: list[Any] = []
+            for o in objs:
+                spec = o.get("spec")
+                sel = spec.get("podSelector") if isinstance(spec, dict) else None
+                labels = sel.get("matchLabels") if isinstance(sel, dict) else None
+                entry = None
+                if isinstance(labels, dict):
+                    entry = next(((k, v) for k, v in labels.items()
+                                  if isinstance(k, str) and isinstance(v, str)), None)
+                if entry is None:
+                    rest.append(o)
+                else:
+                    by.setdefault(entry[0], {}).setdefault(entry[1], []).append(o)
+            kind_out[ns] = {"by": by, "any": rest}
+        out[kind] = kind_out
+    return out
+
+
 # groups of at most this many controls get an engine of their own (see Scanner)
 _SMALL_GROUP = 16
 
@@ -196,6 +229,7 @@ class Scanner:
             index = _inventory_index(by_kind)
             if index is not None:
                 data["inventory_index"] = index
+                data["pod_selector_index"] = _pod_selector_index(index)
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
             refs = {k: list(v) for k, v in c.references.items()}

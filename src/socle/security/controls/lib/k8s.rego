@@ -451,3 +451,17 @@ inventory_in_kinds(kinds, ns) := [o |
 	kinds[o.kind]
 	object.get(object.get(o, "metadata", {}), "namespace", "default") == ns
 ]
+
+# Resources of `kind` in namespace `ns` whose spec.podSelector may select pods labelled
+# `labels`: a superset of those it selects (callers still test the selector), from
+# data.socle.pod_selector_index (built once per run by the runner) when present, else every
+# resource of the kind in the namespace.
+pod_selector_candidates(kind, ns, labels) := array.concat(idx.any, [o |
+	some k, v in labels
+	is_string(v)
+	some o in object.get(object.get(idx.by, k, {}), v, [])
+]) if {
+	is_string(ns)
+	is_object(labels)
+	idx := data.socle.pod_selector_index[kind][ns]
+} else := inventory_in(kind, ns)

@@ -5,7 +5,7 @@ import rego.v1
 
 # NetworkPolicies of the resource's namespace that select its pods.
 selecting_policies contains np if {
-	some np in k8s.inventory_in("NetworkPolicy", data.socle.lib.k8s.namespace)
+	some np in k8s.pod_selector_candidates("NetworkPolicy", data.socle.lib.k8s.namespace, labels)
 	k8s.label_selector_matches(object.get(object.get(np, "spec", {}), "podSelector", {}), labels)
 }
 
