@@ -116,6 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("policies")
     write_policies(folder)
     srv = start(folder, certs, framework=["pss-baseline"], exclude_users=["system:admin"],
+                exclude_groups=["system:serviceaccounts:infra-*"],
                 exclude_namespaces=["kube-system", "team-*-sandbox"], max_body=64 * 1024,
                 read_timeout=2.0)
     yield srv
@@ -229,6 +230,9 @@ def test_excluded_namespace_user_and_glob_pass(server, certs):
     assert review(server, certs, pod("p1", ns="kube-system", privileged=True))["allowed"]
     assert review(server, certs, pod("p2", ns="team-a-sandbox", privileged=True))["allowed"]
     assert review(server, certs, pod("p3", privileged=True, user="system:admin"))["allowed"]
+    req = pod("p5", privileged=True)
+    req["userInfo"]["groups"].append("system:serviceaccounts:infra-ci")
+    assert review(server, certs, req)["allowed"]
     assert not review(server, certs, pod("p4", ns="team-a", privileged=True))["allowed"]
 
 
@@ -354,6 +358,7 @@ def test_health_ready_and_metrics_count_outcomes(server, certs):
     assert metric(after, "socle_webhook_request_duration_seconds_bucket", le="+Inf") == \
         metric(after, "socle_webhook_request_duration_seconds_count")
     assert metric(after, "socle_webhook_policies", kind="constraints") == 3
+    assert metric(after, "socle_webhook_policies", kind="controls") == 15
     assert "# TYPE socle_webhook_request_duration_seconds histogram" in after
 
 

@@ -325,6 +325,7 @@ class PolicySet:
 
         self.scanner: Any = None
         self.controls: list[Any] = []
+        self.skipped = 0
         if not roots and not self.settings.framework:
             return
         options = ScanOptions(controls_dirs=roots, frameworks=list(self.settings.framework),
@@ -337,13 +338,9 @@ class PolicySet:
             selected = selection.all.select(chosen)
         else:
             selected = selection.selected
-        local = []
-        for c in selected.controls:
-            if c.cross_resource:
-                log.info("control %s (%s) compares resources with each other; not run at "
-                         "admission", c.id, c.name)
-            else:
-                local.append(c)
+        local = [c for c in selected.controls if not c.cross_resource]
+        # controls that compare resources with each other cannot run on one object
+        self.skipped = len(selected.controls) - len(local)
         self.controls = local
         if local:
             self.scanner = Scanner(local, selected.libraries, default_inputs(selection.all),
@@ -365,6 +362,7 @@ class PolicySet:
             "constraints": len(self.gatekeeper.constraints) if self.gatekeeper else 0,
             "controls": len(self.controls),
             "conftest_rules": self.conftest.count_tests() if self.conftest else 0,
+            "controls_skipped": self.skipped,
         }
 
     # -- evaluating ----------------------------------------------------------------------------
@@ -901,7 +899,10 @@ class WebhookServer:
             shutil.rmtree(self._snapshots.pop(0), ignore_errors=True)
         log.info("policies loaded from %s: %s", self.settings.policy,
                  ", ".join(f"{k} {v}" for k, v in pool.summary.items()))
-        if not any(pool.summary.values()):
+        if pool.summary.get("controls_skipped"):
+            log.info("%d cross-resource controls are not run at admission (they compare "
+                     "resources with each other)", pool.summary["controls_skipped"])
+        if not any(v for k, v in pool.summary.items() if k != "controls_skipped"):
             log.warning("%s holds no policy: every review is allowed", self.settings.policy)
 
     def reload_if_changed(self) -> bool | None:
