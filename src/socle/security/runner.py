@@ -230,6 +230,11 @@ class Scanner:
             if index is not None:
                 data["inventory_index"] = index
                 data["pod_selector_index"] = _pod_selector_index(index)
+                data["name_index"] = {
+                    kind: {ns: {n: True for o in objs
+                                if isinstance(n := o.get("metadata", {}).get("name", ""), str)}
+                           for ns, objs in by_ns.items()}
+                    for kind, by_ns in index.items()}
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
             refs = {k: list(v) for k, v in c.references.items()}

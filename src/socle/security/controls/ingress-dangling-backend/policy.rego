@@ -3,8 +3,6 @@ package socle.controls.ingress_dangling_backend
 import data.socle.lib.k8s
 import rego.v1
 
-services := {k8s.obj_name(s) | some s in k8s.inventory_in("Service", data.socle.lib.k8s.namespace)}
-
 # [path to the service name, name] of every backend (networking.k8s.io/v1 and v1beta1 forms).
 backends contains [["spec", "defaultBackend", "service", "name"], input.spec.defaultBackend.service.name]
 
@@ -32,5 +30,5 @@ deny contains {
 	input.kind == "Ingress"
 	some b in backends
 	is_string(b[1])
-	not b[1] in services
+	not k8s.named_in("Service", data.socle.lib.k8s.namespace, b[1])
 }
