@@ -203,6 +203,61 @@ results := {{name: vs |
 """
 
 
+_MERGED_RULE = "socle_webhook_all.results"
+
+
+def _merge(templates: list[Any], inventory: list[Any], version: str) -> Any:
+    """One engine for several templates of one Rego version, with one query for all of them;
+    None when their packages clash (then each template keeps its own engine) or the merged
+    engine does not evaluate."""
+    from socle.policy import gatekeeper as gk
+    from socle.policy.engine import create_engine
+    from socle.policy.v0 import package_of
+
+    packages = [package_of(m) for t in templates for m in (t.rego, *t.libs)]
+    if len(packages) != len(set(packages)) or any(
+            not p or p.startswith("socle_webhook") for p in packages):
+        return None
+    rules = []
+    for i, t in enumerate(templates):
+        rules.append(f"r{i} := {{name: vs |\n\tp := input.socle_constraints[\"{t.kind}\"][name]\n"
+                     f"\tvs := [v | data.{t.package}.violation[v] with input.parameters as p]\n}}")
+    entries = ", ".join(f'"{t.kind}": r{i}' for i, t in enumerate(templates))
+    module = "package socle_webhook_all\n\n" + "\n\n".join(rules) + \
+        f"\n\nresults := {{{entries}}}\n"
+    try:
+        engine = create_engine("regorus", version)
+        for t in templates:
+            engine.add_policy(f"{t.file}[{t.name}]", t.rego)
+            for i, lib in enumerate(t.libs):
+                engine.add_policy(f"{t.file}[{t.name}.libs[{i}]]", lib)
+        engine.add_policy("<socle webhook: all templates>", module)
+        engine.add_data({"inventory": gk.build_inventory(inventory)})
+        engine.eval_rule(_MERGED_RULE, {"review": {}, "socle_constraints": {}})
+    except SocleError as err:
+        log.debug("templates kept apart: %s", err)
+        return None
+    return engine
+
+
+def _violations_of(constraints: list[Any], got: dict[str, Any]) -> list[Any]:
+    from socle.policy import gatekeeper as gk
+
+    out = []
+    for c in constraints:
+        found = []
+        for item in got.get(c.name) or []:
+            if isinstance(item, dict):
+                msg = item.get("msg")
+                found.append(gk.Violation(c, msg if isinstance(msg, str) else str(msg),
+                                          item.get("details")))
+            else:
+                found.append(gk.Violation(c, str(item)))
+        found.sort(key=lambda v: v.message)
+        out.extend(found)
+    return out
+
+
 @dataclass
 class Decision:
     deny: list[str] = field(default_factory=list)
@@ -309,8 +364,16 @@ class PolicySet:
         # each template's engine gets a module that evaluates ``violation`` once per matching
         # constraint, with that constraint's parameters
         self.batched: dict[str, Any] = {}
-        for t in client.templates.values():
-            if t.engine(True) == "Rego" and t.package:
+        self.merged: list[tuple[Any, set[str]]] = []
+        rego = [t for t in client.templates.values() if t.engine(True) == "Rego" and t.package]
+        for version in ("v0", "v1"):
+            group = [t for t in rego if t.rego_version == version]
+            engine = _merge(group, client.inventory_objects, version) if len(group) > 1 \
+                else None
+            if engine is not None:
+                self.merged.append((engine, {t.kind for t in group}))
+                continue
+            for t in group:
                 engine = client._compiled(t)
                 engine.add_policy(f"<socle webhook: {t.name}>", _BATCH.format(pkg=t.package))
                 self.batched[t.kind] = engine
@@ -402,7 +465,23 @@ class PolicySet:
             if gk.matches(c.match, obj, self.namespaces):
                 matched.setdefault(c.kind, []).append(c)
         out: list[Any] = []
+        for engine, kinds in self.merged:
+            params = {k: {c.name: c.parameters if c.parameters is not None else {}
+                          for c in matched[k]} for k in kinds if k in matched}
+            if not params:
+                continue
+            try:
+                got = engine.eval_rule(_MERGED_RULE, {"review": review,
+                                                      "socle_constraints": params})
+            except SocleError as err:
+                raise SocleError(f"{', '.join(sorted(params))}: {err}") from None
+            got = got if isinstance(got, dict) else {}
+            for k in params:
+                per = got.get(k)
+                out.extend(_violations_of(matched[k], per if isinstance(per, dict) else {}))
         for kind, constraints in matched.items():
+            if any(kind in kinds for _, kinds in self.merged):
+                continue
             engine = self.batched.get(kind)
             if engine is None:  # CEL: one evaluation per constraint
                 for c in constraints:
@@ -415,18 +494,7 @@ class PolicySet:
                                                      "socle_constraints": params})
             except SocleError as err:
                 raise SocleError(f"{kind}: {err}") from None
-            got = got if isinstance(got, dict) else {}
-            for c in constraints:
-                found = []
-                for item in got.get(c.name) or []:
-                    if isinstance(item, dict):
-                        msg = item.get("msg")
-                        found.append(gk.Violation(c, msg if isinstance(msg, str) else str(msg),
-                                                  item.get("details")))
-                    else:
-                        found.append(gk.Violation(c, str(item)))
-                found.sort(key=lambda v: v.message)
-                out.extend(found)
+            out.extend(_violations_of(constraints, got if isinstance(got, dict) else {}))
         return out
 
     def _gatekeeper(self, request: dict[str, Any], obj: dict[str, Any], out: Decision) -> None:
