@@ -201,6 +201,22 @@ def _pod_selector_index(index: dict[str, dict[str, list[Any]]]) -> dict[str, Any
     return out
 
 
+def _name_index(index: dict[str, dict[str, list[Any]]]
+                ) -> dict[str, dict[str, dict[str, list[Any]]]]:
+    """kind -> namespace -> name -> resources (string names only), for ``k8s.named``."""
+    out: dict[str, dict[str, dict[str, list[Any]]]] = {}
+    for kind, by_ns in index.items():
+        kind_out = out[kind] = {}
+        for ns, objs in by_ns.items():
+            names: dict[str, list[Any]] = {}
+            for o in objs:
+                name = o.get("metadata", {}).get("name", "")
+                if isinstance(name, str):
+                    names.setdefault(name, []).append(o)
+            kind_out[ns] = names
+    return out
+
+
 # groups of at most this many controls get an engine of their own (see Scanner)
 _SMALL_GROUP = 16
 
@@ -230,11 +246,7 @@ class Scanner:
             if index is not None:
                 data["inventory_index"] = index
                 data["pod_selector_index"] = _pod_selector_index(index)
-                data["name_index"] = {
-                    kind: {ns: {n: True for o in objs
-                                if isinstance(n := o.get("metadata", {}).get("name", ""), str)}
-                           for ns, objs in by_ns.items()}
-                    for kind, by_ns in index.items()}
+                data["name_index"] = _name_index(index)
         self.references: dict[str, dict[str, list[str]]] = {}
         for c in controls:
             refs = {k: list(v) for k, v in c.references.items()}

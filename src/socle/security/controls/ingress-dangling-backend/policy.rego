@@ -30,5 +30,5 @@ deny contains {
 	input.kind == "Ingress"
 	some b in backends
 	is_string(b[1])
-	not k8s.named_in("Service", data.socle.lib.k8s.namespace, b[1])
+	count(k8s.named("Service", data.socle.lib.k8s.namespace, b[1])) == 0
 }

@@ -466,23 +466,14 @@ pod_selector_candidates(kind, ns, labels) := array.concat(idx.any, [o |
 	idx := data.socle.pod_selector_index[kind][ns]
 } else := inventory_in(kind, ns)
 
-# Is there a resource of `kind` named `name` (a string) in namespace `ns`? A lookup in
-# data.socle.name_index (kind -> namespace -> name -> true, built once per run by the runner)
-# when present, else a scan of the kind's resources in the namespace.
-named_in(kind, ns, name) if {
-	is_object(data.socle.name_index)
+# The resources of `kind` named `name` in namespace `ns`: a lookup in data.socle.name_index
+# (kind -> namespace -> name -> resources, built once per run by the runner) when present, else
+# a scan of the kind's resources in the namespace.
+named(kind, ns, name) := object.get(object.get(object.get(data.socle.name_index, kind, {}), ns, {}), name, []) if {
 	is_string(ns)
-	data.socle.name_index[kind][ns][name] == true
-}
-
-named_in(kind, ns, name) if {
-	not is_object(data.socle.name_index)
+	is_string(name)
+	is_object(data.socle.name_index)
+} else := [o |
 	some o in inventory_in(kind, ns)
 	obj_name(o) == name
-}
-
-named_in(kind, ns, name) if {
-	not is_string(ns)
-	some o in inventory_in(kind, ns)
-	obj_name(o) == name
-}
+]

@@ -32,7 +32,6 @@ deny contains {
 }
 
 account_opts_out(sa) if {
-	some o in k8s.inventory_in("ServiceAccount", data.socle.lib.k8s.namespace)
-	k8s.obj_name(o) == sa
+	some o in k8s.named("ServiceAccount", data.socle.lib.k8s.namespace, sa)
 	o.automountServiceAccountToken == false
 }
