@@ -66,6 +66,34 @@ spec:
 """
 
 
+BLOCKED = """\
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sblockednames
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sBlockedNames
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sblockednames
+        violation[{"msg": msg}] {
+          input.review.object.metadata.name == input.parameters.names[_]
+          msg := sprintf("the name %v is reserved", [input.review.object.metadata.name])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sBlockedNames
+metadata:
+  name: reserved
+spec:
+  parameters:
+    names: ["admin"]
+"""
+
 CONFTEST = """\
 package main
 
@@ -99,6 +127,7 @@ def write_policies(folder: Path) -> None:
         TEMPLATE + "---\n" + constraint("no-latest", "warn", ["latest"]) + "---\n"
         + constraint("no-dev", "deny", ["dev"]) + "---\n"
         + constraint("watch-beta", "dryrun", ["beta"]))
+    (folder / "blocked.yaml").write_text(BLOCKED)
     (folder / "main.rego").write_text(CONFTEST)
     (folder / "allowed.yaml").write_text("inside: true\n")
 
@@ -209,6 +238,36 @@ def test_deny_constraint_names_the_constraint_and_the_fix(server, certs):
     assert resp["status"]["message"] == (
         "denied by socle: [K8sDisallowedTags/no-dev] container <app> uses a disallowed tag "
         "<nginx:dev> (fix: Pin images to a release tag.)")
+
+
+def test_violations_of_two_templates_in_one_review(server, certs):
+    resp = review(server, certs, pod("admin", image="nginx:dev"))
+    assert resp["status"]["message"] == (
+        "denied by socle: [K8sBlockedNames/reserved] the name admin is reserved; "
+        "[K8sDisallowedTags/no-dev] container <app> uses a disallowed tag <nginx:dev> "
+        "(fix: Pin images to a release tag.)")
+
+
+def test_templates_sharing_an_engine_decide_as_separate_engines(tmp_path):
+    folder = tmp_path / "pol"
+    write_policies(folder)
+    shared = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    assert [sorted(kinds) for _, kinds in shared.merged] == [
+        ["K8sBlockedNames", "K8sDisallowedTags"]]
+    apart = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    apart.merged = []
+    for t in apart.gatekeeper.templates.values():
+        engine = apart.gatekeeper._compiled(t)
+        engine.add_policy("<batch>", wh._BATCH.format(pkg=t.package))
+        apart.batched[t.kind] = engine
+    for name in ("admin", "web"):
+        for image in ("nginx:dev", "nginx:latest", "nginx:beta", "nginx:1"):
+            req = pod(name, image=image)
+            assert shared.evaluate(req) == apart.evaluate(req)
+    assert shared.evaluate(pod("admin", image="nginx:dev")).deny == [
+        "[K8sBlockedNames/reserved] the name admin is reserved",
+        "[K8sDisallowedTags/no-dev] container <app> uses a disallowed tag <nginx:dev> "
+        "(fix: Pin images to a release tag.)"]
 
 
 def test_dryrun_constraint_allows_and_is_counted(server, certs):
@@ -357,7 +416,7 @@ def test_health_ready_and_metrics_count_outcomes(server, certs):
     assert metric(after, "socle_webhook_request_duration_seconds_count") >= 3
     assert metric(after, "socle_webhook_request_duration_seconds_bucket", le="+Inf") == \
         metric(after, "socle_webhook_request_duration_seconds_count")
-    assert metric(after, "socle_webhook_policies", kind="constraints") == 3
+    assert metric(after, "socle_webhook_policies", kind="constraints") == 4
     assert metric(after, "socle_webhook_policies", kind="controls") == 15
     assert "# TYPE socle_webhook_request_duration_seconds histogram" in after
 

@@ -495,6 +495,7 @@ class PolicySet:
             except SocleError as err:
                 raise SocleError(f"{kind}: {err}") from None
             out.extend(_violations_of(constraints, got if isinstance(got, dict) else {}))
+        out.sort(key=lambda v: (v.constraint.kind, v.constraint.name))  # as the constraints
         return out
 
     def _gatekeeper(self, request: dict[str, Any], obj: dict[str, Any], out: Decision) -> None:
