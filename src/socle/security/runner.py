@@ -217,6 +217,28 @@ def _name_index(index: dict[str, dict[str, list[Any]]]
     return out
 
 
+def _subject_index(by_kind: dict[str, list[Any]]) -> dict[str, dict[str, list[Any]]]:
+    """kind -> subject name -> resources (RoleBindings, ClusterRoleBindings: whatever has
+    ``subjects``), each resource once per name in inventory order, for
+    ``k8s.subject_candidates``."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for kind, objs in by_kind.items():
+        names: dict[str, list[Any]] = {}
+        for o in objs:
+            subjects = o.get("subjects")
+            items = subjects.values() if isinstance(subjects, dict) else (
+                subjects if isinstance(subjects, list) else ())
+            seen: set[str] = set()
+            for subject in items:
+                name = subject.get("name") if isinstance(subject, dict) else None
+                if isinstance(name, str) and name not in seen:
+                    seen.add(name)
+                    names.setdefault(name, []).append(o)
+        if names:
+            out[kind] = names
+    return out
+
+
 # groups of at most this many controls get an engine of their own (see Scanner)
 _SMALL_GROUP = 16
 
@@ -242,6 +264,7 @@ class Scanner:
                 kind = obj.get("kind") if isinstance(obj, dict) else None
                 by_kind.setdefault(kind if isinstance(kind, str) else "", []).append(obj)
             data["inventory_by_kind"] = by_kind
+            data["subject_index"] = _subject_index(by_kind)
             index = _inventory_index(by_kind)
             if index is not None:
                 data["inventory_index"] = index

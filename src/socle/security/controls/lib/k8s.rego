@@ -477,3 +477,14 @@ named(kind, ns, name) := object.get(object.get(object.get(data.socle.name_index,
 	some o in inventory_in(kind, ns)
 	obj_name(o) == name
 ]
+
+# Resources of `kind` (bindings) with a subject named one of `names`: a superset of those
+# whose subjects match (callers still test them), from data.socle.subject_index (kind ->
+# subject name -> resources, built once per run by the runner) when present, else every
+# resource of the kind.
+subject_candidates(kind, names) := [b |
+	some n in names
+	some b in object.get(object.get(data.socle.subject_index, kind, {}), n, [])
+] if {
+	is_object(data.socle.subject_index)
+} else := inventory_kind(kind)

@@ -27,6 +27,12 @@ holds(b, ns, _) if {
 	s.name in {"system:serviceaccounts", concat(":", ["system:serviceaccounts", ns])}
 }
 
+# The bindings of `kind` that may hold service account `sa` (a subject of that name, or one of
+# the service-account groups); holds decides.
+candidate_bindings(kind, sa) := k8s.subject_candidates(kind, {sa, "system:serviceaccounts", concat(":", ["system:serviceaccounts", data.socle.lib.k8s.namespace])}) if {
+	is_string(data.socle.lib.k8s.namespace)
+} else := k8s.inventory_kind(kind)
+
 # What the role a binding refers to allows, among the risky permissions.
 risks(b) := {sprintf("the built-in %s role", [b.roleRef.name])} if {
 	object.get(b.roleRef, "kind", "") == "ClusterRole"
@@ -57,7 +63,7 @@ deny contains {
 	not ps[1].automountServiceAccountToken == false
 	sa := k8s.service_account_of(ps[1])
 	some kind in ["RoleBinding", "ClusterRoleBinding"]
-	some b in k8s.inventory_kind(kind)
+	some b in candidate_bindings(kind, sa)
 	holds(b, data.socle.lib.k8s.namespace, sa)
 	found := risks(b)
 	count(found) > 0
