@@ -447,6 +447,51 @@ def test_reload_picks_up_a_changed_policy_and_keeps_the_old_one_when_broken(tmp_
         srv.close()
 
 
+def test_reload_under_load_drops_no_request(tmp_path, certs):
+    import threading
+
+    folder = tmp_path / "pol"
+    write_policies(folder)
+    srv = start(folder, certs)
+    answers: list[dict[str, Any]] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        conn = connect(srv, certs)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                               "request": pod(f"load-{i}")}).encode()
+            try:
+                conn.request("POST", "/validate", body, {"Content-Type": "application/json"})
+                answers.append(json.loads(conn.getresponse().read())["response"])
+            except (OSError, http.client.HTTPException) as err:
+                failures.append(repr(err))
+                conn = connect(srv, certs)
+        conn.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(2):
+            time.sleep(0.3)
+            (folder / f"extra{n}.yaml").write_text(constraint(f"extra{n}", "deny", [f"x{n}"]))
+            assert srv.reload_if_changed() is True
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        srv.close()
+    assert failures == []
+    assert len(answers) > 20
+    assert all(a["allowed"] is True and "warnings" not in a for a in answers), [
+        a for a in answers if not a["allowed"] or "warnings" in a][:3]
+
+
 def test_reloader_polls_the_folder(tmp_path, certs):
     folder = tmp_path / "pol"
     write_policies(folder)
