@@ -270,6 +270,24 @@ def test_templates_sharing_an_engine_decide_as_separate_engines(tmp_path):
         "(fix: Pin images to a release tag.)"]
 
 
+def test_namespace_selector_uses_namespaces_of_the_folder(tmp_path):
+    folder = tmp_path / "pol"
+    folder.mkdir()
+    (folder / "t.yaml").write_text(TEMPLATE + "---\n" + constraint("prod-no-dev", "deny", ["dev"])
+                                   .replace("  match:\n", "  match:\n    namespaceSelector: "
+                                            "{matchLabels: {env: prod}}\n"))
+    (folder / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"
+                                    "  labels: {env: prod}\n---\napiVersion: v1\nkind: "
+                                    "Namespace\nmetadata:\n  name: lab\n")
+    policies = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    assert policies.evaluate(pod("a", ns="shop", image="x:dev")).deny
+    assert policies.evaluate(pod("b", ns="lab", image="x:dev")) == wh.Decision()
+    unknown = policies.evaluate(pod("c", ns="elsewhere", image="x:dev"))
+    assert unknown.error == ("K8sDisallowedTags/prod-no-dev has a namespaceSelector and the "
+                             "Namespace 'elsewhere' is not in the policy folder (add its YAML "
+                             "there)")
+
+
 def test_dryrun_constraint_allows_and_is_counted(server, certs):
     before = raw(server, certs, "GET", "/metrics")[1]
     resp = review(server, certs, pod("beta", image="nginx:beta"))

@@ -462,7 +462,15 @@ class PolicySet:
         client = self.gatekeeper
         matched: dict[str, list[Any]] = {}
         for c in client.constraints:
-            if gk.matches(c.match, obj, self.namespaces):
+            try:
+                hit = gk.matches(c.match, obj, self.namespaces)
+            except gk.MatchError:
+                ns = (obj.get("metadata") or {}).get("namespace") if isinstance(
+                    obj.get("metadata"), dict) else None
+                raise SocleError(f"{c.rule_id} has a namespaceSelector and the Namespace "
+                                 f"{ns!r} is not in the policy folder (add its YAML there)"
+                                 ) from None
+            if hit:
                 matched.setdefault(c.kind, []).append(c)
         out: list[Any] = []
         for engine, kinds in self.merged:
