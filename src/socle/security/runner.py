@@ -7,9 +7,9 @@ The pipeline:
    aggregator module per distinct set of controls a kind triggers
    (``data.socle_scan.g<n>.results``: control id -> its non-empty deny set; outside
    ``data.socle`` so that a control reading ``data.socle`` does not recurse into it), so each
-   document costs one evaluation, and kinds no control reads cost none; small groups get an
-   engine of their own, built on first use (regorus' fixed cost per evaluation grows with the
-   Rego loaded);
+   document costs one evaluation, and kinds no control reads cost none; a small group gets an
+   engine of its own once it has seen enough documents (regorus' fixed cost per evaluation
+   grows with the Rego loaded);
 3. files are parsed once and evaluated on every core (forked workers, files in chunks, the
    engine built once per worker); each worker returns findings with lines already resolved;
 4. cross-resource controls (``crossResource: true``) need every resource first: their
@@ -239,8 +239,10 @@ def _subject_index(by_kind: dict[str, list[Any]]) -> dict[str, dict[str, list[An
     return out
 
 
-# groups of at most this many controls get an engine of their own (see Scanner)
+# groups of at most this many controls get an engine of their own (see Scanner) after this many
+# documents (building one costs about what it saves on 100 documents)
 _SMALL_GROUP = 16
+_OWN_ENGINE_AFTER = 100
 
 
 class Scanner:
@@ -286,40 +288,36 @@ class Scanner:
             self.by_kind[kind] = self._group([c for c in controls if c.applies_to(kind)],
                                              sources)
         self.default_group = self._group([c for c in controls if "*" in c.kinds], sources)
-        # Engines. regorus pays, at every evaluation, a fixed cost that grows with the Rego
-        # loaded, so a small group (a ServiceAccount's 2 controls, a Role's 13) gets an engine
-        # of its own holding only its controls (30-40% faster per document), built when a
-        # document first needs it. The large groups of the pod-owning kinds share one engine
-        # (their fixed cost is small next to their controls'), and so does everything when the
-        # inventory is loaded (phase 2: the inventory is converted once).
+        # Engines. One engine holds every control and every aggregator. regorus pays, at every
+        # evaluation, a fixed cost that grows with the Rego loaded, so a small group (a
+        # ServiceAccount's 2 controls, a Role's 13) gets an engine of its own holding only its
+        # controls (30-40% faster per document) once it has seen enough documents to pay for
+        # building it. Not in phase 2 (the inventory would be converted once per engine).
         self._engine_name = engine
         self._libraries = libraries
         self._data = data
-        self._engines: dict[str, Engine] = {}
         self._lazy: dict[str, tuple[list[Control], tuple[str, str]]] = {}
-        shared: list[tuple[str, list[Control]]] = []
+        self._seen: dict[str, int] = {}
+        self._shared = self._build(engine, libraries, controls, list(sources.values()), data)
+        self._engines: dict[str, Engine] = {}
         for rule, members in self.groups.values():
-            if inventory is not None or len(members) > _SMALL_GROUP:
-                shared.append((rule, members))
-            else:
+            if inventory is None and len(members) <= _SMALL_GROUP:
                 self._lazy[rule] = (members, sources[rule])
-        grouped = {c.id for g in self.groups.values() for c in g[1]}
-        ids = {c.id for g in shared for c in g[1]} | {c.id for c in controls
-                                                      if c.id not in grouped}
-        if ids or not self._lazy:
-            built = self._build(engine, libraries, [c for c in controls if c.id in ids],
-                                [sources[g[0]] for g in shared], data)
-            for g in shared:
-                self._engines[g[0]] = built
+                self._seen[rule] = 0
 
     def _engine_for(self, rule: str) -> Engine:
         engine = self._engines.get(rule)
-        if engine is None:
-            members, source = self._lazy[rule]
-            engine = self._build(self._engine_name, self._libraries, members, [source],
-                                 self._data)
-            self._engines[rule] = engine
-        return engine
+        if engine is not None:
+            return engine
+        if rule in self._lazy:
+            self._seen[rule] += 1
+            if self._seen[rule] > _OWN_ENGINE_AFTER:
+                members, source = self._lazy.pop(rule)
+                engine = self._build(self._engine_name, self._libraries, members, [source],
+                                     self._data)
+                self._engines[rule] = engine
+                return engine
+        return self._shared
 
     @staticmethod
     def _build(name: str, libraries: dict[str, str], controls: list[Control],
