@@ -154,15 +154,20 @@ def review(i: int) -> bytes:
 
 
 SERVER = """
-import logging, sys
+import logging, signal, sys, threading
 logging.basicConfig(level=logging.WARNING)
 from socle.policy import webhook as wh
 s = wh.Settings(policy=sys.argv[1], framework=["pss-baseline"], reload_interval=0,
                 workers=int(sys.argv[5]))
 srv = wh.WebhookServer(s, "127.0.0.1", int(sys.argv[4]), sys.argv[2], sys.argv[3])
 srv.load()
+signal.signal(signal.SIGTERM,
+              lambda *a: threading.Thread(target=srv.httpd.shutdown, daemon=True).start())
 print(srv.port, srv.pool.summary, flush=True)
-srv.httpd.serve_forever(poll_interval=0.2)
+try:
+    srv.httpd.serve_forever(poll_interval=0.2)
+finally:
+    srv.close()
 """
 
 
