@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("socle.cli.push", "upload a policy bundle to an OCI registry (conftest push)"),
     "scan": ("socle.cli.scan", "security posture against NSA/CISA, CIS, MITRE ATT&CK, PSS"),
     "check": ("socle.cli.check", "validate + test + scan in one pass: the merge-request gate"),
+    "webhook": ("socle.cli.webhook", "admission webhook: the same policies at admission"),
     "gatekeeper": ("socle.cli.gatekeeper",
                    "Gatekeeper templates and constraints offline (gator test, gator verify)"),
 }
