@@ -278,16 +278,19 @@ def collect_crds(sources: list[Source], stdin: bytes | None,
                  strict: bool) -> dict[SchemaKey, dict[str, Any]]:
     """Schemas of every CustomResourceDefinition in the input, found before validation starts
     so that custom resources validate whichever file declares their CRD."""
-    from socle.formats.yaml import iter_documents, quiet_native_stderr
+    from socle.formats.yaml import quiet_native_stderr
 
     out: dict[SchemaKey, dict[str, Any]] = {}
     with quiet_native_stderr():
-        _collect_crds(sources, stdin, iter_documents, out)
+        _collect_crds(sources, stdin, out)
     return out
 
 
-def _collect_crds(sources: list[Source], stdin: bytes | None, iter_documents: Any,
+def _collect_crds(sources: list[Source], stdin: bytes | None,
                   out: dict[SchemaKey, dict[str, Any]]) -> None:
+    from socle.formats import json as json_format
+    from socle.formats.yaml import decode, load_document, split_documents
+
     for source in sources:
         try:
             data = stdin if source.is_stdin else source.read()
@@ -296,11 +299,18 @@ def _collect_crds(sources: list[Source], stdin: bytes | None, iter_documents: An
         if data is None or b"CustomResourceDefinition" not in data:
             continue
         try:
-            for doc in iter_documents(data, source.display, strict=False):
-                if doc.error is None and is_crd(doc.obj):
-                    out.update(schemas_from_crd(doc.obj))
+            text = decode(data, source.display)
         except InputError:
             continue  # reported when the file is validated
+        if source.path.lower().endswith(".json"):
+            docs = [json_format.load_document(text, source.display)]
+        else:  # only the documents that mention a CRD are parsed twice
+            docs = [load_document(chunk, source.display, i, line)
+                    for i, (line, chunk) in enumerate(split_documents(text))
+                    if "CustomResourceDefinition" in chunk]
+        for doc in docs:
+            if doc.error is None and is_crd(doc.obj):
+                out.update(schemas_from_crd(doc.obj))
 
 
 # --- the whole run -----------------------------------------------------------------------------
