@@ -5,8 +5,8 @@ Semantics follow conftest:
 * policies: every ``*.rego`` under each ``--policy`` path (files or folders, recursively);
 * rules: in each namespace (``main`` by default), rules named ``deny``/``violation`` with
   optional ``_suffix`` parts are failures, ``warn`` (``_suffix``) warnings. A value is a set of
-  strings, or of objects with ``msg`` and any other keys (metadata); a boolean ``true`` counts
-  as one failure named after the rule;
+  strings, or of objects with ``msg`` and any other keys (metadata); a boolean rule is a pass,
+  true or false, as conftest reads it;
 * exceptions: ``exception contains rules`` (v0 ``exception[rules]``) where ``rules`` lists
   rule names without the ``deny_``/``violation_``/``warn_`` prefix; an excepted rule's results
   are dropped and, as in conftest, the input gets one exception per time a group lists the
@@ -272,10 +272,8 @@ def exception_name(rule: str) -> str:
 
 def _messages(value: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
     """(message, metadata) pairs of one rule's value."""
-    if value is None or value is False:
-        return []
-    if value is True:
-        return [("", {})]
+    if value is None or isinstance(value, bool):
+        return []  # conftest reads a boolean rule as a pass, true or false
     items = value if isinstance(value, list) else [value]
     out: list[tuple[str, dict[str, Any]]] = []
     for item in items:
