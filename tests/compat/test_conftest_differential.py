@@ -241,9 +241,7 @@ PARSE: list[Any] = [
         strict=True, reason="conftest v0.71.1 drops a leading `# syntax=` parser directive "
                             "(socle: a comment command) and gives ENV/LABEL values as "
                             "key, value, \"=\" triples (socle: key, value)")),
-    pytest.param(FORMATS, ["pom.xml"], id="xml", marks=pytest.mark.xfail(
-        strict=True, reason="conftest v0.71.1 (goxml2json.Convert) keeps every value a "
-                            "string; socle types true/false and numbers (docs/formats.md)")),
+    pytest.param(FORMATS, ["pom.xml"], id="xml"),
     pytest.param(FIXTURES / "kubernetes", ["--combine", "deployment.yaml", "service.yaml"],
                  id="combine"),
 ]

@@ -18,12 +18,12 @@ def test_pom() -> None:
     assert project["-xmlns"] == "http://maven.apache.org/POM/4.0.0"
     assert project["-xsi"] == "http://www.w3.org/2001/XMLSchema-instance"
     assert project["version"] == "1.4.2"
-    assert project["properties"] == {"java.version": 17, "skipTests": False}
+    assert project["properties"] == {"java.version": "17", "skipTests": "false"}
     deps = project["dependencies"]["dependency"]
     assert [d["artifactId"] for d in deps] == ["log4j-core", "junit"]
     plugin = project["build"]["plugins"]["plugin"]  # one element: an object, not a list
-    assert plugin["-enabled"] is True
-    assert plugin["configuration"] == {"release": 17}
+    assert plugin["-enabled"] == "true"
+    assert plugin["configuration"] == {"release": "17"}
 
 
 def test_text_and_typing_rules() -> None:
@@ -31,8 +31,8 @@ def test_text_and_typing_rules() -> None:
                     b"<t>null</t><mixed k='v'>first<c/> last </mixed>"
                     b"<ns:q xmlns:ns='u'>&amp;<![CDATA[<raw>]]></ns:q></r>", "r.xml")[0].obj
     assert obj == {"r": {
-        "-a": "x", "n": "1", "m": 12, "z": "007", "f": 1.5, "v": "1.2.3", "e": "",
-        "t": None, "mixed": {"-k": "v", "c": "", "#content": "last"},
+        "-a": "x", "n": "1", "m": "12", "z": "007", "f": "1.5", "v": "1.2.3", "e": "",
+        "t": "null", "mixed": {"-k": "v", "c": "", "#content": "last"},
         "q": {"-ns": "u", "#content": "<raw>"},
     }}
 
