@@ -237,10 +237,7 @@ PARSE: list[Any] = [
     pytest.param(FORMATS, ["application.properties"], id="properties"),
     pytest.param(FIXTURES / "kubernetes", ["deployment.yaml", "service.yaml", "good.json"],
                  id="several-files"),
-    pytest.param(FORMATS, ["Dockerfile"], id="dockerfile", marks=pytest.mark.xfail(
-        strict=True, reason="conftest v0.71.1 drops a leading `# syntax=` parser directive "
-                            "(socle: a comment command) and gives ENV/LABEL values as "
-                            "key, value, \"=\" triples (socle: key, value)")),
+    pytest.param(FORMATS, ["Dockerfile"], id="dockerfile"),
     pytest.param(FORMATS, ["pom.xml"], id="xml"),
     pytest.param(FIXTURES / "kubernetes", ["--combine", "deployment.yaml", "service.yaml"],
                  id="combine"),

@@ -12,10 +12,12 @@ instruction (``input[i].Cmd == "from"``)::
 
 ``Cmd`` is lower case; ``SubCmd`` is the instruction under ``ONBUILD`` (as written), whose
 arguments then fill ``Value``; ``Flags`` is ``null`` for an instruction with no arguments;
-``Value`` is ``null`` when empty; ``Stage`` counts ``FROM`` lines from 0. Comment lines before
-an instruction come first as ``{"Cmd": "comment", "Value": ["text"], ...}`` commands, as in
-conftest. Errors BuildKit's instruction checks would raise (unknown instructions and flags,
-wrong argument counts) are reported with their line, as conftest reports them.
+``Value`` is ``null`` when empty (``ENV`` and ``LABEL`` give key, value, separator triples:
+``"="``, or ``""`` in the legacy ``KEY value`` form); ``Stage`` counts ``FROM`` lines from 0.
+Comment lines before an instruction come first as ``{"Cmd": "comment", "Value": ["text"], ...}``
+commands, as in conftest; parser directives at the top (``# syntax=``) are not comments.
+Errors BuildKit's instruction checks would raise (unknown instructions and flags, wrong
+argument counts) are reported with their line, as conftest reports them.
 """
 
 from __future__ import annotations
@@ -140,6 +142,22 @@ def _comment(line: str) -> str | None:
     return line[1:].strip()
 
 
+# BuildKit's parser directives: only at the very top, before any instruction or comment
+_DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.IGNORECASE)
+
+
+def _key_value_triples(value: list[str], original: str) -> list[str]:
+    """BuildKit gives ENV and LABEL as key, value, separator nodes: "=" for ``K=V``, "" for
+    the legacy ``K V`` form; conftest shows all three."""
+    args = original.strip().split(None, 1)
+    legacy = len(args) > 1 and "=" not in args[1].split(None, 1)[0]
+    sep = "" if legacy else "="
+    out: list[str] = []
+    for i in range(0, len(value) - 1, 2):
+        out.extend([value[i], value[i + 1], sep])
+    return out
+
+
 def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
     try:
         parsed = _buildkit.parse_string(text)
@@ -157,6 +175,9 @@ def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
         current = max(stage, 0)
         for number in range(previous_end + 1, node.start_line):
             comment = _comment(lines[number - 1])
+            if comment is not None and previous_end == 0 and not commands and \
+                    _DIRECTIVE.match(lines[number - 1]):
+                continue  # a parser directive (# syntax=, # escape=, # check=), not a comment
             if comment is not None:
                 where[(0, len(commands))] = (number, 1)
                 commands.append({"Cmd": "comment", "SubCmd": "", "JSON": False,
@@ -170,13 +191,16 @@ def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
                          node.flags, node.json)
         if problem:
             raise InputError(problem, file, node.start_line)
+        value = list(node.value)
+        if cmd in ("env", "label") and value:
+            value = _key_value_triples(value, node.original)
         where[(0, len(commands))] = (node.start_line, 1)
         commands.append({
             "Cmd": cmd,
             "SubCmd": node.sub_cmd or "",
             "JSON": bool(node.json),
             "Flags": (list(node.flags) if cmd != "onbuild" else []) if has_args else None,
-            "Value": list(node.value) or None,
+            "Value": value or None,
             "Stage": current,
         })
     return commands, where
