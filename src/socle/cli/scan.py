@@ -56,6 +56,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "report what is left")
     g.add_argument("--dry-run", dest="dry_run", action="store_true", default=None,
                    help="with --fix: print a unified diff, write nothing")
+    g = p.add_argument_group("live cluster")
+    g.add_argument("--cluster", dest="cluster", action="store_true", default=None,
+                   help="scan the resources of a live cluster (read through the Kubernetes "
+                        "API) instead of files")
+    g.add_argument("--kubeconfig", dest="kubeconfig", default=None, metavar="PATH",
+                   help="with --cluster: kubeconfig file (default $KUBECONFIG, then "
+                        "~/.kube/config)")
+    g.add_argument("--context", dest="context", default=None, metavar="NAME",
+                   help="with --cluster: kubeconfig context (default: the current one)")
+    g.add_argument("--namespace", dest="namespace", default=None, metavar="NS",
+                   help="with --cluster: only this namespace (default: every namespace and "
+                        "the cluster-scoped resources)")
     p.set_defaults(inputs=None)
     add_output_arguments(p)
 
@@ -125,12 +137,40 @@ def text_summary(report: Report, stream: TextIO) -> None:
                      f"{'s' if len(fw['members']) != 1 else ''})\n")
 
 
+def _scan_cluster(args: argparse.Namespace, options: Any) -> Report:
+    """``--cluster``: list every readable resource, then scan the objects as documents of
+    ``cluster:<context>``. Kinds that cannot be listed are named on stderr, not an error."""
+    from socle.cluster import KubeClient, load_kubeconfig
+    from socle.security.runner import scan_objects
+
+    config = load_kubeconfig(args.kubeconfig, args.context)
+    with KubeClient(config) as client:
+        inventory = client.list_all(namespace=args.namespace)
+    report = scan_objects(inventory.objects, options, f"cluster:{config.context}")
+    report.files = 0
+    report.extra["cluster"] = {"context": config.context, "namespace": args.namespace,
+                               "objects": len(inventory.objects),
+                               "skipped": dict(inventory.skipped)}
+    if inventory.skipped:
+        n = len(inventory.skipped)
+        listed = ", ".join(f"{k} ({v})" for k, v in sorted(inventory.skipped.items()))
+        sys.stderr.write(f"socle scan: skipped {n} kind{'s' if n != 1 else ''} that cannot "
+                         f"be listed: {listed}\n")
+    return report
+
+
 def run(args: argparse.Namespace) -> int:
+    given_paths = list(args.paths)  # before socle.yaml's scan.paths fill them in
     cfg = apply_config(args, "scan")
     from socle.security.runner import ScanOptions, scan_paths
 
-    paths = list(args.paths) or as_list(cfg.data.get("paths")) or []
-    if not paths:
+    cluster = bool(getattr(args, "cluster", None))
+    if cluster and given_paths:
+        raise UsageError("--cluster scans a live cluster: give no paths with it")
+    if cluster and args.fix:
+        raise UsageError("--fix rewrites files: it does not go with --cluster")
+    paths = [] if cluster else (list(args.paths) or as_list(cfg.data.get("paths")) or [])
+    if not paths and not cluster:
         raise UsageError("no input: give files, folders, or - for stdin")
     if args.workers is not None and int(args.workers) < 1:
         raise UsageError("-n must be at least 1")
@@ -160,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         workers=int(args.workers or 0),
         ignore_filename_patterns=tuple(as_list(args.ignore_filename_pattern)),
     )
-    report = scan_paths(paths, options)
+    report = _scan_cluster(args, options) if cluster else scan_paths(paths, options)
     if args.fix:
         from socle.security.fix import apply_fixes
 

@@ -862,6 +862,13 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
         results.append(_phase2(cross, controls.libraries, inputs, exceptions, options,
                                inventory, pending, fw_names, workers))
 
+    return _finish(report, results, selection, exceptions)
+
+
+def _finish(report: Report, results: list[FileResult], selection: Selection,
+            exceptions: Exceptions) -> Report:
+    """Merge the results into the report: findings, excepted ones, per-resource scores."""
+    controls = selection.selected
     records: dict[Any, Record] = {}
     for r in results:
         report.documents.extend(r.documents)
@@ -884,6 +891,52 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     report.extra["controls"] = controls.controls
     report.extra["frameworks"] = selection.reported
     return report
+
+
+def _cluster_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """A live object as its manifest would read: no ``status``, no ``metadata.managedFields``."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = out.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        out["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    return out
+
+
+def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
+                 source: str = "cluster") -> Report:
+    """Scan resources read from somewhere other than files (a live cluster) as
+    :func:`scan_paths` scans documents: every object is a document of ``source`` (its index in
+    ``objects``, line 0), cross-resource controls see all of them as the inventory. ``status``
+    and ``metadata.managedFields`` are dropped first. Runs in this process (no workers)."""
+    from socle.formats.yaml import quiet_native_stderr
+
+    selection = select_controls(options)
+    controls = selection.selected
+    inputs = {**default_inputs(selection.all), **options.inputs}
+    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
+    exceptions = Exceptions(selection.all.controls, rules, options.today)
+    fw_names = _framework_names(selection)
+    local = [c for c in controls.controls if not c.cross_resource]
+    cross = [c for c in controls.controls if c.cross_resource]
+    cross_kinds = {k for c in cross for k in c.kinds}
+
+    report = Report(command="scan")
+    report.rules.update(RULES)
+    for c in controls.controls:
+        report.rules[c.id] = Rule(c.id, c.title, c.remediation, c.help_uri, c.severity)
+    out = FileResult()
+    scanner = Scanner(local, controls.libraries, inputs, exceptions, options.engine,
+                      frameworks=fw_names, cross_kinds=cross_kinds)
+    with quiet_native_stderr():
+        for i, obj in enumerate(objects):
+            doc = Document(obj=_cluster_object(obj), file=source, index=i, line=0, text=None,
+                           format="json")
+            scanner.scan_document(doc, out, 1, collect=bool(cross))
+    results = [out]
+    if cross:
+        results.append(_phase2(cross, controls.libraries, inputs, exceptions, options,
+                               out.inventory, out.pending, fw_names, 1))
+    return _finish(report, results, selection, exceptions)
 
 
 def _phase2(cross: list[Control], libraries: dict[str, str], inputs: dict[str, Any],
