@@ -154,3 +154,25 @@ def test_scan_cluster_wide_in_text_finds_the_pod_in_its_namespace(
     assert len(mine) == 1, result.out
     assert mine[0].startswith("cluster:")
     assert "Controls: 1 failed" in result.out
+
+
+def test_scan_cluster_gives_cross_resource_controls_the_live_inventory(
+        kube: KubeCluster, kube_client: KubeClient, kube_namespace: str) -> None:
+    """SCL-043 (pods no NetworkPolicy selects) sees the NetworkPolicies read from the cluster."""
+    ns = kube_namespace
+    kube_client.create(f"/apis/apps/v1/namespaces/{ns}/deployments", _deployment("web"))
+    args = ("scan", "--cluster", "--kubeconfig", str(kube.kubeconfig), "--namespace", ns,
+            "--controls", "SCL-043", "-o", "json")
+
+    before = run_socle(*args)
+    assert before.code == 1, before.err
+    assert [f["resource"]["name"] for f in _findings(before.out, "SCL-043")] == ["web"]
+
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "web"},
+              "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                       "policyTypes": ["Ingress", "Egress"]}}
+    kube_client.create(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies", policy)
+    after = run_socle(*args)
+    assert after.code == 0, after.out + after.err
+    assert _findings(after.out, "SCL-043") == []
