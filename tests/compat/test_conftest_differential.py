@@ -20,18 +20,18 @@ is skipped (CI: ``go install github.com/open-policy-agent/conftest@v0.71.1``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from socle_testing import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "compat" / "conftest"
@@ -39,18 +39,8 @@ FORMATS = ROOT / "tests" / "compat" / "fixtures" / "formats"
 BENCH_POLICY = ROOT / "bench" / "policy" / "policy"
 
 
-def _load(name: str, path: Path) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-bench = _load("socle_bench_policy_run", ROOT / "bench" / "policy" / "run.py")
+bench = load_module("socle_bench_policy_run", ROOT / "bench" / "policy" / "run.py")
 
 pytestmark = pytest.mark.conftest
 

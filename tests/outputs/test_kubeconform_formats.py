@@ -6,19 +6,16 @@ kubeconform binary is found ($KUBECONFORM, PATH, $(go env GOPATH)/bin).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from socle_testing import ROOT, run_socle
+from socle_testing import ROOT, load_module, run_socle
 
 pytestmark = pytest.mark.kubeconform
 
@@ -57,18 +54,8 @@ metadata: {name: no-schema}
 }
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-bench = _load("socle_bench_validate_run", ROOT / "bench" / "validate" / "run.py")
+bench = load_module("socle_bench_validate_run", ROOT / "bench" / "validate" / "run.py")
 
 
 @pytest.fixture(scope="module")
