@@ -16,7 +16,6 @@ policy benchmark (``bench/policy/policy``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -24,27 +23,19 @@ import shlex
 import subprocess
 import sys
 import time
-from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
 
 
-def _load(name: str, path: str) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+from benchload import load  # noqa: E402  (bench/ is no package)
 
-
-validate = _load("socle_bench_validate_run", os.path.join(BENCH, "validate", "run.py"))
-scan = _load("socle_bench_scan_run", os.path.join(BENCH, "scan", "run.py"))
-_common = _load("socle_bench_common", os.path.join(BENCH, "common.py"))
+validate = load("socle_bench_validate_run", os.path.join(BENCH, "validate", "run.py"))
+scan = load("socle_bench_scan_run", os.path.join(BENCH, "scan", "run.py"))
+_common = load("socle_bench_common", os.path.join(BENCH, "common.py"))
 fmt_bytes, interleaved, markdown_table = (_common.fmt_bytes, _common.interleaved,
                                           _common.markdown_table)
 summarize = _common.summarize

@@ -23,7 +23,6 @@ conftest's, not with a list.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -39,18 +38,11 @@ VERSION = 1  # bump when the planted problems change: a stored corpus is then re
 RATE = 0.04  # share of Deployments (Services, objects) given each problem
 
 
-def _load(name: str, path: str) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+from benchload import load  # noqa: E402  (bench/ is no package)
 
-
-vgen = _load("socle_bench_generate", os.path.join(BENCH, "validate", "generate.py"))
+vgen = load("socle_bench_generate", os.path.join(BENCH, "validate", "generate.py"))
 FULL, SMALL = vgen.FULL, vgen.SMALL
 
 

@@ -19,7 +19,6 @@ docs/benchmarks.md. Nothing goes over the network (Checkov runs with ``--skip-do
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -35,19 +34,12 @@ BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
 
 
-def _load(name: str, path: str) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+from benchload import load  # noqa: E402  (bench/ is no package)
 
-
-generate = _load("socle_bench_scan_generate", os.path.join(HERE, "generate.py"))
-_common = _load("socle_bench_common", os.path.join(BENCH, "common.py"))
+generate = load("socle_bench_scan_generate", os.path.join(HERE, "generate.py"))
+_common = load("socle_bench_common", os.path.join(BENCH, "common.py"))
 fmt_bytes, interleaved, markdown_table = (_common.fmt_bytes, _common.interleaved,
                                           _common.markdown_table)
 measure, summarize = _common.measure, _common.summarize

@@ -16,7 +16,6 @@ mismatch between socle and kubeconform.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -33,21 +32,12 @@ BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
 
 
-def _load(name: str, path: str) -> Any:
-    """Import a benchmark file by path (bench/ is no package), under a name that cannot clash
-    with anything on sys.path; the tests import this file the same way."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+from benchload import load  # noqa: E402  (bench/ is no package)
 
-
-generate = _load("socle_bench_generate", os.path.join(HERE, "generate.py"))
-_common = _load("socle_bench_common", os.path.join(BENCH, "common.py"))
+generate = load("socle_bench_generate", os.path.join(HERE, "generate.py"))
+_common = load("socle_bench_common", os.path.join(BENCH, "common.py"))
 Summary = _common.Summary
 fmt_bytes, interleaved, markdown_table = _common.fmt_bytes, _common.interleaved, \
     _common.markdown_table
