@@ -360,20 +360,6 @@ def _work(paths: list[str]) -> list[FileOutcome]:
     return [check_source(Source(p), _WORKER) for p in paths]
 
 
-def _work_cross(docs: list[Document]) -> Any:
-    from socle.security.runner import FileResult as SResult
-
-    out = SResult()
-    for doc in docs:
-        try:
-            _WORKER.scan_document(doc, out, 2)
-        except SocleError as err:
-            out.errors += 1
-            out.findings.append(Finding(ERROR_RULE, err.message, Severity.HIGH, "security",
-                                        doc.resource, doc.file, doc.line, 0, doc.index))
-    return out
-
-
 def _pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
@@ -521,8 +507,12 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
 
         findings.extend(checks.cross_check(facts))
     if plan is not None:
+        from socle.security.runner import cross_phase
+
         if plan.cross:
-            part = _cross(plan, inventory, pending, workers)
+            part = cross_phase(plan.cross, plan.selection.selected.libraries, plan.inputs,
+                               plan.exceptions, plan.engine, inventory, pending,
+                               plan.frameworks, workers)
             findings.extend(part.findings)
             report.errors += part.errors
             for rec in part.records:
@@ -553,35 +543,6 @@ def _merge_record(records: dict[Any, Any], rec: Any) -> None:
     else:
         known.failed |= rec.failed
         known.excepted |= rec.excepted
-
-
-def _cross(plan: _ScanPlan, inventory: list[Any], pending: list[Document], workers: int) -> Any:
-    global _FACTORY, _WORKER
-
-    def build() -> Any:
-        return plan.cross_scanner(inventory)
-
-    if workers > 1 and len(pending) > 400:
-        from socle.security.runner import FileResult as SResult
-
-        size = max(50, len(pending) // (workers * 4))
-        batches = [pending[i:i + size] for i in range(0, len(pending), size)]
-        out = SResult()
-        _FACTORY = build
-        try:
-            with _pool(workers) as pool:
-                for part in pool.map(_work_cross, batches):
-                    out.findings.extend(part.findings)
-                    out.records.extend(part.records)
-                    out.errors += part.errors
-        finally:
-            _FACTORY = None
-        return out
-    saved, _WORKER = _WORKER, build()
-    try:
-        return _work_cross(pending)
-    finally:
-        _WORKER = saved
 
 
 def _mark_invalid(report: Report) -> None:

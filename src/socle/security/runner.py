@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from socle.core.document import Document
-from socle.core.errors import InputError, UsageError
+from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
@@ -774,6 +774,10 @@ def _work_cross(docs: list[Document]) -> FileResult:
             out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH,
                                         "input", Resource(), err.file or doc.file,
                                         err.line or 0))
+        except SocleError as err:  # a control that could not be evaluated on this document
+            out.errors += 1
+            out.findings.append(Finding("control/error", err.message, Severity.HIGH, "input",
+                                        doc.resource, doc.file, doc.line, 0, doc.index))
     return out
 
 
@@ -859,8 +863,8 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     if cross:
         inventory = [o for r in results for o in r.inventory]
         pending = [d for r in results for d in r.pending]
-        results.append(_phase2(cross, controls.libraries, inputs, exceptions, options,
-                               inventory, pending, fw_names, workers))
+        results.append(cross_phase(cross, controls.libraries, inputs, exceptions,
+                                   options.engine, inventory, pending, fw_names, workers))
 
     return _finish(report, results, selection, exceptions)
 
@@ -934,19 +938,21 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
             scanner.scan_document(doc, out, 1, collect=bool(cross))
     results = [out]
     if cross:
-        results.append(_phase2(cross, controls.libraries, inputs, exceptions, options,
-                               out.inventory, out.pending, fw_names, 1))
+        results.append(cross_phase(cross, controls.libraries, inputs, exceptions,
+                                   options.engine, out.inventory, out.pending, fw_names, 1))
     return _finish(report, results, selection, exceptions)
 
 
-def _phase2(cross: list[Control], libraries: dict[str, str], inputs: dict[str, Any],
-            exceptions: Exceptions, options: ScanOptions, inventory: list[Any],
-            pending: list[Document], fw_names: dict[str, list[str]], workers: int
-            ) -> FileResult:
-    global _FACTORY
+def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[str, Any],
+                exceptions: Exceptions, engine: str, inventory: list[Any],
+                pending: list[Document], fw_names: dict[str, list[str]], workers: int
+                ) -> FileResult:
+    """Phase 2: the cross-resource controls over the documents phase 1 sent back, with the
+    whole input's inventory as data (``socle scan`` and ``socle check`` share it)."""
+    global _FACTORY, _WORKER
 
     def build() -> Scanner:
-        return Scanner(cross, libraries, inputs, exceptions, options.engine,
+        return Scanner(cross, libraries, inputs, exceptions, engine,
                        inventory=inventory, frameworks=fw_names)
 
     if workers > 1 and len(pending) > 400:
@@ -963,9 +969,7 @@ def _phase2(cross: list[Control], libraries: dict[str, str], inputs: dict[str, A
         finally:
             _FACTORY = None
         return out
-    scanner = build()
-    global _WORKER
-    saved, _WORKER = _WORKER, scanner
+    saved, _WORKER = _WORKER, build()
     try:
         return _work_cross(pending)
     finally:
