@@ -1,0 +1,835 @@
+"""Rego to Python: one Python function per rule, from the AST regorus parsed.
+
+Each rule becomes a function of a context ``C`` (``C.input``, ``C.data``, ``C.memo``):
+
+* a query is straight-line code inside ``for _ in ONCE:``; iteration (``some``, ``x[_]``,
+  comprehensions) opens nested ``for`` loops and an expression that fails or is undefined
+  does ``continue``, which is Rego's backtracking to the next binding;
+* complete rules keep every solution's value and raise :class:`Conflict` when two differ
+  (regorus then reports the error); rules without arguments are memoised per evaluation;
+* partial set rules add to an :class:`RSet`, partial object rules to a dict;
+* ``not`` and ``every`` are nested checks (a closure when their query iterates).
+
+Anything this compiler does not handle raises :class:`Unsupported` while compiling a rule; that
+rule, and every rule that depends on it, is then evaluated by regorus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from socle.policy.regoc.runtime import BUILTINS, Unsupported
+
+Node = dict[str, Any]
+Path = tuple[str, ...]
+
+
+@dataclass
+class Definition:
+    module: Module
+    node: Node  # the "Spec" or "Default" object
+
+
+@dataclass
+class Module:
+    path: str
+    package: Path
+    source: bytes
+    imports: dict[str, Path]  # alias -> ("data", ...) or ("input", ...)
+
+
+@dataclass
+class Rule:
+    path: Path
+    kind: str = ""  # complete, set, object, func
+    arity: int = 0
+    defs: list[Definition] = field(default_factory=list)
+    default: Definition | None = None
+    py: str = ""
+    deps: set[Path] = field(default_factory=set)
+    reason: str | None = None  # why it falls back to regorus (None: compiled)
+    code: str = ""
+
+
+def kind_of(node: Node) -> tuple[str, Node]:
+    ((k, v),) = node.items()
+    return k, v
+
+
+def var_name(node: Node) -> str | None:
+    k, v = kind_of(node)
+    return str(v["value"]) if k == "Var" else None
+
+
+def ref_path(node: Node) -> list[str] | None:
+    """A ref made only of a var and dotted fields: its parts, else None."""
+    k, v = kind_of(node)
+    if k == "Var":
+        return [str(v["value"])]
+    if k == "RefDot":
+        base = ref_path(v["refr"])
+        return None if base is None else [*base, str(v["field"][1])]
+    if k == "RefBrack":
+        ik, iv = kind_of(v["index"])
+        base = ref_path(v["refr"])
+        if base is None or ik not in ("String", "RawString"):
+            return None
+        return [*base, str(iv["value"])]
+    return None
+
+
+def span_text(module: Module, span: Any) -> str:
+    return module.source[span["start"]:span["end"]].decode("utf-8")
+
+
+def load_modules(asts: list[Any]) -> list[tuple[Module, list[Node]]]:
+    out = []
+    for entry in asts:
+        src = str(entry["source"]["contents"]).encode("utf-8")
+        ast = entry["ast"]
+        pkg = ref_path(ast["package"]["refr"])
+        if pkg is None:
+            raise Unsupported("package path")
+        module = Module(str(entry["source"]["file"]), ("data", *pkg), src, {})
+        for imp in ast.get("imports", []):
+            parts = ref_path(imp["refr"])
+            if parts is None:
+                continue
+            if parts[0] in ("future", "rego"):
+                continue
+            alias = span_text(module, imp["as"]) if imp.get("as") else parts[-1]
+            module.imports[alias] = tuple(parts)
+        out.append((module, list(ast.get("rules", []))))
+    return out
+
+
+def collect_rules(modules: list[tuple[Module, list[Node]]]) -> dict[Path, Rule]:
+    rules: dict[Path, Rule] = {}
+    for module, nodes in modules:
+        for node in nodes:
+            k, v = kind_of(node)
+            reason = None
+            if k == "Default":
+                name = ref_path(v["refr"])
+                if name is None:
+                    continue
+                path = (*module.package, *name)
+                rule = rules.setdefault(path, Rule(path))
+                if v.get("args"):
+                    rule.reason = "default function"
+                rule.default = Definition(module, v)
+                continue
+            hk, hv = kind_of(v["head"])
+            arity = 0
+            if hk == "Set":
+                name = ref_path(hv["refr"])
+                kind = "set"
+                if hv.get("key") is None:
+                    reason = "set rule without a key"
+            elif hk == "Func":
+                name = ref_path(hv["refr"])
+                kind = "func"
+                arity = len(hv["args"])
+            else:  # Compr
+                rk, rv = kind_of(hv["refr"])
+                if rk == "RefBrack" and ref_path(hv["refr"]) is None:
+                    name = ref_path(rv["refr"])
+                    kind = "object"
+                    if hv.get("assign") is None:
+                        reason = "partial rule without a value"
+                else:
+                    name = ref_path(hv["refr"])
+                    kind = "complete"
+            if name is None:
+                name = ["<ref head>"]
+                reason = "rule head with a computed reference"
+            if len(name) != 1:
+                reason = "rule head with a dotted reference"
+            path = (*module.package, *name)
+            rule = rules.setdefault(path, Rule(path, kind, arity))
+            if rule.kind == "":
+                rule.kind, rule.arity = kind, arity
+            if rule.kind != kind or rule.arity != arity:
+                rule.reason = "definitions of different kinds"
+            if reason and not rule.reason:
+                rule.reason = reason
+            rule.defs.append(Definition(module, v))
+    for i, rule in enumerate(sorted(rules.values(), key=lambda r: r.path)):
+        rule.py = ("f_" if rule.kind == "func" else "r_") + str(i) + "_" + _ident(rule.path[-1])
+        if rule.kind == "" and rule.default is not None:
+            rule.kind = "complete"
+    return rules
+
+
+def _ident(s: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in s)
+
+
+BIN_OPS = {"Eq": "eq", "Ne": "ne", "Lt": "lt", "Le": "le", "Gt": "gt", "Ge": "ge"}
+ARITH_OPS = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Mod": "mod"}
+SET_OPS = {"Union": "union", "Intersection": "intersection", "Or": "union", "And": "intersection"}
+
+
+class Scope:
+    """Rego variable -> Python local, and the variables declared with ``some`` (unbound)."""
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, str] = dict(parent.vars) if parent else {}
+        self.declared: set[str] = set(parent.declared) if parent else set()
+
+    def child(self) -> Scope:
+        return Scope(self)
+
+
+class RuleCompiler:
+    """Compiles every definition of one rule into one Python function."""
+
+    def __init__(self, rules: dict[Path, Rule], prefixes: set[Path], rule: Rule,
+                 blocked: frozenset[str] = frozenset()) -> None:
+        self.blocked = blocked
+        self.rules = rules
+        self.prefixes = prefixes
+        self.rule = rule
+        self.lines: list[str] = []
+        self.n = 0
+        self.module: Module = rule.defs[0].module if rule.defs else rule.default.module  # type: ignore[union-attr]
+
+    # -- output ------------------------------------------------------------------------------
+
+    def emit(self, ind: int, text: str) -> None:
+        self.lines.append("    " * ind + text)
+
+    def tmp(self, prefix: str = "t") -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def local(self, name: str) -> str:
+        self.n += 1
+        return f"v_{_ident(name)}_{self.n}"
+
+    # -- the function ------------------------------------------------------------------------
+
+    def compile(self) -> str:
+        rule = self.rule
+        name = rule.py
+        if rule.kind == "func":
+            args = [f"a{i}" for i in range(rule.arity)]
+            self.emit(0, f"def {name}(C, {', '.join(args)}):")
+            self.emit(1, "I = C.input")
+            self.emit(1, "res = U")
+            for d in rule.defs:
+                self.function_def(d, args)
+            self.emit(1, "return res")
+            return "\n".join(self.lines)
+        self.emit(0, f"def {name}(C):")
+        self.emit(1, f"res = C.memo.get({name!r}, MISS)")
+        self.emit(1, "if res is not MISS:")
+        self.emit(2, "return res")
+        self.emit(1, "I = C.input")
+        if rule.kind == "set":
+            self.emit(1, "out = RSet()")
+        elif rule.kind == "object":
+            self.emit(1, "out = {}")
+        else:
+            self.emit(1, "res = U")
+        for d in rule.defs:
+            self.module = d.module
+            self.rule_def(d)
+        if rule.kind in ("set", "object"):
+            self.emit(1, "res = out")
+        if rule.default is not None:
+            self.module = rule.default.module
+            self.emit(1, "if res is U:")
+            _, val = self.expr(rule.default.node["value"], 2, Scope())
+            self.emit(2, f"res = {val}")
+        self.emit(1, f"C.memo[{name!r}] = res")
+        self.emit(1, "return res")
+        return "\n".join(self.lines)
+
+    def bodies(self, d: Definition) -> list[Node]:
+        bodies: list[Node] = list(d.node.get("bodies") or [])
+        if not bodies:
+            bodies = [{"assign": None, "is_else": False, "query": {"stmts": []}}]
+        return bodies
+
+    def rule_def(self, d: Definition) -> None:
+        head_kind, head = kind_of(d.node["head"])
+        bodies = self.bodies(d)
+        if self.rule.kind == "set":
+            if len(bodies) > 1:
+                raise Unsupported("else on a partial set rule")
+            self.emit(1, "for _ in ONCE:")
+            ind, scope = self.query(bodies[0]["query"]["stmts"], 2, Scope())
+            ind, val = self.expr(head["key"], ind, scope)
+            self.emit(ind, f"out.add({val})")
+            return
+        if self.rule.kind == "object":
+            if len(bodies) > 1:
+                raise Unsupported("else on a partial object rule")
+            self.emit(1, "for _ in ONCE:")
+            ind, scope = self.query(bodies[0]["query"]["stmts"], 2, Scope())
+            _, key_node = kind_of(head["refr"])
+            ind, key = self.expr(key_node["index"], ind, scope)
+            ind, val = self.expr(head["assign"]["value"], ind, scope)
+            self.emit(ind, f"put(out, {key}, {val})")
+            return
+        self.chain(bodies, head.get("assign"), 1, Scope(), "res")
+
+    def chain(self, bodies: list[Node], assign: Node | None, ind: int, scope: Scope,
+              target: str) -> None:
+        """A body and its ``else`` bodies; adds the first defined value to ``target``."""
+        r = self.tmp("e")
+        self.emit(ind, f"{r} = U")
+        cur = ind
+        for i, body in enumerate(bodies):
+            value = assign if i == 0 else body.get("assign")
+            if i > 0:
+                self.emit(cur, f"if {r} is U:")
+                cur += 1
+            self.emit(cur, "for _ in ONCE:")
+            inner, sc = self.query(body["query"]["stmts"], cur + 1, scope.child())
+            if value is None:
+                val = "True"
+            else:
+                inner, val = self.expr(value["value"], inner, sc)
+            self.emit(inner, f"{r} = unite({r}, {val})")
+        self.emit(ind, f"if {r} is not U:")
+        self.emit(ind + 1, f"{target} = unite({target}, {r})")
+
+    def function_def(self, d: Definition, args: list[str]) -> None:
+        self.module = d.module
+        _, head = kind_of(d.node["head"])
+        scope = Scope()
+        self.emit(1, "for _ in ONCE:")
+        for arg, pattern in zip(args, head["args"]):
+            self.bind_pattern(pattern, arg, 2, scope)
+        self.chain(self.bodies(d), head.get("assign"), 2, scope, "res")
+
+    def bind_pattern(self, pattern: Node, value: str, ind: int, scope: Scope) -> None:
+        """Unifies ``pattern`` (vars bound now, or constants) with a Python value."""
+        k, v = kind_of(pattern)
+        if k == "Var":
+            name = str(v["value"])
+            if name == "_":
+                return
+            if name in scope.vars:
+                self.emit(ind, f"if not eq({scope.vars[name]}, {value}): continue")
+                return
+            py = self.local(name)
+            scope.vars[name] = py
+            scope.declared.discard(name)
+            self.emit(ind, f"{py} = {value}")
+            return
+        if k == "Array":
+            n = len(v["items"])
+            self.emit(ind, f"if type({value}) is not list or len({value}) != {n}: continue")
+            for i, item in enumerate(v["items"]):
+                t = self.tmp()
+                self.emit(ind, f"{t} = {value}[{i}]")
+                self.bind_pattern(item, t, ind, scope)
+            return
+        if not self.unbound_vars(pattern, scope):
+            _, val = self.expr(pattern, ind, scope, no_loops=True)
+            self.emit(ind, f"if not eq({val}, {value}): continue")
+            return
+        raise Unsupported(f"pattern {k}")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def query(self, stmts: list[Node], ind: int, scope: Scope) -> tuple[int, Scope]:
+        for stmt in stmts:
+            if stmt.get("with_mods"):
+                raise Unsupported("with")
+            ind = self.literal(stmt["literal"], ind, scope)
+        return ind, scope
+
+    def literal(self, lit: Node, ind: int, scope: Scope) -> int:
+        k, v = kind_of(lit)
+        if k == "SomeVars":
+            for span in v["vars"]:
+                name = span_text(self.module, span)
+                scope.declared.add(name)
+                scope.vars.pop(name, None)
+            return ind
+        if k == "SomeIn":
+            ind, coll = self.expr(v["collection"], ind, scope)
+            key = self.tmp("k")
+            val = self.tmp("x")
+            if v.get("key") is not None:
+                self.emit(ind, f"for {key}, {val} in items({coll}):")
+                ind += 1
+                self.bind_fresh(v["key"], key, ind, scope)
+            else:
+                self.emit(ind, f"for {val} in values({coll}):")
+                ind += 1
+            self.bind_fresh(v["value"], val, ind, scope)
+            return ind
+        if k == "NotExpr":
+            sub = {"Expr": {"expr": v["expr"]}}
+            return self.negation([sub], ind, scope)
+        if k == "Every":
+            return self.every(v, ind, scope)
+        if k == "Expr":
+            return self.expr_stmt(v["expr"], ind, scope)
+        raise Unsupported(f"literal {k}")
+
+    def negation(self, lits: list[Node], ind: int, scope: Scope) -> int:
+        flag = self.tmp("n")
+        mark = len(self.lines)
+        self.emit(ind, f"{flag} = False")
+        self.emit(ind, "for _ in ONCE:")
+        sub = scope.child()
+        inner = ind + 1
+        for lit in lits:
+            inner = self.literal(lit, inner, sub)
+        if inner == ind + 1:  # no iteration: a flag
+            self.emit(inner, f"{flag} = True")
+            self.emit(ind, f"if {flag}: continue")
+            return ind
+        # iteration: a closure that returns at the first solution
+        body = self.lines[mark + 2:]
+        del self.lines[mark:]
+        fn = self.tmp("q")
+        self.emit(ind, f"def {fn}():")
+        self.emit(ind + 1, "for _ in ONCE:")
+        for line in body:
+            self.lines.append("    " + line)
+        self.emit(inner + 1, "return True")
+        self.emit(ind + 1, "return False")
+        self.emit(ind, f"if {fn}(): continue")
+        return ind
+
+    def every(self, v: Node, ind: int, scope: Scope) -> int:
+        ind, dom = self.expr(v["domain"], ind, scope)
+        self.emit(ind, f"if not is_coll({dom}): continue")
+        fn = self.tmp("q")
+        kv = self.tmp("k")
+        vv = self.tmp("x")
+        self.emit(ind, f"def {fn}({kv}, {vv}):")
+        self.emit(ind + 1, "for _ in ONCE:")
+        sub = scope.child()
+        if v.get("key") is not None:
+            self.bind_fresh({"Var": {"value": span_text(self.module, v["key"])}}, kv,
+                            ind + 2, sub)
+        self.bind_fresh({"Var": {"value": span_text(self.module, v["value"])}}, vv,
+                        ind + 2, sub)
+        inner, _ = self.query(v["query"]["stmts"], ind + 2, sub)
+        self.emit(inner, "return True")
+        self.emit(ind + 1, "return False")
+        ok = self.tmp("ok")
+        self.emit(ind, f"{ok} = True")
+        self.emit(ind, f"for {kv}, {vv} in items({dom}):")
+        self.emit(ind + 1, f"if not {fn}({kv}, {vv}):")
+        self.emit(ind + 2, f"{ok} = False")
+        self.emit(ind + 2, "break")
+        self.emit(ind, f"if not {ok}: continue")
+        return ind
+
+    def expr_stmt(self, node: Node, ind: int, scope: Scope) -> int:
+        k, v = kind_of(node)
+        if k == "AssignExpr":
+            return self.assign(v, ind, scope)
+        if k == "BoolExpr":
+            ind, a = self.expr(v["lhs"], ind, scope)
+            ind, b = self.expr(v["rhs"], ind, scope)
+            self.emit(ind, f"if not {self.compare(v['op'], a, b)}: continue")
+            return ind
+        if k == "Membership":
+            ind, val = self.expr(node, ind, scope)
+            self.emit(ind, f"if not {val}: continue")
+            return ind
+        ind, val = self.expr(node, ind, scope)
+        self.emit(ind, f"if {val} is False: continue")
+        return ind
+
+    def compare(self, op: str, a: str, b: str) -> str:
+        if op in ("Eq", "Ne") and (_is_str_literal(a) or _is_str_literal(b)):
+            return f"({a} {'==' if op == 'Eq' else '!='} {b})"
+        return f"{BIN_OPS[op]}({a}, {b})"
+
+    def assign(self, v: Node, ind: int, scope: Scope) -> int:
+        lhs, rhs = v["lhs"], v["rhs"]
+        if v["op"] == "ColEq":
+            ind, val = self.expr(rhs, ind, scope)
+            self.bind_fresh(lhs, val, ind, scope)
+            return ind
+        # unification
+        lu = self.unbound_vars(lhs, scope)
+        ru = self.unbound_vars(rhs, scope)
+        if lu and ru:
+            raise Unsupported("unification with unknowns on both sides")
+        if not lu and not ru:
+            ind, a = self.expr(lhs, ind, scope)
+            ind, b = self.expr(rhs, ind, scope)
+            self.emit(ind, f"if not eq({a}, {b}): continue")
+            return ind
+        pattern, other = (lhs, rhs) if lu else (rhs, lhs)
+        ind, val = self.expr(other, ind, scope)
+        t = self.tmp()
+        self.emit(ind, f"{t} = {val}")
+        self.bind_pattern(pattern, t, ind, scope)
+        return ind
+
+    def bind_fresh(self, pattern: Node, val: str, ind: int, scope: Scope) -> None:
+        k, v = kind_of(pattern)
+        if k == "Var":
+            name = str(v["value"])
+            if name == "_":
+                return
+            py = self.local(name)
+            scope.vars[name] = py
+            scope.declared.discard(name)
+            self.emit(ind, f"{py} = {val}")
+            return
+        if k == "Array":
+            t = self.tmp()
+            self.emit(ind, f"{t} = {val}")
+            for name in self.pattern_vars(pattern):
+                scope.vars.pop(name, None)
+                scope.declared.add(name)
+            self.bind_pattern(pattern, t, ind, scope)
+            return
+        raise Unsupported(f":= to {k}")
+
+    def pattern_vars(self, node: Node) -> list[str]:
+        k, v = kind_of(node)
+        if k == "Var":
+            return [] if v["value"] == "_" else [str(v["value"])]
+        if k == "Array":
+            return [n for item in v["items"] for n in self.pattern_vars(item)]
+        return []
+
+    def unbound_vars(self, node: Node, scope: Scope) -> list[str]:
+        """Vars of a pattern (var, array of patterns) that are not bound yet."""
+        k, v = kind_of(node)
+        if k == "Var":
+            name = str(v["value"])
+            if name == "_":
+                return [name]
+            if name in scope.vars:
+                return []
+            if name in scope.declared:
+                return [name]
+            if self.resolves(name):
+                return []
+            return [name]
+        if k == "Array":
+            return [n for item in v["items"] for n in self.unbound_vars(item, scope)]
+        if k == "Object":
+            return [n for f in v["fields"] for n in self.unbound_vars(f[2], scope)]
+        return []
+
+    def resolves(self, name: str) -> bool:
+        return (name in ("input", "data") or name in self.module.imports
+                or (*self.module.package, name) in self.rules
+                or (*self.module.package, name) in self.prefixes)
+
+    # -- expressions -------------------------------------------------------------------------
+
+    def expr(self, node: Node, ind: int, scope: Scope, no_loops: bool = False
+             ) -> tuple[int, str]:
+        """Python code for a value; checks for undefined (``continue``) come first."""
+        k, v = kind_of(node)
+        if k in ("String", "RawString"):
+            return ind, repr(str(v["value"]))
+        if k == "Number":
+            return ind, repr(v["value"])
+        if k == "Bool":
+            return ind, "True" if v["value"] else "False"
+        if k == "Null":
+            return ind, "None"
+        if k in ("Var", "RefDot", "RefBrack"):
+            return self.ref(node, ind, scope, no_loops)
+        if k == "Array":
+            parts = []
+            for item in v["items"]:
+                ind, p = self.expr(item, ind, scope, no_loops)
+                parts.append(p)
+            return ind, "[" + ", ".join(parts) + "]"
+        if k == "Set":
+            parts = []
+            for item in v["items"]:
+                ind, p = self.expr(item, ind, scope, no_loops)
+                parts.append(p)
+            return ind, "mkset([" + ", ".join(parts) + "])"
+        if k == "Object":
+            pairs = []
+            simple = True
+            for f in v["fields"]:
+                fk, fv = kind_of(f[1])
+                ind, key = self.expr(f[1], ind, scope, no_loops)
+                ind, val = self.expr(f[2], ind, scope, no_loops)
+                simple = simple and fk in ("String", "RawString")
+                pairs.append((key, val))
+            if simple and len({p[0] for p in pairs}) == len(pairs):
+                return ind, "{" + ", ".join(f"{a}: {b}" for a, b in pairs) + "}"
+            return ind, "mkobj([" + ", ".join(f"({a}, {b})" for a, b in pairs) + "])"
+        if k in ("ArrayCompr", "SetCompr", "ObjectCompr"):
+            return ind, self.comprehension(k, v, ind, scope)
+        if k == "BoolExpr":
+            ind, a = self.expr(v["lhs"], ind, scope, no_loops)
+            ind, b = self.expr(v["rhs"], ind, scope, no_loops)
+            return ind, self.compare(v["op"], a, b)
+        if k == "ArithExpr":
+            ind, a = self.expr(v["lhs"], ind, scope, no_loops)
+            ind, b = self.expr(v["rhs"], ind, scope, no_loops)
+            op = v["op"]
+            if op not in ARITH_OPS:
+                raise Unsupported(f"operator {op}")
+            return ind, self.value(f"{ARITH_OPS[op]}({a}, {b})", ind)
+        if k == "BinExpr":
+            ind, a = self.expr(v["lhs"], ind, scope, no_loops)
+            ind, b = self.expr(v["rhs"], ind, scope, no_loops)
+            op = v["op"]
+            if op not in SET_OPS:
+                raise Unsupported(f"operator {op}")
+            return ind, self.value(f"{SET_OPS[op]}({a}, {b})", ind)
+        if k == "UnaryExpr":
+            ind, a = self.expr(v["expr"], ind, scope, no_loops)
+            return ind, self.value(f"neg({a})", ind)
+        if k == "Membership":
+            ind, coll = self.expr(v["collection"], ind, scope, no_loops)
+            ind, val = self.expr(v["value"], ind, scope, no_loops)
+            if v.get("key") is not None:
+                ind, key = self.expr(v["key"], ind, scope, no_loops)
+                return ind, f"member2({key}, {val}, {coll})"
+            return ind, f"member({val}, {coll})"
+        if k == "Call":
+            return self.call(v, ind, scope, no_loops)
+        raise Unsupported(f"expression {k}")
+
+    def value(self, code: str, ind: int, check: bool = False) -> str:
+        t = self.tmp()
+        self.emit(ind, f"{t} = {code}")
+        if check:
+            self.emit(ind, f"if {t} is U: continue")
+        return t
+
+    def comprehension(self, k: str, v: Node, ind: int, scope: Scope) -> str:
+        out = self.tmp("c")
+        init = {"ArrayCompr": "[]", "SetCompr": "RSet()", "ObjectCompr": "{}"}[k]
+        self.emit(ind, f"{out} = {init}")
+        self.emit(ind, "for _ in ONCE:")
+        inner, sub = self.query(v["query"]["stmts"], ind + 1, scope.child())
+        if k == "ObjectCompr":
+            inner, key = self.expr(v["key"], inner, sub)
+            inner, val = self.expr(v["value"], inner, sub)
+            self.emit(inner, f"put({out}, {key}, {val})")
+        else:
+            inner, val = self.expr(v["term"], inner, sub)
+            self.emit(inner, f"{out}.{'append' if k == 'ArrayCompr' else 'add'}({val})")
+        return out
+
+    def call(self, v: Node, ind: int, scope: Scope, no_loops: bool) -> tuple[int, str]:
+        parts = ref_path(v["fcn"])
+        if parts is None:
+            raise Unsupported("computed function reference")
+        if parts[0] in scope.vars or parts[0] in scope.declared:
+            raise Unsupported("call through a variable")
+        args = []
+        for p in v["params"]:
+            ind, a = self.expr(p, ind, scope, no_loops)
+            args.append(a)
+        target = self.function_path(parts)
+        if target is not None:
+            rule = self.rules[target]
+            if rule.kind != "func":
+                raise Unsupported(f"call of non-function {'.'.join(target)}")
+            if len(args) != rule.arity:
+                raise Unsupported("function call with an output argument")
+            self.rule.deps.add(target)
+            return ind, self.value(f"{rule.py}(C, {', '.join(args)})", ind, check=True)
+        name = ".".join(parts)
+        spec = BUILTINS.get(name)
+        if spec is None or name in self.blocked:
+            raise Unsupported(f"builtin {name}")
+        if spec[0] != len(args):
+            raise Unsupported(f"builtin {name} with {len(args)} arguments")
+        return ind, self.value(f"B_{_ident(name)}({', '.join(args)})", ind)
+
+    def function_path(self, parts: list[str]) -> Path | None:
+        head = parts[0]
+        if head in self.module.imports:
+            full: Path = (*self.module.imports[head], *parts[1:])
+        elif head == "data":
+            full = tuple(parts)
+        else:
+            full = (*self.module.package, *parts)
+            if full not in self.rules:
+                return None
+        if full not in self.rules:
+            if full[0] == "data":
+                raise Unsupported(f"unknown function {'.'.join(full)}")
+            return None
+        return full
+
+    # -- references --------------------------------------------------------------------------
+
+    def ref(self, node: Node, ind: int, scope: Scope, no_loops: bool) -> tuple[int, str]:
+        chain: list[tuple[str, Any]] = []
+        cur = node
+        while True:
+            k, v = kind_of(cur)
+            if k == "RefDot":
+                chain.append(("dot", str(v["field"][1])))
+                cur = v["refr"]
+            elif k == "RefBrack":
+                chain.append(("brack", v["index"]))
+                cur = v["refr"]
+            else:
+                break
+        chain.reverse()
+        k, v = kind_of(cur)
+        if k != "Var":
+            ind, base = self.expr(cur, ind, scope, no_loops)
+            return self.apply(base, chain, ind, scope, no_loops)
+        name = str(v["value"])
+        if name in scope.vars:
+            return self.apply(scope.vars[name], chain, ind, scope, no_loops)
+        if name in scope.declared or name == "_":
+            raise Unsupported(f"unbound variable {name}")
+        if name == "input":
+            return self.apply("I", chain, ind, scope, no_loops)
+        if name in self.module.imports:
+            path = self.module.imports[name]
+            if path[0] == "input":
+                ind, base = self.apply("I", [("dot", p) for p in path[1:]], ind, scope, no_loops)
+                return self.apply(base, chain, ind, scope, no_loops)
+            return self.data_ref(list(path[1:]), chain, ind, scope, no_loops)
+        if name == "data":
+            return self.data_ref([], chain, ind, scope, no_loops)
+        local = (*self.module.package, name)
+        if local in self.rules or local in self.prefixes:
+            return self.data_ref(list(local[1:]), chain, ind, scope, no_loops)
+        raise Unsupported(f"unknown name {name}")
+
+    def data_ref(self, start: list[str], chain: list[tuple[str, Any]], ind: int, scope: Scope,
+                 no_loops: bool) -> tuple[int, str]:
+        path: Path = ("data", *start)
+        rest = list(chain)
+        while True:
+            if path in self.rules:
+                rule = self.rules[path]
+                if rule.kind == "func":
+                    raise Unsupported("function used as a value")
+                self.rule.deps.add(path)
+                base = self.value(f"{rule.py}(C)", ind, check=True)
+                return self.apply(base, rest, ind, scope, no_loops)
+            if path not in self.prefixes:
+                break
+            if not rest:
+                raise Unsupported(f"reference to the package {'.'.join(path)}")
+            kind, arg = rest[0]
+            if kind == "dot":
+                key = arg
+            else:
+                ak, av = kind_of(arg)
+                if ak not in ("String", "RawString"):
+                    raise Unsupported(f"iteration over the package {'.'.join(path)}")
+                key = str(av["value"])
+            path = (*path, key)
+            rest = rest[1:]
+        return self.apply("C.data", [("dot", p) for p in path[1:]] + rest, ind, scope,
+                          no_loops)
+
+    def apply(self, base: str, chain: list[tuple[str, Any]], ind: int, scope: Scope,
+              no_loops: bool) -> tuple[int, str]:
+        cur = base
+        for kind, arg in chain:
+            if kind == "dot":
+                t = self.tmp()
+                self.emit(ind, f"{t} = {cur}.get({arg!r}, U) if {cur}.__class__ is dict else U")
+                self.emit(ind, f"if {t} is U: continue")
+                cur = t
+                continue
+            ak, av = kind_of(arg)
+            if ak == "Var":
+                name = str(av["value"])
+                if name == "_" or name in scope.declared or (
+                        name not in scope.vars and not self.resolves(name)):
+                    if no_loops:
+                        raise Unsupported("iteration in a pattern")
+                    kv = self.tmp("k")
+                    t = self.tmp()
+                    self.emit(ind, f"for {kv}, {t} in items({cur}):")
+                    ind += 1
+                    if name != "_":
+                        py = self.local(name)
+                        scope.vars[name] = py
+                        scope.declared.discard(name)
+                        self.emit(ind, f"{py} = {kv}")
+                    cur = t
+                    continue
+            if self.unbound_vars(arg, scope) and ak != "Var":
+                raise Unsupported("reference with a pattern index")
+            ind, key = self.expr(arg, ind, scope, no_loops)
+            t = self.tmp()
+            self.emit(ind, f"{t} = get({cur}, {key})")
+            self.emit(ind, f"if {t} is U: continue")
+            cur = t
+        return ind, cur
+
+
+def _is_str_literal(code: str) -> bool:
+    return len(code) >= 2 and code[0] in "'\"" and code[-1] == code[0]
+
+
+HEADER = """\
+# generated by socle's Rego compiler (socle.policy.regoc); one function per rule
+from socle.policy.regoc.runtime import (
+    U, ONCE, RSet, Conflict, eq, ne, lt, le, gt, ge, get, items, values, member, member2,
+    put, unite, add, sub, mul, div, mod, neg, union, intersection, mkset, mkobj, is_coll,
+)
+# builtins are bound as B_<name> (object.get -> B_object_get) by compile_program
+
+MISS = object()
+"""
+
+
+@dataclass
+class Program:
+    rules: dict[Path, Rule]
+    source: str
+    namespace: dict[str, Any]
+
+
+def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
+                    blocked: frozenset[str] = frozenset()) -> Program:
+    """Compiles every rule it can; the others keep a ``reason``."""
+    modules = load_modules(asts)
+    rules = collect_rules(modules)
+    prefixes: set[Path] = set()
+    for path in rules:
+        for i in range(1, len(path)):
+            prefixes.add(path[:i])
+    for path, why in (excluded or {}).items():
+        if path in rules:
+            rules[path].reason = why
+    for rule in rules.values():
+        if rule.reason:
+            continue
+        try:
+            rule.code = RuleCompiler(rules, prefixes, rule, blocked).compile()
+        except Unsupported as err:
+            rule.reason = str(err)
+    # anything depending on a fallback rule falls back too
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules.values():
+            if rule.reason:
+                continue
+            for dep in sorted(rule.deps):
+                if rules[dep].reason:
+                    rule.reason = f"depends on {'.'.join(dep[1:])}"
+                    changed = True
+                    break
+    parts = [HEADER]
+    for rule in sorted(rules.values(), key=lambda r: r.path):
+        if rule.reason is None:
+            parts.append(f"# data.{'.'.join(rule.path[1:])} ({rule.kind})\n{rule.code}\n")
+    source = "\n\n".join(parts)
+    namespace: dict[str, Any] = {"B_" + _ident(n): fn for n, (_, fn) in BUILTINS.items()}
+    exec(compile(source, "<socle compiled rego>", "exec"), namespace)  # noqa: S102
+    return Program(rules, source, namespace)

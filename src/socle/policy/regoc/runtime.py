@@ -1,0 +1,741 @@
+"""Run-time support of the generated code: values, Rego value order, and builtins.
+
+Values are the plain Python values of the input (dict, list, str, int, float, bool, None)
+plus :class:`RSet` for Rego sets. Undefined is the sentinel :data:`U`. Anything unexpected
+raises (``TypeError``, ``ValueError``, :class:`Conflict`...): the engine then re-evaluates
+the call with regorus, so errors and edge cases stay regorus' by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+
+class _Undefined:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "U"
+
+
+U: Any = _Undefined()
+ONCE = (0,)
+
+
+class Conflict(Exception):
+    """A complete rule, function or object produced two different values."""
+
+
+class Unsupported(Exception):
+    """A construct or builtin the compiler does not handle (compile time)."""
+
+
+def hkey(v: Any) -> Any:
+    """A hashable key equal for Rego-equal values (1 == 1.0, true != 1)."""
+    t = type(v)
+    if t is str or t is int or t is float or v is None:
+        return v
+    if t is bool:
+        return (_BOOL, v)
+    if t is list:
+        return (_ARR, *[hkey(x) for x in v])
+    if t is dict:
+        return (_OBJ, *sorted((hkey(k), hkey(x)) for k, x in v.items()))
+    if t is RSet:
+        return (_SET, *sorted(v.d.keys(), key=_hsort))
+    raise TypeError(f"not a Rego value: {t.__name__}")
+
+
+_BOOL = "\0b"
+_ARR = "\0a"
+_OBJ = "\0o"
+_SET = "\0s"
+
+
+def _hsort(k: Any) -> Any:
+    return repr(k)
+
+
+class RSet:
+    """A Rego set: elements by hashable key, iteration in insertion order."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self.d: dict[Any, Any] = {}
+        for x in items:
+            self.d[hkey(x)] = x
+
+    def add(self, x: Any) -> None:
+        self.d[hkey(x)] = x
+
+    def __contains__(self, x: Any) -> bool:
+        return hkey(x) in self.d
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.d.values())
+
+    def __len__(self) -> int:
+        return len(self.d)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RSet) and self.d.keys() == other.d.keys()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "RSet(" + repr(list(self.d.values())) + ")"
+
+
+def mkset(items: list[Any]) -> RSet:
+    return RSet(items)
+
+
+# --- order and equality ------------------------------------------------------------------------
+
+def okey(v: Any) -> Any:
+    """A sort key in regorus' value order: null, bool, number, string, array, set, object."""
+    t = type(v)
+    if t is str:
+        return (3, v)
+    if t is int or t is float:
+        return (2, v)
+    if t is bool:
+        return (1, v)
+    if v is None:
+        return (0,)
+    if t is list:
+        return (4, tuple(okey(x) for x in v))
+    if t is RSet:
+        return (5, tuple(sorted(okey(x) for x in v)))
+    if t is dict:
+        return (6, tuple(sorted((okey(k), okey(x)) for k, x in v.items())))
+    raise TypeError(f"not a Rego value: {t.__name__}")
+
+
+def eq(a: Any, b: Any) -> bool:
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        if ta is dict:
+            if len(a) != len(b):
+                return False
+            for k, x in a.items():
+                y = b.get(k, U)
+                if y is U or not eq(x, y):
+                    return False
+            return True
+        if ta is list:
+            return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+        return bool(a == b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return bool(a == b)
+    return False
+
+
+def ne(a: Any, b: Any) -> bool:
+    return not eq(a, b)
+
+
+def _num_or_str(ta: type, tb: type) -> bool:
+    if ta is tb:
+        return ta is str or ta is int or ta is float
+    return (ta is int or ta is float) and (tb is int or tb is float)
+
+
+def lt(a: Any, b: Any) -> bool:
+    if _num_or_str(type(a), type(b)):
+        return bool(a < b)
+    return bool(okey(a) < okey(b))
+
+
+def le(a: Any, b: Any) -> bool:
+    if _num_or_str(type(a), type(b)):
+        return bool(a <= b)
+    return bool(okey(a) <= okey(b))
+
+
+def gt(a: Any, b: Any) -> bool:
+    return lt(b, a)
+
+
+def ge(a: Any, b: Any) -> bool:
+    return le(b, a)
+
+
+# --- access ------------------------------------------------------------------------------------
+
+def get(x: Any, k: Any) -> Any:
+    """``x[k]``: undefined when missing or not indexable."""
+    t = type(x)
+    if t is dict:
+        tk = type(k)
+        if tk is str:
+            return x.get(k, U)
+        if tk is bool or tk is list or tk is dict or tk is RSet:
+            for kk, v in x.items():
+                if eq(kk, k):
+                    return v
+            return U
+        return x.get(k, U)
+    if t is list:
+        tk = type(k)
+        if tk is int:
+            return x[k] if 0 <= k < len(x) else U
+        if tk is float and k.is_integer():
+            i = int(k)
+            return x[i] if 0 <= i < len(x) else U
+        return U
+    if t is RSet:
+        return k if k in x else U
+    return U
+
+
+def items(x: Any) -> Iterable[tuple[Any, Any]]:
+    t = type(x)
+    if t is dict:
+        return x.items()  # type: ignore[no-any-return]
+    if t is list:
+        return enumerate(x)
+    if t is RSet:
+        return ((v, v) for v in x)
+    return ()
+
+
+def values(x: Any) -> Iterable[Any]:
+    t = type(x)
+    if t is dict:
+        return x.values()  # type: ignore[no-any-return]
+    if t is list or t is RSet:
+        return x  # type: ignore[no-any-return]
+    return ()
+
+
+def member(v: Any, coll: Any) -> bool:
+    t = type(coll)
+    if t is RSet:
+        return v in coll
+    if t is list:
+        return any(eq(v, x) for x in coll)
+    if t is dict:
+        return any(eq(v, x) for x in coll.values())
+    return False
+
+
+def member2(k: Any, v: Any, coll: Any) -> bool:
+    x = get(coll, k)
+    return x is not U and type(coll) is not RSet and eq(x, v)
+
+
+def is_coll(x: Any) -> bool:
+    t = type(x)
+    return t is dict or t is list or t is RSet
+
+
+def mkobj(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for k, v in pairs:
+        if type(k) is not str:
+            raise TypeError("non-string object key")
+        out[k] = v
+    return out
+
+
+def truthy(v: Any) -> bool:
+    return v is not U and v is not False
+
+
+def put(obj: dict[Any, Any], k: Any, v: Any) -> None:
+    """Adds one entry of an object comprehension or partial object rule."""
+    if type(k) is not str:
+        raise TypeError("non-string object key")
+    old = obj.get(k, U)
+    if old is not U and not eq(old, v):
+        raise Conflict("object keys must be unique")
+    obj[k] = v
+
+
+def unite(res: Any, v: Any) -> Any:
+    """The value of a complete rule so far (``res``) and one more solution."""
+    if res is U or eq(res, v):
+        return v if res is U else res
+    raise Conflict("complete rules must not produce multiple outputs")
+
+
+# --- arithmetic --------------------------------------------------------------------------------
+
+def _num(x: Any) -> Any:
+    t = type(x)
+    if t is int or t is float:
+        return x
+    raise TypeError("not a number")
+
+
+def add(a: Any, b: Any) -> Any:
+    return _num(a) + _num(b)
+
+
+def sub(a: Any, b: Any) -> Any:
+    if type(a) is RSet and type(b) is RSet:
+        return RSet(x for x in a if x not in b)
+    return _num(a) - _num(b)
+
+
+def mul(a: Any, b: Any) -> Any:
+    return _num(a) * _num(b)
+
+
+def div(a: Any, b: Any) -> Any:
+    if _num(b) == 0:
+        raise ZeroDivisionError("divide by zero")
+    r = _num(a) / b
+    return int(r) if r.is_integer() and abs(r) < 2**53 else r
+
+
+def mod(a: Any, b: Any) -> Any:
+    if type(a) is not int or type(b) is not int or b == 0:
+        raise TypeError("modulo needs integers")
+    return a - b * int(a / b)
+
+
+def neg(a: Any) -> Any:
+    return -_num(a)
+
+
+def union(a: Any, b: Any) -> RSet:
+    if type(a) is not RSet or type(b) is not RSet:
+        raise TypeError("union of non-sets")
+    out = RSet()
+    out.d.update(a.d)
+    out.d.update(b.d)
+    return out
+
+
+def intersection(a: Any, b: Any) -> RSet:
+    if type(a) is not RSet or type(b) is not RSet:
+        raise TypeError("intersection of non-sets")
+    out = RSet()
+    out.d = {k: v for k, v in a.d.items() if k in b.d}
+    return out
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def to_json(v: Any) -> Any:
+    """A value as regorus prints it: sets as sorted lists, whole floats as integers."""
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is float:
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if t is list:
+        return [to_json(x) for x in v]
+    if t is dict:
+        return {k: to_json(x) for k, x in v.items()}
+    if t is RSet:
+        return [to_json(x) for x in sorted(v, key=okey)]
+    raise TypeError(f"not a Rego value: {t.__name__}")
+
+
+# --- builtins ----------------------------------------------------------------------------------
+
+def _s(x: Any) -> str:
+    if type(x) is not str:
+        raise TypeError("operand must be a string")
+    return x  # type: ignore[no-any-return]
+
+
+def _count(x: Any) -> int:
+    t = type(x)
+    if t is str or t is list or t is dict or t is RSet:
+        return len(x)
+    raise TypeError("count: operand must be a collection or string")
+
+
+def _fmt_num(v: Any) -> str:
+    if type(v) is int:
+        return str(v)
+    if v.is_integer() and abs(v) < 1e21:
+        return str(int(v))
+    if 1e-4 <= abs(v) < 1e15:
+        return repr(v)
+    raise ValueError("number formatting left to regorus")
+
+
+def _quote(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            raise ValueError("quoting left to regorus")
+    out.append('"')
+    return "".join(out)
+
+
+def _fmt_inner(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        if not v.isascii():
+            raise ValueError("formatting left to regorus")
+        return json.dumps(v)
+    if t is list:
+        return "[" + ", ".join(_fmt_inner(x) for x in v) + "]"
+    if t is dict:
+        return "{" + ", ".join(f"{_fmt_inner(k)}: {_fmt_inner(v[k])}"
+                               for k in sorted(v, key=okey)) + "}"
+    if t is RSet:
+        return "{" + ", ".join(_fmt_inner(x) for x in sorted(v, key=okey)) + "}"
+    return _fmt_top(v)
+
+
+def _fmt_top(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return v  # type: ignore[no-any-return]
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if t is int or t is float:
+        return _fmt_num(v)
+    return _fmt_inner(v)
+
+
+_VERB = re.compile(r"%(.)")
+
+
+def _sprintf(fmt: Any, args: Any) -> str:
+    fmt = _s(fmt)
+    if type(args) is not list:
+        raise TypeError("sprintf: operand 2 must be an array")
+    out: list[str] = []
+    pos = 0
+    n = 0
+    for m in _VERB.finditer(fmt):
+        out.append(fmt[pos:m.start()])
+        pos = m.end()
+        verb = m.group(1)
+        if verb == "%":
+            out.append("%")
+            continue
+        if n >= len(args):
+            raise ValueError("sprintf: missing argument")
+        a = args[n]
+        n += 1
+        ta = type(a)
+        if verb in "sv":
+            out.append(_fmt_top(a))
+        elif verb == "d" and ta is int:
+            out.append(str(a))
+        elif verb == "q" and ta is str:
+            out.append(_quote(a))
+        else:
+            raise ValueError("sprintf verb left to regorus")
+    if "%" in fmt[pos:]:
+        raise ValueError("sprintf: stray %")
+    if n != len(args):
+        raise ValueError("sprintf: extra arguments")
+    out.append(fmt[pos:])
+    return "".join(out)
+
+
+def _object_get(obj: Any, key: Any, default: Any) -> Any:
+    if type(obj) is not dict:
+        raise TypeError("object.get: operand 1 must be an object")
+    if type(key) is list:
+        cur = obj
+        for k in key:
+            cur = get(cur, k) if type(cur) is dict or type(cur) is list else U
+            if cur is U:
+                return default
+        return cur
+    v = get(obj, key)
+    return default if v is U else v
+
+
+def _array_concat(a: Any, b: Any) -> list[Any]:
+    if type(a) is not list or type(b) is not list:
+        raise TypeError("array.concat: operands must be arrays")
+    return a + b  # type: ignore[no-any-return]
+
+
+def _concat(sep: Any, xs: Any) -> str:
+    _s(sep)
+    if type(xs) is not list and type(xs) is not RSet:
+        raise TypeError("concat: operand 2 must be an array or set")
+    seq = list(xs) if type(xs) is list else sorted(xs, key=okey)
+    return sep.join(_s(x) for x in seq)  # type: ignore[no-any-return]
+
+
+def _substring(s: Any, start: Any, length: Any) -> str:
+    s = _s(s)
+    if type(start) is not int or type(length) is not int:
+        raise TypeError("substring: integer operands")
+    if start < 0:
+        raise ValueError("substring: negative offset")
+    if start >= len(s):
+        return ""
+    if length < 0:
+        return s[start:]  # type: ignore[no-any-return]
+    return s[start:start + length]  # type: ignore[no-any-return]
+
+
+def _indexof(s: Any, sub: Any) -> int:
+    return _s(s).find(_s(sub))
+
+
+def _trim_left(s: Any, cut: Any) -> str:
+    return _s(s).lstrip(_s(cut))
+
+
+def _trim_right(s: Any, cut: Any) -> str:
+    return _s(s).rstrip(_s(cut))
+
+
+def _trim(s: Any, cut: Any) -> str:
+    return _s(s).strip(_s(cut))
+
+
+def _trim_prefix(s: Any, p: Any) -> str:
+    s = _s(s)
+    p = _s(p)
+    return s[len(p):] if s.startswith(p) else s  # type: ignore[no-any-return]
+
+
+def _trim_suffix(s: Any, p: Any) -> str:
+    s = _s(s)
+    p = _s(p)
+    return s[:-len(p)] if p and s.endswith(p) else s  # type: ignore[no-any-return]
+
+
+def _trim_space(s: Any) -> str:
+    return _s(s).strip(" \t\n\r\v\f")
+
+
+def _split(s: Any, sep: Any) -> list[str]:
+    s = _s(s)
+    sep = _s(sep)
+    if sep == "":
+        return list(s)
+    return s.split(sep)  # type: ignore[no-any-return]
+
+
+def _is(kind: Any) -> Callable[[Any], Any]:
+    def fn(x: Any) -> Any:
+        t = type(x)
+        if kind == "number":
+            return t is int or t is float
+        if kind == "string":
+            return t is str
+        if kind == "object":
+            return t is dict
+        if kind == "array":
+            return t is list
+        if kind == "set":
+            return t is RSet
+        if kind == "boolean":
+            return t is bool
+        return x is None
+    return fn
+
+
+def _keys(obj: Any) -> RSet:
+    if type(obj) is not dict:
+        raise TypeError("object.keys: operand must be an object")
+    return RSet(obj.keys())
+
+
+def _sort(xs: Any) -> list[Any]:
+    if type(xs) is not list and type(xs) is not RSet:
+        raise TypeError("sort: operand must be an array or set")
+    return sorted(xs, key=okey)
+
+
+def _any_prefix(s: Any, ps: Any) -> bool:
+    ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
+    pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
+    if ss is None or pp is None:
+        raise TypeError("strings.any_prefix_match: strings or collections of strings")
+    return any(_s(a).startswith(_s(b)) for a in ss for b in pp)
+
+
+def _any_suffix(s: Any, ps: Any) -> bool:
+    ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
+    pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
+    if ss is None or pp is None:
+        raise TypeError("strings.any_suffix_match: strings or collections of strings")
+    return any(_s(a).endswith(_s(b)) for a in ss for b in pp)
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+# The subset of regex syntax where Rust's regex crate and Python's re agree.
+_SAFE_REGEX = re.compile(r"(?:[A-Za-z0-9_\-.^$*+?()\[\]|/:@ ,=<>!#%&;'\"~`]"
+                         r"|\\[sdwSDW.\\/\-()\[\]{}|*+?$^]|\{[0-9]+(?:,[0-9]*)?\})*")
+
+
+def _regex_match(pattern: Any, s: Any) -> bool:
+    pattern = _s(pattern)
+    s = _s(s)
+    rx = _REGEX_CACHE.get(pattern)
+    if rx is None:
+        if not _SAFE_REGEX.fullmatch(pattern) or "(?" in pattern:
+            raise ValueError("regex syntax left to regorus")
+        rx = re.compile(pattern)
+        _REGEX_CACHE[pattern] = rx
+    if "\n" in s and "$" in pattern:
+        raise ValueError("$ before a newline left to regorus")
+    return rx.search(s) is not None
+
+
+def _object_union(a: Any, b: Any) -> dict[Any, Any]:
+    if type(a) is not dict or type(b) is not dict:
+        raise TypeError("object.union: operands must be objects")
+    out = dict(a)
+    for k, v in b.items():
+        old = out.get(k, U)
+        out[k] = _object_union(old, v) if type(old) is dict and type(v) is dict else v
+    return out
+
+
+def _object_filter(obj: Any, keys: Any) -> dict[Any, Any]:
+    if type(obj) is not dict:
+        raise TypeError("object.filter: operand 1 must be an object")
+    if type(keys) is dict:
+        ks = list(keys.keys())
+    elif type(keys) is list or type(keys) is RSet:
+        ks = list(keys)
+    else:
+        raise TypeError("object.filter: operand 2 must be a collection")
+    wanted = {k for k in ks if type(k) is str}
+    if len(wanted) != len(ks):
+        raise TypeError("object.filter: non-string keys left to regorus")
+    return {k: v for k, v in obj.items() if k in wanted}
+
+
+def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
+    if type(a) is not list or type(start) is not int or type(stop) is not int:
+        raise TypeError("array.slice: operands")
+    start = max(start, 0)
+    stop = min(stop, len(a))
+    return a[start:stop] if start < stop else []  # type: ignore[no-any-return]
+
+
+def _startswith(s: Any, p: Any) -> bool:
+    return _s(s).startswith(_s(p))
+
+
+def _endswith(s: Any, p: Any) -> bool:
+    return _s(s).endswith(_s(p))
+
+
+def _contains(s: Any, p: Any) -> bool:
+    return _s(p) in _s(s)
+
+
+def _upper(s: Any) -> str:
+    s = _s(s)
+    if not s.isascii():
+        raise ValueError("case mapping left to regorus")
+    return s.upper()  # type: ignore[no-any-return]
+
+
+def _lower(s: Any) -> str:
+    s = _s(s)
+    if not s.isascii():
+        raise ValueError("case mapping left to regorus")
+    return s.lower()  # type: ignore[no-any-return]
+
+
+def _replace(s: Any, old: Any, new: Any) -> str:
+    return _s(s).replace(_s(old), _s(new))
+
+
+def _json_marshal(v: Any) -> str:
+    return json.dumps(to_json(v), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def _format_int(n: Any, base: Any) -> str:
+    if type(n) not in (int, float) or base not in (2, 8, 10, 16):
+        raise TypeError("format_int: operands")
+    i = int(n)
+    digits = {2: "b", 8: "o", 10: "d", 16: "x"}[base]
+    return format(i, digits)
+
+
+def _to_number(x: Any) -> Any:
+    t = type(x)
+    if t is int or t is float:
+        return x
+    if x is None:
+        return 0
+    if t is bool:
+        return 1 if x else 0
+    if t is str and re.fullmatch(r"-?[0-9]+", x):
+        return int(x)
+    raise ValueError("to_number left to regorus")
+
+
+def _abs(x: Any) -> Any:
+    return abs(_num(x))
+
+
+def _is_int_valued(x: Any) -> Any:
+    raise ValueError("left to regorus")
+
+
+# name -> (arity, function). A builtin missing here makes a rule fall back to regorus.
+BUILTINS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "sprintf": (2, _sprintf),
+    "object.get": (3, _object_get),
+    "object.keys": (1, _keys),
+    "object.union": (2, _object_union),
+    "object.filter": (2, _object_filter),
+    "array.concat": (2, _array_concat),
+    "array.slice": (3, _array_slice),
+    "concat": (2, _concat),
+    "count": (1, _count),
+    "split": (2, _split),
+    "startswith": (2, _startswith),
+    "endswith": (2, _endswith),
+    "contains": (2, _contains),
+    "upper": (1, _upper),
+    "lower": (1, _lower),
+    "trim": (2, _trim),
+    "trim_left": (2, _trim_left),
+    "trim_right": (2, _trim_right),
+    "trim_prefix": (2, _trim_prefix),
+    "trim_suffix": (2, _trim_suffix),
+    "trim_space": (1, _trim_space),
+    "substring": (3, _substring),
+    "indexof": (2, _indexof),
+    "replace": (3, _replace),
+    "sort": (1, _sort),
+    "is_number": (1, _is("number")),
+    "is_string": (1, _is("string")),
+    "is_object": (1, _is("object")),
+    "is_array": (1, _is("array")),
+    "is_set": (1, _is("set")),
+    "is_boolean": (1, _is("boolean")),
+    "is_null": (1, _is("null")),
+    "strings.any_prefix_match": (2, _any_prefix),
+    "strings.any_suffix_match": (2, _any_suffix),
+    "regex.match": (2, _regex_match),
+    "json.marshal": (1, _json_marshal),
+    "format_int": (2, _format_int),
+    "to_number": (1, _to_number),
+    "abs": (1, _abs),
+}
