@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 from socle.core.errors import SocleError
 
-ENGINES = ("regorus", "opa")
+ENGINES = ("regorus", "opa", "compiled")
 DEFAULT_ENGINE = "regorus"
 REGO_VERSIONS = ("v0", "v1")
 
@@ -80,7 +80,7 @@ class Engine(Protocol):
 
 def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
                   timeout: float | None = None) -> Engine:
-    """A new engine of the named kind (``regorus`` or ``opa``)."""
+    """A new engine of the named kind (``regorus``, ``opa`` or ``compiled``)."""
     if rego_version not in REGO_VERSIONS:
         raise PolicyError(f"unknown Rego version {rego_version!r} (one of v0, v1)")
     if name == "regorus":
@@ -91,6 +91,10 @@ def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
         from socle.policy.engine_opa import OpaEngine
 
         return OpaEngine(rego_version=rego_version, timeout=timeout)
+    if name == "compiled":
+        from socle.policy.engine_compiled import CompiledEngine
+
+        return CompiledEngine(rego_version=rego_version, timeout=timeout)
     raise PolicyError(f"unknown engine {name!r} (one of {', '.join(ENGINES)})")
 
 
@@ -98,7 +102,7 @@ def available(name: str) -> bool:
     """True when the named engine's package can be imported."""
     import importlib.util
 
-    module = {"regorus": "regorus", "opa": "opa_bindings"}.get(name)
+    module = {"regorus": "regorus", "opa": "opa_bindings", "compiled": "regorus"}.get(name)
     return module is not None and importlib.util.find_spec(module) is not None
 
 

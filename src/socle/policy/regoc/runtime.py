@@ -33,19 +33,28 @@ class Unsupported(Exception):
     """A construct or builtin the compiler does not handle (compile time)."""
 
 
-def hkey(v: Any) -> Any:
-    """A hashable key equal for Rego-equal values (1 == 1.0, true != 1)."""
+def fp(v: Any, depth: int = 2) -> Any:
+    """A cheap hashable fingerprint: Rego-equal values (1 == 1.0, true != 1) get equal ones.
+
+    Containers deeper than ``depth`` count only by kind and size, so a set of findings or
+    containers does not hash whole pod specs; values with equal fingerprints are then
+    compared with :func:`eq` (which stops at identical objects).
+    """
     t = type(v)
     if t is str or t is int or t is float or v is None:
         return v
     if t is bool:
         return (_BOOL, v)
     if t is list:
-        return (_ARR, *[hkey(x) for x in v])
+        if depth == 0:
+            return (_ARR, len(v))
+        return (_ARR, *[fp(x, depth - 1) for x in v])
     if t is dict:
-        return (_OBJ, *sorted((hkey(k), hkey(x)) for k, x in v.items()))
+        if depth == 0:
+            return (_OBJ, len(v))
+        return (_OBJ, frozenset([(k, fp(x, depth - 1)) for k, x in v.items()]))
     if t is RSet:
-        return (_SET, *sorted(v.d.keys(), key=_hsort))
+        return (_SET, len(v))
     raise TypeError(f"not a Rego value: {t.__name__}")
 
 
@@ -55,39 +64,53 @@ _OBJ = "\0o"
 _SET = "\0s"
 
 
-def _hsort(k: Any) -> Any:
-    return repr(k)
-
-
 class RSet:
-    """A Rego set: elements by hashable key, iteration in insertion order."""
+    """A Rego set: buckets of values by fingerprint, and the values in insertion order."""
 
-    __slots__ = ("d",)
+    __slots__ = ("b", "l")
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
-        self.d: dict[Any, Any] = {}
+        self.b: dict[Any, list[Any]] = {}
+        self.l: list[Any] = []
         for x in items:
-            self.d[hkey(x)] = x
+            self.add(x)
 
     def add(self, x: Any) -> None:
-        self.d[hkey(x)] = x
+        k = fp(x)
+        bucket = self.b.get(k)
+        if bucket is None:
+            self.b[k] = [x]
+            self.l.append(x)
+            return
+        for y in bucket:
+            if eq(x, y):
+                return
+        bucket.append(x)
+        self.l.append(x)
 
     def __contains__(self, x: Any) -> bool:
-        return hkey(x) in self.d
+        bucket = self.b.get(fp(x))
+        if bucket is None:
+            return False
+        for y in bucket:
+            if eq(x, y):
+                return True
+        return False
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.d.values())
+        return iter(self.l)
 
     def __len__(self) -> int:
-        return len(self.d)
+        return len(self.l)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, RSet) and self.d.keys() == other.d.keys()
+        return (isinstance(other, RSet) and len(self.l) == len(other.l)
+                and all(x in other for x in self.l))
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return "RSet(" + repr(list(self.d.values())) + ")"
+        return "RSet(" + repr(self.l) + ")"
 
 
 def mkset(items: list[Any]) -> RSet:
@@ -117,6 +140,8 @@ def okey(v: Any) -> Any:
 
 
 def eq(a: Any, b: Any) -> bool:
+    if a is b:
+        return type(a) is not float or a == a
     ta = type(a)
     tb = type(b)
     if ta is tb:
@@ -308,18 +333,16 @@ def neg(a: Any) -> Any:
 def union(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
         raise TypeError("union of non-sets")
-    out = RSet()
-    out.d.update(a.d)
-    out.d.update(b.d)
+    out = RSet(a)
+    for x in b:
+        out.add(x)
     return out
 
 
 def intersection(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
         raise TypeError("intersection of non-sets")
-    out = RSet()
-    out.d = {k: v for k, v in a.d.items() if k in b.d}
-    return out
+    return RSet(x for x in a if x in b)
 
 
 # --- output ------------------------------------------------------------------------------------
