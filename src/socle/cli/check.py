@@ -16,6 +16,7 @@ from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
+from socle.policy.engine import DEFAULT_ENGINE
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -120,7 +121,7 @@ def _test_options(ns: argparse.Namespace, policies: list[str], cfg: Config) -> A
         no_fail=bool(ns.no_fail),
         suppress_exceptions=bool(ns.suppress_exceptions),
         rego_version=ns.rego_version or "v1",
-        engine=ns.engine or "regorus",
+        engine=ns.engine or DEFAULT_ENGINE,
         strict=bool(ns.strict),
         timeout=timeout,
     )
@@ -157,7 +158,7 @@ def _scan_options(ns: argparse.Namespace, frameworks: list[str], workers: int,
         framework_files=_rooted(cfg, ns.framework_file),
         inputs=inputs,
         exceptions_file=exceptions[0] if exceptions else None,
-        engine=str(ns.engine or "regorus"),
+        engine=str(ns.engine or DEFAULT_ENGINE),
         workers=workers,
     )
 

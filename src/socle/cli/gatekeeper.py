@@ -12,6 +12,7 @@ from typing import Any
 
 from socle.cli.common import add_output_arguments, apply_config, emit
 from socle.core.errors import UsageError
+from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", default=None, choices=("regorus", "opa"),
-                   help="Rego engine (default regorus; opa needs opa-golib-python-bindings)")
+    p.add_argument("--engine", default=None, choices=ENGINES,
+                   help=f"Rego engine (default {DEFAULT_ENGINE}; opa needs "
+                        "opa-golib-python-bindings)")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed for one Rego evaluation")
     p.add_argument("-t", "--include-trace", dest="include_trace", action="store_true",
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace) -> str:
-    return str(args.engine or "regorus")
+    return str(args.engine or DEFAULT_ENGINE)
 
 
 def _run_test(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
+from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,8 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exceptions", dest="exceptions", default=None, metavar="FILE",
                    help="exceptions file (YAML list of {controls, kinds, namespaces, names, "
                         "labels, reason, until})")
-    g.add_argument("--engine", dest="engine", choices=("regorus", "opa"), default=None,
-                   help="Rego engine (default regorus; opa for reference)")
+    g.add_argument("--engine", dest="engine", choices=ENGINES, default=None,
+                   help=f"Rego engine (default {DEFAULT_ENGINE}; opa for reference)")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
     g.add_argument("--ignore-filename-pattern", dest="ignore_filename_pattern",
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         framework_files=as_list(args.framework_file),
         inputs=_inputs(args, cfg.path),
         exceptions_file=args.exceptions,
-        engine=str(args.engine or "regorus"),
+        engine=str(args.engine or DEFAULT_ENGINE),
         workers=int(args.workers or 0),
         ignore_filename_patterns=tuple(as_list(args.ignore_filename_pattern)),
     )
