@@ -35,7 +35,7 @@ _RULE_PATH = re.compile(r"data(\.[A-Za-z_][A-Za-z0-9_]*)+")
 class Context:
     """What one evaluation's generated code sees."""
 
-    __slots__ = ("input", "data", "memo")
+    __slots__ = ("data", "input", "memo")
 
     def __init__(self, input: Any, data: Any) -> None:
         self.input = input
@@ -142,7 +142,7 @@ class CompiledEngine:
             return None if value is U else to_json(value)
         except RecursionError:
             raise PolicyError(f"data.{rule}: recursion too deep") from None
-        except Exception as err:  # noqa: BLE001 - regorus decides what the right answer is
+        except Exception as err:
             self.runtime_fallbacks += 1
             self.last_fallback = f"data.{rule}: {type(err).__name__}: {err}"
             return self._rego.eval_rule(rule, input)

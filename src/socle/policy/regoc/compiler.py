@@ -254,7 +254,7 @@ class RuleCompiler:
         return bodies
 
     def rule_def(self, d: Definition) -> None:
-        head_kind, head = kind_of(d.node["head"])
+        _, head = kind_of(d.node["head"])
         bodies = self.bodies(d)
         if self.rule.kind == "set":
             if len(bodies) > 1:
@@ -302,7 +302,7 @@ class RuleCompiler:
         _, head = kind_of(d.node["head"])
         scope = Scope()
         self.emit(1, "for _ in ONCE:")
-        for arg, pattern in zip(args, head["args"]):
+        for arg, pattern in zip(args, head["args"], strict=True):
             self.bind_pattern(pattern, arg, 2, scope)
         self.chain(self.bodies(d), head.get("assign"), 2, scope, "res")
 
@@ -557,7 +557,7 @@ class RuleCompiler:
             pairs = []
             simple = True
             for f in v["fields"]:
-                fk, fv = kind_of(f[1])
+                fk = kind_of(f[1])[0]
                 ind, key = self.expr(f[1], ind, scope, no_loops)
                 ind, val = self.expr(f[2], ind, scope, no_loops)
                 simple = simple and fk in ("String", "RawString")
@@ -586,6 +586,8 @@ class RuleCompiler:
                 raise Unsupported(f"operator {op}")
             return ind, self.value(f"{SET_OPS[op]}({a}, {b})", ind)
         if k == "UnaryExpr":
+            if kind_of(v["expr"])[0] != "Number":
+                raise Unsupported("unary minus on a non-literal")
             ind, a = self.expr(v["expr"], ind, scope, no_loops)
             return ind, self.value(f"neg({a})", ind)
         if k == "Membership":
@@ -831,5 +833,5 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             parts.append(f"# data.{'.'.join(rule.path[1:])} ({rule.kind})\n{rule.code}\n")
     source = "\n\n".join(parts)
     namespace: dict[str, Any] = {"B_" + _ident(n): fn for n, (_, fn) in BUILTINS.items()}
-    exec(compile(source, "<socle compiled rego>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, "<socle compiled rego>", "exec"), namespace)
     return Program(rules, source, namespace)

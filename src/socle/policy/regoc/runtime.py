@@ -90,12 +90,7 @@ class RSet:
 
     def __contains__(self, x: Any) -> bool:
         bucket = self.b.get(fp(x))
-        if bucket is None:
-            return False
-        for y in bucket:
-            if eq(x, y):
-                return True
-        return False
+        return bucket is not None and any(eq(x, y) for y in bucket)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.l)
@@ -154,7 +149,7 @@ def eq(a: Any, b: Any) -> bool:
                     return False
             return True
         if ta is list:
-            return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+            return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b, strict=True))
         return bool(a == b)
     if (ta is int or ta is float) and (tb is int or tb is float):
         return bool(a == b)
@@ -368,7 +363,7 @@ def to_json(v: Any) -> Any:
 def _s(x: Any) -> str:
     if type(x) is not str:
         raise TypeError("operand must be a string")
-    return x  # type: ignore[no-any-return]
+    return x
 
 
 def _count(x: Any) -> int:
@@ -480,9 +475,10 @@ def _object_get(obj: Any, key: Any, default: Any) -> Any:
     if type(obj) is not dict:
         raise TypeError("object.get: operand 1 must be an object")
     if type(key) is list:
-        cur = obj
+        cur: Any = obj
         for k in key:
-            cur = get(cur, k) if type(cur) is dict or type(cur) is list else U
+            tc = type(cur)
+            cur = get(cur, k) if tc is dict or tc is list else U
             if cur is U:
                 return default
         return cur
@@ -493,7 +489,7 @@ def _object_get(obj: Any, key: Any, default: Any) -> Any:
 def _array_concat(a: Any, b: Any) -> list[Any]:
     if type(a) is not list or type(b) is not list:
         raise TypeError("array.concat: operands must be arrays")
-    return a + b  # type: ignore[no-any-return]
+    return a + b
 
 
 def _concat(sep: Any, xs: Any) -> str:
@@ -654,7 +650,7 @@ def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
         raise TypeError("array.slice: operands")
     start = max(start, 0)
     stop = min(stop, len(a))
-    return a[start:stop] if start < stop else []  # type: ignore[no-any-return]
+    return a[start:stop] if start < stop else []
 
 
 def _startswith(s: Any, p: Any) -> bool:

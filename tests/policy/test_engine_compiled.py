@@ -1,0 +1,516 @@
+"""The compiled engine (Rego compiled to Python) against regorus: same values, same order.
+
+Differential over every bundled control's fixtures, the policy benchmark's policies on a
+generated corpus, every Rego policy folder of the test fixtures, and Deployments mutated by
+hypothesis; plus the semantics that are easy to get wrong (sets of objects, numbers, sprintf,
+undefined, conflicts) and the fallback rules (``with``, custom builtins, ``print``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socle.formats.yaml import iter_documents
+from socle.policy.engine import Engine, PolicyError, create_engine
+from socle.policy.engine_compiled import CompiledEngine, main
+from socle.policy.v0 import package_of, rule_names
+from socle_testing import load_module
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+CONTROLS = ROOT / "src" / "socle" / "security" / "controls"
+LIB = CONTROLS / "lib"
+FOLDERS = sorted(p for p in CONTROLS.iterdir() if (p / "control.yaml").exists())
+BENCH_POLICY = ROOT / "bench" / "policy" / "policy"
+
+
+def _pair(sources: dict[str, str], data: dict[str, Any] | None = None,
+          version: str = "v1") -> tuple[CompiledEngine, Engine]:
+    compiled = CompiledEngine(rego_version=version)
+    regorus = create_engine("regorus", version)
+    for engine in (compiled, regorus):
+        for path, src in sources.items():
+            engine.add_policy(path, src)
+        if data:
+            engine.add_data(copy.deepcopy(data))
+        engine.prepare()
+    return compiled, regorus
+
+
+def _meta(folder: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = yaml.safe_load((folder / "control.yaml").read_text())
+    return meta
+
+
+def _inputs(folder: Path) -> dict[str, Any]:
+    inputs = dict(_meta(folder).get("inputs") or {})
+    override = folder / "fixtures" / "inputs.yaml"
+    if override.exists():
+        inputs.update(yaml.safe_load(override.read_text()) or {})
+    return inputs
+
+
+def _lib() -> dict[str, str]:
+    return {str(p): p.read_text() for p in sorted(LIB.glob("*.rego"))}
+
+
+def _all_controls() -> dict[str, str]:
+    out = _lib()
+    for f in FOLDERS:
+        out[str(f / "policy.rego")] = (f / "policy.rego").read_text()
+    return out
+
+
+# --- bundled controls ----------------------------------------------------------------------------
+
+def test_every_bundled_control_and_the_library_compile_without_fallback() -> None:
+    engine = CompiledEngine()
+    for path, src in _all_controls().items():
+        engine.add_policy(path, src)
+    engine.prepare()
+    assert engine.fallback_rules() == {}
+    compiled = engine.compiled_rules()
+    for f in FOLDERS:
+        assert f"socle.controls.{f.name.replace('-', '_')}.deny" in compiled
+    assert "socle.lib.k8s.containers" in compiled
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_control_fixtures_give_regorus_results(folder: Path) -> None:
+    meta = _meta(folder)
+    rule = f"socle.controls.{meta['name'].replace('-', '_')}.deny"
+    sources = {**_lib(), str(folder / "policy.rego"): (folder / "policy.rego").read_text()}
+    compared = 0
+    for kind in ("fail", "pass"):
+        path = folder / "fixtures" / f"{kind}.yaml"
+        docs = list(iter_documents(path.read_bytes(), str(path)))
+        data: dict[str, Any] = {"socle": {"inputs": _inputs(folder)}}
+        if meta.get("crossResource"):
+            data["socle"]["inventory"] = [d.obj for d in docs]
+        compiled, regorus = _pair(sources, data)
+        for doc in docs:
+            got = compiled.eval_rule(rule, doc.obj)
+            assert got == regorus.eval_rule(rule, doc.obj), f"{path}:{doc.line}"
+            compared += 1
+        # the generated code answered every call itself
+        assert compiled.runtime_fallbacks == 0, compiled.last_fallback
+    assert compared > 0
+
+
+# --- realistic workloads mutated by hypothesis ---------------------------------------------------
+
+def _deployment() -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "serviceAccountName": "web",
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "initContainers": [{"name": "init", "image": "busybox:1.36",
+                                        "command": ["sh", "-c", "true"]}],
+                    "containers": [{
+                        "name": "app", "image": "registry.example.com/shop/web:1.2.3",
+                        "imagePullPolicy": "Always",
+                        "ports": [{"containerPort": 8080}],
+                        "env": [{"name": "MODE", "value": "prod"}],
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                      "limits": {"cpu": "500m", "memory": "256Mi"}},
+                        "livenessProbe": {"httpGet": {"path": "/", "port": 8080}},
+                        "readinessProbe": {"httpGet": {"path": "/", "port": 8080}},
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                    }],
+                    "volumes": [{"name": "cache", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+_C = ["spec", "template", "spec", "containers", 0]
+_P = ["spec", "template", "spec"]
+_MUTATIONS: list[tuple[list[Any], Any]] = [
+    ([*_C, "securityContext", "privileged"], True),
+    ([*_C, "securityContext", "privileged"], "yes"),
+    ([*_C, "securityContext", "allowPrivilegeEscalation"], True),
+    ([*_C, "securityContext", "readOnlyRootFilesystem"], None),
+    ([*_C, "securityContext", "capabilities", "add"], ["NET_ADMIN", "sys_admin", "CAP_NET_RAW"]),
+    ([*_C, "securityContext", "capabilities", "drop"], ["all"]),
+    ([*_C, "securityContext", "capabilities"], None),
+    ([*_C, "securityContext", "runAsUser"], 0),
+    ([*_C, "securityContext", "runAsUser"], 1.0),
+    ([*_C, "securityContext", "procMount"], "Unmasked"),
+    ([*_C, "securityContext", "seccompProfile"], {"type": "Unconfined"}),
+    ([*_C, "securityContext"], None),
+    ([*_C, "image"], "nginx"),
+    ([*_C, "image"], "nginx:latest"),
+    ([*_C, "image"], "docker.io/library/nginx@sha256:" + "a" * 64),
+    ([*_C, "image"], 42),
+    ([*_C, "imagePullPolicy"], "IfNotPresent"),
+    ([*_C, "resources"], {}),
+    ([*_C, "resources", "limits", "memory"], None),
+    ([*_C, "resources", "requests"], None),
+    ([*_C, "livenessProbe"], None),
+    ([*_C, "readinessProbe"], None),
+    ([*_C, "ports"], [{"containerPort": 22, "hostPort": 2222}]),
+    ([*_C, "env"], [{"name": "DB_PASSWORD", "value": "hunter2"},
+                    {"name": "AWS_KEY", "value": "AKIA" + "B" * 16}]),
+    ([*_C, "env"], [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
+    ([*_C, "command"], ["sudo", "run"]),
+    ([*_P, "hostNetwork"], True),
+    ([*_P, "hostPID"], True),
+    ([*_P, "hostIPC"], True),
+    ([*_P, "securityContext"], None),
+    ([*_P, "securityContext", "runAsNonRoot"], False),
+    ([*_P, "securityContext", "sysctls"], [{"name": "kernel.msgmax", "value": "1"}]),
+    ([*_P, "volumes"], [{"name": "sock", "hostPath": {"path": "/var/run//docker.sock/"}}]),
+    ([*_P, "volumes"], [{"name": "root", "hostPath": {"path": "/"}}]),
+    ([*_P, "automountServiceAccountToken"], True),
+    ([*_P, "serviceAccountName"], "default"),
+    ([*_P, "os"], {"name": "windows"}),
+    ([*_P, "initContainers", 0, "restartPolicy"], "Always"),
+    ([*_P, "initContainers"], None),
+    ([*_P, "ephemeralContainers"], [{"name": "debug", "image": "busybox"}]),
+    (["spec", "replicas"], 1),
+    (["spec", "replicas"], "3"),
+    (["metadata", "namespace"], "kube-system"),
+    (["metadata", "annotations"], {"container.apparmor.security.beta.kubernetes.io/app":
+                                   "unconfined"}),
+    (["metadata"], None),
+    (["kind"], "Pod"),
+    (["kind"], "CronJob"),
+]
+
+
+def _apply(doc: dict[str, Any], path: list[Any], value: Any) -> None:
+    cur: Any = doc
+    for key in path[:-1]:
+        in_dict = isinstance(cur, dict) and isinstance(cur.get(key), (dict, list))
+        in_list = isinstance(cur, list) and isinstance(key, int) and key < len(cur)
+        if in_dict or in_list:
+            cur = cur[key]
+        else:
+            return
+    last = path[-1]
+    if isinstance(cur, dict):
+        if value is None:
+            cur.pop(last, None)
+        else:
+            cur[last] = copy.deepcopy(value)
+    elif isinstance(cur, list) and isinstance(last, int) and last < len(cur):
+        cur[last] = copy.deepcopy(value)
+
+
+@cache
+def _all_inputs() -> dict[str, Any]:
+    from socle.security.controls import default_inputs, load_controls
+
+    inputs: dict[str, Any] = default_inputs(load_controls())
+    return inputs
+
+
+@cache
+def _all_pair() -> tuple[CompiledEngine, Engine, list[str]]:
+    compiled, regorus = _pair(_all_controls(), {"socle": {"inputs": _all_inputs()}})
+    rules = [f"socle.controls.{f.name.replace('-', '_')}.deny" for f in FOLDERS]
+    return compiled, regorus, rules
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(range(len(_MUTATIONS))), min_size=1, max_size=6),
+       st.sampled_from(["Deployment", "Pod", "StatefulSet"]))
+def test_mutated_workloads_give_regorus_results(picks: list[int], kind: str) -> None:
+    compiled, regorus, rules = _all_pair()
+    doc = _deployment()
+    if kind == "Pod":
+        doc = {"apiVersion": "v1", "kind": "Pod", "metadata": doc["metadata"],
+               "spec": doc["spec"]["template"]["spec"]}
+        picks = [i for i in picks if _MUTATIONS[i][0][:3] != _P] or picks
+    doc["kind"] = kind if kind != "Pod" else "Pod"
+    for i in picks:
+        path, value = _MUTATIONS[i]
+        if kind == "Pod" and path[:3] == _P:
+            path = ["spec", *path[3:]]
+        _apply(doc, path, value)
+    got = compiled.eval_rules(rules, doc)
+    want = regorus.eval_rules(rules, doc)
+    assert got == want, json.dumps(doc)
+
+
+def test_the_grouped_scan_query_gives_regorus_results() -> None:
+    # the aggregator module the scanner builds: an object comprehension over every deny
+    rules = _all_pair()[2]
+    entries = ",\n".join(f'"{r}": data.{r}' for r in rules)
+    group = ("package socle_scan.gtest\nimport rego.v1\n"
+             f"results := {{id: r |\n some id, r in {{\n{entries}\n}}\n count(r) > 0\n}}\n")
+    c, r = _pair({**_all_controls(), "<group>": group},
+                 {"socle": {"inputs": _all_inputs()}})
+    doc = _deployment()
+    _apply(doc, [*_C, "securityContext"], None)
+    _apply(doc, [*_C, "image"], "nginx:latest")
+    got = c.eval_rule("socle_scan.gtest.results", doc)
+    assert got == r.eval_rule("socle_scan.gtest.results", doc)
+    assert isinstance(got, dict) and len(got) > 3
+    assert c.runtime_fallbacks == 0, c.last_fallback
+
+
+# --- the policy benchmark's policies over a generated corpus ------------------------------------
+
+def _check_rules(engine: Engine) -> tuple[list[str], list[str]]:
+    checks: list[str] = []
+    tests: list[str] = []
+    for src in engine.modules().values():
+        pkg = package_of(src)
+        for rule, _ in rule_names(src):
+            path = f"{pkg}.{rule}"
+            if rule.startswith("test_"):
+                if path not in tests:
+                    tests.append(path)
+            elif path not in checks:
+                checks.append(path)
+    return checks, tests
+
+
+def test_benchmark_policies_give_regorus_results() -> None:
+    gen = load_module("socle_bench_policy_generate", ROOT / "bench" / "policy" / "generate.py")
+    corpus = gen.vgen.build(120, 8, 7)
+    gen.plant(corpus, 7)
+    sources = {str(p): p.read_text() for p in sorted(BENCH_POLICY.glob("*.rego"))}
+    compiled, regorus = _pair(sources)
+    checks, tests = _check_rules(regorus)
+    assert checks and tests
+    compared = 0
+    for _rel, docs, _fmt in corpus.files:
+        for doc in docs:
+            obj = json.loads(json.dumps(doc.obj, default=str))
+            assert compiled.eval_rules(checks, obj) == regorus.eval_rules(checks, obj)
+            compared += 1
+    for test in tests:
+        assert compiled.eval_rule(test, None) == regorus.eval_rule(test, None), test
+    assert compared >= 100
+    # only the unit tests (they use `with`) are left to regorus
+    checks_left = {r for r in compiled.fallback_rules() if r.split(".")[-1][:5] != "test_"}
+    assert checks_left == set()
+
+
+# --- every Rego policy folder of the test fixtures ----------------------------------------------
+
+def _policy_dirs() -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(TESTS):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        p = Path(root)
+        if p.name == "policy" and any(f.endswith(".rego") for f in files):
+            found.append(p)
+    return found
+
+
+@pytest.mark.parametrize("policy", _policy_dirs(), ids=lambda p: str(p.relative_to(TESTS)))
+def test_fixture_policies_give_regorus_results(policy: Path) -> None:
+    from socle.policy.conftest import (
+        input_files,
+        load_data,
+        load_policies,
+        parse_file,
+        register_builtins,
+        targets,
+    )
+
+    def build(name: str, version: str) -> Engine:
+        e = create_engine(name, version)
+        register_builtins(e)
+        load_policies(e, [str(policy)])
+        data = policy.parent / "data"
+        if data.is_dir():
+            e.add_data(load_data([str(data)]))
+        e.prepare()
+        return e
+
+    for version in ("v1", "v0"):
+        try:
+            regorus, compiled = build("regorus", version), build("compiled", version)
+            break
+        except PolicyError:
+            continue
+    else:
+        pytest.skip("compiles neither as v1 nor as v0")
+    checks, tests = _check_rules(regorus)
+    cwd = os.getcwd()
+    os.chdir(policy.parent)
+    try:
+        for f in input_files(["."]):
+            if f.startswith(("./policy", "./data")):
+                continue
+            try:
+                docs = parse_file(f)
+            except Exception:
+                continue
+            for t in targets(f, docs):
+                want = _outcome(regorus, checks, t.obj)
+                assert _outcome(compiled, checks, t.obj) == want, f"{policy}: {f}"
+        for test in tests:
+            assert _outcome(compiled, [test], None) == _outcome(regorus, [test], None), test
+    finally:
+        os.chdir(cwd)
+
+
+def _outcome(engine: Engine, rules: list[str], obj: Any) -> Any:
+    out: dict[str, Any] = {}
+    for rule in rules:
+        try:
+            out[rule] = engine.eval_rule(rule, obj)
+        except PolicyError as err:
+            out[rule] = f"error: {err.message}"
+    return out
+
+
+# --- semantics ----------------------------------------------------------------------------------
+
+SEMANTICS = """package t
+import rego.v1
+
+objs contains {"n": n, "k": k} if some k, n in input.nums
+mixed := {null, true, 1, 1.0, 2.5, "a", [1], {"a": 1}, {"b": 0}, {1}}
+nums := [10 / 2, 7 / 2, 2 * 1.5, input.f, 5 % 3, 0 - input.i, -2]
+fmt := [sprintf("%v|%s|%d|%q", [1.0, 2.50, 3, "x\\"y"]),
+        sprintf("%v %v", [{"b": [1, "z"], "a": null}, {"x", 1}])]
+missing := input.nope.deeper
+safe if not input.nope.deeper
+count_set := count({x | some x in input.dups})
+arr := [x | some x in input.dups]
+eqs := [1 == 1.0, [1] == [true], {"a": 1} == {"a": 1.0}, 1 < "a", null < false]
+obj[k] := v if some k, v in {"a": 1, "b": input.i}
+default d := "none"
+d := "set" if input.flag
+else_chain := "a" if input.i > 10 else := "b" if input.i > 2 else := "c"
+all_pos if every x in input.nums { x > 0 }
+first(xs) := xs[0]
+nested := [y | some i; input.nums[i] > 1; y := first([i])]
+bad := x if { some x in input.nums }
+"""
+
+
+@pytest.fixture(scope="module")
+def semantics() -> tuple[CompiledEngine, Engine]:
+    return _pair({"t.rego": SEMANTICS})
+
+
+@pytest.mark.parametrize("rule", ["objs", "mixed", "nums", "fmt", "missing", "safe",
+                                  "count_set", "arr", "eqs", "obj", "d", "else_chain",
+                                  "all_pos", "nested"])
+@pytest.mark.parametrize("doc", [
+    {"nums": [3, 1, 2, 1.0], "f": 2.0, "i": 3, "dups": [{"a": 1}, {"a": 1.0}, [1], [1]]},
+    {"nums": [], "f": 0.5, "i": 30, "flag": True, "dups": ["b", "a", "b"]},
+    {"nums": [-1, "x"], "i": 1, "dups": [None, False, 0]},
+])
+def test_semantics_match_regorus(semantics: tuple[CompiledEngine, Engine], rule: str,
+                                 doc: dict[str, Any]) -> None:
+    compiled, regorus = semantics
+    before = compiled.runtime_fallbacks
+    assert compiled.eval_rule(f"t.{rule}", doc) == regorus.eval_rule(f"t.{rule}", doc)
+    if rule != "nums" or "f" in doc:  # 0 - input.i with no input.f: a type error
+        assert compiled.runtime_fallbacks == before, compiled.last_fallback
+
+
+def test_sets_of_objects_come_back_deduplicated_in_regorus_order(
+        semantics: tuple[CompiledEngine, Engine]) -> None:
+    compiled, regorus = semantics
+    doc = {"nums": [2, 1, 2.0]}
+    assert compiled.eval_rule("t.objs", doc) == regorus.eval_rule("t.objs", doc) == [
+        {"k": 0, "n": 2}, {"k": 1, "n": 1}, {"k": 2, "n": 2}]
+    assert compiled.eval_rule("t.mixed", {}) == [
+        None, True, 1, 2.5, "a", [1], [1], {"a": 1}, {"b": 0}]
+    assert compiled.runtime_fallbacks == 0
+
+
+def test_conflicting_complete_rule_is_regorus_error(
+        semantics: tuple[CompiledEngine, Engine]) -> None:
+    compiled, regorus = semantics
+    doc = {"nums": [1, 2]}
+    with pytest.raises(PolicyError) as want:
+        regorus.eval_rule("t.bad", doc)
+    with pytest.raises(PolicyError) as got:
+        compiled.eval_rule("t.bad", doc)
+    assert got.value.message == want.value.message
+    assert compiled.last_fallback.startswith("data.t.bad: Conflict")
+
+
+def test_v0_partial_rules_compile() -> None:
+    src = ('package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  c := input.spec.containers[_]\n'
+           '  not c.resources\n  msg := sprintf("container %s has no resources", [c.name])\n}\n'
+           'labels[k] = v { v := input.metadata.labels[k] }\n')
+    compiled, regorus = _pair({"p.rego": src}, version="v0")
+    assert compiled.fallback_rules() == {}
+    doc = {"kind": "Pod", "metadata": {"labels": {"a": "1"}},
+           "spec": {"containers": [{"name": "b"}, {"name": "a", "resources": {}}, {"name": "c"}]}}
+    for rule in ("main.deny", "main.labels"):
+        assert compiled.eval_rule(rule, doc) == regorus.eval_rule(rule, doc)
+    assert compiled.eval_rule("main.deny", doc) == [
+        "container b has no resources", "container c has no resources"]
+
+
+def test_unsupported_rules_fall_back_with_a_reason() -> None:
+    src = ('package t\nimport rego.v1\n'
+           'w if { input.a with input.a as true }\n'
+           'p if { print("hi"); input.a }\n'
+           'c := custom(1)\n'
+           'dep if w\n'
+           'plain := upper(input.s)\n')
+    compiled = CompiledEngine()
+    regorus = create_engine("regorus")
+    for e in (compiled, regorus):
+        e.add_builtin("custom", 1, lambda x: x + 1)
+        e.add_policy("t.rego", src)
+    fallback = compiled.fallback_rules()
+    assert fallback["t.w"] == "with"
+    assert "print" in fallback["t.p"]
+    assert "custom" in fallback["t.c"]
+    assert fallback["t.dep"] == "depends on t.w"
+    assert compiled.compiled_rules() == ["t.plain"]
+    doc = {"a": False, "s": "x"}
+    for rule in ("w", "p", "c", "dep", "plain"):
+        assert compiled.eval_rule(f"t.{rule}", doc) == regorus.eval_rule(f"t.{rule}", doc)
+    assert compiled.eval_rule("t.c", doc) == 2
+    compiled.take_prints()
+
+
+def test_compile_errors_are_regorus_errors() -> None:
+    engine = CompiledEngine()
+    with pytest.raises(PolicyError) as err:
+        engine.add_policy("bad.rego", "package t\nimport rego.v1\nx := \n")
+    assert err.value.file == "bad.rego"
+
+
+def test_queries_of_a_rule_path_and_others(semantics: tuple[CompiledEngine, Engine]) -> None:
+    compiled, regorus = semantics
+    doc = {"nums": [1]}
+    assert compiled.eval_query("data.t.arr", {"dups": [1]}) == [[1]]
+    assert compiled.eval_query("data.t.missing", doc) == []
+    assert compiled.eval_query("x := 1 + 1", doc) == regorus.eval_query("x := 1 + 1", doc)
+
+
+def test_generated_code_can_be_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    p = tmp_path / "p.rego"
+    p.write_text('package t\nimport rego.v1\nallow if input.user == "admin"\n')
+    assert main([str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "def r_" in out and "data.t.allow" in out
+    assert main([str(tmp_path / "missing.rego")]) == 2
