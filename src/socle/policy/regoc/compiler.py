@@ -186,8 +186,11 @@ class RuleCompiler:
     """Compiles every definition of one rule into one Python function."""
 
     def __init__(self, rules: dict[Path, Rule], prefixes: set[Path], rule: Rule,
-                 blocked: frozenset[str] = frozenset()) -> None:
+                 blocked: frozenset[str] = frozenset(),
+                 consts: dict[str, str] | None = None) -> None:
         self.blocked = blocked
+        # constant arrays, sets and objects: code -> name of a module-level constant
+        self.consts = consts
         self.rules = rules
         self.prefixes = prefixes
         self.rule = rule
@@ -541,6 +544,11 @@ class RuleCompiler:
             return ind, "None"
         if k in ("Var", "RefDot", "RefBrack"):
             return self.ref(node, ind, scope, no_loops)
+        if k in ("Array", "Set", "Object") and _is_const(node) and self.consts is not None:
+            code = self.const_code(node)
+            if code not in self.consts:
+                self.consts[code] = f"K{len(self.consts) + 1}"
+            return ind, self.consts[code]
         if k == "Array":
             parts = []
             for item in v["items"]:
@@ -600,6 +608,16 @@ class RuleCompiler:
         if k == "Call":
             return self.call(v, ind, scope, no_loops)
         raise Unsupported(f"expression {k}")
+
+    def const_code(self, node: Node) -> str:
+        """Python code building a constant composite value (once, at module level)."""
+        saved = self.consts
+        self.consts = None
+        try:
+            _, code = self.expr(node, 0, Scope(), no_loops=True)
+        finally:
+            self.consts = saved
+        return code
 
     def value(self, code: str, ind: int, check: bool = False) -> str:
         t = self.tmp()
@@ -773,6 +791,17 @@ class RuleCompiler:
         return ind, cur
 
 
+def _is_const(node: Node) -> bool:
+    k, v = kind_of(node)
+    if k in ("String", "RawString", "Number", "Bool", "Null"):
+        return True
+    if k in ("Array", "Set"):
+        return all(_is_const(x) for x in v["items"])
+    if k == "Object":
+        return all(_is_const(f[1]) and _is_const(f[2]) for f in v["fields"])
+    return False
+
+
 def _is_str_literal(code: str) -> bool:
     return len(code) >= 2 and code[0] in "'\"" and code[-1] == code[0]
 
@@ -808,11 +837,12 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
     for path, why in (excluded or {}).items():
         if path in rules:
             rules[path].reason = why
+    consts: dict[str, str] = {}
     for rule in rules.values():
         if rule.reason:
             continue
         try:
-            rule.code = RuleCompiler(rules, prefixes, rule, blocked).compile()
+            rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts).compile()
         except Unsupported as err:
             rule.reason = str(err)
     # anything depending on a fallback rule falls back too
@@ -827,7 +857,7 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
                     rule.reason = f"depends on {'.'.join(dep[1:])}"
                     changed = True
                     break
-    parts = [HEADER]
+    parts = [HEADER, "\n".join(f"{name} = {code}" for code, name in consts.items())]
     for rule in sorted(rules.values(), key=lambda r: r.path):
         if rule.reason is None:
             parts.append(f"# data.{'.'.join(rule.path[1:])} ({rule.kind})\n{rule.code}\n")

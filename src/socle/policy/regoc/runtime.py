@@ -383,7 +383,12 @@ def _fmt_num(v: Any) -> str:
     raise ValueError("number formatting left to regorus")
 
 
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+
+
 def _quote(s: str) -> str:
+    if _PLAIN.fullmatch(s):
+        return '"' + s + '"'
     out = ['"']
     for ch in s:
         if ch == '"':
