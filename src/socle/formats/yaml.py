@@ -518,19 +518,47 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
-    """(True, value) when rapidyaml can be trusted with this document, else (False, None)."""
-    if not _HAVE_RYML or _needs_reference(text):
+def _fast_load(text: str, strict: bool, gated: bool = False) -> tuple[bool, Any]:
+    """(True, value) when rapidyaml can be trusted with this document, else (False, None).
+
+    ``gated``: the YAML side of the gate already passed on the whole stream this document
+    comes from (see :func:`_stream_needs_reference`).
+    """
+    if not _HAVE_RYML or (not gated and _needs_reference(text)):
         return False, None
+    return _ryml_load(text, strict)
+
+
+# a document's first character, which _needs_reference looks at, is first on a line
+_LINE_START_INDICATOR = re.compile(r"^[&*!%]", re.MULTILINE)
+
+
+def _stream_needs_reference(text: str) -> bool:
+    """False only when no document of this stream needs the reference loader's YAML side.
+
+    Every document is a slice of the stream starting at a line start, and every test in
+    _needs_reference finds a substring or a regular-expression match that is also in the
+    stream; where it looks back before a match, it finds a line break (or the stream's start)
+    where the document's start was, which counts the same. So one pass over the stream answers
+    for all its documents when it finds nothing (a stream that needs the reference loader
+    anywhere is gated again document by document).
+    """
+    return _needs_reference(text) or _LINE_START_INDICATOR.search(text) is not None
+
+
+def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
+    """rapidyaml's reading of a document that passed the YAML side of the gate."""
     import ryml
 
     try:
         tree = ryml.parse_in_arena(text.encode("utf-8"))
         root = tree.root_id()
+        nodes = tree.size()
         if tree.is_stream(root):
             if tree.num_children(root) != 1:
                 return False, None
             root = tree.first_child(root)
+            nodes -= 1
         if not (tree.is_map(root) or tree.is_seq(root)):
             return False, None  # scalars, empty docs: the reference loader is quick enough
         out = ryml.emit_json_malloc(tree, root)
@@ -539,26 +567,47 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
     if _json_risky(out):
         return False, None
     try:
-        if strict:
-            return True, json.loads(out, object_pairs_hook=_no_duplicates,
-                                    parse_int=_json_int, parse_float=_json_float)
-        return True, json.loads(out, parse_int=_json_int, parse_float=_json_float)
-    except (ValueError, RecursionError, _Duplicate):
+        value = _DECODER.decode(out)
+    except (ValueError, RecursionError):
         return False, None
+    # json.loads keeps the last of repeated keys; rapidyaml's tree has them all, so a
+    # document with a duplicate key has fewer values than the tree has nodes (the reference
+    # loader then finds the key and its line)
+    if strict and _count_values(value) != nodes:
+        return False, None
+    return True, value
 
 
-class _Duplicate(ValueError):
-    pass
+# (made once: json.loads with arguments builds a decoder per call)
+_DECODER = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise _Duplicate
-    return out
+def _count_values(obj: Any) -> int:
+    """The number of values in a JSON-like value, itself included (rapidyaml's node count)."""
+    count = 1
+    if type(obj) is dict:
+        count += len(obj)
+        for value in obj.values():
+            kind = type(value)
+            if kind is dict or kind is list:
+                count += _count_values(value) - 1
+    else:
+        count += len(obj)
+        for value in obj:
+            kind = type(value)
+            if kind is dict or kind is list:
+                count += _count_values(value) - 1
+    return count
 
 
 # --- the reference path ------------------------------------------------------------------------
+
+
+# Every alias is a "*", and k aliases expand a document of n nodes to at most n * 2**k nodes
+# (each alias repeats a node written before it, at most doubling what came before), so with
+# 2**k under MAX_ALIAS_RATIO the expansion check cannot refuse anything and is skipped.
+_HARMLESS_ALIASES = 6
+assert 2**_HARMLESS_ALIASES < MAX_ALIAS_RATIO
 
 
 def _reference_load(text: str, strict: bool) -> Any:
@@ -568,7 +617,7 @@ def _reference_load(text: str, strict: bool) -> Any:
         node = loader.get_single_node()
         if node is None:
             return _EMPTY
-        if "&" in text or "*" in text:
+        if text.count("*") > _HARMLESS_ALIASES:
             _check_expansion(node)
         return loader.construct_document(node)
     finally:
@@ -740,7 +789,7 @@ def decode(data: bytes, file: str) -> str:
 
 
 def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
-                  strict: bool = False, fast: bool = True) -> Document:
+                  strict: bool = False, fast: bool = True, gated: bool = False) -> Document:
     """Read one document's text into a Document; errors are returned on it, never raised."""
     doc = Document(obj=None, file=file, index=index, line=line, text=text, format="yaml",
                    _locate=positions)
@@ -749,7 +798,7 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
             f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
             "refusing to read it", file, line)
         return doc
-    ok, value = _fast_load(text, strict) if fast else (False, None)
+    ok, value = _fast_load(text, strict, gated) if fast else (False, None)
     if not ok:
         try:
             value = _reference_load(text, strict)
@@ -799,8 +848,9 @@ def iter_documents(data: bytes | str, file: str = "-", strict: bool = False,
     indexes match the position of the document in the file.
     """
     text = decode(data, file) if isinstance(data, bytes) else data
+    gated = fast and bool(text) and _HAVE_RYML and not _stream_needs_reference(text)
     for index, (line, chunk) in enumerate(split_documents(text)):
-        doc = load_document(chunk, file, index, line, strict=strict, fast=fast)
+        doc = load_document(chunk, file, index, line, strict=strict, fast=fast, gated=gated)
         if doc.error is None and doc.obj is None:
             continue
         yield doc
