@@ -15,8 +15,23 @@ from typing import Any
 from socle.core.errors import UsageError
 
 
+def _duration(text: str) -> float:
+    """Seconds of ``30``, ``30s``, ``5m``, ``1h``, ``1h30m`` (argparse type)."""
+    import re
+
+    t = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 5m, 1h)")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from socle.policy import webhook as wh
+    from socle.policy.engine import ENGINES
 
     sub = parser.add_subparsers(dest="wh_command", metavar="SUBCOMMAND")
     s = sub.add_parser("serve", help="serve the validating admission webhook over HTTPS",
@@ -62,6 +77,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    metavar="USER", help="users (globs) never reviewed (repeatable)")
     g.add_argument("--exclude-group", dest="exclude_group", action="append", default=[],
                    metavar="GROUP", help="groups (globs) never reviewed (repeatable)")
+    g.add_argument("--engine", default="regorus", choices=ENGINES,
+                   help="Rego engine (default regorus)")
+    a = s.add_argument_group("audit of the live cluster")
+    a.add_argument("--audit-interval", dest="audit_interval", type=_duration, default=0.0,
+                   metavar="DURATION",
+                   help="also audit every readable resource of the cluster this often (e.g. "
+                        "60s, 5m, 1h; default 0: no audit); results on /metrics")
+    a.add_argument("--audit-output", dest="audit_output", default=None, metavar="PATH",
+                   help="write the last audit's report here (JSON of `socle scan -o json` plus "
+                        "an `audit` section; replaced atomically)")
+    a.add_argument("--audit-violations-limit", dest="audit_violations_limit", type=int,
+                   default=20, metavar="N",
+                   help="violations listed per constraint in the report (all are counted; "
+                        "default 20, as Gatekeeper's --constraint-violations-limit)")
+    a.add_argument("--kubeconfig", default=None, metavar="PATH",
+                   help="kubeconfig for the audit (default: the pod's service account in a "
+                        "cluster, else $KUBECONFIG or ~/.kube/config)")
+    a.add_argument("--context", dest="kube_context", default=None, metavar="NAME",
+                   help="kubeconfig context for the audit (default: the current one)")
     r = s.add_argument_group("limits")
     r.add_argument("--workers", type=int, default=0,
                    help="evaluation processes (default one per core)")
@@ -100,6 +134,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--replicas", type=int, default=2)
     m.add_argument("--cert", choices=("cert-manager", "secret"), default="cert-manager",
                    help="cert-manager Issuer+Certificate (default), or a Secret to fill in")
+    m.add_argument("--engine", default="regorus", choices=ENGINES,
+                   help="Rego engine (passed to serve)")
+    m.add_argument("--audit-interval", dest="audit_interval", type=_duration, default=0.0,
+                   metavar="DURATION",
+                   help="also audit the cluster this often (passed to serve; adds a "
+                        "ServiceAccount and a read-only ClusterRole: get/list on every kind)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +170,10 @@ def _serve(args: argparse.Namespace) -> int:
         exclude_users=list(args.exclude_user), exclude_groups=list(args.exclude_group),
         honour_inline_exceptions=args.honour_inline, workers=args.workers,
         max_body=args.max_body, read_timeout=args.read_timeout,
-        max_connections=args.max_connections, reload_interval=args.reload_interval)
+        max_connections=args.max_connections, reload_interval=args.reload_interval,
+        engine=args.engine, audit_interval=args.audit_interval, audit_output=args.audit_output,
+        audit_violations_limit=args.audit_violations_limit, kubeconfig=args.kubeconfig,
+        kube_context=args.kube_context)
     try:
         server = wh.WebhookServer(settings, args.address, args.port,
                                   None if args.insecure_http else args.tls_cert,
@@ -161,7 +204,8 @@ def _manifests(args: argparse.Namespace) -> int:
         exclude_namespaces=list(args.exclude_namespace) if args.exclude_namespace is not None
         else list(wh.DEFAULT_EXCLUDED_NAMESPACES),
         image=args.image, framework=list(args.framework),
-        severity_threshold=args.severity_threshold, cert=args.cert, replicas=args.replicas)
+        severity_threshold=args.severity_threshold, cert=args.cert, replicas=args.replicas,
+        engine=args.engine, audit_interval=args.audit_interval)
     objs = wh.manifests(opts)
     if args.cert == "secret":
         sys.stdout.write(wh.secret_instructions(opts))

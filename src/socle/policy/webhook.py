@@ -94,8 +94,29 @@ class Settings:
     max_connections: int = 256
     reload_interval: float = 5.0
     start_timeout: float = 120.0
+    engine: str = "regorus"  # any name of socle.policy.engine.ENGINES
+    audit_interval: float = 0.0  # seconds between audits of the live cluster; 0: no audit
+    audit_output: str | None = None  # the last audit's JSON report, written atomically
+    audit_violations_limit: int = 20  # violations listed per constraint (all are counted)
+    kubeconfig: str | None = None  # audit: kubeconfig file (default: in-cluster, $KUBECONFIG)
+    kube_context: str | None = None
 
     def check(self) -> None:
+        from socle.policy.engine import ENGINES
+
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not "
+                             f"{self.engine!r}")
+        if self.audit_interval < 0:
+            raise UsageError("--audit-interval must not be negative")
+        if self.audit_output and not self.audit_interval:
+            raise UsageError("--audit-output needs --audit-interval")
+        if self.audit_output:
+            parent = os.path.dirname(os.path.abspath(self.audit_output))
+            if not os.path.isdir(parent):
+                raise UsageError(f"--audit-output: folder {parent!r} not found")
+        if self.audit_violations_limit < 0:
+            raise UsageError("--audit-violations-limit must not be negative")
         if self.failure_policy not in FAILURE_POLICIES:
             raise UsageError(f"--failure-policy must be Fail or Ignore, not "
                              f"{self.failure_policy!r}")
@@ -206,7 +227,7 @@ results := {{name: vs |
 _MERGED_RULE = "socle_webhook_all.results"
 
 
-def _merge(templates: list[Any], inventory: list[Any], version: str) -> Any:
+def _merge(templates: list[Any], inventory: list[Any], version: str, engine_name: str) -> Any:
     """One engine for several templates of one Rego version, with one query for all of them;
     None when their packages clash (then each template keeps its own engine) or the merged
     engine does not evaluate."""
@@ -226,7 +247,7 @@ def _merge(templates: list[Any], inventory: list[Any], version: str) -> Any:
     module = "package socle_webhook_all\n\n" + "\n\n".join(rules) + \
         f"\n\nresults := {{{entries}}}\n"
     try:
-        engine = create_engine("regorus", version)
+        engine = create_engine(engine_name, version)
         for t in templates:
             engine.add_policy(f"{t.file}[{t.name}]", t.rego)
             for i, lib in enumerate(t.libs):
@@ -307,10 +328,15 @@ def _one_line(text: str, limit: int = 1000) -> str:
 class PolicySet:
     """Every engine of a policy snapshot, compiled once; :meth:`evaluate` per request."""
 
-    def __init__(self, root: str, settings: Settings, display: str | None = None) -> None:
+    def __init__(self, root: str, settings: Settings, display: str | None = None,
+                 cluster_objects: list[dict[str, Any]] | None = None) -> None:
+        """``cluster_objects``: live objects (the audit) for ``data.inventory`` and the
+        Namespaces of ``namespaceSelector``, besides the folder's Namespaces."""
         from socle.core.finding import Severity
 
         self.root = root
+        self.engine = settings.engine
+        self.cluster_objects = cluster_objects
         self.display = display or root
         self.settings = settings
         self.deny_at = Severity.parse(settings.severity_threshold)
@@ -346,9 +372,10 @@ class PolicySet:
 
         self.gatekeeper: Any = None
         self.namespaces: dict[str, dict[str, Any]] = {}
+        self.descriptions: dict[str, str] = {}
         if not paths:
             return
-        client = gk.Client("regorus", None, True)
+        client = gk.Client(self.engine, None, True)
         docs = list(gk.read_documents(paths))
         for d in docs:
             if gk.is_template(d.obj):
@@ -358,6 +385,8 @@ class PolicySet:
                 client.add_constraint_doc(d)
         client.add_data(d.obj for d in docs if d.obj.get("kind") == "Namespace"
                         and d.obj.get("apiVersion") == "v1")
+        if self.cluster_objects:
+            client.add_data(self.cluster_objects)
         client.compile_all()
         self.descriptions = {t.kind: t.description for t in client.templates.values()}
         # one evaluation per template and request, whatever the number of its constraints:
@@ -368,8 +397,8 @@ class PolicySet:
         rego = [t for t in client.templates.values() if t.engine(True) == "Rego" and t.package]
         for version in ("v0", "v1"):
             group = [t for t in rego if t.rego_version == version]
-            engine = _merge(group, client.inventory_objects, version) if len(group) > 1 \
-                else None
+            engine = _merge(group, client.inventory_objects, version, self.engine) \
+                if len(group) > 1 else None
             if engine is not None:
                 self.merged.append((engine, {t.kind for t in group}))
                 continue
@@ -388,11 +417,13 @@ class PolicySet:
 
         self.scanner: Any = None
         self.controls: list[Any] = []
+        self.control_roots = roots
+        self.control_ids: list[str] = []  # every selected control, cross-resource ones too
         self.skipped = 0
         if not roots and not self.settings.framework:
             return
         options = ScanOptions(controls_dirs=roots, frameworks=list(self.settings.framework),
-                              bundled=bool(self.settings.framework), engine="regorus")
+                              bundled=bool(self.settings.framework), engine=self.engine)
         selection = select_controls(options)
         if self.settings.framework and roots:
             # the frameworks select among the bundled controls; the folder's always run
@@ -401,13 +432,14 @@ class PolicySet:
             selected = selection.all.select(chosen)
         else:
             selected = selection.selected
+        self.control_ids = [c.id for c in selected.controls]
         local = [c for c in selected.controls if not c.cross_resource]
         # controls that compare resources with each other cannot run on one object
         self.skipped = len(selected.controls) - len(local)
         self.controls = local
         if local:
             self.scanner = Scanner(local, selected.libraries, default_inputs(selection.all),
-                                   Exceptions(selection.all.controls), "regorus")
+                                   Exceptions(selection.all.controls), self.engine)
 
     def _load_conftest(self, files: list[str]) -> None:
         from socle.policy.conftest import Runner, TestOptions
@@ -416,8 +448,8 @@ class PolicySet:
         self.conftest: Any = None
         if not files:
             return
-        options = TestOptions(policies=files, namespaces=["main"], engine="regorus")
-        engine = _ConfinedEngine(create_engine("regorus", "v1"), self.root)
+        options = TestOptions(policies=files, namespaces=["main"], engine=self.engine)
+        engine = _ConfinedEngine(create_engine(self.engine, "v1"), self.root)
         self.conftest = Runner(options, engine)
 
     def summary(self) -> dict[str, int]:
@@ -556,6 +588,266 @@ class PolicySet:
                 out.deny.append(_one_line(f"[{f.rule_id}] {f.message}"))
             elif f.title == "warning":
                 out.warn.append(_one_line(f"[{f.rule_id}] {f.message}"))
+
+
+# --- the audit: the same policies over the live cluster -----------------------------------------
+
+_SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def cluster_config(kubeconfig: str | None = None, context: str | None = None) -> Any:
+    """How the audit reaches the API server: ``kubeconfig`` (and ``context``) when given; else
+    the pod's service account when running in a cluster; else ``$KUBECONFIG`` or
+    ``~/.kube/config``, as kubectl. The token file is read at each audit (it is rotated)."""
+    from socle.cluster import KubeConfig, load_kubeconfig
+    from socle.cluster.client import ClusterError
+
+    host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get(
+        "KUBERNETES_SERVICE_PORT", "443")
+    token_file = os.path.join(_SA_DIR, "token")
+    if kubeconfig is None and context is None and host and os.path.isfile(token_file):
+        try:
+            with open(token_file, encoding="utf-8") as fh:
+                token = fh.read().strip()
+            ca = None
+            if os.path.isfile(os.path.join(_SA_DIR, "ca.crt")):
+                with open(os.path.join(_SA_DIR, "ca.crt"), "rb") as fb:
+                    ca = fb.read()
+        except OSError as err:
+            raise ClusterError(f"cannot read the service account: {err}", token_file) from None
+        server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+        return KubeConfig(server=server, ca_data=ca, token=token, context="in-cluster",
+                          source=token_file)
+    return load_kubeconfig(kubeconfig, context)
+
+
+def _excluded_namespace(obj: dict[str, Any], patterns: list[str]) -> bool:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    if not ns and obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
+        ns = meta.get("name") if isinstance(meta, dict) else None
+    return isinstance(ns, str) and bool(ns) and any(glob_match(p, ns) for p in patterns)
+
+
+def audit(root: str, settings: Settings, display: str | None = None,
+          objects: list[dict[str, Any]] | None = None, context: str = "") -> dict[str, Any]:
+    """One audit of the live cluster with the policies of ``root`` (a snapshot): every readable
+    object is read (unless ``objects`` is given), then the Gatekeeper constraints, the controls
+    (cross-resource ones included: the audit sees the whole cluster) and the conftest rules are
+    evaluated over the objects outside the excluded namespaces. Returns the report as the JSON
+    of ``socle scan -o json`` plus an ``audit`` section (Gatekeeper's constraint status:
+    ``totalViolations`` and at most ``audit_violations_limit`` violations per constraint)."""
+    import datetime as dt
+
+    from socle.core.finding import Finding, Resource, Severity
+    from socle.outputs.json import to_dict
+    from socle.policy.conftest import Target
+    from socle.security.runner import ScanOptions, scan_objects
+
+    started = time.time()
+    t0 = time.monotonic()
+    skipped: dict[str, str] = {}
+    if objects is None:
+        from socle.cluster import KubeClient
+
+        config = cluster_config(settings.kubeconfig, settings.kube_context)
+        context = context or config.context
+        with KubeClient(config) as client:
+            inventory = client.list_all()
+        objects, skipped = inventory.objects, dict(inventory.skipped)
+    source = f"cluster:{context}" if context else "cluster"
+    read_s = time.monotonic() - t0
+    policies = PolicySet(root, settings, display, cluster_objects=objects)
+    audited = [(i, o) for i, o in enumerate(objects)
+               if not _excluded_namespace(o, settings.exclude_namespaces)]
+
+    # controls: exactly as `socle scan --cluster` (scores, exceptions, cross-resource controls)
+    if policies.control_ids:
+        options = ScanOptions(controls_dirs=policies.control_roots,
+                              bundled=bool(settings.framework), include=policies.control_ids,
+                              engine=settings.engine)
+        report = scan_objects([o for _, o in audited], options, source)
+        index = {n: i for n, (i, _) in enumerate(audited)}
+        for f in report.findings:  # the index in the cluster's list, not in the audited part
+            f.document_index = index.get(f.document_index, f.document_index)
+    else:
+        from socle.core.finding import Report
+
+        report = Report(command="scan")
+    report.command = "webhook audit"
+    report.files = 0
+
+    # Gatekeeper: each object is reviewed as Gatekeeper's audit does (no operation, no user)
+    from socle.policy import gatekeeper as gk
+
+    totals: dict[tuple[str, str], list[Any]] = {}
+    errors: list[str] = []
+    if policies.gatekeeper is not None:
+        for c in policies.gatekeeper.constraints:
+            totals[(c.kind, c.name)] = []
+        for i, obj in audited:
+            meta = obj.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}
+            ns = meta.get("namespace")
+            review = gk.make_review(obj, policies.namespaces.get(ns) if isinstance(ns, str)
+                                    else None, operation="")
+            try:
+                found = policies._violations(obj, review)
+            except SocleError as err:
+                errors.append(_one_line(f"{Resource.of(obj).kind}/{meta.get('name')}: {err}"))
+                continue
+            for v in found:
+                c = v.constraint
+                totals[(c.kind, c.name)].append((obj, v))
+                report.add(Finding(rule_id=c.rule_id, message=v.message, severity=c.severity,
+                                   source="policy", resource=Resource.of(obj), file=source,
+                                   document_index=i, title=c.kind,
+                                   remediation=policies.descriptions.get(c.kind, ""),
+                                   extra={"enforcementAction": c.action}))
+
+    # conftest rules: deny/violation as failures, warn as warnings
+    conftest: dict[tuple[str, str], int] = {}
+    if policies.conftest is not None:
+        from socle.core.finding import Report
+
+        for i, obj in audited:
+            part = Report(command="webhook")
+            try:
+                policies.conftest.check(Target(source, obj), part)
+            except SocleError as err:
+                errors.append(_one_line(f"{Resource.of(obj).kind}/"
+                                        f"{(obj.get('metadata') or {}).get('name')}: {err}"))
+                continue
+            for f in part.findings:
+                if f.title not in ("failure", "warning"):
+                    continue
+                action = "deny" if f.title == "failure" else "warn"
+                conftest[(f.rule_id, action)] = conftest.get((f.rule_id, action), 0) + 1
+                f.file, f.line, f.document_index = source, 0, i
+                f.resource = Resource.of(obj)
+                f.severity = Severity.HIGH if action == "deny" else Severity.LOW
+                report.add(f)
+
+    limit = settings.audit_violations_limit
+    constraints = []
+    for (kind, name), hits in sorted(totals.items()):
+        c = next(x for x in policies.gatekeeper.constraints if (x.kind, x.name) == (kind, name))
+        constraints.append({
+            "kind": kind, "name": name, "enforcementAction": c.action,
+            "totalViolations": len(hits),
+            "violations": [{"enforcementAction": c.action, "group": Resource.of(o).api_version
+                            .rpartition("/")[0], "version": Resource.of(o).api_version
+                            .rpartition("/")[2], "kind": Resource.of(o).kind,
+                            "namespace": Resource.of(o).namespace, "name": Resource.of(o).name,
+                            "message": v.message} for o, v in hits[:limit]]})
+    controls: dict[tuple[str, str], int] = {}
+    for f in report.findings:
+        if f.source == "security":
+            key = (f.rule_id, str(f.severity))
+            controls[key] = controls.get(key, 0) + 1
+    out = to_dict(report)
+    out["audit"] = {
+        "timestamp": dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "durationSeconds": round(time.monotonic() - t0, 3),
+        "readSeconds": round(read_s, 3),
+        "cluster": context, "objects": len(objects), "audited": len(audited),
+        "skippedKinds": skipped, "errors": errors,
+        "constraints": constraints,
+        "controls": [{"control": k[0], "severity": k[1], "findings": n}
+                     for k, n in sorted(controls.items())],
+        "conftest": [{"rule": k[0], "action": k[1], "violations": n}
+                     for k, n in sorted(conftest.items())],
+    }
+    return out
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``path`` so that a reader sees the old file or the new one, never a part."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".socle-audit-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _audit_entry() -> None:
+    """The audit process: arguments as JSON on stdin, the audit summary as JSON on stdout (the
+    full report goes to ``--audit-output``)."""
+    import sys
+
+    from socle.formats.yaml import quiet_native_stderr
+
+    with contextlib.suppress(OSError):
+        os.nice(10)  # admission reviews come first
+    args = json.loads(sys.stdin.read())
+    settings = Settings(**args["settings"])
+    quiet_native_stderr().__enter__()
+    try:
+        result = audit(args["root"], settings, args["display"])
+    except SocleError as err:
+        sys.stdout.write(json.dumps({"error": _one_line(str(err))}))
+        return
+    except Exception as err:
+        sys.stdout.write(json.dumps({"error": _one_line(f"{type(err).__name__}: {err}")}))
+        return
+    if settings.audit_output:
+        try:
+            write_atomically(settings.audit_output, json.dumps(result, indent=2,
+                                                               ensure_ascii=False) + "\n")
+        except OSError as err:
+            sys.stdout.write(json.dumps({"error": f"cannot write {settings.audit_output}: "
+                                                  f"{err.strerror}"}))
+            return
+    summary = dict(result["audit"])
+    for c in summary["constraints"]:
+        c.pop("violations", None)
+    summary["findings"] = result["summary"]["findings"]
+    sys.stdout.write(json.dumps(summary))
+
+
+def run_audit_process(root: str, settings: Settings, display: str,
+                      timeout: float | None = None,
+                      running: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """One audit in a child process (its CPU and memory are not the server's); the summary,
+    or ``{"error": ...}``."""
+    import subprocess
+    import sys
+
+    import socle
+
+    env = dict(os.environ)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(socle.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    args = json.dumps({"root": root, "display": display,
+                       "settings": dataclasses.asdict(settings)})
+    proc = subprocess.Popen([sys.executable, "-c",
+                             "import socle.policy.webhook as w; w._audit_entry()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    if running is not None:
+        running(proc)
+    try:
+        stdout, stderr = proc.communicate(args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"error": f"the audit took longer than {timeout:g}s"}
+    try:
+        out = json.loads(stdout)
+    except ValueError:
+        tail = " ".join(stderr.strip().splitlines()[-3:])
+        return {"error": _one_line(f"the audit process failed (exit {proc.returncode}): "
+                                   f"{tail}")}
+    return out if isinstance(out, dict) else {"error": "the audit process answered nonsense"}
 
 
 _WARM_UP: list[dict[str, Any]] = [
@@ -812,6 +1104,22 @@ class Metrics:
         self.count = 0
         self.total = 0.0
         self.policies: dict[str, int] = {}
+        self.audit_runs: dict[str, int] = {"success": 0, "failure": 0}
+        self.audit: dict[str, Any] | None = None  # the last successful audit's summary
+        self.audit_started = 0.0  # the last audit's start (Unix time)
+        self.audit_succeeded = 0.0  # the last successful audit's end (Unix time)
+        self.audit_seconds = 0.0
+
+    def audited(self, summary: dict[str, Any], started: float, seconds: float) -> None:
+        with self._lock:
+            self.audit_started = started
+            self.audit_seconds = seconds
+            if summary.get("error"):
+                self.audit_runs["failure"] += 1
+            else:
+                self.audit_runs["success"] += 1
+                self.audit = summary
+                self.audit_succeeded = started + seconds
 
     def request(self, outcome: str, seconds: float | None = None) -> None:
         with self._lock:
@@ -873,7 +1181,68 @@ class Metrics:
                          f"{self.count}")
             lines.append(f"socle_webhook_request_duration_seconds_sum {self.total:.6f}")
             lines.append(f"socle_webhook_request_duration_seconds_count {self.count}")
+            if self.audit_started:
+                lines += self._audit_lines(esc)
         return "\n".join(lines) + "\n"
+
+    def _audit_lines(self, esc: Callable[[str], str]) -> list[str]:
+        lines = ["# HELP socle_webhook_audit_runs_total Audits of the live cluster, by result.",
+                 "# TYPE socle_webhook_audit_runs_total counter"]
+        for k in sorted(self.audit_runs):
+            lines.append(f'socle_webhook_audit_runs_total{{result="{k}"}} {self.audit_runs[k]}')
+        lines += ["# HELP socle_webhook_audit_last_run_timestamp_seconds Start of the last "
+                  "audit (Unix time).",
+                  "# TYPE socle_webhook_audit_last_run_timestamp_seconds gauge",
+                  f"socle_webhook_audit_last_run_timestamp_seconds {self.audit_started:.3f}",
+                  "# HELP socle_webhook_audit_last_success_timestamp_seconds End of the last "
+                  "successful audit (Unix time; 0: none yet).",
+                  "# TYPE socle_webhook_audit_last_success_timestamp_seconds gauge",
+                  f"socle_webhook_audit_last_success_timestamp_seconds "
+                  f"{self.audit_succeeded:.3f}",
+                  "# HELP socle_webhook_audit_duration_seconds How long the last audit took.",
+                  "# TYPE socle_webhook_audit_duration_seconds gauge",
+                  f"socle_webhook_audit_duration_seconds {self.audit_seconds:.3f}"]
+        a = self.audit
+        if a is None:
+            return lines
+        lines += ["# HELP socle_webhook_audit_resources Objects read and audited by the last "
+                  "successful audit.",
+                  "# TYPE socle_webhook_audit_resources gauge",
+                  f'socle_webhook_audit_resources{{state="read"}} {a.get("objects", 0)}',
+                  f'socle_webhook_audit_resources{{state="audited"}} {a.get("audited", 0)}']
+        by_action: dict[str, int] = {"deny": 0, "warn": 0, "dryrun": 0}
+        for c in a.get("constraints") or []:
+            act = str(c.get("enforcementAction"))
+            by_action[act] = by_action.get(act, 0) + int(c.get("totalViolations") or 0)
+        lines += ["# HELP socle_webhook_audit_violations Gatekeeper constraint violations of "
+                  "the last audit, by enforcement action.",
+                  "# TYPE socle_webhook_audit_violations gauge"]
+        for k in sorted(by_action):
+            lines.append(f'socle_webhook_audit_violations{{enforcement_action="{esc(k)}"}} '
+                         f"{by_action[k]}")
+        lines += ["# HELP socle_webhook_audit_constraint_violations totalViolations of each "
+                  "constraint in the last audit.",
+                  "# TYPE socle_webhook_audit_constraint_violations gauge"]
+        for c in a.get("constraints") or []:
+            lines.append(f'socle_webhook_audit_constraint_violations{{kind="{esc(str(c["kind"]))}"'
+                         f',name="{esc(str(c["name"]))}",enforcement_action="'
+                         f'{esc(str(c["enforcementAction"]))}"}} {c["totalViolations"]}')
+        lines += ["# HELP socle_webhook_audit_control_findings Findings of each control in the "
+                  "last audit, by severity (excepted findings are not counted).",
+                  "# TYPE socle_webhook_audit_control_findings gauge"]
+        for c in a.get("controls") or []:
+            lines.append(f'socle_webhook_audit_control_findings{{control="{esc(str(c["control"]))}"'
+                         f',severity="{esc(str(c["severity"]))}"}} {c["findings"]}')
+        lines += ["# HELP socle_webhook_audit_conftest_violations Conftest rule results of the "
+                  "last audit, by rule and action.",
+                  "# TYPE socle_webhook_audit_conftest_violations gauge"]
+        for c in a.get("conftest") or []:
+            lines.append(f'socle_webhook_audit_conftest_violations{{rule="{esc(str(c["rule"]))}"'
+                         f',action="{esc(str(c["action"]))}"}} {c["violations"]}')
+        lines += ["# HELP socle_webhook_audit_errors Objects the last audit could not evaluate.",
+                  "# TYPE socle_webhook_audit_errors gauge",
+                  f"socle_webhook_audit_errors {len(a.get('errors') or [])}"]
+        return lines
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -938,6 +1307,7 @@ class WebhookServer:
         self._swap = threading.Lock()
         self._inflight = 0
         self._idle = threading.Condition()
+        self._audit_proc: Any = None
         self.ssl_context: ssl.SSLContext | None = None
         if certfile or keyfile:
             if not (certfile and keyfile):
@@ -1010,6 +1380,52 @@ class WebhookServer:
             except Exception:  # never let the reloader die
                 log.exception("policy reload failed")
 
+    # -- the audit -----------------------------------------------------------------------------
+
+    def audit_once(self) -> dict[str, Any]:
+        """One audit of the live cluster with the policies in force (in a child process);
+        updates the metrics and returns the summary (``error`` set when it failed)."""
+        with self._swap:
+            root = self._snapshots[-1] if self._snapshots else None
+        if root is None:
+            return {"error": "no policies loaded"}
+        started, t0 = time.time(), time.monotonic()
+        summary = run_audit_process(root, self.settings, self.settings.policy,
+                                    running=self._audit_running)
+        seconds = time.monotonic() - t0
+        self.metrics.audited(summary, started, seconds)
+        if summary.get("error"):
+            log.error("audit failed: %s", summary["error"])
+        else:
+            total = sum(int(c.get("totalViolations") or 0) for c in summary["constraints"])
+            log.info("audit: %d objects in %.1fs; %d findings (%d constraint violations)%s",
+                     summary.get("audited", 0), seconds, summary.get("findings", 0), total,
+                     f"; report in {self.settings.audit_output}" if self.settings.audit_output
+                     else "")
+        return summary
+
+    def _audit_running(self, proc: Any) -> None:
+        self._audit_proc = proc
+        if self._stop.is_set():
+            proc.kill()
+
+    def _auditor(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.audit_once()
+            except Exception:  # never let the auditor die
+                log.exception("audit failed")
+            if self._stop.wait(self.settings.audit_interval):
+                return
+
+    def _background(self) -> None:
+        if self.settings.reload_interval > 0:
+            threading.Thread(target=self._reloader, daemon=True,
+                             name="socle-webhook-reload").start()
+        if self.settings.audit_interval > 0:
+            threading.Thread(target=self._auditor, daemon=True,
+                             name="socle-webhook-audit").start()
+
     # -- serving -------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -1017,17 +1433,13 @@ class WebhookServer:
         self.load()
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
                          daemon=True, name="socle-webhook-http").start()
-        if self.settings.reload_interval > 0:
-            threading.Thread(target=self._reloader, daemon=True,
-                             name="socle-webhook-reload").start()
+        self._background()
 
     def serve_forever(self) -> None:
         self.load()
         log.info("listening on %s://%s:%d/validate", "https" if self.ssl_context else "http",
                  self.httpd.server_address[0], self.port)
-        if self.settings.reload_interval > 0:
-            threading.Thread(target=self._reloader, daemon=True,
-                             name="socle-webhook-reload").start()
+        self._background()
         try:
             self.httpd.serve_forever(poll_interval=0.2)
         finally:
@@ -1056,6 +1468,9 @@ class WebhookServer:
             self.httpd.server_close()
         if self.pool is not None:
             self.pool.close()
+        if self._audit_proc is not None and self._audit_proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self._audit_proc.kill()
         for s in self._snapshots:
             shutil.rmtree(s, ignore_errors=True)
         self._snapshots.clear()
@@ -1405,6 +1820,8 @@ class ManifestOptions:
     severity_threshold: str = "high"
     cert: str = "cert-manager"  # or "secret"
     replicas: int = 2
+    engine: str = "regorus"
+    audit_interval: float = 0.0  # > 0: the server audits the cluster (RBAC to read it)
 
 
 def server_args(settings: Settings) -> list[str]:
@@ -1418,6 +1835,10 @@ def server_args(settings: Settings) -> list[str]:
         args += ["--exclude-namespace", ns]
     for fw in settings.framework:
         args += ["--framework", fw]
+    if settings.engine != "regorus":
+        args += ["--engine", settings.engine]
+    if settings.audit_interval > 0:
+        args += ["--audit-interval", f"{settings.audit_interval:g}s"]
     return args
 
 
@@ -1435,7 +1856,8 @@ def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
                         timeout=server_budget(opts.timeout_seconds),
                         exclude_namespaces=list(opts.exclude_namespaces),
                         framework=list(opts.framework),
-                        severity_threshold=opts.severity_threshold)
+                        severity_threshold=opts.severity_threshold, engine=opts.engine,
+                        audit_interval=opts.audit_interval)
     name, ns = opts.service, opts.namespace
     labels = {"app.kubernetes.io/name": "socle-webhook", "app.kubernetes.io/instance": name}
     excluded = sorted(set(opts.exclude_namespaces) | {ns})
@@ -1502,7 +1924,7 @@ def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "automountServiceAccountToken": False,
+                    "automountServiceAccountToken": opts.audit_interval > 0,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
                                         "runAsGroup": 65532, "fsGroup": 65532,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
@@ -1537,13 +1959,33 @@ def manifests(opts: ManifestOptions) -> list[dict[str, Any]]:
                     "data": {"tls.crt": "<base64 of tls.crt>", "tls.key": "<base64 of tls.key>"}})
     # the API server reaches the pods on 8443 (from the control plane, which no pod selector
     # names); the webhook itself needs no egress at all
-    netpol = {
+    netpol: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Ingress", "Egress"],
                  "ingress": [{"ports": [{"port": DEFAULT_PORT, "protocol": "TCP"}]}],
                  "egress": []},
     }
+    if opts.audit_interval > 0:
+        # the audit reads every kind it can list through the API server (as Gatekeeper's audit
+        # does): a ServiceAccount with a read-only ClusterRole, and egress to the API server
+        pod_spec = deployment["spec"]["template"]["spec"]
+        pod_spec["serviceAccountName"] = name
+        out.append({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": name, "namespace": ns, "labels": labels},
+                    "automountServiceAccountToken": False})
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": f"{name}-audit", "labels": labels},
+                    "rules": [{"apiGroups": ["*"], "resources": ["*"],
+                               "verbs": ["get", "list"]}]})
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": f"{name}-audit", "labels": labels},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                "name": f"{name}-audit"},
+                    "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]})
+        # the API server's address is not known here: allow HTTPS egress (443 and 6443)
+        netpol["spec"]["egress"] = [{"ports": [{"port": 443, "protocol": "TCP"},
+                                               {"port": 6443, "protocol": "TCP"}]}]
     out += [service, deployment, netpol, vwc]
     return out
 
