@@ -10,19 +10,23 @@ import pytest
 
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
+from socle.policy import conftest as conftest_mod
 from socle.policy.conftest import (
     Runner,
     TestOptions,
+    bind_file_builtins,
     discover_rules,
     exit_code,
     input_files,
     load_data,
     parse_combined_config_files,
     parse_config,
+    resolve_from_policy,
     run,
     strip_failure_prefix,
+    tracing_engine,
 )
-from socle.policy.engine import PolicyError
+from socle.policy.engine import PolicyError, available
 
 FIXTURES = Path(__file__).resolve().parents[1] / "compat" / "conftest"
 
@@ -137,10 +141,62 @@ def test_combine(chdir) -> None:  # type: ignore[no-untyped-def]
 def test_parse_config_builtins(chdir) -> None:  # type: ignore[no-untyped-def]
     chdir("builtins")
     report = run(["configmap.yaml"], TestOptions())
-    assert sorted(f.message for f in report.findings) == [
+    assert sorted(f.message for f in report.findings if f.rule_id == "main.deny") == [
         "settings enables debug in app.json", "settings sets level trace in log.yaml"]
     assert parse_config("yaml", "a: 1\n") == {"a": 1}
     assert parse_combined_config_files(["configmap.yaml"])[0]["contents"]["kind"] == "ConfigMap"
+
+
+@pytest.mark.parametrize("engine", ["regorus"] + (["opa"] if available("opa") else []))
+def test_file_builtins_resolve_against_the_policy_folder(chdir, engine: str) -> None:  # type: ignore[no-untyped-def]
+    """conftest joins the path to the calling policy file's folder (not the current one), and
+    orders the combined files by path; same results from the fixture folder and from /."""
+    chdir("builtins")
+    here = run(["configmap.yaml"], TestOptions(engine=engine))
+    assert sorted(f.message for f in here.findings if f.rule_id == "main.warn") == [
+        'settings files: ["settings/extra.yaml", "settings/limits.yaml"]',
+        "settings has 2 keys (limit 1)"]
+    root = str(FIXTURES / "builtins")
+    os.chdir("/")
+    there = run([root + "/configmap.yaml"], TestOptions(policies=[root + "/policy"],
+                                                        engine=engine))
+    assert sorted(f.message for f in there.findings if f.rule_id == "main.warn") == [
+        f'settings files: ["{root}/settings/extra.yaml", "{root}/settings/limits.yaml"]',
+        "settings has 2 keys (limit 1)"]
+    assert there.errors == 0
+
+
+def test_file_builtin_paths_are_joined_as_go_does() -> None:
+    assert resolve_from_policy("policy/sub", "../../x.yaml") == "x.yaml"
+    assert resolve_from_policy("policy", "/etc/x.yaml") == "policy/etc/x.yaml"
+    assert resolve_from_policy("", "a/./b.yaml") == "a/b.yaml"
+    src = 'x := parse_config_file("a.yaml") # parse_config_file("b")\ny := "parse_config_file("\n'
+    assert bind_file_builtins(src, "p/q.rego") == (
+        'x := socle.conftest.parse_config_file("p", "a.yaml") # parse_config_file("b")\n'
+        'y := "parse_config_file("\n')
+
+
+def test_trace_switches_to_opa_once_and_prints_per_query(chdir, capsys) -> None:  # type: ignore[no-untyped-def]
+    if not available("opa"):
+        pytest.skip("opa-golib-python-bindings not installed")
+    chdir("builtins")
+    conftest_mod._TRACE_NOTED.clear()
+    report = run(["configmap.yaml"], TestOptions(trace=True))
+    err = capsys.readouterr().err
+    assert err.count("--trace: evaluating with the opa engine") == 1
+    assert "file: configmap.yaml | query: data.main.deny" in err
+    assert "TRAC | Eval input.kind = \"ConfigMap\"" in err
+    # tracing changes nothing in the results
+    assert sorted(f.message for f in report.findings) == sorted(
+        f.message for f in run(["configmap.yaml"], TestOptions()).findings)
+
+
+def test_trace_without_a_tracing_engine_is_a_usage_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from socle.policy import engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "available", lambda name: name != "opa")
+    with pytest.raises(UsageError, match="--trace needs the opa engine"):
+        tracing_engine("regorus")
 
 
 def test_v0_policies(chdir) -> None:  # type: ignore[no-untyped-def]

@@ -24,9 +24,10 @@ def add_policy_arguments(p: argparse.ArgumentParser) -> None:
                    help="time limit per input file (test) or per unit test (verify); "
                         "0 turns it off (default 60)")
     g.add_argument("--trace", dest="trace", action="store_true", default=None,
-                   help="print the evaluation trace to standard error (--engine opa)")
+                   help="print OPA's evaluation trace to standard error (uses the opa engine)")
     g.add_argument("--strict", dest="strict", action="store_true", default=None,
-                   help="accepted for conftest compatibility (see docs/test.md)")
+                   help="OPA's strict-mode compile checks (unused variables and imports, "
+                        "deprecated builtins, ...)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -87,16 +88,28 @@ def policy_files(paths: Iterable[str]) -> list[str]:
     return out
 
 
-def load_policies(engine: Engine, paths: Iterable[str]) -> list[str]:
-    files = policy_files(paths)
-    for f in files:
+def read_policies(paths: Iterable[str]) -> dict[str, str]:
+    """``{file: source}`` of every policy file under the given paths, as written."""
+    out: dict[str, str] = {}
+    for f in policy_files(paths):
         try:
             with open(f, encoding="utf-8") as fh:
-                source = fh.read()
+                out[f] = fh.read()
         except (OSError, UnicodeDecodeError) as err:
             raise PolicyError(f"cannot read policy: {err}", f) from None
-        engine.add_policy(f, source)
-    return files
+    return out
+
+
+def load_policies(engine: Engine, paths: Iterable[str],
+                  sources: dict[str, str] | None = None, bind_files: bool = True) -> list[str]:
+    """Add every policy to the engine. With ``bind_files`` (``register_builtins(engine,
+    bind_files=True)`` too), ``parse_config_file`` calls resolve against their policy's folder
+    as in conftest; without, against the current folder (or whatever the engine wraps)."""
+    if sources is None:
+        sources = read_policies(paths)
+    for f, source in sources.items():
+        engine.add_policy(f, bind_file_builtins(source, f) if bind_files else source)
+    return list(sources)
 
 
 def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
@@ -213,8 +226,21 @@ def parse_config(parser: str, content: str) -> Any:
     return _value_of(fn(content.encode("utf-8"), "-"), "-")
 
 
+def resolve_from_policy(policy_dir: str, path: str) -> str:
+    """Where conftest looks for ``path``: joined to the calling policy's folder and cleaned
+    (Go's ``filepath.Join``), so an absolute path is read below that folder too."""
+    joined = f"{policy_dir}/{path}" if policy_dir else path
+    return posixpath.normpath(joined) if joined else "."
+
+
 def parse_config_file(path: str) -> Any:
+    """The file's value; ``path`` as given (relative to the current folder)."""
     return _value_of(parse_file(path), path)
+
+
+def parse_config_file_at(policy_dir: str, path: str) -> Any:
+    """``parse_config_file`` as a policy in ``policy_dir`` calls it (conftest's resolution)."""
+    return parse_config_file(resolve_from_policy(policy_dir, path))
 
 
 def combined_entries(path: str, value: Any) -> list[dict[str, Any]]:
@@ -226,13 +252,55 @@ def combined_entries(path: str, value: Any) -> list[dict[str, Any]]:
 
 
 def parse_combined_config_files(paths: list[str]) -> Any:
-    return [e for p in paths for e in combined_entries(p, parse_config_file(p))]
+    """conftest's combined value of several files, ordered by path as conftest orders it."""
+    entries = [e for p in paths for e in combined_entries(p, parse_config_file(p))]
+    return sorted(entries, key=lambda e: str(e["path"]).encode("utf-8"))
 
 
-def register_builtins(engine: Engine) -> None:
+def parse_combined_config_files_at(policy_dir: str, paths: list[str]) -> Any:
+    return parse_combined_config_files([resolve_from_policy(policy_dir, p) for p in paths])
+
+
+FILE_BUILTINS = ("parse_config_file", "parse_combined_config_files")
+BOUND_PREFIX = "socle.conftest."
+_REGO_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*'
+                         r"|\.|[^\sA-Za-z_]")
+
+
+def bind_file_builtins(source: str, path: str) -> str:
+    """Calls of ``parse_config_file(p)`` and ``parse_combined_config_files(ps)`` become calls
+    that carry the policy's folder, which conftest resolves relative paths against (its
+    builtins read the caller's location). Lines do not move."""
+    if not any(name in source for name in FILE_BUILTINS):
+        return source
+    folder = json.dumps(posixpath.dirname(path.replace(os.sep, "/")))
+    out: list[str] = []
+    pos = 0
+    prev = ""
+    for m in _REGO_TOKEN.finditer(source):
+        tok = m.group(0)
+        if tok in FILE_BUILTINS and prev != ".":
+            rest = source[m.end():]
+            stripped = rest.lstrip(" \t")
+            if stripped.startswith("("):
+                gap = len(rest) - len(stripped)
+                out.append(source[pos:m.start()])
+                out.append(f"{BOUND_PREFIX}{tok}({folder}, ")
+                pos = m.end() + gap + 1
+        if not tok.startswith("#"):
+            prev = tok
+    out.append(source[pos:])
+    return "".join(out)
+
+
+def register_builtins(engine: Engine, bind_files: bool = True) -> None:
     engine.add_builtin("parse_config", 2, parse_config)
     engine.add_builtin("parse_config_file", 1, parse_config_file)
     engine.add_builtin("parse_combined_config_files", 1, parse_combined_config_files)
+    if bind_files:
+        engine.add_builtin(BOUND_PREFIX + "parse_config_file", 2, parse_config_file_at)
+        engine.add_builtin(BOUND_PREFIX + "parse_combined_config_files", 2,
+                           parse_combined_config_files_at)
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -328,16 +396,26 @@ class Runner:
 
     def __init__(self, options: TestOptions, engine: Engine | None = None) -> None:
         self.options = options
-        self.engine = engine or create_engine(options.engine, options.rego_version,
-                                              options.timeout)
-        if options.trace and hasattr(self.engine, "trace"):
-            self.engine.trace = True
-        register_builtins(self.engine)
-        self.policy_files = load_policies(self.engine, options.policies)
+        self.engine = engine or create_engine(tracing_engine(options.engine)
+                                              if options.trace else options.engine,
+                                              options.rego_version, options.timeout)
+        self.tracing = bool(options.trace and hasattr(self.engine, "trace"))
+        if self.tracing:
+            self.engine.trace = True  # type: ignore[attr-defined]
+        # conftest's path resolution for parse_config_file; an engine handed in by a caller
+        # (the webhook confines file reads to its snapshot) keeps the plain builtins it wraps
+        bind = engine is None
+        register_builtins(self.engine, bind_files=bind)
+        sources = read_policies(options.policies)
+        self.policy_files = load_policies(self.engine, options.policies, sources, bind)
         if not self.policy_files:
             raise UsageError("no policies found in " + ", ".join(options.policies))
         if options.data:
             self.engine.add_data(load_data(options.data))
+        if options.strict:  # before OPA compiles, so both engines report the same problems
+            from socle.policy import strict
+
+            strict.check(sources, options.rego_version)
         self.engine.prepare()
         rules = discover_rules(self.engine.modules())
         namespaces = list(rules) if options.all_namespaces else list(options.namespaces)
@@ -352,7 +430,7 @@ class Runner:
                 self.queries.append(f"{ns}.exception")
             self.queries.extend(f"{ns}.{r}" for r in sorted(self.rules[ns]))
         self._batch = False
-        if self.queries and all(_SAFE_PATH.match(q) for q in self.queries):
+        if not self.tracing and self.queries and all(_SAFE_PATH.match(q) for q in self.queries):
             # one evaluation per document: a generated rule gathers every rule's value
             self.engine.add_policy(BATCH_FILE, batch_module(self.queries,
                                                             options.rego_version))
@@ -360,7 +438,12 @@ class Runner:
             self._batch = True
 
     def check(self, target: Target, report: Report) -> None:
-        if self._batch:
+        if self.tracing:  # one query per rule, each trace printed as conftest does
+            values = {}
+            for q in self.queries:
+                values[q] = self.engine.eval_rule(q, target.obj)
+                self._print_trace(target.file, q)
+        elif self._batch:
             got = self.engine.eval_rule(f"{BATCH_PACKAGE}.out", target.obj)
             values = {k: (v[0] if v else None) for k, v in got.items()} \
                 if isinstance(got, dict) else {}
@@ -412,20 +495,54 @@ class Runner:
         prints = self.engine.take_prints()
         for p in prints:
             print(p, file=sys.stderr)
-        if self.options.trace:
-            trace = getattr(self.engine, "last_trace", None)
-            if trace:
-                print(f"TRAC {target.file}", file=sys.stderr)
-                for ev in trace:
-                    loc = ev.get("location") or ""
-                    where = (f"{loc.get('file', '')}:{loc.get('row', '')}"
-                             if isinstance(loc, dict) else str(loc))
-                    print(f"TRAC {ev.get('op', '')} {where} {ev.get('node', '')}".rstrip(),
-                          file=sys.stderr)
-                self.engine.last_trace = []  # type: ignore[attr-defined]
+
+    def _print_trace(self, file: str, query: str) -> None:
+        trace = getattr(self.engine, "last_trace", None) or []
+        for line in trace_lines(file, query, trace):
+            print(line, file=sys.stderr)
+        self.engine.last_trace = []  # type: ignore[attr-defined]
 
     def count_tests(self) -> int:
         return sum(sum(r.values()) for r in self.rules.values())
+
+
+_TRACE_NOTED: list[bool] = []
+
+
+def tracing_engine(name: str) -> str:
+    """The engine a ``--trace`` run uses: OPA, the only one with a tracer. Switching from
+    another engine is said once on standard error; without OPA it is a usage error."""
+    from socle.policy.engine import available
+
+    if name == "opa":
+        return name
+    if not available("opa"):
+        raise UsageError(f"--trace needs the opa engine (the {name} engine has no tracer); "
+                         "install opa-golib-python-bindings as docs/test.md shows")
+    if not _TRACE_NOTED:
+        _TRACE_NOTED.append(True)
+        print(f"socle test: --trace: evaluating with the opa engine (the {name} engine has "
+              "no tracer)", file=sys.stderr)
+    return "opa"
+
+
+def trace_lines(file: str, query: str, events: list[Any]) -> list[str]:
+    """OPA's trace of one query, as conftest prints it: a ``file: ... | query: ...`` header,
+    then one ``TRAC`` line per event, indented by query depth."""
+    out = [f"file: {file} | query: data.{query}"]
+    depth: dict[int, int] = {}
+    for ev in events:
+        if not isinstance(ev, dict):
+            continue
+        qid = int(ev.get("query_id") or 0)
+        parent = int(ev.get("parent_id") or 0)
+        if qid not in depth:
+            depth[qid] = 0 if qid == parent else depth.get(parent, 0) + 1
+        text = f"{ev.get('op', '')} {ev.get('node', '')}".rstrip()
+        if ev.get("message"):
+            text += f" {ev['message']}"
+        out.append(f"TRAC {'| ' * depth[qid]}{text}".rstrip())
+    return out
 
 
 def targets(path: str, docs: list[Document]) -> Iterator[Target]:
@@ -504,8 +621,31 @@ def exit_code(report: Report, options: TestOptions) -> int:
     return 0
 
 
-__all__ = ["FAILURE", "WARNING", "Runner", "Target", "TestOptions", "combined_entries",
-           "discover_rules", "exception_name", "exit_code", "input_files", "load_data",
-           "load_policies",
-           "parse_combined_config_files", "parse_config", "parse_config_file", "parse_file",
-           "policy_files", "register_builtins", "run", "strip_failure_prefix", "targets"]
+__all__ = [
+    "FAILURE",
+    "WARNING",
+    "Runner",
+    "Target",
+    "TestOptions",
+    "bind_file_builtins",
+    "combined_entries",
+    "discover_rules",
+    "exception_name",
+    "exit_code",
+    "input_files",
+    "load_data",
+    "load_policies",
+    "parse_combined_config_files",
+    "parse_config",
+    "parse_config_file",
+    "parse_file",
+    "policy_files",
+    "read_policies",
+    "register_builtins",
+    "resolve_from_policy",
+    "run",
+    "strip_failure_prefix",
+    "targets",
+    "trace_lines",
+    "tracing_engine",
+]
