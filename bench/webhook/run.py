@@ -157,8 +157,8 @@ SERVER = """
 import logging, signal, sys, threading
 logging.basicConfig(level=logging.WARNING)
 from socle.policy import webhook as wh
-s = wh.Settings(policy=sys.argv[1], framework=["pss-baseline"], reload_interval=0,
-                workers=int(sys.argv[5]))
+s = wh.Settings(policy=sys.argv[1], framework=["pss-baseline"] if sys.argv[7] == "1" else [],
+                reload_interval=0, workers=int(sys.argv[5]), engine=sys.argv[6])
 srv = wh.WebhookServer(s, "127.0.0.1", int(sys.argv[4]), sys.argv[2], sys.argv[3])
 srv.load()
 signal.signal(signal.SIGTERM,
@@ -171,13 +171,74 @@ finally:
 """
 
 
+def vegeta_path() -> str | None:
+    """The vegeta load generator (Go), from $VEGETA, $PATH or the CI tool cache."""
+    for cand in (os.environ.get("VEGETA"), shutil.which("vegeta"),
+                 os.path.expanduser("~/.cache/socle-ci/bin/vegeta")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def vegeta_run(vegeta: str, work: str, port: int, cert: str, bodies: list[bytes],
+               rate: int, concurrency: int, seconds: float) -> dict[str, Any]:
+    """One vegeta attack over HTTPS with kept-alive HTTP/1.1 connections: ``rate`` 0 is a
+    closed loop (``concurrency`` workers, each sends when its answer came), else an open loop
+    at ``rate``/s with at most ``concurrency`` requests in flight."""
+    import base64
+
+    targets = os.path.join(work, "targets.jsonl")
+    with open(targets, "w") as fh:
+        for b in bodies:
+            fh.write(json.dumps({"method": "POST", "url": f"https://127.0.0.1:{port}/validate",
+                                 "header": {"Content-Type": ["application/json"]},
+                                 "body": base64.b64encode(b).decode()}) + "\n")
+    results = os.path.join(work, "results.bin")
+    cmd = [vegeta, "attack", "-format=json", f"-targets={targets}", f"-root-certs={cert}",
+           "-http2=false", "-keepalive=true", f"-duration={seconds:g}s",
+           f"-workers={concurrency}", f"-max-workers={concurrency}",
+           f"-max-connections={concurrency}", f"-rate={rate}/s" if rate else "-rate=0",
+           f"-output={results}"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    rep = subprocess.run([vegeta, "report", "-type=json", results], check=True,
+                         capture_output=True, text=True).stdout
+    data = json.loads(rep)
+    lat = data["latencies"]
+    return {"mode": "closed" if not rate else "open", "rate": rate,
+            "concurrency": concurrency, "requests": data["requests"],
+            "reviews_per_s": round(data["throughput"], 1),
+            "offered_per_s": round(data["rate"], 1),
+            "p50_ms": round(lat["50th"] / 1e6, 2), "p90_ms": round(lat["90th"] / 1e6, 2),
+            "p99_ms": round(lat["99th"] / 1e6, 2), "max_ms": round(lat["max"] / 1e6, 2),
+            "success": data["success"], "status_codes": data["status_codes"],
+            "errors": data.get("errors") or []}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reviews", type=int, default=5000)
+    ap.add_argument("--reviews", type=int, default=5000,
+                    help="Python client: reviews to send (default 5000)")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=0, help="server workers (default: cores)")
+    ap.add_argument("--engine", default="regorus", help="Rego engine of the server")
+    ap.add_argument("--policies", type=int, choices=(0, 50), default=50,
+                    help="50 (default) or 0 (the server's own overhead)")
+    ap.add_argument("--client", choices=("auto", "vegeta", "python"), default="auto",
+                    help="load generator: vegeta (Go; default when found) or the Python "
+                         "client")
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="vegeta: length of each attack (default 10)")
+    ap.add_argument("--rate", type=int, default=1000,
+                    help="vegeta: the open loop's rate per second (default 1000)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="vegeta: attacks of each kind; medians are reported (default 1)")
     ap.add_argument("--json", dest="json_out", default=None, help="also write results here")
     args = ap.parse_args()
+    vegeta = vegeta_path() if args.client in ("auto", "vegeta") else None
+    if args.client == "vegeta" and vegeta is None:
+        print("vegeta not found: go install github.com/tsenart/vegeta/v12@v12.13.0",
+              file=sys.stderr)
+        return 2
     if shutil.which("openssl") is None:
         print("needs the openssl CLI", file=sys.stderr)
         return 2
@@ -189,11 +250,12 @@ def main() -> int:
                     "-out", cert], check=True, capture_output=True)
     folder = os.path.join(work, "policies")
     os.mkdir(folder)
-    own = write_policies(folder)
+    own = write_policies(folder) if args.policies else 0
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, folder, cert, key, "0",
-                             str(args.workers)], stdout=subprocess.PIPE, env=env, text=True)
+                             str(args.workers), args.engine, "1" if args.policies else "0"],
+                            stdout=subprocess.PIPE, env=env, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().split(" ", 1)
@@ -202,6 +264,8 @@ def main() -> int:
         print(f"server ready in {startup:.2f}s on port {port}: {line[1].strip()} "
               f"({own} Gatekeeper constraints + conftest rules, plus pss-baseline controls)")
         ctx = ssl.create_default_context(cafile=cert)
+        if vegeta is not None:
+            return run_vegeta(args, vegeta, work, port, cert, ctx, startup, proc.pid)
         bodies = [review(i) for i in range(args.reviews)]
         latencies: list[float] = []
         outcomes: dict[str, int] = {}
@@ -294,6 +358,87 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def server_cpu(port: int, ctx: ssl.SSLContext) -> tuple[int, float]:
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    conn.request("GET", "/metrics")
+    metrics = conn.getresponse().read().decode()
+    conn.close()
+    m = re.search(r"^socle_webhook_request_duration_seconds_count (\S+)$", metrics, re.M)
+    t = re.search(r"^socle_webhook_request_duration_seconds_sum (\S+)$", metrics, re.M)
+    return (int(float(m.group(1))) if m else 0, float(t.group(1)) if t else 0.0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def run_vegeta(args: argparse.Namespace, vegeta: str, work: str, port: int, cert: str,
+               ctx: ssl.SSLContext, startup: float, server_pid: int) -> int:
+    import statistics
+
+    bodies = [review(i) for i in range(1000)]
+    # warm up every worker (first evaluations resolve rules lazily)
+    vegeta_run(vegeta, work, port, cert, bodies, 200, args.concurrency, 2)
+    closed, opened = [], []
+    workers = children(server_pid)
+    for _ in range(args.repeat):
+        front0 = cpu_seconds(server_pid)
+        work0 = sum(cpu_seconds(w) for w in workers)
+        closed.append(vegeta_run(vegeta, work, port, cert, bodies, 0, args.concurrency,
+                                 args.seconds))
+        n = closed[-1]["requests"]
+        closed[-1]["cpu_ms_per_review"] = {
+            "front": round((cpu_seconds(server_pid) - front0) * 1000 / n, 3),
+            "workers": round((sum(cpu_seconds(w) for w in workers) - work0) * 1000 / n, 3)}
+        opened.append(vegeta_run(vegeta, work, port, cert, bodies, args.rate,
+                                 args.concurrency, args.seconds))
+    count, total = server_cpu(port, ctx)
+
+    def med(runs: list[dict[str, Any]], key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 2)
+
+    result = {"client": "vegeta", "engine": args.engine, "policies": args.policies,
+              "cores": os.cpu_count(), "python": platform.python_version(),
+              "startup_s": round(startup, 2), "closed_loop": closed, "open_loop": opened,
+              "server_mean_ms": round(total / count * 1000, 3) if count else None}
+    print(json.dumps(result, indent=2))
+    tput = med(closed, "reviews_per_s")
+    p50, p99 = med(opened, "p50_ms"), med(opened, "p99_ms")
+    achieved = med(opened, "reviews_per_s")
+    ok = all(r["success"] == 1 for r in closed + opened)
+    print(f"medians of {args.repeat}: closed loop c={args.concurrency}: {tput:g} reviews/s; "
+          f"open loop {args.rate}/s (achieved {achieved:g}/s): p50 {p50:g} ms, p99 {p99:g} ms"
+          f"; all answered 200: {ok}")
+    print("server CPU per review (closed loop): front {} ms, workers {} ms".format(
+        statistics.median(r["cpu_ms_per_review"]["front"] for r in closed),
+        statistics.median(r["cpu_ms_per_review"]["workers"] for r in closed)))
+    latency_ok = p99 < 10 and achieved >= 0.98 * args.rate
+    print(f"vs target: throughput {tput / 1000:.2f}x of 1,000/s "
+          f"({'met' if tput >= 1000 else 'NOT met'}); p99 at {args.rate}/s {p99:g} ms = "
+          f"{p99 / 10:.2f}x of the 10 ms limit ({'met' if latency_ok else 'NOT met'})")
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
 
 
 if __name__ == "__main__":

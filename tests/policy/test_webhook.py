@@ -201,7 +201,7 @@ def raw(srv: wh.WebhookServer, certs: tuple[str, str], method: str, path: str,
     return resp.status, text
 
 
-def metric(text: str, name: str, **labels: str) -> float:
+def metric(text: str, name: str, /, **labels: str) -> float:
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if want else "") + r" (\S+)"
     m = re.search("^" + pattern + "$", text, re.MULTILINE)
@@ -677,3 +677,138 @@ def test_manifests_reject_values_kubernetes_would_reject():
         wh.manifests(wh.ManifestOptions(namespace="n", service="s", timeout_seconds=31))
     with pytest.raises(wh.UsageError):
         wh.manifests(wh.ManifestOptions(namespace="n", service="s", failure_policy="Deny"))
+
+
+# --- the engine and the audit (no cluster: objects given; tests/cluster reads a real one) -----
+
+
+def test_unknown_engine_is_a_usage_error_and_the_engine_reaches_create_engine(tmp_path,
+                                                                              monkeypatch):
+    from socle.policy import engine as engine_mod
+
+    folder = tmp_path / "p"
+    write_policies(folder)
+    with pytest.raises(wh.UsageError, match="--engine must be one of"):
+        wh.WebhookServer(wh.Settings(policy=str(folder), engine="nope"), "127.0.0.1", 0)
+    asked: list[str] = []
+    real = engine_mod.create_engine
+
+    def spy(name: str = "regorus", *a: Any, **kw: Any) -> Any:
+        asked.append(name)
+        return real("regorus", *a, **kw)
+
+    monkeypatch.setattr(engine_mod, "ENGINES", (*engine_mod.ENGINES, "fake"))
+    monkeypatch.setattr(engine_mod, "create_engine", spy)
+    policies = wh.PolicySet(str(folder), wh.Settings(policy=str(folder), engine="fake"))
+    assert asked and set(asked) == {"fake"}
+    assert policies.evaluate(pod(image="nginx:dev")).deny
+
+
+def test_audit_reviews_objects_as_gatekeepers_audit_does(tmp_path):
+    folder = tmp_path / "p"
+    write_policies(folder)
+    (folder / "ns.yaml").write_text(
+        TEMPLATE.replace("K8sDisallowedTags", "K8sNsTags").replace(
+            "k8sdisallowedtags", "k8snstags")
+        + "---\n" + constraint("sel", "deny", ["dev"]).replace(
+            "K8sDisallowedTags", "K8sNsTags").replace(
+            "  match:\n", "  match:\n    namespaceSelector: {matchLabels: {tier: prod}}\n"))
+    objects = [pod("a", image="nginx:dev")["object"], pod("b", image="nginx:latest")["object"],
+               pod("c", ns="prod", image="nginx:dev")["object"],
+               pod("d", ns="kube-system", image="nginx:dev")["object"],
+               {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "prod", "labels": {"tier": "prod"}}},
+               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}]
+    settings = wh.Settings(policy=str(folder), audit_violations_limit=1)
+    out = wh.audit(str(folder), settings, objects=objects, context="test")
+    constraints = {(c["kind"], c["name"]): c for c in out["audit"]["constraints"]}
+    # every constraint is listed, with violations of every action; kube-system is excluded
+    assert constraints[("K8sDisallowedTags", "no-dev")]["totalViolations"] == 2
+    assert len(constraints[("K8sDisallowedTags", "no-dev")]["violations"]) == 1  # the limit
+    assert constraints[("K8sDisallowedTags", "no-latest")]["totalViolations"] == 1
+    assert constraints[("K8sDisallowedTags", "no-latest")]["enforcementAction"] == "warn"
+    assert constraints[("K8sDisallowedTags", "watch-beta")]["totalViolations"] == 0
+    # the namespaceSelector sees the live Namespace (no error, only pod c matches)
+    assert constraints[("K8sNsTags", "sel")]["totalViolations"] == 1
+    assert constraints[("K8sNsTags", "sel")]["violations"][0]["name"] == "c"
+    assert out["audit"]["errors"] == [] and out["audit"]["audited"] == 5
+    assert out["schemaVersion"] == 1 and out["command"] == "webhook audit"
+    found = {(f["ruleId"], f["resource"]["name"]) for f in out["findings"]}
+    assert ("K8sDisallowedTags/no-dev", "a") in found and ("K8sDisallowedTags/no-dev", "d") \
+        not in found
+    assert all(f["file"] == "cluster:test" for f in out["findings"])
+
+    metrics = wh.Metrics()
+    summary = dict(out["audit"], findings=len(out["findings"]))
+    metrics.audited(summary, 1000.0, 2.5)
+    text = metrics.render()
+    assert metric(text, "socle_webhook_audit_constraint_violations", kind="K8sDisallowedTags",
+                  name="no-dev", enforcement_action="deny") == 2
+    assert metric(text, "socle_webhook_audit_violations", enforcement_action="deny") == 3
+    assert metric(text, "socle_webhook_audit_runs_total", result="success") == 1
+    assert "socle_webhook_audit_last_success_timestamp_seconds 1002.500" in text
+    metrics.audited({"error": "cluster unreachable"}, 2000.0, 0.1)
+    text = metrics.render()
+    assert metric(text, "socle_webhook_audit_runs_total", result="failure") == 1
+    # a failed audit keeps the last good results
+    assert "socle_webhook_audit_last_success_timestamp_seconds 1002.500" in text
+
+
+def test_audit_output_is_replaced_atomically(tmp_path):
+    target = tmp_path / "audit.json"
+    target.write_text("old")
+    wh.write_atomically(str(target), '{"new": true}\n')
+    assert json.loads(target.read_text()) == {"new": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["audit.json"]
+
+
+def test_audit_flags_are_checked(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    with pytest.raises(wh.UsageError, match="needs --audit-interval"):
+        wh.Settings(policy=str(folder), audit_output=str(tmp_path / "a.json")).check()
+    with pytest.raises(wh.UsageError, match="not found"):
+        wh.Settings(policy=str(folder), audit_interval=60,
+                    audit_output=str(tmp_path / "missing" / "a.json")).check()
+
+
+def test_audit_process_reports_an_unreachable_cluster_as_an_error(tmp_path):
+    folder = tmp_path / "p"
+    write_policies(folder)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")  # no context at all
+    settings = wh.Settings(policy=str(folder), audit_interval=60,
+                           kubeconfig=str(kubeconfig))
+    got = wh.run_audit_process(str(folder), settings, str(folder), timeout=60)
+    assert "error" in got and "Traceback" not in got["error"]
+
+
+def test_manifests_with_audit_carry_read_only_rbac():
+    opts = wh.ManifestOptions(namespace="socle", service="socle-webhook", audit_interval=300)
+    objs = {o["kind"]: o for o in wh.manifests(opts)}
+    role = objs["ClusterRole"]
+    assert role["rules"] == [{"apiGroups": ["*"], "resources": ["*"],
+                              "verbs": ["get", "list"]}]
+    binding = objs["ClusterRoleBinding"]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "socle-webhook",
+                                    "namespace": "socle"}]
+    spec = objs["Deployment"]["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "socle-webhook"
+    assert spec["automountServiceAccountToken"] is True
+    args = spec["containers"][0]["args"]
+    assert args[args.index("--audit-interval") + 1] == "300s"
+    # without the audit: no token, no RBAC
+    plain = {o["kind"] for o in wh.manifests(wh.ManifestOptions(namespace="s", service="w"))}
+    assert not plain & {"ClusterRole", "ClusterRoleBinding", "ServiceAccount"}
+
+
+def test_durations_of_the_audit_interval():
+    import argparse
+
+    from socle.cli.webhook import _duration
+
+    assert _duration("90") == 90 and _duration("90s") == 90 and _duration("5m") == 300
+    assert _duration("1h30m") == 5400
+    with pytest.raises(argparse.ArgumentTypeError):
+        _duration("soon")

@@ -31,9 +31,11 @@ Design:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import fnmatch
+import http
 import http.server
 import json
 import logging
@@ -894,7 +896,8 @@ def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None
             decision = Decision(error=f"unreadable request: {type(err).__name__}")
         else:
             decision = policies.evaluate(request)
-        conn.send(dataclasses.asdict(decision))
+        # a tuple pickles faster than dataclasses.asdict's deep copy
+        conn.send((decision.deny, decision.warn, decision.dryrun, decision.error))
 
 
 # --- the worker pool (in the server) ----------------------------------------------------------
@@ -1038,10 +1041,10 @@ class Pool:
         w.conn.send_bytes(body)
         if not w.conn.poll(timeout):
             raise EvaluationTimeout()
-        decision = w.conn.recv()
-        if not isinstance(decision, dict):
+        got = w.conn.recv()
+        if not isinstance(got, tuple) or len(got) != 4:
             raise EOFError("a worker answered nonsense")
-        return decision
+        return {"deny": got[0], "warn": got[1], "dryrun": got[2], "error": got[3]}
 
     def replace(self, w: _Worker) -> None:
         """Kill ``w`` (it overran) and start another in the background."""
@@ -1129,9 +1132,10 @@ class Metrics:
             if seconds is not None:
                 self.count += 1
                 self.total += seconds
-                for i, b in enumerate(BUCKETS):
-                    if seconds <= b:
-                        self.buckets[i] += 1
+                # cumulative buckets: count in the first that holds it, summed when rendered
+                i = bisect.bisect_left(BUCKETS, seconds)
+                if i < len(BUCKETS):
+                    self.buckets[i] += 1
 
     def decision(self, action: str, n: int = 1) -> None:
         if n:
@@ -1175,8 +1179,11 @@ class Metrics:
             lines += ["# HELP socle_webhook_request_duration_seconds Time to answer an "
                       "admission review.",
                       "# TYPE socle_webhook_request_duration_seconds histogram"]
+            running = 0
             for b, n in zip(BUCKETS, self.buckets, strict=True):
-                lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="{b:g}"}} {n}')
+                running += n
+                lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="{b:g}"}} '
+                             f"{running}")
             lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="+Inf"}} '
                          f"{self.count}")
             lines.append(f"socle_webhook_request_duration_seconds_sum {self.total:.6f}")
@@ -1653,6 +1660,31 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
+_STATUS_LINES: dict[int, bytes] = {}
+_DATE: list[Any] = [0, b""]
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ \
+            else ""
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+    return line
+
+
+def _http_date() -> bytes:
+    """The Date header's value, formatted once a second."""
+    now = int(time.time())
+    if _DATE[0] != now:
+        import email.utils
+
+        _DATE[1] = email.utils.formatdate(now, usegmt=True).encode("latin-1")
+        _DATE[0] = now
+    value: bytes = _DATE[1]
+    return value
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "socle-webhook"
@@ -1679,16 +1711,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            super().log_request(code, size)
+
     def _send(self, status: int, body: bytes, content_type: str = "application/json",
               close: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        """Status line, headers and body in one write (one TLS record, one syscall)."""
         if close:
-            self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
+        self.log_request(status, len(body))
+        self.wfile.write(b"".join((
+            _status_line(status), b"Server: socle-webhook\r\nDate: ", _http_date(),
+            b"\r\nContent-Type: ", content_type.encode("latin-1"), b"\r\nContent-Length: ",
+            str(len(body)).encode(), b"\r\nConnection: close\r\n\r\n" if close else b"\r\n\r\n",
+            body)))
 
     def _error(self, status: int, message: str, close: bool = False) -> None:
         body = json.dumps({"error": message, "code": status}).encode() + b"\n"
