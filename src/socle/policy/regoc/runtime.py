@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import cmp_to_key
 from typing import Any
 
 
@@ -65,31 +66,62 @@ _SET = "\0s"
 
 
 class RSet:
-    """A Rego set: buckets of values by fingerprint, and the values in insertion order."""
+    """A Rego set: the values in insertion order, deduplicated with Rego equality.
+
+    Small sets (most sets of findings) compare a new value with each element; from
+    :data:`_LINEAR` elements on, values are also kept in buckets by fingerprint.
+    """
 
     __slots__ = ("b", "l")
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
-        self.b: dict[Any, list[Any]] = {}
+        self.b: dict[Any, list[Any]] | None = None
         self.l: list[Any] = []
         for x in items:
             self.add(x)
 
     def add(self, x: Any) -> None:
+        lst = self.l
+        b = self.b
+        if b is None:
+            if type(x) is str:
+                # == between a string and anything else is Rego equality
+                if x in lst:
+                    return
+            else:
+                for y in lst:
+                    if eq(x, y):
+                        return
+            lst.append(x)
+            if len(lst) >= _LINEAR:
+                b = self.b = {}
+                for y in lst:
+                    k = fp(y)
+                    bucket = b.get(k)
+                    if bucket is None:
+                        b[k] = [y]
+                    else:
+                        bucket.append(y)
+            return
         k = fp(x)
-        bucket = self.b.get(k)
+        bucket = b.get(k)
         if bucket is None:
-            self.b[k] = [x]
-            self.l.append(x)
+            b[k] = [x]
+            lst.append(x)
             return
         for y in bucket:
             if eq(x, y):
                 return
         bucket.append(x)
-        self.l.append(x)
+        lst.append(x)
 
     def __contains__(self, x: Any) -> bool:
-        bucket = self.b.get(fp(x))
+        b = self.b
+        if b is None:
+            if type(x) is str:
+                return x in self.l
+            return any(eq(x, y) for y in self.l)
+        bucket = b.get(fp(x))
         return bucket is not None and any(eq(x, y) for y in bucket)
 
     def __iter__(self) -> Iterator[Any]:
@@ -106,6 +138,9 @@ class RSet:
 
     def __repr__(self) -> str:
         return "RSet(" + repr(self.l) + ")"
+
+
+_LINEAR = 8
 
 
 def mkset(items: list[Any]) -> RSet:
@@ -169,13 +204,13 @@ def _num_or_str(ta: type, tb: type) -> bool:
 def lt(a: Any, b: Any) -> bool:
     if _num_or_str(type(a), type(b)):
         return bool(a < b)
-    return bool(okey(a) < okey(b))
+    return rcmp(a, b) < 0
 
 
 def le(a: Any, b: Any) -> bool:
     if _num_or_str(type(a), type(b)):
         return bool(a <= b)
-    return bool(okey(a) <= okey(b))
+    return rcmp(a, b) <= 0
 
 
 def gt(a: Any, b: Any) -> bool:
@@ -347,15 +382,75 @@ def to_json(v: Any) -> Any:
     t = type(v)
     if t is str or t is int or t is bool or v is None:
         return v
+    if t is dict:
+        return {k: x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
+                for k, x in v.items()}
+    if t is list:
+        return [x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
+                for x in v]
     if t is float:
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if t is list:
-        return [to_json(x) for x in v]
-    if t is dict:
-        return {k: to_json(x) for k, x in v.items()}
     if t is RSet:
-        return [to_json(x) for x in sorted(v, key=okey)]
+        return [x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
+                for x in ordered(v.l)]
     raise TypeError(f"not a Rego value: {t.__name__}")
+
+
+_RANK = {type(None): 0, bool: 1, int: 2, float: 2, str: 3, list: 4, dict: 6}
+
+
+def rcmp(a: Any, b: Any) -> int:
+    """-1, 0 or 1: ``a`` against ``b`` in regorus' value order (as :func:`okey`, lazily)."""
+    ta = type(a)
+    tb = type(b)
+    if ta is tb and (ta is str or ta is int):
+        return -1 if a < b else (1 if a > b else 0)
+    ra = 5 if ta is RSet else _RANK[ta]
+    rb = 5 if tb is RSet else _RANK[tb]
+    if ra != rb:
+        return -1 if ra < rb else 1
+    if ra <= 3:
+        if ra == 0:
+            return 0
+        return -1 if a < b else (1 if a > b else 0)
+    if ra == 4:
+        for x, y in zip(a, b, strict=False):
+            c = rcmp(x, y)
+            if c:
+                return c
+        return (len(a) > len(b)) - (len(a) < len(b))
+    if ra == 5:
+        a = ordered(a.l)
+        b = ordered(b.l)
+        for x, y in zip(a, b, strict=False):
+            c = rcmp(x, y)
+            if c:
+                return c
+        return (len(a) > len(b)) - (len(a) < len(b))
+    ka = ordered(list(a))
+    kb = ordered(list(b))
+    for x, y in zip(ka, kb, strict=False):
+        c = rcmp(x, y) or rcmp(a[x], b[y])
+        if c:
+            return c
+    return (len(a) > len(b)) - (len(a) < len(b))
+
+
+_RKEY = cmp_to_key(rcmp)
+
+
+def ordered(xs: list[Any]) -> list[Any]:
+    """The values sorted in regorus' value order."""
+    if len(xs) <= 1:
+        return xs
+    t = type(xs[0])
+    if t is str:
+        for x in xs:
+            if type(x) is not str:
+                break
+        else:
+            return sorted(xs)
+    return sorted(xs, key=_RKEY)
 
 
 # --- builtins ----------------------------------------------------------------------------------
@@ -419,9 +514,9 @@ def _fmt_inner(v: Any) -> str:
         return "[" + ", ".join(_fmt_inner(x) for x in v) + "]"
     if t is dict:
         return "{" + ", ".join(f"{_fmt_inner(k)}: {_fmt_inner(v[k])}"
-                               for k in sorted(v, key=okey)) + "}"
+                               for k in ordered(list(v))) + "}"
     if t is RSet:
-        return "{" + ", ".join(_fmt_inner(x) for x in sorted(v, key=okey)) + "}"
+        return "{" + ", ".join(_fmt_inner(x) for x in ordered(v.l)) + "}"
     return _fmt_top(v)
 
 
@@ -438,41 +533,61 @@ def _fmt_top(v: Any) -> str:
     return _fmt_inner(v)
 
 
-_VERB = re.compile(r"%(.)")
+_VERB = re.compile(r"%(.)", re.S)
+_FORMATS: dict[str, tuple[list[str], str]] = {}
 
 
-def _sprintf(fmt: Any, args: Any) -> str:
-    fmt = _s(fmt)
-    if type(args) is not list:
-        raise TypeError("sprintf: operand 2 must be an array")
-    out: list[str] = []
+def _parse_format(fmt: str) -> tuple[list[str], str]:
+    """A format as literal texts and verbs: ``lits[i]`` comes before ``verbs[i]``."""
+    lits: list[str] = []
+    verbs: list[str] = []
+    text: list[str] = []
     pos = 0
-    n = 0
     for m in _VERB.finditer(fmt):
-        out.append(fmt[pos:m.start()])
+        text.append(fmt[pos:m.start()])
         pos = m.end()
         verb = m.group(1)
         if verb == "%":
-            out.append("%")
+            text.append("%")
             continue
-        if n >= len(args):
-            raise ValueError("sprintf: missing argument")
-        a = args[n]
-        n += 1
+        if verb not in "svdq":
+            raise ValueError("sprintf verb left to regorus")
+        lits.append("".join(text))
+        text = []
+        verbs.append(verb)
+    if "%" in fmt[pos:]:
+        raise ValueError("sprintf: stray %")
+    text.append(fmt[pos:])
+    lits.append("".join(text))
+    if len(_FORMATS) < 4096:
+        _FORMATS[fmt] = (lits, "".join(verbs))
+    return lits, "".join(verbs)
+
+
+def _sprintf(fmt: Any, args: Any) -> str:
+    if type(fmt) is not str:
+        raise TypeError("sprintf: operand 1 must be a string")
+    if type(args) is not list:
+        raise TypeError("sprintf: operand 2 must be an array")
+    parsed = _FORMATS.get(fmt)
+    lits, verbs = parsed if parsed is not None else _parse_format(fmt)
+    if len(args) != len(verbs):
+        raise ValueError("sprintf: missing or extra arguments")
+    out = [lits[0]]
+    for i, verb in enumerate(verbs, 1):
+        a = args[i - 1]
         ta = type(a)
-        if verb in "sv":
+        if ta is str and (verb == "s" or verb == "v"):
+            out.append(a)
+        elif verb == "q" and ta is str:
+            out.append(_quote(a))
+        elif verb == "s" or verb == "v":
             out.append(_fmt_top(a))
         elif verb == "d" and ta is int:
             out.append(str(a))
-        elif verb == "q" and ta is str:
-            out.append(_quote(a))
         else:
             raise ValueError("sprintf verb left to regorus")
-    if "%" in fmt[pos:]:
-        raise ValueError("sprintf: stray %")
-    if n != len(args):
-        raise ValueError("sprintf: extra arguments")
-    out.append(fmt[pos:])
+        out.append(lits[i])
     return "".join(out)
 
 
@@ -499,9 +614,12 @@ def _array_concat(a: Any, b: Any) -> list[Any]:
 
 def _concat(sep: Any, xs: Any) -> str:
     _s(sep)
-    if type(xs) is not list and type(xs) is not RSet:
+    if isinstance(xs, RSet):
+        seq = ordered(xs.l)
+    elif type(xs) is list:
+        seq = xs
+    else:
         raise TypeError("concat: operand 2 must be an array or set")
-    seq = list(xs) if type(xs) is list else sorted(xs, key=okey)
     return sep.join(_s(x) for x in seq)  # type: ignore[no-any-return]
 
 
@@ -586,7 +704,7 @@ def _keys(obj: Any) -> RSet:
 def _sort(xs: Any) -> list[Any]:
     if type(xs) is not list and type(xs) is not RSet:
         raise TypeError("sort: operand must be an array or set")
-    return sorted(xs, key=okey)
+    return ordered(list(xs))
 
 
 def _any_prefix(s: Any, ps: Any) -> bool:
