@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Admission webhook load: ``socle webhook serve`` on loopback under a bounded load.
 
-    .venv/bin/python bench/webhook/run.py                       # 5,000 reviews, concurrency 32
-    .venv/bin/python bench/webhook/run.py --reviews 500 --concurrency 8
+    .venv/bin/python bench/webhook/run.py                       # vegeta when installed
+    .venv/bin/python bench/webhook/run.py --policies 0 --repeat 3   # the server's own cost
+    .venv/bin/python bench/webhook/run.py --client python --reviews 500 --concurrency 8
+
+With vegeta (Go: ``go install github.com/tsenart/vegeta/v12@v12.13.0``; found on $VEGETA,
+$PATH or ~/.cache/socle-ci/bin) two attacks are made: a closed loop at concurrency 32 (the
+throughput) and an open loop at --rate (1,000/s) with at most 32 in flight (p50/p99); the
+server's CPU per review is read from /proc. Without it the Python client below is used.
 
 The server runs in its own process (HTTPS, generated certificate, default worker count) with 50
 policies: 20 Gatekeeper constraints over 4 templates (Rego), the 15 bundled controls of

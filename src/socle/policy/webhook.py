@@ -24,6 +24,9 @@ Design:
   snapshot and a new set of workers are started; when they are ready they replace the old set
   atomically (in-flight requests finish on the old one). A policy that fails to load keeps the
   old set and logs why.
+* **Audit** (``--audit-interval``): a child process reads the live cluster, evaluates the same
+  policies over every object (Gatekeeper's audit semantics, ``socle scan --cluster`` for the
+  controls), writes the report atomically and hands a summary back for ``/metrics``.
 * HTTPS with the standard library (``ssl`` + a threaded HTTP/1.1 server). The TLS handshake
   runs in the connection's thread with a socket timeout, so a slow client blocks nobody;
   connections are capped (``--max-connections``).
