@@ -154,4 +154,6 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
 def test_trace_with_opa(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
     code, out, err = run(capsys, "test", "--engine", "opa", "--trace", "good.json")
     assert code == 0 and out == ""
-    assert err.startswith("TRAC good.json\n") and "TRAC Enter" in err
+    # conftest's layout: a header per file and query, then OPA's trace lines
+    assert err.startswith("file: good.json | query: data.main.")
+    assert "TRAC Enter data.main.deny" in err

@@ -6,6 +6,7 @@ import argparse
 
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
+from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
 def add_policy_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,9 +18,10 @@ def add_policy_arguments(p: argparse.ArgumentParser) -> None:
                    help="data files or folders (JSON/YAML) available as data.*, repeatable")
     g.add_argument("--rego-version", dest="rego_version", choices=("v0", "v1"), default=None,
                    help="Rego syntax of the policies (default v1)")
-    g.add_argument("--engine", dest="engine", choices=("regorus", "opa"), default=None,
-                   help="Rego engine: regorus (default, fast) or opa (reference; needs "
-                        "opa-golib-python-bindings)")
+    g.add_argument("--engine", dest="engine", choices=ENGINES, default=None,
+                   help=f"Rego engine (default {DEFAULT_ENGINE}: Rego compiled to Python, "
+                        "regorus for what it does not compile); regorus; or opa (reference; "
+                        "needs opa-golib-python-bindings)")
     g.add_argument("--timeout", dest="timeout", type=float, default=None, metavar="SECONDS",
                    help="time limit per input file (test) or per unit test (verify); "
                         "0 turns it off (default 60)")
@@ -62,7 +64,7 @@ def options_from(args: argparse.Namespace) -> dict[str, object]:
         "policies": as_list(args.policy) or ["policy"],
         "data": as_list(args.data),
         "rego_version": args.rego_version or "v1",
-        "engine": args.engine or "regorus",
+        "engine": args.engine or DEFAULT_ENGINE,
         "timeout": timeout,
         "trace": bool(args.trace),
         "strict": bool(args.strict),

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from socle.core.errors import SocleError
 
 ENGINES = ("regorus", "opa", "compiled")
-DEFAULT_ENGINE = "regorus"
+DEFAULT_ENGINE = "compiled"
 REGO_VERSIONS = ("v0", "v1")
 
 Coverage = dict[str, tuple[set[int], set[int]]]

@@ -301,7 +301,8 @@ class Scanner:
         self._shared = self._build(engine, libraries, controls, list(sources.values()), data)
         self._engines: dict[str, Engine] = {}
         for rule, members in self.groups.values():
-            if inventory is None and len(members) <= _SMALL_GROUP:
+            # (the compiled engine's cost does not grow with the Rego loaded: one is enough)
+            if inventory is None and len(members) <= _SMALL_GROUP and engine == "regorus":
                 self._lazy[rule] = (members, sources[rule])
                 self._seen[rule] = 0
 
