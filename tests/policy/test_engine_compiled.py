@@ -449,6 +449,11 @@ sorted := sort(input.xs)
 fmt := sprintf("%v %s", [input.xs, as_set])
 less := [[i, j] | some i, a in input.xs; some j, b in input.xs; a < b]
 has := [i | some i, x in input.xs; x in as_set]
+lits := [[x == 0, x != 1, x < 1, x >= 1.5, x == null, x != null, x == true, x != false] |
+	some x in input.xs]
+types := [[is_string(x), is_number(x), is_object(x), is_array(x), is_boolean(x), is_null(x)] |
+	some x in input.xs]
+sizes := [n | some x in input.xs; n := count(x)]
 """
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
@@ -472,8 +477,16 @@ def test_sets_order_and_equality_of_any_values_match_regorus(
     # (sets, sort, sprintf of objects and sets, <) is regorus' value order
     compiled, regorus = values_pair
     doc = {"xs": xs}
-    for rule in ("as_set", "sets", "sorted", "fmt", "less", "has"):
-        assert compiled.eval_rule(f"v.{rule}", doc) == regorus.eval_rule(f"v.{rule}", doc), rule
+    for rule in ("as_set", "sets", "sorted", "fmt", "less", "has", "lits", "types", "sizes"):
+        assert _value_or_error(compiled, f"v.{rule}", doc) == _value_or_error(
+            regorus, f"v.{rule}", doc), rule
+
+
+def _value_or_error(engine: Engine, rule: str, doc: Any) -> Any:
+    try:
+        return engine.eval_rule(rule, doc)
+    except PolicyError as err:
+        return ("error", err.message)
 
 
 def test_conflicting_complete_rule_is_regorus_error(

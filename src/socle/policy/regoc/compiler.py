@@ -16,6 +16,7 @@ rule, and every rule that depends on it, is then evaluated by regorus.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +169,9 @@ def _ident(s: str) -> str:
 
 BIN_OPS = {"Eq": "eq", "Ne": "ne", "Lt": "lt", "Le": "le", "Gt": "gt", "Ge": "ge"}
 ARITH_OPS = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Mod": "mod"}
+TYPE_CHECKS = {"is_string": ["str"], "is_number": ["int", "float"], "is_object": ["dict"],
+               "is_array": ["list"], "is_set": ["RSet"], "is_boolean": ["bool"],
+               "is_null": ["NoneType"]}
 SET_OPS = {"Union": "union", "Intersection": "intersection", "Or": "union", "And": "intersection"}
 
 
@@ -195,6 +199,7 @@ class RuleCompiler:
         self.prefixes = prefixes
         self.rule = rule
         self.lines: list[str] = []
+        self.bools: set[str] = set()  # inline checks (always a bool)
         self.n = 0
         self.module: Module = rule.defs[0].module if rule.defs else rule.default.module  # type: ignore[union-attr]
 
@@ -277,11 +282,15 @@ class RuleCompiler:
             ind, val = self.expr(head["assign"]["value"], ind, scope)
             self.emit(ind, f"put(out, {key}, {val})")
             return
-        self.chain(bodies, head.get("assign"), 1, Scope(), "res")
+        self.chain(bodies, head.get("assign"), 1, Scope(), "res",
+                   first=d is self.rule.defs[0])
 
     def chain(self, bodies: list[Node], assign: Node | None, ind: int, scope: Scope,
-              target: str) -> None:
-        """A body and its ``else`` bodies; adds the first defined value to ``target``."""
+              target: str, first: bool = False) -> None:
+        """A body and its ``else`` bodies; adds the first defined value to ``target``.
+
+        ``first``: ``target`` is still undefined (the first definition of the rule).
+        """
         r = self.tmp("e")
         self.emit(ind, f"{r} = U")
         cur = ind
@@ -296,9 +305,15 @@ class RuleCompiler:
                 val = "True"
             else:
                 inner, val = self.expr(value["value"], inner, sc)
-            self.emit(inner, f"{r} = unite({r}, {val})")
-        self.emit(ind, f"if {r} is not U:")
-        self.emit(ind + 1, f"{target} = unite({target}, {r})")
+            if inner > cur + 1:  # iteration: maybe several solutions
+                self.emit(inner, f"{r} = unite({r}, {val})")
+            else:  # no iteration: at most one solution, and {r} is still undefined
+                self.emit(inner, f"{r} = {val}")
+        if first:
+            self.emit(ind, f"{target} = {r}")
+        else:
+            self.emit(ind, f"if {r} is not U:")
+            self.emit(ind + 1, f"{target} = unite({target}, {r})")
 
     def function_def(self, d: Definition, args: list[str]) -> None:
         self.module = d.module
@@ -307,7 +322,8 @@ class RuleCompiler:
         self.emit(1, "for _ in ONCE:")
         for arg, pattern in zip(args, head["args"], strict=True):
             self.bind_pattern(pattern, arg, 2, scope)
-        self.chain(self.bodies(d), head.get("assign"), 2, scope, "res")
+        self.chain(self.bodies(d), head.get("assign"), 2, scope, "res",
+                   first=d is self.rule.defs[0])
 
     def bind_pattern(self, pattern: Node, value: str, ind: int, scope: Scope) -> None:
         """Unifies ``pattern`` (vars bound now, or constants) with a Python value."""
@@ -443,12 +459,31 @@ class RuleCompiler:
             self.emit(ind, f"if not {val}: continue")
             return ind
         ind, val = self.expr(node, ind, scope)
-        self.emit(ind, f"if {val} is False: continue")
+        if val in self.bools:
+            self.emit(ind, f"if not {val}: continue")
+        else:
+            self.emit(ind, f"if {val} is False: continue")
         return ind
 
     def compare(self, op: str, a: str, b: str) -> str:
         if op in ("Eq", "Ne") and (_is_str_literal(a) or _is_str_literal(b)):
             return f"({a} {'==' if op == 'Eq' else '!='} {b})"
+        # a literal null, boolean or number on one side: no call
+        lit, other = (a, b) if _is_scalar_literal(a) else (b, a)
+        if _is_scalar_literal(lit) and _is_name(other):
+            if lit in ("None", "True", "False"):
+                if op == "Eq":
+                    return f"({other} is {lit})"
+                if op == "Ne":
+                    return f"({other} is not {lit})"
+            else:
+                num = f"({other}.__class__ is int or {other}.__class__ is float)"
+                if op == "Eq":
+                    return f"({num} and {other} == {lit})"
+                if op == "Ne":
+                    return f"(not {num} or {other} != {lit})"
+                sym = {"Lt": "<", "Le": "<=", "Gt": ">", "Ge": ">="}[op]
+                return f"({a} {sym} {b} if {num} else {BIN_OPS[op]}({a}, {b}))"
         return f"{BIN_OPS[op]}({a}, {b})"
 
     def assign(self, v: Node, ind: int, scope: Scope) -> int:
@@ -666,6 +701,13 @@ class RuleCompiler:
             raise Unsupported(f"builtin {name}")
         if spec[0] != len(args):
             raise Unsupported(f"builtin {name} with {len(args)} arguments")
+        if name in TYPE_CHECKS:
+            a = args[0] if _is_name(args[0]) else self.value(args[0], ind)
+            check = "(" + " or ".join(f"{a}.__class__ is {t}" for t in TYPE_CHECKS[name]) + ")"
+            self.bools.add(check)
+            return ind, check
+        if name == "count":  # len() raises TypeError on anything else, as count
+            return ind, self.value(f"len({args[0]})", ind)
         return ind, self.value(f"B_{_ident(name)}({', '.join(args)})", ind)
 
     def function_path(self, parts: list[str]) -> Path | None:
@@ -802,6 +844,26 @@ def _is_const(node: Node) -> bool:
     return False
 
 
+_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _is_name(code: str) -> bool:
+    """A Python variable (a local or a constant): can be repeated at no cost."""
+    return bool(_ATOM.fullmatch(code)) and code not in ("None", "True", "False")
+
+
+def _is_scalar_literal(code: str) -> bool:
+    if code in ("None", "True", "False"):
+        return True
+    if not code or code[0] not in "0123456789":
+        return False
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_str_literal(code: str) -> bool:
     return len(code) >= 2 and code[0] in "'\"" and code[-1] == code[0]
 
@@ -815,6 +877,7 @@ from socle.policy.regoc.runtime import (
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program
 
 MISS = object()
+NoneType = type(None)
 """
 
 
