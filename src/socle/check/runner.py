@@ -423,7 +423,9 @@ def check_paths(paths: list[str], options: CheckOptions) -> Report:
     results: list[FileOutcome] = []
     progress = Progress("checking files", len(sources), enabled=options.progress)
     try:
-        local = build() if not parallel or stdin_data is not None else None
+        # built once here, before the workers fork, so they inherit it (compiled policies,
+        # controls and schemas) instead of each building its own
+        local = build()
         if stdin_data is not None:
             assert local is not None
             with quiet_native_stderr():
@@ -432,7 +434,7 @@ def check_paths(paths: list[str], options: CheckOptions) -> Report:
         if parallel:
             chunk = max(1, min(32, len(files) // (workers * 8) or 1))
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
-            _FACTORY = build
+            _FACTORY = lambda: local  # noqa: E731
             pool = _pool(workers)
             try:
                 futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)

@@ -834,7 +834,8 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
     progress = Progress("scanning files", len(sources), enabled=options.progress)
     try:
-        scanner = phase1() if not parallel or stdin_data is not None else None
+        # built once here, before the workers fork, so they inherit the compiled controls
+        scanner = phase1()
         if stdin_data is not None:
             assert scanner is not None
             with quiet_native_stderr():
@@ -844,7 +845,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
             chunk = max(1, min(32, len(files) // (workers * 8) or 1))
             batches = [([s.path for s in files[i:i + chunk]], collect)
                        for i in range(0, len(files), chunk)]
-            _FACTORY = phase1
+            _FACTORY = lambda: scanner  # noqa: E731
             try:
                 with _pool(workers) as pool:
                     for batch in pool.map(_work, batches):
@@ -952,14 +953,12 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
     whole input's inventory as data (``socle scan`` and ``socle check`` share it)."""
     global _FACTORY, _WORKER
 
-    def build() -> Scanner:
-        return Scanner(cross, libraries, inputs, exceptions, engine,
-                       inventory=inventory, frameworks=fw_names)
-
+    scanner = Scanner(cross, libraries, inputs, exceptions, engine, inventory=inventory,
+                      frameworks=fw_names)  # built before the workers fork; they inherit it
     if workers > 1 and len(pending) > 400:
         size = max(50, len(pending) // (workers * 4))
         batches = [pending[i:i + size] for i in range(0, len(pending), size)]
-        _FACTORY = build
+        _FACTORY = lambda: scanner  # noqa: E731
         out = FileResult()
         try:
             with _pool(workers) as pool:
@@ -970,7 +969,7 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         finally:
             _FACTORY = None
         return out
-    saved, _WORKER = _WORKER, build()
+    saved, _WORKER = _WORKER, scanner
     try:
         return _work_cross(pending)
     finally:
