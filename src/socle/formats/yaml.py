@@ -389,7 +389,7 @@ _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 _FLOW_COLON_HINTS = (":,", ":]", ":}", " :", "[:", "{:", ",:", "\t:", "\n:")
 _FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
 # "@" and "`" are reserved: they cannot start a plain scalar (rapidyaml reads "a: @x" anyway)
-_RESERVED_CHAR = re.compile(r"[@`]")
+_RESERVED_CHAR = re.compile(r"[@`]")  # (the gate uses str.find; tests compare with this)
 _BEFORE_RESERVED = frozenset(" \t\r\n\f\v[]{},:")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
@@ -467,22 +467,36 @@ def _json_risky(out: str) -> bool:
     return False
 
 
+def _indicator_starts_node(text: str) -> bool:
+    """True when an anchor, alias or tag indicator (what _INDICATOR matches, at every
+    occurrence rather than at non-overlapping ones) starts a node."""
+    size = len(text)
+    for char in "&*!":
+        at = text.find(char)
+        while at >= 0:
+            after = at + 1
+            if after < size and not text[after].isspace() and text[after] not in ",[]{}" \
+                    and _starts_node(text, at):
+                return True
+            at = text.find(char, after)
+    return False
+
+
 def _needs_reference(text: str) -> bool:
     """True when a document may hold something rapidyaml would type differently."""
     if text[0] in "&*!%" or "\n%" in text or "<<" in text:
         return True
-    if "&" in text or "*" in text or "!" in text:
-        for m in _INDICATOR.finditer(text):
-            if _starts_node(text, m.start()):
-                return True
+    if ("&" in text or "*" in text or "!" in text) and _indicator_starts_node(text):
+        return True
     if ("[" in text or "{" in text) and any(s in text for s in _FLOW_COLON_HINTS) \
             and _FLOW_COLON.search(text):
         return True
-    if "@" in text or "`" in text:
-        for m in _RESERVED_CHAR.finditer(text):
-            at = m.start()
+    for char in "@`":  # (str.find: a regular expression scan costs far more)
+        at = text.find(char)
+        while at >= 0:
             if at == 0 or text[at - 1] in _BEFORE_RESERVED:
                 return True
+            at = text.find(char, at + 1)
     if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
         return True
     return ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None
@@ -518,32 +532,11 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _fast_load(text: str, strict: bool, gated: bool = False) -> tuple[bool, Any]:
-    """(True, value) when rapidyaml can be trusted with this document, else (False, None).
-
-    ``gated``: the YAML side of the gate already passed on the whole stream this document
-    comes from (see :func:`_stream_needs_reference`).
-    """
-    if not _HAVE_RYML or (not gated and _needs_reference(text)):
+def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
+    """(True, value) when rapidyaml can be trusted with this document, else (False, None)."""
+    if not _HAVE_RYML or _needs_reference(text):
         return False, None
     return _ryml_load(text, strict)
-
-
-# a document's first character, which _needs_reference looks at, is first on a line
-_LINE_START_INDICATOR = re.compile(r"^[&*!%]", re.MULTILINE)
-
-
-def _stream_needs_reference(text: str) -> bool:
-    """False only when no document of this stream needs the reference loader's YAML side.
-
-    Every document is a slice of the stream starting at a line start, and every test in
-    _needs_reference finds a substring or a regular-expression match that is also in the
-    stream; where it looks back before a match, it finds a line break (or the stream's start)
-    where the document's start was, which counts the same. So one pass over the stream answers
-    for all its documents when it finds nothing (a stream that needs the reference loader
-    anywhere is gated again document by document).
-    """
-    return _needs_reference(text) or _LINE_START_INDICATOR.search(text) is not None
 
 
 def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
@@ -665,8 +658,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # offset where the current chunk starts
     start_line = 0  # its 0-based line number
     directives_done = False
-    for m in _MARKER_LINE.finditer(text):
-        at = m.start()
+    for at in _marker_lines(text):
         end = text.find("\n", at)
         end = len(text) if end < 0 else end + 1
         if text[at] == "-" and not directives_done and _first_content(text, start, at) == "%":
@@ -685,6 +677,26 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     chunk = _emit_text(text, start, len(text), start_line)
     if chunk is not None:
         yield chunk
+
+
+def _marker_lines(text: str) -> Iterator[int]:
+    """Offsets of the ``---`` and ``...`` marker lines, in order: what
+    ``_MARKER_LINE.finditer`` finds, found with plain substring searches (a regular expression
+    anchored at every line start costs more than all the rest of the splitting)."""
+    size = len(text)
+    if text.startswith(("---", "...")) and (size == 3 or text[3].isspace()):
+        yield 0
+    dash = text.find("\n---")
+    dots = text.find("\n...")
+    while dash >= 0 or dots >= 0:
+        if dots < 0 or 0 <= dash < dots:
+            at = dash + 1
+            dash = text.find("\n---", at)
+        else:
+            at = dots + 1
+            dots = text.find("\n...", at)
+        if at + 3 == size or text[at + 3].isspace():
+            yield at
 
 
 def _first_content(text: str, start: int, end: int) -> str:
@@ -789,7 +801,7 @@ def decode(data: bytes, file: str) -> str:
 
 
 def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
-                  strict: bool = False, fast: bool = True, gated: bool = False) -> Document:
+                  strict: bool = False, fast: bool = True) -> Document:
     """Read one document's text into a Document; errors are returned on it, never raised."""
     doc = Document(obj=None, file=file, index=index, line=line, text=text, format="yaml",
                    _locate=positions)
@@ -798,7 +810,7 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
             f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
             "refusing to read it", file, line)
         return doc
-    ok, value = _fast_load(text, strict, gated) if fast else (False, None)
+    ok, value = _fast_load(text, strict) if fast else (False, None)
     if not ok:
         try:
             value = _reference_load(text, strict)
@@ -848,9 +860,8 @@ def iter_documents(data: bytes | str, file: str = "-", strict: bool = False,
     indexes match the position of the document in the file.
     """
     text = decode(data, file) if isinstance(data, bytes) else data
-    gated = fast and bool(text) and _HAVE_RYML and not _stream_needs_reference(text)
     for index, (line, chunk) in enumerate(split_documents(text)):
-        doc = load_document(chunk, file, index, line, strict=strict, fast=fast, gated=gated)
+        doc = load_document(chunk, file, index, line, strict=strict, fast=fast)
         if doc.error is None and doc.obj is None:
             continue
         yield doc

@@ -1,0 +1,72 @@
+"""The fast path's shortcuts find exactly what the slower forms they replace find."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socle.formats import yaml as y
+from socle.formats.yaml import fast_load, quiet_native_stderr, reference_load
+
+# pieces that matter to the marker search and the gate, glued together at random
+PIECES = ["---", "...", "--- a", "...x", "----", " ---", "---\t", "...\x85", "---\x1c", "\n",
+          "\r\n", "a: 1\n", "#c\n", "&a", "*a", "!t", "& ", "*\n", "!,", "&[", "a: ", "- ",
+          "? ", "[", "{", ",", "  ", "x", "@", "`", "a@b", " @x", "\t", "::", "%", "<<",
+          "&&x", ":", "-"]
+streams = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
+
+
+def _old_needs_reference(text: str) -> bool:
+    """The gate's structural tests as regular expressions (the form before str.find)."""
+    if text[0] in "&*!%" or "\n%" in text or "<<" in text:
+        return True
+    if any(y._starts_node(text, m.start()) for m in y._INDICATOR.finditer(text)):
+        return True
+    if ("[" in text or "{" in text) and any(h in text for h in y._FLOW_COLON_HINTS) \
+            and y._FLOW_COLON.search(text):
+        return True
+    for m in y._RESERVED_CHAR.finditer(text):
+        if m.start() == 0 or text[m.start() - 1] in y._BEFORE_RESERVED:
+            return True
+    return False
+
+
+@settings(max_examples=3000, deadline=None)
+@given(streams)
+def test_marker_lines_are_the_marker_regex_matches(text: str) -> None:
+    assert list(y._marker_lines(text)) == [m.start() for m in y._MARKER_LINE.finditer(text)]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(streams.filter(bool))
+def test_gate_sends_to_the_reference_loader_whatever_the_regex_gate_did(text: str) -> None:
+    if _old_needs_reference(text):
+        assert y._needs_reference(text)
+
+
+def test_duplicate_keys_found_without_a_hook_at_any_depth() -> None:
+    docs = ["a: 1\na: 2\n", "a:\n  b: 1\n  c: [1, {d: 1, d: 2}]\n", "- {x: 1, x: 1}\n",
+            "a: {b: {c: {d: 1, e: 2, d: 3}}}\n", "k: [1, 2]\nj: {}\nk: []\n"]
+    with quiet_native_stderr():
+        for doc in docs:
+            ok, _ = fast_load(doc, strict=True)
+            assert not ok, doc  # declined: the reference loader reports the key and its line
+            ok, value = fast_load(doc, strict=False)
+            assert ok and value == reference_load(doc, strict=False), doc
+
+
+def test_documents_without_duplicates_stay_on_the_fast_path_in_strict_mode() -> None:
+    doc = "a: 1\nb: [1, {a: 1, b: null}, [], {}]\nc: {a: {a: {a: ~x}}}\nd: ''\n"
+    with quiet_native_stderr():
+        ok, value = fast_load(doc, strict=True)
+    assert ok and value == reference_load(doc, strict=True)
+
+
+def test_billion_laughs_still_refused_with_many_aliases() -> None:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 10)}]")
+    doc = y.load_document("\n".join(lines) + "\n", "bomb.yaml")
+    assert doc.error is not None and "expand" in doc.error.message
