@@ -181,6 +181,9 @@ class Scope:
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, str] = dict(parent.vars) if parent else {}
         self.declared: set[str] = set(parent.declared) if parent else set()
+        # values already computed on this path (``x.f``, ``x[k]``, rule and function calls):
+        # what computes them -> the local holding them
+        self.cse: dict[tuple[str, ...], str] = dict(parent.cse) if parent else {}
 
     def child(self) -> Scope:
         return Scope(self)
@@ -694,7 +697,14 @@ class RuleCompiler:
             if len(args) != rule.arity:
                 raise Unsupported("function call with an output argument")
             self.rule.deps.add(target)
-            return ind, self.value(f"{rule.py}(C, {', '.join(args)})", ind, check=True)
+            key = (rule.py, *args)
+            known = scope.cse.get(key) if all(_is_name(a) or _is_str_literal(a)
+                                              or _is_scalar_literal(a) for a in args) else None
+            if known is not None:
+                return ind, known
+            t = self.value(f"{rule.py}(C, {', '.join(args)})", ind, check=True)
+            scope.cse[key] = t
+            return ind, t
         name = ".".join(parts)
         spec = BUILTINS.get(name)
         if spec is None or name in self.blocked:
@@ -776,7 +786,10 @@ class RuleCompiler:
                 if rule.kind == "func":
                     raise Unsupported("function used as a value")
                 self.rule.deps.add(path)
-                base = self.value(f"{rule.py}(C)", ind, check=True)
+                base = scope.cse.get((rule.py,), "")
+                if not base:
+                    base = self.value(f"{rule.py}(C)", ind, check=True)
+                    scope.cse[(rule.py,)] = base
                 return self.apply(base, rest, ind, scope, no_loops)
             if path not in self.prefixes:
                 break
@@ -800,9 +813,12 @@ class RuleCompiler:
         cur = base
         for kind, arg in chain:
             if kind == "dot":
-                t = self.tmp()
-                self.emit(ind, f"{t} = {cur}.get({arg!r}, U) if {cur}.__class__ is dict else U")
-                self.emit(ind, f"if {t} is U: continue")
+                t = scope.cse.get((cur, ".", arg), "")
+                if not t:
+                    t = self.tmp()
+                    self.emit(ind, f"{t} = {cur}.get({arg!r}, U) if {cur}.__class__ is dict else U")
+                    self.emit(ind, f"if {t} is U: continue")
+                    scope.cse[(cur, ".", arg)] = t
                 cur = t
                 continue
             ak, av = kind_of(arg)
@@ -826,9 +842,13 @@ class RuleCompiler:
             if self.unbound_vars(arg, scope) and ak != "Var":
                 raise Unsupported("reference with a pattern index")
             ind, key = self.expr(arg, ind, scope, no_loops)
-            t = self.tmp()
-            self.emit(ind, f"{t} = get({cur}, {key})")
-            self.emit(ind, f"if {t} is U: continue")
+            t = scope.cse.get((cur, "[]", key), "")
+            if not t:
+                t = self.tmp()
+                self.emit(ind, f"{t} = get({cur}, {key})")
+                self.emit(ind, f"if {t} is U: continue")
+                if _is_name(key) or _is_str_literal(key) or _is_scalar_literal(key):
+                    scope.cse[(cur, "[]", key)] = t
             cur = t
         return ind, cur
 
