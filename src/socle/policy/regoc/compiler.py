@@ -232,7 +232,7 @@ class RuleCompiler:
             for d in rule.defs:
                 self.function_def(d, args)
             self.emit(1, "return res")
-            return "\n".join(self.lines)
+            return self.finish()
         self.emit(0, f"def {name}(C):")
         self.emit(1, f"res = C.memo.get({name!r}, MISS)")
         self.emit(1, "if res is not MISS:")
@@ -256,6 +256,12 @@ class RuleCompiler:
             self.emit(2, f"res = {val}")
         self.emit(1, f"C.memo[{name!r}] = res")
         self.emit(1, "return res")
+        return self.finish()
+
+    def finish(self) -> str:
+        """The function's source, without ``I = C.input`` when the input is not read."""
+        if not any(_USES_INPUT.search(line) for line in self.lines if line != "    I = C.input"):
+            self.lines.remove("    I = C.input")
         return "\n".join(self.lines)
 
     def bodies(self, d: Definition) -> list[Node]:
@@ -864,6 +870,7 @@ def _is_const(node: Node) -> bool:
     return False
 
 
+_USES_INPUT = re.compile(r"\bI\b")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
