@@ -11,13 +11,8 @@ network).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import ssl
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from socle.core.errors import UsageError
@@ -112,6 +107,8 @@ class Fetcher:
                 return fh.read()
         data = self._download(where)
         if data is not None and cached:
+            import tempfile
+
             os.makedirs(os.path.dirname(cached), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cached))
             with os.fdopen(fd, "wb") as fh:
@@ -122,9 +119,16 @@ class Fetcher:
     def _cache_path(self, url: str) -> str | None:
         if not self.cache_dir:
             return None
+        import hashlib
+
         return os.path.join(self.cache_dir, hashlib.sha256(url.encode()).hexdigest() + ".json")
 
     def _download(self, url: str) -> bytes | None:
+        # (imported here: the network stack costs ~40 ms to import and most runs never fetch)
+        import ssl
+        import urllib.error
+        import urllib.request
+
         context = None
         if url.startswith("https://") and self.insecure:
             context = ssl.create_default_context()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,7 +262,8 @@ def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]
 
     # rapidyaml prints its own error text on fd 2; a worker reports through return values only
     quiet_native_stderr().__enter__()
-    _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
+    if _WORKER is None:  # forked workers inherit the parent's (schemas already loaded)
+        _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
 
 
 def _work(paths: list[str]) -> list[FileResult]:
@@ -345,14 +345,21 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             progress.advance()
         if parallel:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            global _WORKER
+            _WORKER = validator  # inherited through fork
 
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(options, crds)) as pool:
-                for batch in pool.map(_work, batches):
-                    results.extend(batch)
-                    progress.advance(len(batch))
+                try:
+                    for batch in pool.map(_work, batches):
+                        results.extend(batch)
+                        progress.advance(len(batch))
+                finally:
+                    _WORKER = None
         else:
             with quiet_native_stderr():
                 for s in files:
