@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import cmp_to_key
 from typing import Any
 
@@ -65,37 +65,34 @@ _OBJ = "\0o"
 _SET = "\0s"
 
 
-class RSet:
+class RSet(list):  # type: ignore[type-arg]
     """A Rego set: the values in insertion order, deduplicated with Rego equality.
 
-    Small sets (most sets of findings) compare a new value with each element; from
-    :data:`_LINEAR` elements on, values are also kept in buckets by fingerprint.
+    A list subclass, so that iterating, ``len`` and creating an empty set cost no Python
+    call; build one with :meth:`add` or :func:`mkset` (``RSet(items)`` would not
+    deduplicate). Small sets (most sets of findings) compare a new value with each element;
+    from :data:`_LINEAR` elements on, values are also kept in buckets by fingerprint (``b``).
+    Code telling arrays from sets tests the exact type (``type(x) is list``).
     """
 
-    __slots__ = ("b", "l")
+    __slots__ = ("b",)
 
-    def __init__(self, items: Iterable[Any] = ()) -> None:
-        self.b: dict[Any, list[Any]] | None = None
-        self.l: list[Any] = []
-        for x in items:
-            self.add(x)
+    b: dict[Any, list[Any]]
 
     def add(self, x: Any) -> None:
-        lst = self.l
-        b = self.b
-        if b is None:
+        if len(self) < _LINEAR:
             if type(x) is str:
                 # == between a string and anything else is Rego equality
-                if x in lst:
+                if list.__contains__(self, x):
                     return
             else:
-                for y in lst:
+                for y in self:
                     if eq(x, y):
                         return
-            lst.append(x)
-            if len(lst) >= _LINEAR:
+            self.append(x)
+            if len(self) == _LINEAR:
                 b = self.b = {}
-                for y in lst:
+                for y in self:
                     k = fp(y)
                     bucket = b.get(k)
                     if bucket is None:
@@ -104,47 +101,46 @@ class RSet:
                         bucket.append(y)
             return
         k = fp(x)
-        bucket = b.get(k)
+        bucket = self.b.get(k)
         if bucket is None:
-            b[k] = [x]
-            lst.append(x)
+            self.b[k] = [x]
+            self.append(x)
             return
         for y in bucket:
             if eq(x, y):
                 return
         bucket.append(x)
-        lst.append(x)
+        self.append(x)
 
-    def __contains__(self, x: Any) -> bool:
-        b = self.b
-        if b is None:
+    def __contains__(self, x: object) -> bool:
+        if len(self) < _LINEAR:
             if type(x) is str:
-                return x in self.l
-            return any(eq(x, y) for y in self.l)
-        bucket = b.get(fp(x))
+                return list.__contains__(self, x)
+            return any(eq(x, y) for y in self)
+        bucket = self.b.get(fp(x))
         return bucket is not None and any(eq(x, y) for y in bucket)
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.l)
-
-    def __len__(self) -> int:
-        return len(self.l)
-
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, RSet) and len(self.l) == len(other.l)
-                and all(x in other for x in self.l))
+        return (type(other) is RSet and len(self) == len(other)
+                and all(x in other for x in self))
 
-    __hash__ = None  # type: ignore[assignment]
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None
 
     def __repr__(self) -> str:
-        return "RSet(" + repr(self.l) + ")"
+        return "RSet(" + list.__repr__(self) + ")"
 
 
 _LINEAR = 8
 
 
-def mkset(items: list[Any]) -> RSet:
-    return RSet(items)
+def mkset(items: Iterable[Any]) -> RSet:
+    out = RSet()
+    for x in items:
+        out.add(x)
+    return out
 
 
 # --- order and equality ------------------------------------------------------------------------
@@ -256,7 +252,7 @@ def items(x: Any) -> Iterable[tuple[Any, Any]]:
     if t is list:
         return enumerate(x)
     if t is RSet:
-        return ((v, v) for v in x)
+        return zip(x, x, strict=True)
     return ()
 
 
@@ -335,7 +331,7 @@ def add(a: Any, b: Any) -> Any:
 
 def sub(a: Any, b: Any) -> Any:
     if type(a) is RSet and type(b) is RSet:
-        return RSet(x for x in a if x not in b)
+        return mkset(x for x in a if x not in b)
     return _num(a) - _num(b)
 
 
@@ -363,7 +359,7 @@ def neg(a: Any) -> Any:
 def union(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
         raise TypeError("union of non-sets")
-    out = RSet(a)
+    out = mkset(a)
     for x in b:
         out.add(x)
     return out
@@ -372,7 +368,7 @@ def union(a: Any, b: Any) -> RSet:
 def intersection(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
         raise TypeError("intersection of non-sets")
-    return RSet(x for x in a if x in b)
+    return mkset(x for x in a if x in b)
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -392,7 +388,7 @@ def to_json(v: Any) -> Any:
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
     if t is RSet:
         return [x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
-                for x in ordered(v.l)]
+                for x in ordered(v)]
     raise TypeError(f"not a Rego value: {t.__name__}")
 
 
@@ -420,8 +416,8 @@ def rcmp(a: Any, b: Any) -> int:
                 return c
         return (len(a) > len(b)) - (len(a) < len(b))
     if ra == 5:
-        a = ordered(a.l)
-        b = ordered(b.l)
+        a = ordered(a)
+        b = ordered(b)
         for x, y in zip(a, b, strict=False):
             c = rcmp(x, y)
             if c:
@@ -516,7 +512,7 @@ def _fmt_inner(v: Any) -> str:
         return "{" + ", ".join(f"{_fmt_inner(k)}: {_fmt_inner(v[k])}"
                                for k in ordered(list(v))) + "}"
     if t is RSet:
-        return "{" + ", ".join(_fmt_inner(x) for x in ordered(v.l)) + "}"
+        return "{" + ", ".join(_fmt_inner(x) for x in ordered(v)) + "}"
     return _fmt_top(v)
 
 
@@ -615,7 +611,7 @@ def _array_concat(a: Any, b: Any) -> list[Any]:
 def _concat(sep: Any, xs: Any) -> str:
     _s(sep)
     if isinstance(xs, RSet):
-        seq = ordered(xs.l)
+        seq = ordered(xs)
     elif type(xs) is list:
         seq = xs
     else:
@@ -698,7 +694,7 @@ def _is(kind: Any) -> Callable[[Any], Any]:
 def _keys(obj: Any) -> RSet:
     if type(obj) is not dict:
         raise TypeError("object.keys: operand must be an object")
-    return RSet(obj.keys())
+    return mkset(obj.keys())
 
 
 def _sort(xs: Any) -> list[Any]:
