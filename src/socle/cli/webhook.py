@@ -31,7 +31,7 @@ def _duration(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from socle.policy import webhook as wh
-    from socle.policy.engine import ENGINES
+    from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
     sub = parser.add_subparsers(dest="wh_command", metavar="SUBCOMMAND")
     s = sub.add_parser("serve", help="serve the validating admission webhook over HTTPS",
@@ -77,8 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    metavar="USER", help="users (globs) never reviewed (repeatable)")
     g.add_argument("--exclude-group", dest="exclude_group", action="append", default=[],
                    metavar="GROUP", help="groups (globs) never reviewed (repeatable)")
-    g.add_argument("--engine", default="regorus", choices=ENGINES,
-                   help="Rego engine (default regorus)")
+    g.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
+                   help=f"Rego engine (default {DEFAULT_ENGINE})")
     a = s.add_argument_group("audit of the live cluster")
     a.add_argument("--audit-interval", dest="audit_interval", type=_duration, default=0.0,
                    metavar="DURATION",
@@ -98,13 +98,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="kubeconfig context for the audit (default: the current one)")
     r = s.add_argument_group("limits")
     r.add_argument("--workers", type=int, default=0,
-                   help="evaluation processes (default one per core)")
+                   help="server processes, each doing TLS, HTTP and evaluation (default one "
+                        "per core)")
     r.add_argument("--max-body-bytes", dest="max_body", type=int, default=wh.DEFAULT_MAX_BODY,
                    help=f"largest request body (default {wh.DEFAULT_MAX_BODY}); more is 413")
     r.add_argument("--read-timeout", dest="read_timeout", type=float, default=10.0,
                    help="socket timeout for handshakes, headers and bodies (default 10)")
     r.add_argument("--max-connections", dest="max_connections", type=int, default=256,
-                   help="open connections at most (default 256)")
+                   help="open connections at most, shared out among the server processes "
+                        "(default 256)")
     r.add_argument("--reload-interval", dest="reload_interval", type=float, default=5.0,
                    help="seconds between checks of the policy folder (default 5; 0: never)")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request")
@@ -134,8 +136,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--replicas", type=int, default=2)
     m.add_argument("--cert", choices=("cert-manager", "secret"), default="cert-manager",
                    help="cert-manager Issuer+Certificate (default), or a Secret to fill in")
-    m.add_argument("--engine", default="regorus", choices=ENGINES,
-                   help="Rego engine (passed to serve)")
+    m.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
+                   help=f"Rego engine (passed to serve; default {DEFAULT_ENGINE})")
     m.add_argument("--audit-interval", dest="audit_interval", type=_duration, default=0.0,
                    metavar="DURATION",
                    help="also audit the cluster this often (passed to serve; adds a "
@@ -183,9 +185,7 @@ def _serve(args: argparse.Namespace) -> int:
             from None
 
     def stop(signum: int, frame: Any) -> None:
-        import threading
-
-        threading.Thread(target=server.httpd.shutdown, daemon=True).start()
+        server.shutdown()
 
     signal.signal(signal.SIGTERM, stop)
     try:

@@ -39,12 +39,10 @@ import contextlib
 import dataclasses
 import fnmatch
 import http
-import http.server
 import json
 import logging
 import math
 import os
-import queue
 import shutil
 import socket
 import ssl
@@ -57,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socle.core.errors import SocleError, UsageError
+from socle.policy.engine import DEFAULT_ENGINE
 
 log = logging.getLogger("socle.webhook")
 
@@ -99,7 +98,7 @@ class Settings:
     max_connections: int = 256
     reload_interval: float = 5.0
     start_timeout: float = 120.0
-    engine: str = "regorus"  # any name of socle.policy.engine.ENGINES
+    engine: str = DEFAULT_ENGINE  # any name of socle.policy.engine.ENGINES
     audit_interval: float = 0.0  # seconds between audits of the live cluster; 0: no audit
     audit_output: str | None = None  # the last audit's JSON report, written atomically
     audit_violations_limit: int = 20  # violations listed per constraint (all are counted)
@@ -131,6 +130,10 @@ class Settings:
                 raise UsageError(f"{name}: {value!r} is not one of {', '.join(SEVERITIES)}")
         if not self.timeout > 0:
             raise UsageError("--timeout must be more than 0 seconds")
+        if not 0 <= self.workers <= 24:
+            raise UsageError("--workers must be from 0 (one per core) to 24")
+        if self.max_connections < 1:
+            raise UsageError("--max-connections must be at least 1")
         if self.max_body < 1024:
             raise UsageError("--max-body-bytes must be at least 1024")
         if not os.path.isdir(self.policy):
@@ -864,257 +867,108 @@ _WARM_UP: list[dict[str, Any]] = [
 ]
 
 
-def _worker_main(root: str, settings: Settings, display: str, conn: Any) -> None:
-    """A worker process: compile the snapshot once, then answer requests until told to stop."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from socle.formats.yaml import quiet_native_stderr
-
-    quiet_native_stderr().__enter__()
-    try:
-        policies = PolicySet(root, settings, display)
-    except SocleError as err:
-        conn.send(("error", str(err)))
-        return
-    except Exception as err:
-        conn.send(("error", f"{type(err).__name__}: {err}"))
-        return
-    # regorus resolves rules at the first evaluation: do it now, not in the first review
-    for obj in _WARM_UP:
-        policies.evaluate({"uid": "warm-up", "operation": "CREATE", "namespace": "default",
-                           "kind": {"group": "", "version": "v1", "kind": obj["kind"]},
-                           "userInfo": {}, "object": obj})
-    conn.send(("ready", policies.summary()))
-    while True:
-        try:
-            body = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if not body:  # told to stop
-            return
-        try:
-            request = json.loads(body)["request"]
-        except (ValueError, KeyError, TypeError, RecursionError) as err:
-            decision = Decision(error=f"unreadable request: {type(err).__name__}")
-        else:
-            decision = policies.evaluate(request)
-        # a tuple pickles faster than dataclasses.asdict's deep copy
-        conn.send((decision.deny, decision.warn, decision.dryrun, decision.error))
-
-
-# --- the worker pool (in the server) ----------------------------------------------------------
-
-
-class PolicyLoadError(SocleError):
-    """A policy folder that does not load (the previous policies stay in force)."""
-
-
-class EvaluationTimeout(Exception):
-    pass
-
-
-class _Process:
-    """A worker as a plain child process (``python -c``), talking over a socket pair."""
-
-    def __init__(self, popen: Any) -> None:
-        self.popen = popen
-
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.popen.kill()
-
-    def join(self, timeout: float) -> None:
-        with contextlib.suppress(Exception):
-            self.popen.wait(timeout)
-
-    def is_alive(self) -> bool:
-        return self.popen.poll() is None
-
-
-def _worker_entry(fd: int) -> None:
-    """The worker process's entry point: read its arguments, then serve (``_worker_main``)."""
-    from multiprocessing.connection import Connection
-
-    conn = Connection(fd)
-    root, settings, display = conn.recv()
-    _worker_main(root, settings, display, conn)
-
-
-class _Worker:
-    def __init__(self, ctx: Any, root: str, settings: Settings, display: str) -> None:
-        import subprocess
-        import sys
-        from multiprocessing.connection import Connection
-
-        import socle
-
-        parent, child = socket.socketpair()
-        env = dict(os.environ)
-        src = os.path.dirname(os.path.dirname(os.path.abspath(socle.__file__)))
-        env["PYTHONPATH"] = os.pathsep.join(
-            [src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-        code = f"import socle.policy.webhook as w; w._worker_entry({child.fileno()})"
-        popen = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child.fileno(),),
-                                 env=env, stdin=subprocess.DEVNULL, close_fds=True)
-        child.close()
-        self.process = _Process(popen)
-        self.conn = Connection(parent.detach())
-        self.conn.send((root, settings, display))
-
-    def wait_ready(self, timeout: float) -> dict[str, int]:
-        if not self.conn.poll(timeout):
-            self.kill()
-            raise PolicyLoadError(f"a worker did not load the policies within {timeout:g}s")
-        try:
-            kind, payload = self.conn.recv()
-        except (EOFError, OSError):
-            self.kill()
-            raise PolicyLoadError("a worker died while loading the policies") from None
-        if kind != "ready":
-            self.kill()
-            raise PolicyLoadError(str(payload))
-        return dict(payload)
-
-    def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self.process.kill()
-        with contextlib.suppress(Exception):
-            self.process.join(5)
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.send_bytes(b"")
-        with contextlib.suppress(Exception):
-            self.process.join(2)
-        if self.process.is_alive():
-            self.kill()
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-
-class Pool:
-    """Worker processes that share one compiled policy snapshot."""
-
-    def __init__(self, root: str, settings: Settings, display: str) -> None:
-        self.ctx = None
-        self.root = root
-        self.settings = settings
-        self.display = display
-        self.size = settings.workers or os.cpu_count() or 1
-        self.idle: queue.Queue[_Worker | None] = queue.Queue()
-        self.retired = False
-        self.summary: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._workers: list[_Worker] = []
-
-    def start(self) -> None:
-        workers = [_Worker(self.ctx, self.root, self.settings, self.display)
-                   for _ in range(self.size)]
-        try:
-            for w in workers:
-                self.summary = w.wait_ready(self.settings.start_timeout)
-        except BaseException:
-            for w in workers:
-                w.kill()
-            raise
-        self._workers = workers
-        for w in workers:
-            self.idle.put(w)
-
-    def acquire(self, timeout: float) -> _Worker | None:
-        """An idle worker; None when the pool was retired (use the new one)."""
-        w = self.idle.get(timeout=timeout)  # raises queue.Empty
-        if w is None:
-            self.idle.put(None)  # wake the next waiter too
-        return w
-
-    def release(self, w: _Worker) -> None:
-        with self._lock:
-            if self.retired:
-                threading.Thread(target=w.stop, daemon=True).start()
-                return
-        self.idle.put(w)
-
-    def evaluate(self, w: _Worker, body: bytes, timeout: float) -> dict[str, Any]:
-        """Send the AdmissionReview as received (JSON bytes: no pickling of untrusted depth)
-        and wait for the decision at most ``timeout`` seconds."""
-        w.conn.send_bytes(body)
-        if not w.conn.poll(timeout):
-            raise EvaluationTimeout()
-        got = w.conn.recv()
-        if not isinstance(got, tuple) or len(got) != 4:
-            raise EOFError("a worker answered nonsense")
-        return {"deny": got[0], "warn": got[1], "dryrun": got[2], "error": got[3]}
-
-    def replace(self, w: _Worker) -> None:
-        """Kill ``w`` (it overran) and start another in the background."""
-        w.kill()
-
-        def spawn() -> None:
-            with self._lock:
-                if self.retired:
-                    return
-                if w in self._workers:
-                    self._workers.remove(w)
-            try:
-                fresh = _Worker(self.ctx, self.root, self.settings, self.display)
-                fresh.wait_ready(self.settings.start_timeout)
-            except PolicyLoadError as err:
-                log.error("cannot replace a worker: %s", err)
-                return
-            with self._lock:
-                self._workers.append(fresh)
-                retired = self.retired
-            if retired:
-                fresh.stop()
-            else:
-                self.idle.put(fresh)
-
-        threading.Thread(target=spawn, daemon=True).start()
-
-    def retire(self) -> None:
-        """Stop idle workers now and busy ones when their request is done."""
-        with self._lock:
-            self.retired = True
-        while True:
-            try:
-                w = self.idle.get_nowait()
-            except queue.Empty:
-                break
-            if w is not None:
-                threading.Thread(target=w.stop, daemon=True).start()
-        self.idle.put(None)
-
-    def close(self) -> None:
-        self.retire()
-        for w in list(self._workers):
-            w.stop()
-
 
 # --- metrics (Prometheus text exposition format 0.0.4) ------------------------------------------
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+OUTCOMES = ("allowed", "denied", "excluded", "timeout", "error", "bad_request", "too_large",
+            "rejected_busy")
+ACTIONS = ("deny", "warn", "dryrun")
+
+# one slot of float64 per server process (and one for the supervisor): only its owner writes it
+_F_BUSY = 0  # the deadline (time.monotonic) of the review being evaluated; 0: none
+_F_TIMEOUTS = 1
+_F_OUT = 2
+_F_ACT = _F_OUT + len(OUTCOMES)
+_F_BUCKET = _F_ACT + len(ACTIONS)
+_F_COUNT = _F_BUCKET + len(BUCKETS)
+_F_TOTAL = _F_COUNT + 1
+_SLOT = 32
+_SLOTS = 64
+
+
+class Counters:
+    """Counters shared by every process of the server: a file mapped into memory, one slot of
+    float64 per process (a process reuses a slot by adding to it, so counters never go back)."""
+
+    def __init__(self, path: str | None = None, slots: int = _SLOTS) -> None:
+        import mmap
+
+        self.path = path
+        size = slots * _SLOT * 8
+        if path is None:
+            self._mem: Any = bytearray(size)
+        else:
+            with open(path, "r+b") as fh:
+                self._mem = mmap.mmap(fh.fileno(), 0)
+        self.view: Any = memoryview(self._mem).cast("d")
+        self.slots = len(self.view) // _SLOT
+
+    @staticmethod
+    def create(path: str, slots: int = _SLOTS) -> Counters:
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * slots * _SLOT * 8)
+        return Counters(path)
+
+    def slot(self, i: int) -> Any:
+        return self.view[i * _SLOT:(i + 1) * _SLOT]
+
+    def total(self, field: int) -> float:
+        v = self.view
+        return float(sum(v[i * _SLOT + field] for i in range(self.slots)))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.view.release()
+            if self.path is not None:
+                self._mem.close()
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """Request counters live in :class:`Counters` (summed over the server processes at each
+    scrape); reloads, policies and the audit are the supervisor's, handed to the server
+    processes in a small JSON file (``state_file``) written atomically when they change."""
+
+    def __init__(self, counters: Counters | None = None, slot: int = 0,
+                 state_file: str | None = None) -> None:
+        self.counters = counters or Counters(None, 1)
+        self.mine = self.counters.slot(slot)
+        self.state_file = state_file
         self._lock = threading.Lock()
-        self.requests: dict[str, int] = {}
-        self.decisions: dict[str, int] = {}
         self.reloads: dict[str, int] = {"success": 0, "failure": 0}
-        self.timeouts = 0
-        self.buckets = [0] * len(BUCKETS)
-        self.count = 0
-        self.total = 0.0
         self.policies: dict[str, int] = {}
         self.audit_runs: dict[str, int] = {"success": 0, "failure": 0}
         self.audit: dict[str, Any] | None = None  # the last successful audit's summary
         self.audit_started = 0.0  # the last audit's start (Unix time)
         self.audit_succeeded = 0.0  # the last successful audit's end (Unix time)
         self.audit_seconds = 0.0
+
+    # -- the supervisor's part -----------------------------------------------------------------
+
+    _STATE = ("reloads", "policies", "audit_runs", "audit", "audit_started", "audit_succeeded",
+              "audit_seconds")
+
+    def publish(self) -> None:
+        """Write the supervisor's part for the server processes (when ``state_file`` is set)."""
+        if self.state_file is None:
+            return
+        with self._lock:
+            state = {k: getattr(self, k) for k in self._STATE}
+        with contextlib.suppress(OSError):
+            write_atomically(self.state_file, json.dumps(state))
+
+    def _load_state(self) -> None:
+        if self.state_file is None:
+            return
+        try:
+            with open(self.state_file, encoding="utf-8") as fh:
+                state = json.load(fh)
+        except (OSError, ValueError):
+            return
+        if isinstance(state, dict):
+            for k in self._STATE:
+                if k in state:
+                    setattr(self, k, state[k])
 
     def audited(self, summary: dict[str, Any], started: float, seconds: float) -> None:
         with self._lock:
@@ -1126,73 +980,86 @@ class Metrics:
                 self.audit_runs["success"] += 1
                 self.audit = summary
                 self.audit_succeeded = started + seconds
-
-    def request(self, outcome: str, seconds: float | None = None) -> None:
-        with self._lock:
-            self.requests[outcome] = self.requests.get(outcome, 0) + 1
-            if outcome == "timeout":
-                self.timeouts += 1
-            if seconds is not None:
-                self.count += 1
-                self.total += seconds
-                # cumulative buckets: count in the first that holds it, summed when rendered
-                i = bisect.bisect_left(BUCKETS, seconds)
-                if i < len(BUCKETS):
-                    self.buckets[i] += 1
-
-    def decision(self, action: str, n: int = 1) -> None:
-        if n:
-            with self._lock:
-                self.decisions[action] = self.decisions.get(action, 0) + n
+        self.publish()
 
     def reload(self, ok: bool) -> None:
         with self._lock:
             self.reloads["success" if ok else "failure"] += 1
+        self.publish()
+
+    # -- a server process's part (single writer: its own slot) ---------------------------------
+
+    def request(self, outcome: str, seconds: float | None = None) -> None:
+        m = self.mine
+        m[_F_OUT + (OUTCOMES.index(outcome) if outcome in OUTCOMES else OUTCOMES.index(
+            "error"))] += 1
+        if outcome == "timeout":
+            m[_F_TIMEOUTS] += 1
+        if seconds is not None:
+            m[_F_COUNT] += 1
+            m[_F_TOTAL] += seconds
+            # cumulative buckets: count in the first that holds it, summed when rendered
+            i = bisect.bisect_left(BUCKETS, seconds)
+            if i < len(BUCKETS):
+                m[_F_BUCKET + i] += 1
+
+    def timeout_killed(self) -> None:
+        """A review whose process was killed for overrunning (no answer was sent)."""
+        self.mine[_F_TIMEOUTS] += 1
+
+    def decision(self, action: str, n: int = 1) -> None:
+        if n:
+            self.mine[_F_ACT + ACTIONS.index(action)] += n
 
     def render(self) -> str:
         def esc(v: str) -> str:
             return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
-        with self._lock:
-            lines = [
-                "# HELP socle_webhook_requests_total Admission reviews answered, by outcome.",
-                "# TYPE socle_webhook_requests_total counter",
-            ]
-            for k in sorted(self.requests):
-                lines.append(f'socle_webhook_requests_total{{outcome="{esc(k)}"}} '
-                             f"{self.requests[k]}")
-            lines += ["# HELP socle_webhook_decisions_total Violations found, by enforcement "
-                      "action (deny, warn, dryrun).",
-                      "# TYPE socle_webhook_decisions_total counter"]
-            for k in sorted(self.decisions):
-                lines.append(f'socle_webhook_decisions_total{{action="{esc(k)}"}} '
-                             f"{self.decisions[k]}")
-            lines += ["# HELP socle_webhook_timeouts_total Reviews that overran --timeout.",
-                      "# TYPE socle_webhook_timeouts_total counter",
-                      f"socle_webhook_timeouts_total {self.timeouts}",
-                      "# HELP socle_webhook_policy_reloads_total Policy reloads, by result.",
-                      "# TYPE socle_webhook_policy_reloads_total counter"]
-            for k in sorted(self.reloads):
-                lines.append(f'socle_webhook_policy_reloads_total{{result="{k}"}} '
-                             f"{self.reloads[k]}")
-            lines += ["# HELP socle_webhook_policies Policies loaded, by kind.",
-                      "# TYPE socle_webhook_policies gauge"]
-            for k in sorted(self.policies):
-                lines.append(f'socle_webhook_policies{{kind="{esc(k)}"}} {self.policies[k]}')
-            lines += ["# HELP socle_webhook_request_duration_seconds Time to answer an "
-                      "admission review.",
-                      "# TYPE socle_webhook_request_duration_seconds histogram"]
-            running = 0
-            for b, n in zip(BUCKETS, self.buckets, strict=True):
-                running += n
-                lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="{b:g}"}} '
-                             f"{running}")
-            lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="+Inf"}} '
-                         f"{self.count}")
-            lines.append(f"socle_webhook_request_duration_seconds_sum {self.total:.6f}")
-            lines.append(f"socle_webhook_request_duration_seconds_count {self.count}")
-            if self.audit_started:
-                lines += self._audit_lines(esc)
+        self._load_state()
+        c = self.counters
+
+        def n(field: int) -> int:
+            return int(c.total(field))
+
+        lines = [
+            "# HELP socle_webhook_requests_total Admission reviews answered, by outcome.",
+            "# TYPE socle_webhook_requests_total counter",
+        ]
+        for i, k in sorted(enumerate(OUTCOMES), key=lambda x: x[1]):
+            if n(_F_OUT + i):
+                lines.append(f'socle_webhook_requests_total{{outcome="{k}"}} {n(_F_OUT + i)}')
+        lines += ["# HELP socle_webhook_decisions_total Violations found, by enforcement "
+                  "action (deny, warn, dryrun).",
+                  "# TYPE socle_webhook_decisions_total counter"]
+        for i, k in sorted(enumerate(ACTIONS), key=lambda x: x[1]):
+            if n(_F_ACT + i):
+                lines.append(f'socle_webhook_decisions_total{{action="{k}"}} {n(_F_ACT + i)}')
+        lines += ["# HELP socle_webhook_timeouts_total Reviews that overran --timeout.",
+                  "# TYPE socle_webhook_timeouts_total counter",
+                  f"socle_webhook_timeouts_total {n(_F_TIMEOUTS)}",
+                  "# HELP socle_webhook_policy_reloads_total Policy reloads, by result.",
+                  "# TYPE socle_webhook_policy_reloads_total counter"]
+        for k in sorted(self.reloads):
+            lines.append(f'socle_webhook_policy_reloads_total{{result="{k}"}} '
+                         f"{self.reloads[k]}")
+        lines += ["# HELP socle_webhook_policies Policies loaded, by kind.",
+                  "# TYPE socle_webhook_policies gauge"]
+        for k in sorted(self.policies):
+            lines.append(f'socle_webhook_policies{{kind="{esc(k)}"}} {self.policies[k]}')
+        lines += ["# HELP socle_webhook_request_duration_seconds Time to answer an "
+                  "admission review.",
+                  "# TYPE socle_webhook_request_duration_seconds histogram"]
+        running = 0
+        for i, b in enumerate(BUCKETS):
+            running += n(_F_BUCKET + i)
+            lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="{b:g}"}} '
+                         f"{running}")
+        count = n(_F_COUNT)
+        lines.append(f'socle_webhook_request_duration_seconds_bucket{{le="+Inf"}} {count}')
+        lines.append(f"socle_webhook_request_duration_seconds_sum {c.total(_F_TOTAL):.6f}")
+        lines.append(f"socle_webhook_request_duration_seconds_count {count}")
+        if self.audit_started:
+            lines += self._audit_lines(esc)
         return "\n".join(lines) + "\n"
 
     def _audit_lines(self, esc: Callable[[str], str]) -> list[str]:
@@ -1302,65 +1169,959 @@ def glob_match(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
 
+_STATUS_LINES: dict[int, bytes] = {}
+_DATE: list[Any] = [0, b""]
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ \
+            else ""
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+    return line
+
+
+def _http_date() -> bytes:
+    """The Date header's value, formatted once a second."""
+    now = int(time.time())
+    if _DATE[0] != now:
+        import email.utils
+
+        _DATE[1] = email.utils.formatdate(now, usegmt=True).encode("latin-1")
+        _DATE[0] = now
+    value: bytes = _DATE[1]
+    return value
+
+
+
+# --- a server process: TLS, HTTP and evaluation in one process ----------------------------------
+
+
+class PolicyLoadError(SocleError):
+    """A policy folder that does not load (the previous policies stay in force)."""
+
+
+class EvaluationTimeout(BaseException):
+    """Raised by SIGALRM in the evaluation that overran (a BaseException: ``except Exception``
+    in policy code cannot swallow it)."""
+
+
+def _what(request: dict[str, Any]) -> str:
+    kind = request.get("kind")
+    return str(kind.get("kind")) if isinstance(kind, dict) else "object"
+
+
+def excluded(settings: Settings, request: dict[str, Any]) -> str | None:
+    """Why ``request`` is not reviewed (an excluded namespace, user or group), else None."""
+    s = settings
+    ns = request.get("namespace")
+    if isinstance(ns, str) and ns and any(glob_match(p, ns) for p in s.exclude_namespaces):
+        return f"namespace {ns} is excluded"
+    obj = request.get("object") if isinstance(request.get("object"), dict) \
+        else request.get("oldObject")
+    if isinstance(obj, dict) and obj.get("kind") == "Namespace" and not ns:
+        name = (obj.get("metadata") or {}).get("name") if isinstance(
+            obj.get("metadata"), dict) else None
+        if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_namespaces):
+            return f"namespace {name} is excluded"
+    user = request.get("userInfo")
+    if isinstance(user, dict):
+        name = user.get("username")
+        if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_users):
+            return f"user {name} is excluded"
+        groups = user.get("groups")
+        if isinstance(groups, list):
+            for g in groups:
+                if isinstance(g, str) and any(glob_match(p, g) for p in s.exclude_groups):
+                    return f"group {g} is excluded"
+    return None
+
+
+def failed_response(settings: Settings, uid: str, request: dict[str, Any], failure: str,
+                    error: str | None = None) -> dict[str, Any]:
+    """The AdmissionResponse of a review that could not be decided, per the failure policy."""
+    if failure == "timeout":
+        why = f"socle webhook: policy evaluation took longer than {settings.timeout:g}s"
+    elif failure == "error" and error is not None:
+        why = f"socle webhook: policy evaluation failed: {error}"
+    else:
+        why = "socle webhook: internal error (see the server log)"
+    log.error("%s for %s %s/%s (failure policy %s)", why, _what(request),
+              request.get("namespace") or "-", request.get("name") or "-",
+              settings.failure_policy)
+    if settings.failure_policy == "Ignore":
+        return {"uid": uid, "allowed": True,
+                "warnings": [_one_line(why + "; allowed by failurePolicy Ignore", 512)]}
+    return {"uid": uid, "allowed": False,
+            "status": {"code": 500, "message": why + " (failurePolicy Fail)"}}
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise EvaluationTimeout()
+
+
+class Reviewer:
+    """Decides reviews with one compiled policy set, under the hard per-review budget: a
+    SIGALRM timer interrupts Python evaluation at the deadline (main thread only). A native
+    call (regorus) runs to its end before the signal is handled; the supervisor kills a process
+    that overruns the budget by more than :data:`KILL_GRACE` seconds."""
+
+    def __init__(self, policies: PolicySet, settings: Settings, metrics: Metrics) -> None:
+        import signal
+
+        self.policies = policies
+        self.settings = settings
+        self.metrics = metrics
+        self.timed_out = False  # an evaluation was interrupted: its state may be inconsistent
+        signal.signal(signal.SIGALRM, _on_alarm)
+
+    def review(self, request: dict[str, Any], received: float) -> tuple[dict[str, Any], str]:
+        """The AdmissionResponse for ``request`` (fully received at ``received``, monotonic)
+        and the outcome (for metrics)."""
+        import signal
+
+        uid = request["uid"]
+        if excluded(self.settings, request) is not None:
+            return {"uid": uid, "allowed": True}, "excluded"
+        deadline = received + self.settings.timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return failed_response(self.settings, uid, request, "timeout"), "timeout"
+        decision: Decision | None = None
+        slot = self.metrics.mine
+        slot[_F_BUSY] = deadline
+        try:
+            try:
+                # fires again every 50 ms should something catch the first one
+                signal.setitimer(signal.ITIMER_REAL, remaining, 0.05)
+                decision = self.policies.evaluate(request)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except EvaluationTimeout:
+            decision = None
+        finally:
+            slot[_F_BUSY] = 0
+        if decision is None or time.monotonic() > deadline + 0.05:
+            self.timed_out = decision is None
+            return failed_response(self.settings, uid, request, "timeout"), "timeout"
+        if decision.error:
+            return failed_response(self.settings, uid, request, "error", decision.error), "error"
+        deny, warn, dryrun = decision.deny, decision.warn, decision.dryrun
+        self.metrics.decision("deny", len(deny))
+        self.metrics.decision("warn", len(warn))
+        self.metrics.decision("dryrun", len(dryrun))
+        for msg in dryrun:
+            log.info("dryrun %s %s/%s: %s", _what(request), request.get("namespace") or "-",
+                     request.get("name") or "-", msg)
+        response: dict[str, Any] = {"uid": uid, "allowed": not deny}
+        if warn:
+            response["warnings"] = [_one_line(w, 512) for w in warn[:20]]
+        if deny:
+            log.debug("denied %s %s/%s: %s", _what(request), request.get("namespace") or "-",
+                      request.get("name") or "-", "; ".join(deny))
+            response["status"] = {
+                "code": 403, "reason": "Forbidden",
+                "message": _one_line("denied by socle: " + "; ".join(deny), 4000)}
+            return response, "denied"
+        return response, "allowed"
+
+
+_MAX_HEAD = 64 * 1024
+_PLAIN = "text/plain; charset=utf-8"
+
+
+class _Conn:
+    """One client connection of a server process (non-blocking)."""
+
+    __slots__ = (
+        "close_after",
+        "discard_left",
+        "discard_until",
+        "events",
+        "fd",
+        "inbuf",
+        "last",
+        "out",
+        "pending",
+        "requests",
+        "sock",
+        "started",
+        "state",
+    )
+
+    def __init__(self, sock: Any, now: float) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.state = "handshake" if isinstance(sock, ssl.SSLSocket) else "read"
+        self.inbuf = bytearray()
+        self.out = b""
+        self.close_after = False
+        self.last = now  # the last bytes received (or the connection's start)
+        self.started = 0.0  # the current request's first bytes (0: between requests)
+        self.pending: tuple[str, bool, int, float] | None = None  # path, keep, length, t0
+        self.events = 0
+        self.discard_left = 0
+        self.discard_until = 0.0
+        self.requests = 0
+
+
+class ServeLoop:
+    """The event loop of a server process: accepts on the shared listening socket, does the
+    TLS handshakes and reads requests without blocking (a slow client holds nothing), and
+    evaluates complete requests one at a time in this (main) thread."""
+
+    def __init__(self, reviewer: Reviewer, settings: Settings, listener: socket.socket,
+                 ssl_context: ssl.SSLContext | None, control: Any, metrics: Metrics,
+                 max_connections: int) -> None:
+        import selectors
+
+        self.reviewer = reviewer
+        self.settings = settings
+        self.listener = listener
+        self.ssl_context = ssl_context
+        self.control = control
+        self.metrics = metrics
+        self.max_connections = max(1, max_connections)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(control.fileno(), selectors.EVENT_READ, None)
+        self.conns: dict[int, _Conn] = {}
+        self.mode = "wait"  # wait (for go), serve, drain (reload), stop (shutdown)
+        self.accepting = False
+
+    # -- control ---------------------------------------------------------------------------
+
+    def _set_accepting(self, on: bool) -> None:
+        import selectors
+
+        if on and not self.accepting:
+            self.sel.register(self.listener.fileno(), selectors.EVENT_READ, self.listener)
+        elif not on and self.accepting:
+            self.sel.unregister(self.listener.fileno())
+        self.accepting = on
+
+    def _control_message(self) -> None:
+        try:
+            msg = self.control.recv()
+        except (EOFError, OSError):  # the supervisor is gone
+            msg = "stop"
+        if msg == "go" and self.mode == "wait":
+            self.mode = "serve"
+            self._set_accepting(True)
+        elif msg in ("drain", "stop"):
+            self._begin_ending(msg)
+            with contextlib.suppress(OSError, ValueError):
+                self.control.send(("draining",))
+
+    def _begin_ending(self, mode: str) -> None:
+        if self.mode == "stop" or (self.mode == "drain" and mode == "drain"):
+            return
+        self.mode = mode
+        self._set_accepting(False)
+        for c in list(self.conns.values()):
+            # idle between requests: a shutdown ends it now; a reload lets its next request be
+            # answered (with Connection: close) or the idle timeout end it
+            idle = c.state == "handshake" or (
+                c.state == "read" and not c.inbuf and c.pending is None)
+            if mode == "stop" and idle:
+                self._close(c)
+            elif c.state == "write":
+                c.close_after = True
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        next_sweep = time.monotonic() + 0.25
+        while True:
+            if self.mode in ("drain", "stop") and not self.conns:
+                return
+            for key, mask in self.sel.select(0.25):
+                data = key.data
+                if data is None:
+                    self._control_message()
+                elif data is self.listener:
+                    self._accept()
+                else:
+                    self._io(data, mask)
+            now = time.monotonic()
+            if now >= next_sweep:
+                next_sweep = now + 0.25
+                self._sweep(now)
+            if self.reviewer.timed_out and self.mode == "serve":
+                # an interrupted evaluation may have left a policy engine half updated: this
+                # process finishes its connections and exits; the supervisor starts another
+                log.info("server process %d recycles after an interrupted evaluation",
+                         os.getpid())
+                with contextlib.suppress(OSError, ValueError):
+                    self.control.send(("recycle",))
+                self._begin_ending("drain")
+
+    def _watch(self, c: _Conn, events: int) -> None:
+        if events == c.events:
+            return
+        if c.events == 0:
+            self.sel.register(c.fd, events, c)
+        else:
+            self.sel.modify(c.fd, events, c)
+        c.events = events
+
+    def _close(self, c: _Conn) -> None:
+        if self.conns.pop(c.fd, None) is None:
+            return
+        if c.events:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.sel.unregister(c.fd)
+        with contextlib.suppress(OSError):
+            c.sock.close()
+
+    def _accept(self) -> None:
+        import selectors
+
+        for _ in range(8):
+            try:
+                sock, _addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                log.debug("accept failed: %s", err)
+                return
+            if len(self.conns) >= self.max_connections:
+                self.metrics.request("rejected_busy")
+                with contextlib.suppress(OSError):
+                    sock.close()
+                continue
+            with contextlib.suppress(OSError):  # small answers go out at once (no Nagle)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            if self.ssl_context is not None:
+                try:
+                    sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                        do_handshake_on_connect=False)
+                except (OSError, ssl.SSLError):
+                    with contextlib.suppress(OSError):
+                        sock.close()
+                    continue
+            c = _Conn(sock, time.monotonic())
+            self.conns[c.fd] = c
+            self._watch(c, selectors.EVENT_READ)
+
+    def _sweep(self, now: float) -> None:
+        limit = self.settings.read_timeout
+        for c in list(self.conns.values()):
+            if c.state == "discard":
+                if now > c.discard_until:
+                    self._close(c)
+            elif c.state == "write":
+                if now - c.last > limit:
+                    self._close(c)
+            elif now - c.last > limit:
+                if c.pending is not None and c.state == "read":
+                    # headers came, the body did not: say so, then end the connection
+                    self.metrics.request("bad_request")
+                    self._respond(c, 400, _error_body(
+                        400, f"the body was not received within {limit:g}s"), close=True)
+                else:
+                    self._close(c)
+            elif c.started and now - c.started > 3 * limit:  # a trickling client
+                self._close(c)
+
+    def _io(self, c: _Conn, mask: int) -> None:
+        import selectors
+
+        try:
+            if c.state == "handshake":
+                try:
+                    c.sock.do_handshake()
+                except ssl.SSLWantReadError:
+                    self._watch(c, selectors.EVENT_READ)
+                    return
+                except ssl.SSLWantWriteError:
+                    self._watch(c, selectors.EVENT_WRITE)
+                    return
+                c.state = "read"
+                c.last = time.monotonic()
+                self._watch(c, selectors.EVENT_READ)
+                self._read(c)
+            elif c.state == "write":
+                self._flush(c)
+            else:
+                self._read(c)
+        except (OSError, ssl.SSLError, ValueError) as err:
+            log.debug("connection ended: %s", err)
+            self._close(c)
+
+    def _read(self, c: _Conn) -> None:
+        got = False
+        while True:
+            try:
+                chunk = c.sock.recv(262144)
+            except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+                break
+            except ssl.SSLWantWriteError:
+                break
+            if not chunk:
+                self._close(c)
+                return
+            got = True
+            if c.state == "discard":
+                c.discard_left -= len(chunk)
+                if c.discard_left <= 0:
+                    self._close(c)
+                    return
+                continue
+            c.inbuf += chunk
+            if len(c.inbuf) > self.settings.max_body + _MAX_HEAD + 65536:
+                break  # parse what is there before reading more
+        if not got or c.state == "discard":
+            return
+        c.last = time.monotonic()
+        if not c.started:
+            c.started = c.last
+        self._parse(c)
+
+    def _parse(self, c: _Conn) -> None:
+        """Handle every complete request in the buffer (pipelined ones in order)."""
+        while c.state == "read" and c.fd in self.conns:
+            if c.pending is None:
+                end = c.inbuf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(c.inbuf) > _MAX_HEAD:
+                        self.metrics.request("bad_request")
+                        self._respond(c, 431, _error_body(431, "the request head is too "
+                                                               "large"), close=True)
+                    return
+                head = bytes(c.inbuf[:end]).decode("latin-1")
+                del c.inbuf[:end + 4]
+                if not self._head(c, head):
+                    return
+                if c.pending is None:
+                    continue
+            path, keep, length, t0 = c.pending
+            if len(c.inbuf) < length:
+                return
+            body = bytes(c.inbuf[:length])
+            del c.inbuf[:length]
+            c.pending = None
+            self._post(c, path, keep, body, t0)
+            if not c.inbuf:
+                c.started = 0.0
+
+    def _head(self, c: _Conn, head: str) -> bool:
+        """Parse a request head; answers GETs and bad requests at once. False: stop reading
+        (the connection is closing)."""
+        lines = head.lstrip("\r\n").split("\r\n")
+        parts = lines[0].split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            self.metrics.request("bad_request")
+            self._respond(c, 400, _error_body(400, "bad request line"), close=True)
+            return False
+        method, target, version = parts
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep or not name or name != name.strip():
+                self.metrics.request("bad_request")
+                self._respond(c, 400, _error_body(400, "bad header line"), close=True)
+                return False
+            key = name.lower()
+            if key == "content-length" and key in headers and \
+                    headers[key] != value.strip():
+                self.metrics.request("bad_request")
+                self._respond(c, 400, _error_body(400, "conflicting Content-Length headers"),
+                              close=True)
+                return False
+            headers[key] = value.strip()
+        conn_hdr = headers.get("connection", "").lower()
+        keep = "close" not in conn_hdr if version == "HTTP/1.1" else "keep-alive" in conn_hdr
+        if self.mode in ("drain", "stop"):
+            keep = False
+        path = target.split("?", 1)[0]
+        log.debug("%s %s", method, path)
+        if method == "GET":
+            has_body = headers.get("content-length", "0") not in ("", "0") or \
+                "transfer-encoding" in headers
+            self._get(c, path, keep and not has_body)
+            return keep and not has_body
+        if method != "POST":
+            self.metrics.request("bad_request")
+            self._respond(c, 501, _error_body(501, f"unsupported method {method!r}"),
+                          close=True)
+            return False
+        if path != "/validate":
+            self.metrics.request("bad_request")
+            self._respond(c, 404, _error_body(404, f"no such path {path!r} (POST /validate)"),
+                          close=True)
+            return False
+        ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        problem = ""
+        status = 400
+        length = -1
+        if ctype != "application/json":
+            problem = f"Content-Type must be application/json, not {ctype or 'missing'!r}"
+        elif headers.get("transfer-encoding"):
+            problem = "chunked bodies are not accepted; send Content-Length"
+        else:
+            raw = headers.get("content-length", "")
+            length = int(raw) if raw.isdigit() else -1
+            if length < 0:
+                problem = "a valid Content-Length header is required"
+            elif length > self.settings.max_body:
+                status = 413
+                problem = (f"the body is {length} bytes; the limit is {self.settings.max_body}"
+                           " (--max-body-bytes)")
+        if problem:
+            self.metrics.request("too_large" if status == 413 else "bad_request")
+            if status == 413:
+                # read and drop a little of the unwanted body (bounded in bytes and time), so
+                # that a client still sending it reads the answer instead of a reset
+                c.discard_left = 256 * 1024 - len(c.inbuf)
+                c.discard_until = time.monotonic() + 1.0
+                c.inbuf.clear()
+            self._respond(c, status, _error_body(status, problem), close=True)
+            return False
+        if headers.get("expect", "").lower() == "100-continue" and len(c.inbuf) < length:
+            self._send_raw(c, b"HTTP/1.1 100 Continue\r\n\r\n")
+        c.pending = (path, keep, length, time.monotonic())
+        return True
+
+    def _get(self, c: _Conn, path: str, keep: bool) -> None:
+        if path == "/healthz":
+            self._respond(c, 200, b"ok\n", _PLAIN, close=not keep)
+        elif path == "/readyz":
+            if self.mode == "stop":
+                self._respond(c, 503, b"shutting down\n", _PLAIN, close=not keep)
+            else:
+                self._respond(c, 200, b"ready\n", _PLAIN, close=not keep)
+        elif path == "/metrics":
+            self._respond(c, 200, self.metrics.render().encode(),
+                          "text/plain; version=0.0.4; charset=utf-8", close=not keep)
+        else:
+            self._respond(c, 404, _error_body(404, f"no such path {path!r} (POST /validate, "
+                                                   "GET /healthz, /readyz, /metrics)"),
+                          close=not keep)
+
+    def _post(self, c: _Conn, path: str, keep: bool, body: bytes, t0: float) -> None:
+        try:
+            request = parse_review(body)
+        except BadRequest as err:
+            self.metrics.request("bad_request")
+            self._respond(c, err.status, _error_body(err.status, err.message), close=not keep)
+            return
+        received = time.monotonic()
+        try:
+            response, outcome = self.reviewer.review(request, received)
+        except Exception:  # a bug must not drop the API server's connection
+            log.exception("reviewing %s failed", request.get("uid"))
+            response = failed_response(self.settings, str(request["uid"]), request, "bug")
+            outcome = "error"
+        out = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                          "response": response}).encode()
+        self.metrics.request(outcome, time.monotonic() - t0)
+        self._respond(c, 200, out, close=not keep or self.mode in ("drain", "stop"))
+
+    def _send_raw(self, c: _Conn, data: bytes) -> None:
+        with contextlib.suppress(ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                                 BlockingIOError, OSError):
+            c.sock.send(data)
+
+    def _respond(self, c: _Conn, status: int, body: bytes, content_type: str =
+                 "application/json", close: bool = False) -> None:
+        """Status line, headers and body in one write (one TLS record, one syscall)."""
+        if close or self.mode == "stop":
+            close = True
+        c.close_after = close
+        c.out = b"".join((
+            _status_line(status), b"Server: socle-webhook\r\nDate: ", _http_date(),
+            b"\r\nContent-Type: ", content_type.encode("latin-1"), b"\r\nContent-Length: ",
+            str(len(body)).encode(), b"\r\nConnection: close\r\n\r\n" if close else
+            b"\r\n\r\n", body))
+        c.state = "write"
+        try:
+            self._flush(c)
+        except (OSError, ssl.SSLError, ValueError) as err:
+            log.debug("connection ended: %s", err)
+            self._close(c)
+
+    def _flush(self, c: _Conn) -> None:
+        import selectors
+
+        while c.out:
+            try:
+                n = c.sock.send(c.out)
+            except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                self._watch(c, selectors.EVENT_WRITE)
+                return
+            except ssl.SSLWantReadError:
+                self._watch(c, selectors.EVENT_READ)
+                return
+            c.out = c.out[n:]
+        c.last = time.monotonic()
+        if c.discard_until:
+            c.state = "discard"
+            self._watch(c, selectors.EVENT_READ)
+            return
+        if c.close_after:
+            self._close(c)
+            return
+        c.state = "read"
+        c.requests += 1
+        self._watch(c, selectors.EVENT_READ)
+        if c.inbuf:  # a pipelined request is already here
+            self._parse(c)
+
+
+def _error_body(status: int, message: str) -> bytes:
+    return json.dumps({"error": message, "code": status}).encode() + b"\n"
+
+
+def _server_entry(fd: int) -> None:
+    """A server process's entry point (``python -c``): its arguments come over the control
+    socket ``fd``, then it serves until told to stop (``_server_main``)."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    _server_main(conn, **conn.recv())
+
+
+def _server_main(conn: Any, root: str, settings: Settings, display: str, listen_fd: int,
+                 certfile: str | None, keyfile: str | None, counters: str, slot: int,
+                 state_file: str, log_level: int, slots: int) -> None:
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    logging.basicConfig(level=log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from socle.formats.yaml import quiet_native_stderr
+
+    quiet_native_stderr().__enter__()
+    try:
+        policies = PolicySet(root, settings, display)
+        ctx = None
+        if certfile and keyfile:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(certfile, keyfile)
+    except SocleError as err:
+        conn.send(("error", str(err)))
+        return
+    except Exception as err:
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+        return
+    # regorus resolves rules at the first evaluation: do it now, not in the first review
+    for obj in _WARM_UP:
+        policies.evaluate({"uid": "warm-up", "operation": "CREATE", "namespace": "default",
+                           "kind": {"group": "", "version": "v1", "kind": obj["kind"]},
+                           "userInfo": {}, "object": obj})
+    metrics = Metrics(Counters(counters), slot, state_file)
+    metrics.mine[_F_BUSY] = 0
+    listener = socket.socket(fileno=listen_fd)
+    listener.setblocking(False)
+    reviewer = Reviewer(policies, settings, metrics)
+    per_process = -(-settings.max_connections // max(1, slots))
+    loop = ServeLoop(reviewer, settings, listener, ctx, conn, metrics, per_process)
+    conn.send(("ready", policies.summary()))
+    loop.run()
+    logging.shutdown()
+    os._exit(0)  # nothing left to clean up: skip tearing down the compiled policies
+
+
+# --- the supervisor: server processes, reload, audit -------------------------------------------
+
+KILL_GRACE = 0.25  # seconds past the budget before a process stuck in a native call is killed
+
+
+class _Server:
+    """A server process as the supervisor sees it."""
+
+    def __init__(self, popen: Any, conn: Any, slot: int, generation: _Generation) -> None:
+        self.popen = popen
+        self.conn = conn
+        self.slot = slot
+        self.generation = generation
+        self.drained = threading.Event()
+        self.replaced = False  # a replacement was started (recycle, death)
+
+    @property
+    def pid(self) -> int:
+        return int(self.popen.pid)
+
+    def send(self, msg: Any) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(msg)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.popen.kill()
+
+
+class _Generation:
+    """The server processes of one policy snapshot."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.servers: list[_Server] = []
+        self.retired = False
+        self.summary: dict[str, int] = {}
+
+
 class WebhookServer:
-    """The admission webhook: TLS listener, worker pool, reloader, metrics."""
+    """The admission webhook's supervisor: it owns the listening socket, starts the server
+    processes (each accepts on that socket and does TLS, HTTP and evaluation itself), replaces
+    those that die or overrun, reloads the policies and runs the audit."""
 
     def __init__(self, settings: Settings, host: str = "0.0.0.0", port: int = DEFAULT_PORT,
                  certfile: str | None = None, keyfile: str | None = None) -> None:
         settings.check()
         self.settings = settings
-        self.metrics = Metrics()
-        self.pool: Pool | None = None
-        self._snapshots: list[str] = []
-        self._fingerprint: tuple[Any, ...] = ()
-        self._stop = threading.Event()
-        self._swap = threading.Lock()
-        self._inflight = 0
-        self._idle = threading.Condition()
-        self._audit_proc: Any = None
-        self.ssl_context: ssl.SSLContext | None = None
+        self.certfile, self.keyfile = certfile, keyfile
         if certfile or keyfile:
             if not (certfile and keyfile):
                 raise UsageError("--tls-cert and --tls-key go together")
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
             try:
                 ctx.load_cert_chain(certfile, keyfile)
             except (OSError, ssl.SSLError) as err:
                 raise UsageError(f"cannot load the TLS certificate/key: {err}") from None
-            self.ssl_context = ctx
-        self.httpd = _HTTPServer((host, port), _Handler, self)
-        self.port = self.httpd.server_address[1]
+        self.size = settings.workers or os.cpu_count() or 1
+        self.listener = socket.create_server((host, port), backlog=1024)
+        self.address = (host, self.listener.getsockname()[1])
+        self.port = self.address[1]
+        self.tls = bool(certfile)
+        self._run = tempfile.mkdtemp(prefix="socle-webhook-run-")
+        self.counters = Counters.create(os.path.join(self._run, "counters"))
+        self.metrics = Metrics(self.counters, 0, os.path.join(self._run, "state.json"))
+        self.metrics.publish()
+        self._used_slots: set[int] = {0}
+        self.current: _Generation | None = None
+        self._generations: list[_Generation] = []
+        self._fingerprint: tuple[Any, ...] = ()
+        self._stop = threading.Event()
+        self._shutdown = threading.Event()
+        self._lock = threading.RLock()
+        self._load_lock = threading.Lock()
+        self._audit_proc: Any = None
+        self._supervisor: threading.Thread | None = None
+        self._closed = False
+
+    # -- server processes --------------------------------------------------------------------
+
+    def _spawn(self, gen: _Generation) -> _Server:
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        import socle
+
+        with self._lock:
+            free = [i for i in range(1, self.counters.slots) if i not in self._used_slots]
+            if not free:
+                raise PolicyLoadError("too many server processes at once")
+            slot = free[0]
+            self._used_slots.add(slot)
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        src = os.path.dirname(os.path.dirname(os.path.abspath(socle.__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(
+            [src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+        code = f"import socle.policy.webhook as w; w._server_entry({child.fileno()})"
+        try:
+            popen = subprocess.Popen([sys.executable, "-c", code],
+                                     pass_fds=(child.fileno(), self.listener.fileno()),
+                                     env=env, stdin=subprocess.DEVNULL, close_fds=True)
+        except OSError:
+            with self._lock:
+                self._used_slots.discard(slot)
+            raise
+        finally:
+            child.close()
+        conn = Connection(parent.detach())
+        server = _Server(popen, conn, slot, gen)
+        conn.send({"root": gen.root, "settings": self.settings, "display": self.settings.policy,
+                   "listen_fd": self.listener.fileno(), "certfile": self.certfile,
+                   "keyfile": self.keyfile, "counters": self.counters.path, "slot": slot,
+                   "state_file": self.metrics.state_file,
+                   "log_level": log.getEffectiveLevel(), "slots": self.size})
+        return server
+
+    def _wait_ready(self, server: _Server) -> dict[str, int]:
+        timeout = self.settings.start_timeout
+        try:
+            if not server.conn.poll(timeout):
+                raise PolicyLoadError(f"a server process did not load the policies within "
+                                      f"{timeout:g}s")
+            try:
+                kind, payload = server.conn.recv()
+            except (EOFError, OSError):
+                raise PolicyLoadError("a server process died while loading the "
+                                      "policies") from None
+            if kind != "ready":
+                raise PolicyLoadError(str(payload))
+        except BaseException:
+            self._reap(server, kill=True)
+            raise
+        return dict(payload)
+
+    def _reap(self, server: _Server, kill: bool = False) -> None:
+        if kill:
+            server.kill()
+        with contextlib.suppress(Exception):
+            server.popen.wait(5)
+        with contextlib.suppress(Exception):
+            server.conn.close()
+        with self._lock:
+            self.counters.view[server.slot * _SLOT + _F_BUSY] = 0
+            self._used_slots.discard(server.slot)
+            gen = server.generation
+            if server in gen.servers:
+                gen.servers.remove(server)
+            if gen.retired and not gen.servers and gen in self._generations:
+                self._generations.remove(gen)
+                if self.current is not gen:
+                    shutil.rmtree(gen.root, ignore_errors=True)
+
+    def _replace(self, old: _Server) -> None:
+        """Start a server process in place of ``old`` (in the background)."""
+        if old.replaced:
+            return
+        old.replaced = True
+
+        def spawn() -> None:
+            gen = old.generation
+            if gen.retired or self._stop.is_set():
+                return
+            try:
+                fresh = self._spawn(gen)
+                self._wait_ready(fresh)
+            except (PolicyLoadError, OSError) as err:
+                log.error("cannot replace a server process: %s", err)
+                return
+            with self._lock:
+                keep = not gen.retired and not self._stop.is_set()
+                if keep:
+                    gen.servers.append(fresh)
+            if keep:
+                fresh.send("go")
+            else:
+                fresh.send("stop")
+                self._reap(fresh)
+
+        threading.Thread(target=spawn, daemon=True, name="socle-webhook-spawn").start()
+
+    def _supervise(self) -> None:
+        """Read the server processes' messages, replace those that exit and kill those stuck
+        past their deadline (a native evaluation that no signal interrupts)."""
+        from multiprocessing.connection import wait
+
+        while not self._closed:
+            with self._lock:
+                servers = [s for g in self._generations for s in g.servers]
+            conns: dict[Any, _Server] = {s.conn: s for s in servers if not s.conn.closed}
+            ready = wait(list(conns), timeout=0.05) if conns else []
+            if not conns:
+                time.sleep(0.05)
+            for conn in ready:
+                s = conns[conn]
+                try:
+                    msg = s.conn.recv()
+                except (EOFError, OSError):
+                    with contextlib.suppress(Exception):
+                        s.popen.wait(1)
+                    continue
+                if msg == ("draining",):
+                    s.drained.set()
+                elif msg == ("recycle",) and not s.generation.retired:
+                    self._replace(s)
+            now = time.monotonic()
+            for s in servers:
+                code = s.popen.poll()
+                if code is not None:
+                    s.drained.set()
+                    if not s.generation.retired and not self._stop.is_set() and \
+                            not s.replaced:
+                        log.error("server process %d exited (%s); starting another", s.pid,
+                                  f"code {code}" if code >= 0 else f"signal {-code}")
+                        self._replace(s)
+                    self._reap(s)
+                    continue
+                busy = self.counters.view[s.slot * _SLOT + _F_BUSY]
+                if busy and now > busy + KILL_GRACE:
+                    log.error("server process %d overran --timeout %gs in an evaluation that "
+                              "cannot be interrupted; killed (its connections are dropped: "
+                              "the API server applies the failurePolicy)", s.pid,
+                              self.settings.timeout)
+                    self.counters.view[s.slot * _SLOT + _F_BUSY] = 0
+                    self.metrics.timeout_killed()
+                    self._replace(s)
+                    s.kill()
 
     # -- policies ------------------------------------------------------------------------------
 
+    @property
+    def summary(self) -> dict[str, int]:
+        return dict(self.current.summary) if self.current is not None else {}
+
     def load(self) -> None:
-        """Load the policy folder (at start: errors propagate)."""
+        """Load the policy folder: a new generation of server processes compiles a snapshot;
+        once all are ready they start serving, and the previous generation stops accepting and
+        ends after its requests in flight (at start: errors propagate)."""
+        with self._load_lock:
+            self._load()
+
+    def _load(self) -> None:
         fp = fingerprint(self.settings.policy)
         snap = snapshot(self.settings.policy)
-        pool = Pool(snap, self.settings, self.settings.policy)
+        gen = _Generation(snap)
+        servers: list[_Server] = []
         try:
-            pool.start()
+            for _ in range(self.size):
+                servers.append(self._spawn(gen))
+            for s in servers:
+                gen.summary = self._wait_ready(s)
         except BaseException:
+            for s in servers:
+                self._reap(s, kill=True)
             shutil.rmtree(snap, ignore_errors=True)
             raise
-        with self._swap:
-            old, self.pool = self.pool, pool
+        with self._lock:
+            gen.servers = servers
+            old, self.current = self.current, gen
+            self._generations.append(gen)
             self._fingerprint = fp
-            self._snapshots.append(snap)
-            self.metrics.policies = dict(pool.summary)
+            self.metrics.policies = dict(gen.summary)
+        self.metrics.publish()
+        for s in servers:
+            s.send("go")
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                                name="socle-webhook-supervisor")
+            self._supervisor.start()
         if old is not None:
-            old.retire()
-        # keep the previous snapshot for busy old workers; remove older ones
-        while len(self._snapshots) > 2:
-            shutil.rmtree(self._snapshots.pop(0), ignore_errors=True)
+            self._retire(old, "drain")
         log.info("policies loaded from %s: %s", self.settings.policy,
-                 ", ".join(f"{k} {v}" for k, v in pool.summary.items()))
-        if pool.summary.get("controls_skipped"):
+                 ", ".join(f"{k} {v}" for k, v in gen.summary.items()))
+        if gen.summary.get("controls_skipped"):
             log.info("%d cross-resource controls are not run at admission (they compare "
-                     "resources with each other)", pool.summary["controls_skipped"])
-        if not any(v for k, v in pool.summary.items() if k != "controls_skipped"):
+                     "resources with each other)", gen.summary["controls_skipped"])
+        if not any(v for k, v in gen.summary.items() if k != "controls_skipped"):
             log.warning("%s holds no policy: every review is allowed", self.settings.policy)
+
+    def _retire(self, gen: _Generation, how: str) -> None:
+        """Tell ``gen`` to stop accepting (``drain``: requests in flight and the next one of
+        each kept-alive connection are answered; ``stop``: idle connections end now) and wait
+        until each process says it no longer accepts."""
+        with self._lock:
+            gen.retired = True
+            servers = list(gen.servers)
+            if not servers and gen in self._generations:
+                self._generations.remove(gen)
+                shutil.rmtree(gen.root, ignore_errors=True)
+        for s in servers:
+            s.send(how)
+        deadline = time.monotonic() + self.settings.timeout + 2
+        for s in servers:
+            s.drained.wait(max(0.0, deadline - time.monotonic()))
 
     def reload_if_changed(self) -> bool | None:
         """Reload when the folder changed: True (reloaded), False (bad policy kept the old
@@ -1395,8 +2156,8 @@ class WebhookServer:
     def audit_once(self) -> dict[str, Any]:
         """One audit of the live cluster with the policies in force (in a child process);
         updates the metrics and returns the summary (``error`` set when it failed)."""
-        with self._swap:
-            root = self._snapshots[-1] if self._snapshots else None
+        with self._lock:
+            root = self.current.root if self.current is not None else None
         if root is None:
             return {"error": "no policies loaded"}
         started, t0 = time.time(), time.monotonic()
@@ -1439,51 +2200,67 @@ class WebhookServer:
     # -- serving -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the policies, then serve in background threads."""
-        self.load()
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                         daemon=True, name="socle-webhook-http").start()
+        """Load the policies and serve (the server processes accept at once); returns."""
+        try:
+            self.load()
+        except BaseException:
+            self.close()
+            raise
         self._background()
 
     def serve_forever(self) -> None:
-        self.load()
-        log.info("listening on %s://%s:%d/validate", "https" if self.ssl_context else "http",
-                 self.httpd.server_address[0], self.port)
-        self._background()
+        """Serve until :meth:`shutdown` (e.g. from a signal handler), then :meth:`close`."""
         try:
-            self.httpd.serve_forever(poll_interval=0.2)
+            if self.current is None:
+                self.start()
+            log.info("listening on %s://%s:%d/validate with %d server processes",
+                     "https" if self.tls else "http", self.address[0], self.port, self.size)
+            while not self._shutdown.wait(0.5):
+                pass
         finally:
             self.close()
 
-    def begin(self) -> None:
-        with self._idle:
-            self._inflight += 1
-
-    def end(self) -> None:
-        with self._idle:
-            self._inflight -= 1
-            if self._inflight <= 0:
-                self._idle.notify_all()
+    def shutdown(self) -> None:
+        """Make :meth:`serve_forever` return (safe in a signal handler)."""
+        self._shutdown.set()
 
     def close(self, grace: float = 5.0) -> None:
-        """Stop accepting, let reviews in flight finish (at most ``grace`` seconds), stop the
-        workers."""
+        """Stop accepting, let reviews in flight finish (at most ``grace`` seconds), end
+        kept-alive connections, stop the server processes."""
+        if self._closed:
+            return
         self._stop.set()
-        with contextlib.suppress(Exception):
-            self.httpd.shutdown()
-        with self._idle:
-            self._idle.wait_for(lambda: self._inflight <= 0, timeout=grace)
-        self.httpd.close_connections()  # kept-alive connections would still be served
-        with contextlib.suppress(Exception):
-            self.httpd.server_close()
-        if self.pool is not None:
-            self.pool.close()
+        self._shutdown.set()
+        with self._lock:
+            gens = list(self._generations)
+        for gen in gens:
+            with self._lock:
+                gen.retired = True
+                servers = list(gen.servers)
+            for s in servers:
+                s.send("stop")
+        deadline = time.monotonic() + grace
+        for gen in gens:
+            for s in list(gen.servers):
+                with contextlib.suppress(Exception):
+                    s.popen.wait(max(0.05, deadline - time.monotonic()))
+                s.kill()
+        self._closed = True
+        if self._supervisor is not None:
+            self._supervisor.join(5)
+        for gen in gens:
+            for s in list(gen.servers):
+                self._reap(s)
+        with contextlib.suppress(OSError):
+            self.listener.close()
         if self._audit_proc is not None and self._audit_proc.poll() is None:
             with contextlib.suppress(OSError):
                 self._audit_proc.kill()
-        for s in self._snapshots:
-            shutil.rmtree(s, ignore_errors=True)
-        self._snapshots.clear()
+        for gen in gens:
+            shutil.rmtree(gen.root, ignore_errors=True)
+        self._generations.clear()
+        self.counters.close()
+        shutil.rmtree(self._run, ignore_errors=True)
 
     @property
     def stopping(self) -> bool:
@@ -1491,357 +2268,18 @@ class WebhookServer:
 
     @property
     def ready(self) -> bool:
-        return self.pool is not None and not self._stop.is_set()
+        return self.current is not None and not self._stop.is_set()
 
-    # -- one review ----------------------------------------------------------------------------
+    @property
+    def inflight(self) -> int:
+        """Reviews being evaluated now, over every server process."""
+        v = self.counters.view
+        return sum(1 for i in range(1, self.counters.slots) if v[i * _SLOT + _F_BUSY])
 
-    def excluded(self, request: dict[str, Any]) -> str | None:
-        s = self.settings
-        ns = request.get("namespace")
-        if isinstance(ns, str) and ns and any(glob_match(p, ns) for p in s.exclude_namespaces):
-            return f"namespace {ns} is excluded"
-        obj = request.get("object") if isinstance(request.get("object"), dict) \
-            else request.get("oldObject")
-        if isinstance(obj, dict) and obj.get("kind") == "Namespace" and not ns:
-            name = (obj.get("metadata") or {}).get("name") if isinstance(
-                obj.get("metadata"), dict) else None
-            if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_namespaces):
-                return f"namespace {name} is excluded"
-        user = request.get("userInfo")
-        if isinstance(user, dict):
-            name = user.get("username")
-            if isinstance(name, str) and any(glob_match(p, name) for p in s.exclude_users):
-                return f"user {name} is excluded"
-            groups = user.get("groups")
-            if isinstance(groups, list):
-                for g in groups:
-                    if isinstance(g, str) and any(glob_match(p, g) for p in s.exclude_groups):
-                        return f"group {g} is excluded"
-        return None
-
-    def review(self, request: dict[str, Any], body: bytes | None = None
-               ) -> tuple[dict[str, Any], str]:
-        """The AdmissionResponse for ``request`` (``body``: the AdmissionReview it came in,
-        as bytes) and the outcome (for metrics)."""
-        uid = request["uid"]
-        if body is None:
-            body = json.dumps({"request": request}).encode()
-        why = self.excluded(request)
-        if why is not None:
-            return {"uid": uid, "allowed": True}, "excluded"
-        deadline = time.monotonic() + self.settings.timeout
-        decision: dict[str, Any] | None = None
-        failure = ""
-        outcome = ""
-        while decision is None:
-            pool = self.pool
-            remaining = deadline - time.monotonic()
-            if pool is None or remaining <= 0:
-                failure, outcome = "timeout", "timeout"
-                break
-            try:
-                w = pool.acquire(remaining)
-            except queue.Empty:
-                failure, outcome = "timeout", "timeout"
-                break
-            if w is None:
-                if self.pool is pool:  # shutting down
-                    failure, outcome = "unavailable", "error"
-                    break
-                continue
-            try:
-                decision = pool.evaluate(w, body, max(0.0, deadline - time.monotonic()))
-            except EvaluationTimeout:
-                pool.replace(w)
-                failure, outcome = "timeout", "timeout"
-                break
-            except Exception as err:  # a worker that died or broke its pipe: never reuse it
-                log.error("a policy worker failed (%s: %s); replacing it", type(err).__name__,
-                          err)
-                pool.replace(w)
-                failure, outcome = "worker", "error"
-                break
-            pool.release(w)
-        if decision is not None and decision.get("error"):
-            failure, outcome = "error", "error"
-        if failure:
-            return self._failed(uid, request, failure, decision), outcome
-        assert decision is not None
-        deny, warn, dryrun = decision["deny"], decision["warn"], decision["dryrun"]
-        self.metrics.decision("deny", len(deny))
-        self.metrics.decision("warn", len(warn))
-        self.metrics.decision("dryrun", len(dryrun))
-        for msg in dryrun:
-            log.info("dryrun %s %s/%s: %s", _what(request), request.get("namespace") or "-",
-                     request.get("name") or "-", msg)
-        response: dict[str, Any] = {"uid": uid, "allowed": not deny}
-        if warn:
-            response["warnings"] = [_one_line(w, 512) for w in warn[:20]]
-        if deny:
-            log.debug("denied %s %s/%s: %s", _what(request), request.get("namespace") or "-",
-                      request.get("name") or "-", "; ".join(deny))
-            response["status"] = {
-                "code": 403, "reason": "Forbidden",
-                "message": _one_line("denied by socle: " + "; ".join(deny), 4000)}
-            return response, "denied"
-        return response, "allowed"
-
-    def _failed(self, uid: str, request: dict[str, Any], failure: str,
-                decision: dict[str, Any] | None) -> dict[str, Any]:
-        if failure == "timeout":
-            why = (f"socle webhook: policy evaluation took longer than {self.settings.timeout:g}s")
-        elif failure == "error" and decision is not None:
-            why = f"socle webhook: policy evaluation failed: {decision.get('error')}"
-        elif failure == "bug":
-            why = "socle webhook: internal error (see the server log)"
-        else:
-            why = "socle webhook: no policy worker is available"
-        log.error("%s for %s %s/%s (failure policy %s)", why, _what(request),
-                  request.get("namespace") or "-", request.get("name") or "-",
-                  self.settings.failure_policy)
-        if self.settings.failure_policy == "Ignore":
-            return {"uid": uid, "allowed": True, "warnings": [_one_line(why + "; allowed by "
-                                                                        "failurePolicy Ignore",
-                                                                        512)]}
-        return {"uid": uid, "allowed": False,
-                "status": {"code": 500, "message": why + " (failurePolicy Fail)"}}
-
-
-def _what(request: dict[str, Any]) -> str:
-    kind = request.get("kind")
-    return str(kind.get("kind")) if isinstance(kind, dict) else "object"
-
-
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], handler: Any, app: WebhookServer) -> None:
-        self.app = app
-        self.slots = threading.BoundedSemaphore(app.settings.max_connections)
-        self.lock = threading.Lock()
-        self.connections: set[Any] = set()
-        super().__init__(address, handler)
-
-    def get_request(self) -> tuple[Any, Any]:
-        sock, addr = self.socket.accept()
-        with contextlib.suppress(OSError):  # small answers go out at once (no Nagle delay)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # a slow or silent client only holds its own thread, and not for long
-        sock.settimeout(self.app.settings.read_timeout)
-        ctx = self.app.ssl_context
-        if ctx is not None:
-            # the handshake runs in the connection's thread (setup), under that timeout
-            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.app.metrics.request("rejected_busy")
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            self.connections.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self.lock:
-                self.connections.discard(request)
-            self.slots.release()
-
-    def close_connections(self) -> None:
-        with self.lock:
-            conns = list(self.connections)
-        for sock in conns:
-            with contextlib.suppress(OSError, ValueError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-
-_STATUS_LINES: dict[int, bytes] = {}
-_DATE: list[Any] = [0, b""]
-
-
-def _status_line(status: int) -> bytes:
-    line = _STATUS_LINES.get(status)
-    if line is None:
-        phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ \
-            else ""
-        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
-    return line
-
-
-def _http_date() -> bytes:
-    """The Date header's value, formatted once a second."""
-    now = int(time.time())
-    if _DATE[0] != now:
-        import email.utils
-
-        _DATE[1] = email.utils.formatdate(now, usegmt=True).encode("latin-1")
-        _DATE[0] = now
-    value: bytes = _DATE[1]
-    return value
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "socle-webhook"
-    sys_version = ""
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        if isinstance(self.request, ssl.SSLSocket):
-            try:
-                self.request.do_handshake()
-            except (OSError, ssl.SSLError) as err:
-                log.debug("TLS handshake with %s failed: %s", self.client_address, err)
-                self.close_connection = True
-                raise ConnectionAbortedError() from None
-
-    def handle(self) -> None:
-        with contextlib.suppress(ConnectionError, TimeoutError, ssl.SSLError, OSError):
-            self.close_connection = True
-            self.handle_one_request()
-            while not self.close_connection and not self.server.app.stopping:
-                self.handle_one_request()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            super().log_request(code, size)
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              close: bool = False) -> None:
-        """Status line, headers and body in one write (one TLS record, one syscall)."""
-        if close:
-            self.close_connection = True
-        self.log_request(status, len(body))
-        self.wfile.write(b"".join((
-            _status_line(status), b"Server: socle-webhook\r\nDate: ", _http_date(),
-            b"\r\nContent-Type: ", content_type.encode("latin-1"), b"\r\nContent-Length: ",
-            str(len(body)).encode(), b"\r\nConnection: close\r\n\r\n" if close else b"\r\n\r\n",
-            body)))
-
-    def _error(self, status: int, message: str, close: bool = False) -> None:
-        body = json.dumps({"error": message, "code": status}).encode() + b"\n"
-        self._send(status, body, close=close)
-
-    def do_GET(self) -> None:
-        app = self.server.app
-        path = self.path.split("?", 1)[0]
-        if path == "/healthz":
-            self._send(200, b"ok\n", "text/plain; charset=utf-8")
-        elif path == "/readyz":
-            if app.ready:
-                self._send(200, b"ready\n", "text/plain; charset=utf-8")
-            else:
-                self._send(503, b"policies not loaded\n", "text/plain; charset=utf-8")
-        elif path == "/metrics":
-            self._send(200, app.metrics.render().encode(),
-                       "text/plain; version=0.0.4; charset=utf-8")
-        else:
-            self._error(404, f"no such path {path!r} (POST /validate, GET /healthz, "
-                             "/readyz, /metrics)")
-
-    def do_POST(self) -> None:
-        app = self.server.app
-        app.begin()  # close() lets the answer go out before the workers stop
-        try:
-            self._post(app)
-        finally:
-            app.end()
-
-    def _post(self, app: WebhookServer) -> None:
-        start = time.monotonic()
-        path = self.path.split("?", 1)[0]
-        if path != "/validate":
-            app.metrics.request("bad_request")
-            self._drain_or_close()
-            self._error(404, f"no such path {path!r} (POST /validate)",
-                        close=self.close_connection)
-            return
-        try:
-            body = self._read_body()
-            request = parse_review(body)
-        except BadRequest as err:
-            app.metrics.request("too_large" if err.status == 413 else "bad_request")
-            self._error(err.status, err.message, close=self.close_connection)
-            if err.status == 413:
-                self._discard(256 * 1024)
-            return
-        try:
-            response, outcome = app.review(request, body)
-        except Exception:  # a bug must not drop the API server's connection
-            log.exception("reviewing %s failed", request.get("uid"))
-            response, outcome = app._failed(str(request["uid"]), request, "bug", None), "error"
-        app.metrics.request(outcome, time.monotonic() - start)
-        out = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-               "response": response}
-        self._send(200, json.dumps(out).encode())
-
-    def _discard(self, limit: int) -> None:
-        """Read and drop a little of an unwanted body (bounded in bytes and time), so that a
-        client still sending it can read the answer instead of a reset connection."""
-        deadline = time.monotonic() + 1.0
-        with contextlib.suppress(OSError, ValueError):
-            self.connection.settimeout(0.2)
-            while limit > 0 and time.monotonic() < deadline:
-                chunk = self.rfile.read1(min(limit, 65536))
-                if not chunk:
-                    break
-                limit -= len(chunk)
-
-    def _drain_or_close(self) -> None:
-        self.close_connection = True
-
-    def _read_body(self) -> bytes:
-        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-        if ctype != "application/json":
-            self.close_connection = True
-            raise BadRequest(400, f"Content-Type must be application/json, not "
-                                  f"{ctype or 'missing'!r}")
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            raise BadRequest(400, "chunked bodies are not accepted; send Content-Length")
-        raw = self.headers.get("Content-Length")
-        try:
-            length = int(raw) if raw is not None else -1
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            raise BadRequest(400, "a valid Content-Length header is required")
-        limit = self.server.app.settings.max_body
-        if length > limit:
-            self.close_connection = True
-            raise BadRequest(413, f"the body is {length} bytes; the limit is {limit} "
-                                  "(--max-body-bytes)")
-        chunks = []
-        left = length
-        try:
-            while left > 0:
-                chunk = self.rfile.read(min(left, 65536))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-        except TimeoutError:
-            self.close_connection = True
-            raise BadRequest(400, f"the body was not received within "
-                                  f"{self.server.app.settings.read_timeout:g}s") from None
-        if left > 0:
-            self.close_connection = True
-            raise BadRequest(400, f"the body is truncated: got {length - left} of {length} "
-                                  "bytes")
-        return b"".join(chunks)
+    def pids(self) -> list[int]:
+        """The server processes of the policies in force."""
+        with self._lock:
+            return [s.pid for s in self.current.servers] if self.current else []
 
 
 # --- manifests ----------------------------------------------------------------------------------
@@ -1860,7 +2298,7 @@ class ManifestOptions:
     severity_threshold: str = "high"
     cert: str = "cert-manager"  # or "secret"
     replicas: int = 2
-    engine: str = "regorus"
+    engine: str = DEFAULT_ENGINE
     audit_interval: float = 0.0  # > 0: the server audits the cluster (RBAC to read it)
 
 
@@ -1875,7 +2313,7 @@ def server_args(settings: Settings) -> list[str]:
         args += ["--exclude-namespace", ns]
     for fw in settings.framework:
         args += ["--framework", fw]
-    if settings.engine != "regorus":
+    if settings.engine != DEFAULT_ENGINE:  # the Deployment runs this version's default
         args += ["--engine", settings.engine]
     if settings.audit_interval > 0:
         args += ["--audit-interval", f"{settings.audit_interval:g}s"]
@@ -2064,3 +2502,4 @@ def histogram_quantile(values: list[float], q: float) -> float:
         return math.nan
     s = sorted(values)
     return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
