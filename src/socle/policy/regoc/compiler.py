@@ -385,11 +385,11 @@ class RuleCompiler:
             key = self.tmp("k")
             val = self.tmp("x")
             if v.get("key") is not None:
-                self.emit(ind, f"for {key}, {val} in items({coll}):")
+                self.emit(ind, f"for {key}, {val} in {_items(coll)}:")
                 ind += 1
                 self.bind_fresh(v["key"], key, ind, scope)
             else:
-                self.emit(ind, f"for {val} in values({coll}):")
+                self.emit(ind, f"for {val} in {_values(coll)}:")
                 ind += 1
             self.bind_fresh(v["value"], val, ind, scope)
             return ind
@@ -836,7 +836,7 @@ class RuleCompiler:
                         raise Unsupported("iteration in a pattern")
                     kv = self.tmp("k")
                     t = self.tmp()
-                    self.emit(ind, f"for {kv}, {t} in items({cur}):")
+                    self.emit(ind, f"for {kv}, {t} in {_items(cur)}:")
                     ind += 1
                     if name != "_":
                         py = self.local(name)
@@ -851,7 +851,7 @@ class RuleCompiler:
             t = scope.cse.get((cur, "[]", key), "")
             if not t:
                 t = self.tmp()
-                self.emit(ind, f"{t} = get({cur}, {key})")
+                self.emit(ind, f"{t} = {_get(cur, key)}")
                 self.emit(ind, f"if {t} is U: continue")
                 if _is_name(key) or _is_str_literal(key) or _is_scalar_literal(key):
                     scope.cse[(cur, "[]", key)] = t
@@ -872,6 +872,32 @@ def _is_const(node: Node) -> bool:
 
 _USES_INPUT = re.compile(r"\bI\b")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _items(coll: str) -> str:
+    """Code iterating over the keys and values of a collection (nothing for a scalar)."""
+    if not _is_name(coll):
+        return f"items({coll})"
+    return (f"({coll}.items() if {coll}.__class__ is dict else enumerate({coll}) "
+            f"if {coll}.__class__ is list else items({coll}))")
+
+
+def _values(coll: str) -> str:
+    if not _is_name(coll):
+        return f"values({coll})"
+    return (f"({coll}.values() if {coll}.__class__ is dict else {coll} "
+            f"if {coll}.__class__ is list or {coll}.__class__ is RSet else ())")
+
+
+def _get(coll: str, key: str) -> str:
+    """Code for ``coll[key]``, U when undefined."""
+    if _is_name(coll) and _is_name(key):
+        return (f"{coll}.get({key}, U) if {coll}.__class__ is dict and {key}.__class__ is str "
+                f"else get({coll}, {key})")
+    if _is_name(coll) and key.isdigit():
+        return (f"{coll}[{key}] if {coll}.__class__ is list and len({coll}) > {key} "
+                f"else get({coll}, {key})")
+    return f"get({coll}, {key})"
 
 
 def _is_name(code: str) -> bool:
