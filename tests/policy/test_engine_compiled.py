@@ -501,6 +501,39 @@ def test_conflicting_complete_rule_is_regorus_error(
     assert compiled.last_fallback.startswith("data.t.bad: Conflict")
 
 
+STATIC = """package s
+import rego.v1
+
+names := {lower(n) | some n in array.concat(data.cfg.names, object.get(data.cfg, "more", []))}
+hit if lower(input.name) in names
+f(x) := [x, input.name]
+g := f(1)
+h := count(names) + 1
+"""
+
+
+def test_rules_not_reading_the_input_are_computed_once_until_data_or_policy_change() -> None:
+    compiled, regorus = _pair({"s.rego": STATIC}, {"cfg": {"names": ["A"]}})
+    static = {".".join(p[1:]) for p, r in compiled._compiled().rules.items() if r.static}
+    assert static == {"s.names", "s.h"}  # g reads the input through f
+    for name in ("a", "b"):
+        for rule in ("s.hit", "s.g", "s.h"):
+            assert compiled.eval_rule(rule, {"name": name}) == regorus.eval_rule(
+                rule, {"name": name})
+    assert compiled.eval_rule("s.g", {"name": "x"}) == [1, "x"]
+    for engine in (compiled, regorus):
+        engine.add_data({"cfg": {"more": ["B", "C"]}})
+    for name in ("a", "b"):
+        assert compiled.eval_rule("s.hit", {"name": name}) == regorus.eval_rule(
+            "s.hit", {"name": name})
+    assert compiled.eval_rule("s.hit", {"name": "b"}) is True
+    assert compiled.eval_rule("s.h", {}) == 4
+    for engine in (compiled, regorus):
+        engine.add_policy("more.rego", "package s\nimport rego.v1\nnames contains \"z\"\n")
+    assert compiled.eval_rule("s.h", {}) == regorus.eval_rule("s.h", {}) == 5
+    assert compiled.runtime_fallbacks == 0
+
+
 def test_v0_partial_rules_compile() -> None:
     src = ('package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  c := input.spec.containers[_]\n'
            '  not c.resources\n  msg := sprintf("container %s has no resources", [c.name])\n}\n'

@@ -51,6 +51,8 @@ class Rule:
     deps: set[Path] = field(default_factory=set)
     reason: str | None = None  # why it falls back to regorus (None: compiled)
     code: str = ""
+    reads_input: bool = True  # its code reads the input (directly)
+    static: bool = False  # its value depends on no input: computed once per program
 
 
 def kind_of(node: Node) -> tuple[str, Node]:
@@ -234,7 +236,9 @@ class RuleCompiler:
             self.emit(1, "return res")
             return self.finish()
         self.emit(0, f"def {name}(C):")
-        self.emit(1, f"res = C.memo.get({name!r}, MISS)")
+        # @MEMO@: C.memo (per evaluation), or STATIC (per program) when the rule does not
+        # depend on the input (decided once every rule is compiled)
+        self.emit(1, f"res = @MEMO@.get({name!r}, MISS)")
         self.emit(1, "if res is not MISS:")
         self.emit(2, "return res")
         self.emit(1, "I = C.input")
@@ -254,13 +258,15 @@ class RuleCompiler:
             self.emit(1, "if res is U:")
             _, val = self.expr(rule.default.node["value"], 2, Scope())
             self.emit(2, f"res = {val}")
-        self.emit(1, f"C.memo[{name!r}] = res")
+        self.emit(1, f"@MEMO@[{name!r}] = res")
         self.emit(1, "return res")
         return self.finish()
 
     def finish(self) -> str:
         """The function's source, without ``I = C.input`` when the input is not read."""
-        if not any(_USES_INPUT.search(line) for line in self.lines if line != "    I = C.input"):
+        self.rule.reads_input = any(_USES_INPUT.search(line) for line in self.lines
+                                    if line != "    I = C.input")
+        if not self.rule.reads_input:
             self.lines.remove("    I = C.input")
         return "\n".join(self.lines)
 
@@ -931,6 +937,7 @@ from socle.policy.regoc.runtime import (
 
 MISS = object()
 NoneType = type(None)
+STATIC: dict[str, object] = {}  # values of the rules that do not depend on the input
 """
 
 
@@ -973,10 +980,23 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
                     rule.reason = f"depends on {'.'.join(dep[1:])}"
                     changed = True
                     break
+    # rules whose value depends on no input (only on data and constants): memoised per program
+    # (the program is rebuilt on add_data and add_policy)
+    dynamic = {p for p, r in rules.items() if r.reason is None and r.reads_input}
+    changed = True
+    while changed:
+        changed = False
+        for path, rule in rules.items():
+            if rule.reason is None and path not in dynamic and rule.deps & dynamic:
+                dynamic.add(path)
+                changed = True
     parts = [HEADER, "\n".join(f"{name} = {code}" for code, name in consts.items())]
-    for rule in sorted(rules.values(), key=lambda r: r.path):
+    for path, rule in sorted(rules.items()):
         if rule.reason is None:
-            parts.append(f"# data.{'.'.join(rule.path[1:])} ({rule.kind})\n{rule.code}\n")
+            rule.static = path not in dynamic and rule.kind != "func"
+            code = rule.code.replace("@MEMO@", "STATIC" if rule.static else "C.memo")
+            what = f"{rule.kind}, static" if rule.static else rule.kind
+            parts.append(f"# data.{'.'.join(rule.path[1:])} ({what})\n{code}\n")
     source = "\n\n".join(parts)
     namespace: dict[str, Any] = {"B_" + _ident(n): fn for n, (_, fn) in BUILTINS.items()}
     exec(compile(source, "<socle compiled rego>", "exec"), namespace)
