@@ -34,6 +34,7 @@ from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
+from socle.policy.engine import DEFAULT_ENGINE
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
 from socle.security.exceptions import (
     EXPIRED_RULE,
@@ -72,7 +73,7 @@ class ScanOptions:
     framework_files: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
     exceptions_file: str | None = None
-    engine: str = "regorus"
+    engine: str = DEFAULT_ENGINE
     workers: int = 0  # 0: one per core
     today: dt.date | None = None
     ignore_filename_patterns: tuple[str, ...] = ()
@@ -249,7 +250,7 @@ class Scanner:
     """Evaluates one set of controls over documents (one per process)."""
 
     def __init__(self, controls: list[Control], libraries: dict[str, str],
-                 inputs: dict[str, Any], exceptions: Exceptions, engine: str = "regorus",
+                 inputs: dict[str, Any], exceptions: Exceptions, engine: str = DEFAULT_ENGINE,
                  inventory: list[Any] | None = None, frameworks: dict[str, list[str]]
                  | None = None, cross_kinds: set[str] | None = None) -> None:
         self.controls = {c.id: c for c in controls}
