@@ -10,7 +10,7 @@ $PATH or ~/.cache/socle-ci/bin) two attacks are made: a closed loop at concurren
 throughput) and an open loop at --rate (1,000/s) with at most 32 in flight (p50/p99); the
 server's CPU per review is read from /proc. Without it the Python client below is used.
 
-The server runs in its own process (HTTPS, generated certificate, default worker count) with 50
+The server runs in its own process (HTTPS, generated certificate, default process count) with 50
 policies: 20 Gatekeeper constraints over 4 templates (Rego), the 15 bundled controls of
 pss-baseline, and 15 conftest rules. The client keeps one TLS connection per thread (as the API
 server keeps its connections alive) and sends a mix of AdmissionReviews: compliant pods (most),
@@ -160,20 +160,16 @@ def review(i: int) -> bytes:
 
 
 SERVER = """
-import logging, signal, sys, threading
+import logging, signal, sys
 logging.basicConfig(level=logging.WARNING)
 from socle.policy import webhook as wh
 s = wh.Settings(policy=sys.argv[1], framework=["pss-baseline"] if sys.argv[7] == "1" else [],
                 reload_interval=0, workers=int(sys.argv[5]), engine=sys.argv[6])
 srv = wh.WebhookServer(s, "127.0.0.1", int(sys.argv[4]), sys.argv[2], sys.argv[3])
-srv.load()
-signal.signal(signal.SIGTERM,
-              lambda *a: threading.Thread(target=srv.httpd.shutdown, daemon=True).start())
-print(srv.port, srv.pool.summary, flush=True)
-try:
-    srv.httpd.serve_forever(poll_interval=0.2)
-finally:
-    srv.close()
+srv.start()
+signal.signal(signal.SIGTERM, lambda *a: srv.shutdown())
+print(srv.port, srv.summary, flush=True)
+srv.serve_forever()
 """
 
 
@@ -225,8 +221,9 @@ def main() -> int:
     ap.add_argument("--reviews", type=int, default=5000,
                     help="Python client: reviews to send (default 5000)")
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=0, help="server workers (default: cores)")
-    ap.add_argument("--engine", default="regorus", help="Rego engine of the server")
+    ap.add_argument("--workers", type=int, default=0, help="server processes (default: cores)")
+    ap.add_argument("--engine", default=None,
+                    help="Rego engine of the server (default: socle's default engine)")
     ap.add_argument("--policies", type=int, choices=(0, 50), default=50,
                     help="50 (default) or 0 (the server's own overhead)")
     ap.add_argument("--client", choices=("auto", "vegeta", "python"), default="auto",
@@ -240,6 +237,11 @@ def main() -> int:
                     help="vegeta: attacks of each kind; medians are reported (default 1)")
     ap.add_argument("--json", dest="json_out", default=None, help="also write results here")
     args = ap.parse_args()
+    if args.engine is None:
+        sys.path.insert(0, os.path.join(ROOT, "src"))
+        from socle.policy.engine import DEFAULT_ENGINE
+
+        args.engine = DEFAULT_ENGINE
     vegeta = vegeta_path() if args.client in ("auto", "vegeta") else None
     if args.client == "vegeta" and vegeta is None:
         print("vegeta not found: go install github.com/tsenart/vegeta/v12@v12.13.0",
@@ -413,8 +415,8 @@ def run_vegeta(args: argparse.Namespace, vegeta: str, work: str, port: int, cert
                                  args.seconds))
         n = closed[-1]["requests"]
         closed[-1]["cpu_ms_per_review"] = {
-            "front": round((cpu_seconds(server_pid) - front0) * 1000 / n, 3),
-            "workers": round((sum(cpu_seconds(w) for w in workers) - work0) * 1000 / n, 3)}
+            "supervisor": round((cpu_seconds(server_pid) - front0) * 1000 / n, 3),
+            "servers": round((sum(cpu_seconds(w) for w in workers) - work0) * 1000 / n, 3)}
         opened.append(vegeta_run(vegeta, work, port, cert, bodies, args.rate,
                                  args.concurrency, args.seconds))
     count, total = server_cpu(port, ctx)
@@ -434,9 +436,9 @@ def run_vegeta(args: argparse.Namespace, vegeta: str, work: str, port: int, cert
     print(f"medians of {args.repeat}: closed loop c={args.concurrency}: {tput:g} reviews/s; "
           f"open loop {args.rate}/s (achieved {achieved:g}/s): p50 {p50:g} ms, p99 {p99:g} ms"
           f"; all answered 200: {ok}")
-    print("server CPU per review (closed loop): front {} ms, workers {} ms".format(
-        statistics.median(r["cpu_ms_per_review"]["front"] for r in closed),
-        statistics.median(r["cpu_ms_per_review"]["workers"] for r in closed)))
+    print("server CPU per review (closed loop): supervisor {} ms, server processes {} ms"
+          .format(statistics.median(r["cpu_ms_per_review"]["supervisor"] for r in closed),
+                  statistics.median(r["cpu_ms_per_review"]["servers"] for r in closed)))
     latency_ok = p99 < 10 and achieved >= 0.98 * args.rate
     print(f"vs target: throughput {tput / 1000:.2f}x of 1,000/s "
           f"({'met' if tput >= 1000 else 'NOT met'}); p99 at {args.rate}/s {p99:g} ms = "

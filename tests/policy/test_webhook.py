@@ -251,19 +251,25 @@ def test_violations_of_two_templates_in_one_review(server, certs):
 def test_templates_sharing_an_engine_decide_as_separate_engines(tmp_path):
     folder = tmp_path / "pol"
     write_policies(folder)
-    shared = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    shared = wh.PolicySet(str(folder), wh.Settings(policy=str(folder), engine="regorus"))
     assert [sorted(kinds) for _, kinds in shared.merged] == [
         ["K8sBlockedNames", "K8sDisallowedTags"]]
-    apart = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    apart = wh.PolicySet(str(folder), wh.Settings(policy=str(folder), engine="regorus"))
     apart.merged = []
     for t in apart.gatekeeper.templates.values():
         engine = apart.gatekeeper._compiled(t)
         engine.add_policy("<batch>", wh._BATCH.format(pkg=t.package))
         apart.batched[t.kind] = engine
+    # the compiled engine (the default) calls each template's violation once per constraint
+    direct = wh.PolicySet(str(folder), wh.Settings(policy=str(folder)))
+    assert sorted(direct.direct) == ["K8sBlockedNames", "K8sDisallowedTags"]
+    assert direct.merged == [] and direct.batched == {}
     for name in ("admin", "web"):
         for image in ("nginx:dev", "nginx:latest", "nginx:beta", "nginx:1"):
             req = pod(name, image=image)
-            assert shared.evaluate(req) == apart.evaluate(req)
+            assert shared.evaluate(req) == apart.evaluate(req) == direct.evaluate(req)
+    assert direct.evaluate(pod("web", image="nginx:latest")).warn == [
+        "[K8sDisallowedTags/no-latest] container <app> uses a disallowed tag <nginx:latest>"]
     assert shared.evaluate(pod("admin", image="nginx:dev")).deny == [
         "[K8sBlockedNames/reserved] the name admin is reserved",
         "[K8sDisallowedTags/no-dev] container <app> uses a disallowed tag <nginx:dev> "
