@@ -291,6 +291,18 @@ def test_all_cores_give_the_same_report_as_one(tmp_path: Path) -> None:
     assert {"schema", "policy", "security"} == set(by_source(findings(one)))
 
 
+def test_engine_flag_picks_the_rego_engine_for_policies_and_controls(tmp_path: Path) -> None:
+    bad = deployment(privileged=True, labels="{app: web}")
+    root = repo(tmp_path, {"apps/web.yaml": bad})
+    compiled = run_check("-o", "json", "--engine", "compiled", str(root))
+    regorus = run_check("-o", "json", "--engine", "regorus", str(root))
+    assert compiled.code == regorus.code == 1, compiled.err + regorus.err
+    assert findings(compiled) == findings(regorus)
+    assert {"policy", "security"} <= set(by_source(findings(compiled)))
+    bogus = run_check("--engine", "nope", str(root))
+    assert bogus.code == 2 and "invalid choice: 'nope'" in bogus.err
+
+
 def test_each_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from socle.check import CheckOptions, check_paths
     from socle.formats import yaml as yaml_format

@@ -16,7 +16,7 @@ from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
-from socle.policy.engine import DEFAULT_ENGINE
+from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--severity-threshold", dest="severity_threshold", default=None,
                    help="lowest severity that fails the run, for every checker (default: each "
                         "section's own, else low)")
+    g.add_argument("--engine", dest="engine", choices=ENGINES, default=None,
+                   help=f"Rego engine for policies and controls (default: test.engine and "
+                        f"scan.engine from the config, else {DEFAULT_ENGINE})")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
     g.add_argument("--ignore-filename-pattern", dest="ignore_filename_pattern",
@@ -199,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                                               "validate.severity-threshold") or Severity.LOW
     if not args.no_test:
         ns = _section("test", args, start)
+        ns.engine = args.engine or ns.engine
         policies = as_list(args.policy) or _rooted(cfg, ns.policy) or _default_policies(cfg)
         if policies:
             options.test = _test_options(ns, policies, cfg)
@@ -210,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             notes.append("test: no policy folder (configure test.policy or add policy/)")
     if not args.no_scan:
         ns = _section("scan", args, start)
+        ns.engine = args.engine or ns.engine
         frameworks = as_list(args.framework) or as_list(ns.framework)
         options.scan = _scan_options(ns, frameworks, workers, cfg)
         options.scan_ignore = tuple(as_list(ns.ignore_filename_pattern))
