@@ -454,6 +454,9 @@ lits := [[x == 0, x != 1, x < 1, x >= 1.5, x == null, x != null, x == true, x !=
 types := [[is_string(x), is_number(x), is_object(x), is_array(x), is_boolean(x), is_null(x)] |
 	some x in input.xs]
 sizes := [n | some x in input.xs; n := count(x)]
+fmts := [[sprintf("<%v>", [x]), sprintf("%s", [x]), sprintf("%v%v", [x, x])] | some x in input.xs]
+quoted := [sprintf("%q and %s", [x, x]) | some x in input.xs; is_string(x)]
+ints := [sprintf("%d%%", [x]) | some x in input.xs; is_number(x)]
 """
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
@@ -477,7 +480,8 @@ def test_sets_order_and_equality_of_any_values_match_regorus(
     # (sets, sort, sprintf of objects and sets, <) is regorus' value order
     compiled, regorus = values_pair
     doc = {"xs": xs}
-    for rule in ("as_set", "sets", "sorted", "fmt", "less", "has", "lits", "types", "sizes"):
+    for rule in ("as_set", "sets", "sorted", "fmt", "less", "has", "lits", "types", "sizes",
+                 "fmts", "quoted", "ints"):
         assert _value_or_error(compiled, f"v.{rule}", doc) == _value_or_error(
             regorus, f"v.{rule}", doc), rule
 

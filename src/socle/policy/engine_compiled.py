@@ -29,6 +29,8 @@ from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc.compiler import Program, compile_program
 from socle.policy.regoc.runtime import U, to_json
 
+MISS = object()
+
 _RULE_PATH = re.compile(r"data(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
@@ -129,12 +131,19 @@ class CompiledEngine:
     # -- evaluation --------------------------------------------------------------------------
 
     def _function(self, rule: str) -> Callable[[Context], Any] | None:
+        program = self._program
+        if program is not None:
+            fn = program.entry.get(rule, MISS)
+            if fn is not MISS:
+                return fn  # type: ignore[no-any-return]
         program = self._compiled()
         r = program.rules.get(("data", *rule.split(".")))
         if r is None or r.reason is not None or r.kind == "func":
+            program.entry[rule] = None
             return None
-        fn: Callable[[Context], Any] = program.namespace[r.py]
-        return fn
+        fn = program.namespace[r.py]
+        program.entry[rule] = fn
+        return fn  # type: ignore[no-any-return]
 
     def _run(self, fn: Callable[[Context], Any], rule: str, input: Any, ctx: Context) -> Any:
         try:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from socle.policy.regoc.runtime import BUILTINS, Unsupported
+from socle.policy.regoc.runtime import BUILTINS, Unsupported, parse_format
 
 Node = dict[str, Any]
 Path = tuple[str, ...]
@@ -697,11 +697,15 @@ class RuleCompiler:
             raise Unsupported("computed function reference")
         if parts[0] in scope.vars or parts[0] in scope.declared:
             raise Unsupported("call through a variable")
+        target = self.function_path(parts)
+        if target is None and parts == ["sprintf"] and "sprintf" not in self.blocked:
+            inline = self.sprintf(v["params"], ind, scope, no_loops)
+            if inline is not None:
+                return inline
         args = []
         for p in v["params"]:
             ind, a = self.expr(p, ind, scope, no_loops)
             args.append(a)
-        target = self.function_path(parts)
         if target is not None:
             rule = self.rules[target]
             if rule.kind != "func":
@@ -731,6 +735,36 @@ class RuleCompiler:
         if name == "count":  # len() raises TypeError on anything else, as count
             return ind, self.value(f"len({args[0]})", ind)
         return ind, self.value(f"B_{_ident(name)}({', '.join(args)})", ind)
+
+    def sprintf(self, params: list[Node], ind: int, scope: Scope, no_loops: bool
+                ) -> tuple[int, str] | None:
+        """``sprintf("literal", [x, y])`` as string concatenation (None: the generic call)."""
+        if len(params) != 2:
+            return None
+        fk, fv = kind_of(params[0])
+        ak, av = kind_of(params[1])
+        if fk not in ("String", "RawString") or ak != "Array":
+            return None
+        try:
+            lits, verbs = parse_format(str(fv["value"]))
+        except ValueError:
+            return None
+        if len(verbs) != len(av["items"]):
+            return None
+        pieces = [repr(lits[0])] if lits[0] else []
+        for verb, item, lit in zip(verbs, av["items"], lits[1:], strict=True):
+            ind, x = self.expr(item, ind, scope, no_loops)
+            if not _is_name(x):
+                x = self.value(x, ind)
+            if verb in "sv":
+                pieces.append(f"({x} if {x}.__class__ is str else F_v({x}))")
+            else:
+                pieces.append(f"F_{verb}({x})")
+            if lit:
+                pieces.append(repr(lit))
+        if not pieces:
+            return ind, "''"
+        return ind, self.value(" + ".join(pieces), ind)
 
     def function_path(self, parts: list[str]) -> Path | None:
         head = parts[0]
@@ -932,6 +966,7 @@ HEADER = """\
 from socle.policy.regoc.runtime import (
     U, ONCE, RSet, Conflict, eq, ne, lt, le, gt, ge, get, items, values, member, member2,
     put, unite, add, sub, mul, div, mod, neg, union, intersection, mkset, mkobj, is_coll,
+    F_v, F_q, F_d,
 )
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program
 
@@ -946,6 +981,8 @@ class Program:
     rules: dict[Path, Rule]
     source: str
     namespace: dict[str, Any]
+    # "pkg.rule" -> its generated function (None: not compiled), filled by the engine
+    entry: dict[str, Any] = field(default_factory=dict)
 
 
 def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,

@@ -533,7 +533,7 @@ _VERB = re.compile(r"%(.)", re.S)
 _FORMATS: dict[str, tuple[list[str], str]] = {}
 
 
-def _parse_format(fmt: str) -> tuple[list[str], str]:
+def parse_format(fmt: str) -> tuple[list[str], str]:
     """A format as literal texts and verbs: ``lits[i]`` comes before ``verbs[i]``."""
     lits: list[str] = []
     verbs: list[str] = []
@@ -566,7 +566,7 @@ def _sprintf(fmt: Any, args: Any) -> str:
     if type(args) is not list:
         raise TypeError("sprintf: operand 2 must be an array")
     parsed = _FORMATS.get(fmt)
-    lits, verbs = parsed if parsed is not None else _parse_format(fmt)
+    lits, verbs = parsed if parsed is not None else parse_format(fmt)
     if len(args) != len(verbs):
         raise ValueError("sprintf: missing or extra arguments")
     out = [lits[0]]
@@ -579,12 +579,28 @@ def _sprintf(fmt: Any, args: Any) -> str:
             out.append(_quote(a))
         elif verb == "s" or verb == "v":
             out.append(_fmt_top(a))
-        elif verb == "d" and ta is int:
+        elif verb == "d" and ta is int and a >= 0:  # regorus prints -1 as "--1"
             out.append(str(a))
         else:
             raise ValueError("sprintf verb left to regorus")
         out.append(lits[i])
     return "".join(out)
+
+
+# sprintf's verbs, for the generated code (a format known when compiling)
+F_v = _fmt_top
+
+
+def F_q(x: Any) -> str:
+    if type(x) is not str:
+        raise ValueError("sprintf verb left to regorus")
+    return _quote(x)
+
+
+def F_d(x: Any) -> str:
+    if type(x) is not int or x < 0:  # regorus prints -1 as "--1"
+        raise ValueError("sprintf verb left to regorus")
+    return str(x)
 
 
 def _object_get(obj: Any, key: Any, default: Any) -> Any:
