@@ -86,8 +86,10 @@ class RSet(list):  # type: ignore[type-arg]
                 if list.__contains__(self, x):
                     return
             else:
+                # Python's == is never false for Rego-equal values (only maybe true for
+                # unequal ones, true == 1): a C-level filter before eq
                 for y in self:
-                    if eq(x, y):
+                    if x == y and eq(x, y):
                         return
             self.append(x)
             if len(self) == _LINEAR:
@@ -116,7 +118,7 @@ class RSet(list):  # type: ignore[type-arg]
         if len(self) < _LINEAR:
             if type(x) is str:
                 return list.__contains__(self, x)
-            return any(eq(x, y) for y in self)
+            return any(x == y and eq(x, y) for y in self)
         bucket = self.b.get(fp(x))
         return bucket is not None and any(eq(x, y) for y in bucket)
 
@@ -477,9 +479,18 @@ def _fmt_num(v: Any) -> str:
 _PLAIN = re.compile(r'[ !#-\[\]-~]*')
 
 
+_QUOTED: dict[str, str] = {}
+
+
 def _quote(s: str) -> str:
+    q = _QUOTED.get(s)
+    if q is not None:
+        return q
     if _PLAIN.fullmatch(s):
-        return '"' + s + '"'
+        q = '"' + s + '"'
+        if len(_QUOTED) < 4096:
+            _QUOTED[s] = q
+        return q
     out = ['"']
     for ch in s:
         if ch == '"':
