@@ -166,9 +166,32 @@ spec:
   strategy: &s {type: Recreate}
 """
 
+ANCHORED = """\
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  selector:
+    matchLabels: &id001
+      app: web
+      tier: &tier front
+  template:
+    metadata:
+      labels: *id001
+      annotations: &ann # a comment after the anchor
+        a: b
+    spec:
+      containers:
+      - name: app
+        env: &env
+        - name: A
+          value: b
+      - name: side
+        env: *env
+"""
+
 
 def test_fast_line_lookup_agrees_with_the_composer() -> None:
-    texts = [AWKWARD, DEPLOYMENT]
+    texts = [AWKWARD, ANCHORED, DEPLOYMENT]
     for path in sorted(BUNDLED.glob("*/fixtures/*.yaml")):
         texts.extend(d.text for d in iter_documents(path.read_bytes(), str(path))
                      if d.text is not None and d.error is None)
@@ -187,3 +210,15 @@ def test_fast_line_lookup_agrees_with_the_composer() -> None:
                 assert got[0] == pos[want][0], (full, got, pos[want], text)
                 checked += 1
     assert checked > 100
+
+
+def test_fast_line_lookup_through_anchors_and_at_aliases() -> None:
+    # the key holding an alias is exact; keys below an anchor are found at their own lines
+    assert locate_block(ANCHORED, ("spec", "template", "metadata", "labels")) == (10, 7)
+    assert locate_block(ANCHORED, ("spec", "selector", "matchLabels", "app")) == (6, 7)
+    assert locate_block(ANCHORED, ("spec", "template", "metadata", "annotations", "a")) == (12, 9)
+    assert locate_block(ANCHORED, ("spec", "template", "spec", "containers", 0, "env", 0,
+                                   "name")) == (17, 11)
+    # below an alias, or a scalar carrying an anchor: left to the composer
+    assert locate_block(ANCHORED, ("spec", "template", "metadata", "labels", "app")) is None
+    assert locate_block(ANCHORED, ("spec", "template", "spec", "containers", 1, "env", 0)) is None

@@ -520,17 +520,21 @@ class BlockText:
     __slots__ = ("dash", "ind", "lines", "memo")
 
     def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")
-        self.ind: list[int] = []  # -1: blank or comment; -2: a tab in the indentation
-        self.dash: list[bool] = []
-        for ln in self.lines:
-            body = ln.lstrip(" ")
-            if not body.strip() or body.startswith("#"):
-                self.ind.append(-1)
-                self.dash.append(False)
-                continue
-            self.ind.append(-2 if body[0] == "\t" else len(ln) - len(body))
-            self.dash.append(body == "-" or body.startswith("- ") or body.rstrip() == "-")
+        # list comprehensions over the lines (this runs for every document with a finding)
+        self.lines = lines = text.split("\n")
+        bodies = [ln.lstrip(" ") for ln in lines]
+        firsts = [b[:1] for b in bodies]
+        ind = [len(ln) - len(b) for ln, b in zip(lines, bodies, strict=True)]
+        for i, c in enumerate(firsts):
+            if c == "" or c == "#" or c.isspace():
+                b = bodies[i]
+                if c == "" or c == "#" or not b.strip():
+                    ind[i] = -1  # blank or comment
+                elif c == "\t":
+                    ind[i] = -2  # a tab in the indentation
+        self.ind = ind  # -1: blank or comment; -2: a tab in the indentation
+        self.dash = [c == "-" and i >= 0 and (len(b) == 1 or b[1] == " " or b.rstrip() == "-")
+                     for c, b, i in zip(firsts, bodies, ind, strict=True)]
         self.memo: dict[tuple[str | int, ...], Any] = {}
 
 
@@ -636,8 +640,12 @@ def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None
     if found < 0:
         return best if child >= 0 and best != (0, 0) else _GIVE_UP
     best = (found + 1, child + 1)
+    if value.startswith("&") and (" " not in value or value.split(None, 1)[1].startswith("#")):
+        value = ""  # an anchor alone on the key's line: the value is the block below
     if value and not value.startswith("#"):
-        if value.startswith(("&", "*", "!", "{", "[")):
+        if value.startswith("*"):
+            return ("alias", best)  # the key is exact; what lies below it is not
+        if value.startswith(("&", "!", "{", "[")):
             return _GIVE_UP
         return ("scalar", best)
     end = found + 1
@@ -675,6 +683,8 @@ def locate_block(text: str | BlockText, path: tuple[str | int, ...]) -> tuple[in
             return hit  # type: ignore[no-any-return]
         if hit[0] == "scalar":
             return hit[1]  # type: ignore[no-any-return]
+        if hit[0] == "alias":
+            return hit[1] if depth == len(path) - 1 else None
         state = hit
     best: tuple[int, int] = state[3]
     return best
