@@ -457,6 +457,9 @@ sizes := [n | some x in input.xs; n := count(x)]
 fmts := [[sprintf("<%v>", [x]), sprintf("%s", [x]), sprintf("%v%v", [x, x])] | some x in input.xs]
 quoted := [sprintf("%q and %s", [x, x]) | some x in input.xs; is_string(x)]
 ints := [sprintf("%d%%", [x]) | some x in input.xs; is_number(x)]
+strs := {"a", "b"}
+inn := [[x in strs, x in ["a", "ab"], x in {1, "a"}] | some x in input.xs]
+idx := [strs[x] | some x in input.xs]
 """
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
@@ -481,7 +484,7 @@ def test_sets_order_and_equality_of_any_values_match_regorus(
     compiled, regorus = values_pair
     doc = {"xs": xs}
     for rule in ("as_set", "sets", "sorted", "fmt", "less", "has", "lits", "types", "sizes",
-                 "fmts", "quoted", "ints"):
+                 "fmts", "quoted", "ints", "inn", "idx"):
         assert _value_or_error(compiled, f"v.{rule}", doc) == _value_or_error(
             regorus, f"v.{rule}", doc), rule
 

@@ -196,10 +196,13 @@ class RuleCompiler:
 
     def __init__(self, rules: dict[Path, Rule], prefixes: set[Path], rule: Rule,
                  blocked: frozenset[str] = frozenset(),
-                 consts: dict[str, str] | None = None) -> None:
+                 consts: dict[str, str] | None = None,
+                 str_colls: dict[str, tuple[str, str]] | None = None) -> None:
         self.blocked = blocked
         # constant arrays, sets and objects: code -> name of a module-level constant
         self.consts = consts
+        # constants holding only strings: name -> ("Set" or "Array", name of their frozenset)
+        self.str_colls: dict[str, tuple[str, str]] = str_colls if str_colls is not None else {}
         self.rules = rules
         self.prefixes = prefixes
         self.rule = rule
@@ -597,7 +600,13 @@ class RuleCompiler:
         if k in ("Array", "Set", "Object") and _is_const(node) and self.consts is not None:
             code = self.const_code(node)
             if code not in self.consts:
-                self.consts[code] = f"K{len(self.consts) + 1}"
+                name = self.consts[code] = f"K{len(self.consts) + 1}"
+                items = v["fields"] if k == "Object" else v["items"]
+                if k != "Object" and all(kind_of(x)[0] in ("String", "RawString")
+                                         for x in items):
+                    # a collection of strings: membership by a frozenset (== is Rego's there)
+                    fs = self.consts[f"frozenset({name})"] = f"{name}_{k[0].lower()}"
+                    self.str_colls[name] = (k, fs)
             return ind, self.consts[code]
         if k == "Array":
             parts = []
@@ -648,6 +657,14 @@ class RuleCompiler:
                 raise Unsupported("unary minus on a non-literal")
             ind, a = self.expr(v["expr"], ind, scope, no_loops)
             return ind, self.value(f"neg({a})", ind)
+        if k == "Membership" and v.get("key") is None:
+            ind, coll = self.expr(v["collection"], ind, scope, no_loops)
+            ind, val = self.expr(v["value"], ind, scope, no_loops)
+            if coll in self.str_colls and _is_name(val):
+                check = f"({val}.__class__ is str and {val} in {self.str_colls[coll][1]})"
+                self.bools.add(check)
+                return ind, check
+            return ind, f"member({val}, {coll})"
         if k == "Membership":
             ind, coll = self.expr(v["collection"], ind, scope, no_loops)
             ind, val = self.expr(v["value"], ind, scope, no_loops)
@@ -832,6 +849,10 @@ class RuleCompiler:
                 if rule.kind == "func":
                     raise Unsupported("function used as a value")
                 self.rule.deps.add(path)
+                const = _constant_value(rule)
+                if const is not None:  # `name := <constant>`: the constant itself
+                    ind, base = self.expr(const, ind, Scope(), no_loops)
+                    return self.apply(base, rest, ind, scope, no_loops)
                 base = scope.cse.get((rule.py,), "")
                 if not base:
                     base = self.value(f"{rule.py}(C)", ind, check=True)
@@ -891,12 +912,28 @@ class RuleCompiler:
             t = scope.cse.get((cur, "[]", key), "")
             if not t:
                 t = self.tmp()
-                self.emit(ind, f"{t} = {_get(cur, key)}")
+                self.emit(ind, f"{t} = {_get(cur, key, self.str_colls)}")
                 self.emit(ind, f"if {t} is U: continue")
                 if _is_name(key) or _is_str_literal(key) or _is_scalar_literal(key):
                     scope.cse[(cur, "[]", key)] = t
             cur = t
         return ind, cur
+
+
+def _constant_value(rule: Rule) -> Node | None:
+    """The value of a rule defined once as ``name := <constant>`` (no body), else None."""
+    if rule.kind != "complete" or len(rule.defs) != 1 or rule.default is not None:
+        return None
+    node = rule.defs[0].node
+    bodies = node.get("bodies") or []
+    if any(b.get("is_else") or b["query"]["stmts"] for b in bodies) or len(bodies) > 1:
+        return None
+    _, head = kind_of(node["head"])
+    assign = head.get("assign")
+    if assign is None or not _is_const(assign["value"]):
+        return None
+    value: Node = assign["value"]
+    return value
 
 
 def _is_const(node: Node) -> bool:
@@ -929,8 +966,11 @@ def _values(coll: str) -> str:
             f"if {coll}.__class__ is list or {coll}.__class__ is RSet else ())")
 
 
-def _get(coll: str, key: str) -> str:
+def _get(coll: str, key: str, str_colls: dict[str, tuple[str, str]] | None = None) -> str:
     """Code for ``coll[key]``, U when undefined."""
+    if str_colls and str_colls.get(coll, ("", ""))[0] == "Set" and _is_name(key):
+        fs = str_colls[coll][1]
+        return f"{key} if {key}.__class__ is str and {key} in {fs} else U"
     if _is_name(coll) and _is_name(key):
         return (f"{coll}.get({key}, U) if {coll}.__class__ is dict and {key}.__class__ is str "
                 f"else get({coll}, {key})")
@@ -998,11 +1038,13 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
         if path in rules:
             rules[path].reason = why
     consts: dict[str, str] = {}
+    str_colls: dict[str, tuple[str, str]] = {}
     for rule in rules.values():
         if rule.reason:
             continue
         try:
-            rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts).compile()
+            rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
+                                     str_colls).compile()
         except Unsupported as err:
             rule.reason = str(err)
     # anything depending on a fallback rule falls back too
