@@ -16,20 +16,30 @@ Design:
   when it stays inside the folder, which is how ConfigMap volumes look). Everything is compiled
   from the snapshot, so a request can never make the server read another file:
   ``parse_config_file`` is confined to the snapshot.
-* Evaluation runs in **worker processes** (spawned, each compiles the snapshot once). The HTTP
-  threads only parse, check and dispatch; a worker that overruns ``--timeout`` is killed and
-  replaced, and the request is answered per the failure policy (regorus holds the GIL and cannot
-  be interrupted, so a thread could not keep a hard budget).
-* **Reload**: the folder's files are polled every ``--reload-interval`` seconds; on a change a new
-  snapshot and a new set of workers are started; when they are ready they replace the old set
-  atomically (in-flight requests finish on the old one). A policy that fails to load keeps the
-  old set and logs why.
+* **Server processes** (``--workers``, one per core; plain ``python -c`` children, each
+  compiles the snapshot once) all accept on one listening socket that the supervisor (the
+  calling process) owns, and each does TLS, HTTP/1.1 (keep-alive, pipelining, TCP_NODELAY)
+  and evaluation itself: no hand-over, no interpreter lock shared with another process. Each
+  runs one non-blocking event loop: handshakes, heads and bodies are read as they come, with
+  ``--read-timeout`` per connection (a slow client holds nothing), and only complete requests
+  are evaluated, one at a time, in the main thread.
+* **Budget**: a SIGALRM timer interrupts an evaluation in Python at the deadline; the review
+  is answered per the failure policy and the process, whose policy state may be half updated,
+  finishes its connections and is replaced. A native call (regorus, including the rules the
+  compiled engine leaves to it) cannot be interrupted: the supervisor kills a process still
+  busy :data:`KILL_GRACE` seconds past the deadline and starts another; that process's
+  connections drop and the API server applies the webhook's ``failurePolicy``.
+* **Metrics** are counted in a shared memory file (one slot per process, summed at each
+  scrape by whichever process serves ``/metrics``); the supervisor's part (reloads, policies,
+  audit) is a small JSON file beside it.
+* **Reload**: the folder's files are polled every ``--reload-interval`` seconds; on a change a
+  new snapshot and a new generation of server processes are started; when all are ready they
+  start accepting, then the old generation stops accepting, answers its requests in flight
+  (and the next request of each kept-alive connection, with ``Connection: close``) and exits.
+  A policy that fails to load keeps the old generation and logs why.
 * **Audit** (``--audit-interval``): a child process reads the live cluster, evaluates the same
   policies over every object (Gatekeeper's audit semantics, ``socle scan --cluster`` for the
   controls), writes the report atomically and hands a summary back for ``/metrics``.
-* HTTPS with the standard library (``ssl`` + a threaded HTTP/1.1 server). The TLS handshake
-  runs in the connection's thread with a socket timeout, so a slow client blocks nobody;
-  connections are capped (``--max-connections``).
 """
 
 from __future__ import annotations
@@ -1839,6 +1849,12 @@ def _server_main(conn: Any, root: str, settings: Settings, display: str, listen_
         policies.evaluate({"uid": "warm-up", "operation": "CREATE", "namespace": "default",
                            "kind": {"group": "", "version": "v1", "kind": obj["kind"]},
                            "userInfo": {}, "object": obj})
+    # the compiled policies live as long as the process: keep them out of the collector's
+    # full passes (a pass over them would be a pause of tens of milliseconds in some review)
+    import gc
+
+    gc.collect()
+    gc.freeze()
     metrics = Metrics(Counters(counters), slot, state_file)
     metrics.mine[_F_BUSY] = 0
     listener = socket.socket(fileno=listen_fd)
