@@ -603,3 +603,72 @@ def test_generated_code_can_be_printed(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "def r_" in out and "data.t.allow" in out
     assert main([str(tmp_path / "missing.rego")]) == 2
+
+
+# --- data handed to regorus lazily, compiled programs cached ---------------------------------
+
+_FALLBACK = """package lazy
+import rego.v1
+answer := data.settings.level
+# `with` is left to regorus: it must see the data added before
+shifted := v if { v := data.settings.level with input as {} }
+"""
+
+
+def test_data_reaches_regorus_only_when_something_falls_back() -> None:
+    engine = CompiledEngine()
+    engine.add_policy("lazy.rego", _FALLBACK)
+    given = {"settings": {"level": 3}}
+    engine.add_data(given)
+    assert engine.eval_rule("lazy.answer", {}) == 3
+    assert engine._pending  # nothing fell back yet: regorus has not been given the data
+    assert engine.eval_rule("lazy.shifted", {}) == 3  # falls back: regorus sees the data
+    assert not engine._pending
+    engine.add_data({"settings": {"other": 1}})
+    assert given == {"settings": {"level": 3}}  # the caller's object is not merged into
+
+
+def test_conflicting_data_is_an_error_as_in_regorus() -> None:
+    compiled, regorus = CompiledEngine(), create_engine("regorus")
+    for engine in (compiled, regorus):
+        engine.add_data({"a": {"b": 1}})
+        engine.add_data({"a": {"b": 1}})  # the same value twice is fine
+    with pytest.raises(PolicyError, match="generated multiple times"):
+        regorus.add_data({"a": {"b": 2}})
+    with pytest.raises(PolicyError, match="generated multiple times"):
+        compiled.add_data({"a": {"b": 2}})
+
+
+def test_compiled_programs_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    import socle.policy.engine_compiled as ec
+
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ec, "_MEMORY", {})
+    source = "package c\nimport rego.v1\nx := input.n + 1\n"
+    first = CompiledEngine()
+    first.add_policy("c.rego", source)
+    assert first.eval_rule("c.x", {"n": 1}) == 2
+    files = list((tmp_path / "regoc").glob("*.bin"))
+    assert len(files) == 1
+
+    # a new process (no memory cache) takes the program from disk, without compiling
+    monkeypatch.setattr(ec, "_MEMORY", {})
+    monkeypatch.setattr(ec, "compile_program", lambda *a, **k: pytest.fail("compiled again"))
+    second = CompiledEngine()
+    second.add_policy("c.rego", source)
+    assert second.eval_rule("c.x", {"n": 41}) == 42
+    assert second.compiled_rules() == ["c.x"]
+    monkeypatch.undo()
+
+    # another policy is another entry; a damaged entry is compiled again, not trusted
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ec, "_MEMORY", {})
+    files[0].write_bytes(b"not a cache entry")
+    third = CompiledEngine()
+    third.add_policy("c.rego", source.replace("+ 1", "+ 2"))
+    assert third.eval_rule("c.x", {"n": 1}) == 3
+    fourth = CompiledEngine()
+    fourth.add_policy("c.rego", source)
+    assert fourth.eval_rule("c.x", {"n": 1}) == 2
+    assert len(list((tmp_path / "regoc").glob("*.bin"))) == 2

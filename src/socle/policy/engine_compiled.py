@@ -12,22 +12,40 @@ evaluates whatever the compiler leaves out:
   cases are regorus' by construction;
 * queries other than a plain rule path, coverage, and prints.
 
+Data given with ``add_data`` is used as given (it must be JSON-like, as every socle caller's
+is) and handed to regorus only when something falls back to it: a scan's whole-input
+inventory is then never converted for regorus.
+
+Compiling costs about half a second for the bundled controls, so programs are cached: in the
+process (an engine rebuilt after ``add_data`` only re-runs the compiled module) and on disk
+(``$SOCLE_CACHE_DIR/regoc/``, keyed by the compiler's own source and the modules), so the
+next run skips parsing and code generation.
+
 The generated module can be read with :meth:`CompiledEngine.generated_source`
 (``python -m socle.policy.engine_compiled POLICY.rego...`` prints it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import marshal
+import os
+import pickle
 import re
 import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from socle.policy.engine import Coverage, PolicyError
 from socle.policy.engine_regorus import RegorusEngine
-from socle.policy.regoc.compiler import Program, compile_program
-from socle.policy.regoc.runtime import U, to_json
+from socle.policy.regoc import compiler as _compiler
+from socle.policy.regoc.compiler import Program, Rule, compile_program
+from socle.policy.regoc.runtime import BUILTINS, U, to_json
 
 MISS = object()
 
@@ -46,12 +64,93 @@ class Context:
 
 
 def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
+    """Merges ``data`` into ``into`` as regorus does (a key given two different values is an
+    error); objects along the way are copied, never the caller's mutated."""
     for k, v in data.items():
-        old = into.get(k)
-        if isinstance(old, dict) and isinstance(v, dict):
-            _merge(old, v)
-        else:
+        old = into.get(k, MISS)
+        if old is MISS:
             into[k] = v
+        elif isinstance(old, dict) and isinstance(v, dict):
+            mine = dict(old)
+            _merge(mine, v)
+            into[k] = mine
+        elif old != v:
+            raise PolicyError(f"value for key `{json.dumps(k)}` generated multiple times: "
+                              f"`{json.dumps(old, default=str)}` and "
+                              f"`{json.dumps(v, default=str)}`")
+
+
+# --- compiled programs, cached -----------------------------------------------------------------
+
+_CACHE_FORMAT = "1"
+_MEMORY: dict[str, tuple[dict[Any, Rule], str, Any]] = {}  # key -> (rules, source, code)
+
+
+@lru_cache(maxsize=1)
+def _compiler_digest() -> str:
+    """Changes whenever the compiler or its runtime changes (their source files)."""
+    from socle.policy.regoc import runtime
+
+    h = hashlib.sha256(_CACHE_FORMAT.encode())
+    for mod in (_compiler, runtime, sys.modules[__name__]):
+        with open(mod.__file__ or "", "rb") as f:
+            h.update(f.read())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def _cache_dir() -> str | None:
+    if os.environ.get("SOCLE_NO_COMPILE_CACHE"):
+        return None
+    base = os.environ.get("SOCLE_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "socle")
+    return os.path.join(base, "regoc")
+
+
+def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:
+    hit = _MEMORY.get(key)
+    if hit is not None:
+        return hit
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    try:
+        with open(os.path.join(folder, key + ".bin"), "rb") as f:
+            rules, source, code = pickle.load(f)
+        entry = (rules, source, marshal.loads(code))
+    except Exception:  # missing, truncated or from another version: compile again
+        return None
+    _MEMORY[key] = entry
+    return entry
+
+
+def _store(key: str, rules: dict[Any, Rule], source: str, code: Any) -> None:
+    # what evaluation and the reports need; the AST of each definition is left out
+    slim = {p: replace(r, defs=[], default=None, code="") for p, r in rules.items()}
+    _MEMORY[key] = (slim, source, code)
+    folder = _cache_dir()
+    if folder is None:
+        return
+    tmp = None
+    with contextlib.suppress(OSError, pickle.PicklingError, ValueError):
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((slim, source, marshal.dumps(code)), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, os.path.join(folder, key + ".bin"))
+        tmp = None
+    if tmp is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _instantiate(rules: dict[Any, Rule], source: str, code: Any) -> Program:
+    namespace: dict[str, Any] = {"B_" + _compiler._ident(n): fn
+                                 for n, (_, fn) in BUILTINS.items()}
+    exec(code, namespace)
+    return Program(rules, source, namespace, code=code)
 
 
 class CompiledEngine:
@@ -62,6 +161,7 @@ class CompiledEngine:
         self.rego_version = rego_version
         self.timeout = timeout
         self._data: dict[str, Any] = {}
+        self._pending: list[dict[str, Any]] = []  # data regorus has not been given yet
         self._custom: set[str] = set()
         self._program: Program | None = None
         self.runtime_fallbacks = 0  # calls the generated code handed back to regorus
@@ -82,9 +182,16 @@ class CompiledEngine:
         self._program = None
 
     def add_data(self, data: dict[str, Any]) -> None:
-        self._rego.add_data(data)
-        _merge(self._data, json.loads(json.dumps(data, default=str)))
+        _merge(self._data, data)
+        self._pending.append(data)
         self._program = None
+
+    @property
+    def _fallback(self) -> RegorusEngine:
+        """The regorus engine, given the data it has not seen yet."""
+        while self._pending:
+            self._rego.add_data(self._pending.pop(0))
+        return self._rego
 
     def add_builtin(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
         self._rego.add_builtin(name, arity, fn)
@@ -102,15 +209,26 @@ class CompiledEngine:
 
     def _compiled(self) -> Program:
         if self._program is None:
-            import regorus  # type: ignore[import-untyped]
+            modules = self._rego.modules()
+            h = hashlib.sha256(_compiler_digest().encode())
+            h.update(repr((self.rego_version, sorted(self._custom),
+                           sorted(modules.items()))).encode())
+            key = h.hexdigest()
+            hit = _load_cached(key)
+            if hit is not None:
+                self._program = _instantiate(*hit)
+            else:
+                import regorus  # type: ignore[import-untyped]
 
-            parser = regorus.Engine()
-            if self.rego_version == "v0":
-                parser.set_rego_v0(True)
-            for path, source in self._rego.modules().items():
-                parser.add_policy(path, source)
-            asts = json.loads(parser.get_ast_as_json())
-            self._program = compile_program(asts, blocked=frozenset(self._custom))
+                parser = regorus.Engine()
+                if self.rego_version == "v0":
+                    parser.set_rego_v0(True)
+                for path, source in modules.items():
+                    parser.add_policy(path, source)
+                asts = json.loads(parser.get_ast_as_json())
+                program = compile_program(asts, blocked=frozenset(self._custom))
+                _store(key, program.rules, program.source, program.code)
+                self._program = program
         return self._program
 
     # -- what was compiled -------------------------------------------------------------------
@@ -154,12 +272,12 @@ class CompiledEngine:
         except Exception as err:
             self.runtime_fallbacks += 1
             self.last_fallback = f"data.{rule}: {type(err).__name__}: {err}"
-            return self._rego.eval_rule(rule, input)
+            return self._fallback.eval_rule(rule, input)
 
     def eval_rule(self, rule: str, input: Any) -> Any:
         fn = self._function(rule)
         if fn is None:
-            return self._rego.eval_rule(rule, input)
+            return self._fallback.eval_rule(rule, input)
         return self._run(fn, rule, input, Context(input, self._data))
 
     def eval_rules(self, rules: list[str], input: Any) -> dict[str, Any]:
@@ -167,7 +285,7 @@ class CompiledEngine:
         out: dict[str, Any] = {}
         for rule in rules:
             fn = self._function(rule)
-            out[rule] = (self._rego.eval_rule(rule, input) if fn is None
+            out[rule] = (self._fallback.eval_rule(rule, input) if fn is None
                          else self._run(fn, rule, input, ctx))
         return out
 
@@ -178,10 +296,10 @@ class CompiledEngine:
             if fn is not None:
                 value = self._run(fn, q[len("data."):], input, Context(input, self._data))
                 return [] if value is None else [value]
-        return self._rego.eval_query(query, input)
+        return self._fallback.eval_query(query, input)
 
     def eval_with_coverage(self, query: str, input: Any) -> tuple[list[Any], Coverage]:
-        return self._rego.eval_with_coverage(query, input)
+        return self._fallback.eval_with_coverage(query, input)
 
     def take_prints(self) -> list[str]:
         return self._rego.take_prints()

@@ -1023,6 +1023,7 @@ class Program:
     namespace: dict[str, Any]
     # "pkg.rule" -> its generated function (None: not compiled), filled by the engine
     entry: dict[str, Any] = field(default_factory=dict)
+    code: Any = None  # the compiled module (a code object), for caching
 
 
 def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
@@ -1078,5 +1079,6 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             parts.append(f"# data.{'.'.join(rule.path[1:])} ({what})\n{code}\n")
     source = "\n\n".join(parts)
     namespace: dict[str, Any] = {"B_" + _ident(n): fn for n, (_, fn) in BUILTINS.items()}
-    exec(compile(source, "<socle compiled rego>", "exec"), namespace)
-    return Program(rules, source, namespace)
+    module = compile(source, "<socle compiled rego>", "exec")
+    exec(module, namespace)
+    return Program(rules, source, namespace, code=module)
