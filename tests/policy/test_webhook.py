@@ -389,6 +389,28 @@ def test_truncated_body_is_400(server, certs):
     assert b"not received within 2s" in data
 
 
+def test_pipelined_requests_are_answered_in_order(server, certs):
+    ctx = ssl.create_default_context(cafile=certs[0])
+    body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                       "request": pod("piped", privileged=True)}).encode()
+    post = (b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    last = b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s, \
+            ctx.wrap_socket(s, server_hostname="127.0.0.1") as tls:
+        tls.sendall(post + get * 3000 + post + last)  # many in one go: no recursion, no stall
+        data = b""
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 3003
+    assert data.count(b'"allowed": false') == 2 and data.endswith(b"ready\n")
+    assert data.index(b'"allowed": false') < data.index(b"ok\n")
+
+
 def test_slow_client_does_not_block_others(server, certs):
     # a client that connects and says nothing (not even a TLS hello) holds only its own thread
     with socket.create_connection(("127.0.0.1", server.port), timeout=10):

@@ -1477,7 +1477,11 @@ class ServeLoop:
                 elif data is self.listener:
                     self._accept()
                 else:
-                    self._io(data, mask)
+                    try:
+                        self._io(data, mask)
+                    except Exception:  # a bug: end this connection, keep serving the others
+                        log.exception("a connection failed")
+                        self._close(data)
             now = time.monotonic()
             if now >= next_sweep:
                 next_sweep = now + 0.25
@@ -1579,6 +1583,8 @@ class ServeLoop:
                 self._read(c)
             elif c.state == "write":
                 self._flush(c)
+                if c.state == "read" and c.inbuf and c.fd in self.conns:
+                    self._parse(c)  # pipelined requests that came meanwhile
             else:
                 self._read(c)
         except (OSError, ssl.SSLError, ValueError) as err:
@@ -1629,7 +1635,8 @@ class ServeLoop:
                 del c.inbuf[:end + 4]
                 if not self._head(c, head):
                     return
-                if c.pending is None:
+                if c.pending is None:  # answered (a GET)
+                    c.started = time.monotonic() if c.inbuf else 0.0
                     continue
             path, keep, length, t0 = c.pending
             if len(c.inbuf) < length:
@@ -1638,8 +1645,7 @@ class ServeLoop:
             del c.inbuf[:length]
             c.pending = None
             self._post(c, path, keep, body, t0)
-            if not c.inbuf:
-                c.started = 0.0
+            c.started = time.monotonic() if c.inbuf else 0.0
 
     def _head(self, c: _Conn, head: str) -> bool:
         """Parse a request head; answers GETs and bad requests at once. False: stop reading
@@ -1801,8 +1807,6 @@ class ServeLoop:
         c.state = "read"
         c.requests += 1
         self._watch(c, selectors.EVENT_READ)
-        if c.inbuf:  # a pipelined request is already here
-            self._parse(c)
 
 
 def _error_body(status: int, message: str) -> bytes:
