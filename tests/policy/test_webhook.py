@@ -583,7 +583,7 @@ def slow_pod(name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("policy", ["Fail", "Ignore"])
-def test_overrun_answers_per_failure_policy_and_is_counted(tmp_path, certs, policy):
+def test_overrun_answers_per_failure_policy_and_is_counted(tmp_path, certs, policy, capfd):
     folder = tmp_path / "pol"
     folder.mkdir()
     (folder / "slow.rego").write_text(SLOW_PYTHON)
@@ -608,6 +608,9 @@ def test_overrun_answers_per_failure_policy_and_is_counted(tmp_path, certs, poli
         assert metric(metrics, "socle_webhook_timeouts_total") >= 1
     finally:
         srv.close()
+    # the server process's log reaches standard error
+    assert f"took longer than 0.5s for Pod default/slow (failure policy {policy})" in \
+        capfd.readouterr().err
 
 
 def test_overrun_in_a_native_call_kills_the_process_and_drops_the_connection(tmp_path, certs):

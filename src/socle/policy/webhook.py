@@ -1830,11 +1830,14 @@ def _server_main(conn: Any, root: str, settings: Settings, display: str, listen_
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # the log (and any traceback) goes to the real standard error; native libraries' own
+    # chatter on fd 2 does not
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from socle.formats.yaml import quiet_native_stderr
-
-    quiet_native_stderr().__enter__()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     try:
         policies = PolicySet(root, settings, display)
         ctx = None
