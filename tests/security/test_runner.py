@@ -64,6 +64,26 @@ def test_list_items_are_resources_with_their_own_lines(tmp_path: Path) -> None:
     assert f.extra["fix"][0]["path"][:2] == ["items", 0]
 
 
+def test_list_items_get_their_lines_without_composing_the_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socle.formats.yaml as fy
+
+    item = ("  - apiVersion: v1\n    kind: Pod\n    metadata: {{name: {n}}}\n    spec:\n"
+            "      containers:\n        - name: a\n          image: x\n"
+            "          securityContext:\n            privileged: {p}\n"
+            "            runAsNonRoot: true\n")
+    text = ("apiVersion: v1\nkind: List\nitems:\n" + item.format(n="a", p="false")
+            + item.format(n="b", p="true") + item.format(n="c", p="true"))
+    calls: list[int] = []
+    real = fy.positions
+    monkeypatch.setattr(fy, "positions", lambda t: calls.append(1) or real(t))
+    report = _scan(tmp_path, {"list.yaml": text})
+    got = sorted((f.resource.name, f.line) for f in report.findings  # type: ignore
+                 if f.rule_id == "T-001")
+    assert got == [("b", 22), ("c", 32)]
+    assert calls == []  # block YAML: the fast lookup found every line
+
+
 def test_cross_resource_control_reads_the_whole_input(tmp_path: Path) -> None:
     svc = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
            "  selector: {app: web}\n---\napiVersion: v1\nkind: Service\n"

@@ -401,13 +401,24 @@ class Scanner:
         obj = doc.obj
         if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(
                 obj.get("items"), list):
+            # the items share the List's text: its composed positions (only needed where the
+            # fast line lookup gives up) are computed once, on demand, for all of them
+            shared: dict[str, Any] = {}
+            locate = doc._locate
+
+            def once(text: str) -> Any:
+                if "map" not in shared:
+                    shared["map"] = locate(text) if locate is not None else {}
+                return shared["map"]
+
             for i, item in enumerate(obj["items"]):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
-                                 base_path=(*doc.base_path, "items", i), _locate=doc._locate,
+                                 base_path=(*doc.base_path, "items", i), _locate=once,
                                  origin=doc.origin or doc.line)
-                child._positions = doc.positions() if doc.text is not None else None
-                child.line = child.line_of(())
+                if doc._positions is not None:
+                    child._positions = doc._positions
+                child.line = position(child, [])[0]
                 self.scan_document(child, out, phase, collect)
             return
         resource = doc.resource
