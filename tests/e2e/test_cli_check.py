@@ -277,9 +277,13 @@ def test_all_cores_give_the_same_report_as_one(tmp_path: Path) -> None:
                           labels="{app: x}" if i % 11 == 0 else
                           "{app: x, app.kubernetes.io/part-of: shop}")
         text += "---\n" + SERVICE.format(name=name, selector=name if i % 13 else "nobody")
+        if i % 9 == 0:  # List items travel between processes too
+            item = deployment(name + "-listed", privileged=True).replace("\n", "\n    ")
+            text += "---\napiVersion: v1\nkind: List\nitems:\n  - " + item.rstrip() + "\n"
         text += "# " + "padding " * 600 + "\n"
         files[f"apps/{name}.yaml"] = text
-    root = repo(tmp_path, files)
+    # with a cross-resource control (SCL-043): documents come back from the workers for it
+    root = repo(tmp_path, files, config=CONFIG.replace("SCL-002]", "SCL-002, SCL-043]"))
     one = run_check("-o", "json", "-n", "1", str(root))
     two = run_check("-o", "json", "-n", "2", str(root))
     assert one.code == two.code == 1, one.err + two.err

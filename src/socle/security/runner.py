@@ -403,14 +403,7 @@ class Scanner:
                 obj.get("items"), list):
             # the items share the List's text: its composed positions (only needed where the
             # fast line lookup gives up) are computed once, on demand, for all of them
-            shared: dict[str, Any] = {}
-            locate = doc._locate
-
-            def once(text: str) -> Any:
-                if "map" not in shared:
-                    shared["map"] = locate(text) if locate is not None else {}
-                return shared["map"]
-
+            once = _Once(doc._locate)
             for i, item in enumerate(obj["items"]):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
@@ -511,6 +504,25 @@ class Scanner:
 
 
 _EMPTY_INLINE = Inline()
+
+
+class _Once:
+    """A document's position function computing its map once (shared by a List's items);
+    pickled as the function alone (documents go back and forth between processes)."""
+
+    __slots__ = ("locate", "map")
+
+    def __init__(self, locate: Any) -> None:
+        self.locate = locate
+        self.map: Any = None
+
+    def __call__(self, text: str) -> Any:
+        if self.map is None:
+            self.map = self.locate(text) if self.locate is not None else {}
+        return self.map
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Once, (self.locate,))
 
 
 # --- finding lines fast -------------------------------------------------------------------------
