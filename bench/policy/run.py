@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from socle.policy.engine import DEFAULT_ENGINE
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
@@ -109,7 +111,7 @@ def conftest_version(conftest: str) -> str:
 
 
 def socle_test(socle: Sequence[str], corpus: str, policy: str = POLICY,
-               engine: str = "regorus", extra: Sequence[str] = ()) -> list[str]:
+               engine: str = DEFAULT_ENGINE, extra: Sequence[str] = ()) -> list[str]:
     return [*socle, "test", "--engine", engine, "-p", policy, *extra, corpus]
 
 
@@ -276,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="test this folder instead (e.g. bench/out/validate/corpus-full)")
     p.add_argument("--policy", default=POLICY, help="policy folder (default bench/policy/policy)")
     p.add_argument("--conftest", default=None, help="conftest binary")
-    p.add_argument("--engines", default="regorus,opa",
-                   help="socle engines to time, comma-separated (default regorus,opa; opa is "
-                        "left out when opa-golib-python-bindings is not installed)")
+    p.add_argument("--engines", default="compiled,regorus,opa",
+                   help="socle engines to time, comma-separated (default compiled,regorus,opa; "
+                        "opa is left out when opa-golib-python-bindings is not installed)")
     p.add_argument("--socle-arg", action="append", default=[],
                    help="extra argument for socle test (repeatable)")
     p.add_argument("--sample-ms", type=float, default=50.0,
@@ -294,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     socle = socle_command()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if "opa" in engines and not opa_available():
-        print("note: opa-golib-python-bindings is not installed; timing regorus only",
+        print("note: opa-golib-python-bindings is not installed; not timing opa",
               file=sys.stderr)
         engines.remove("opa")
     os.makedirs(args.out, exist_ok=True)
@@ -357,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([label, f"{s.wall:.2f}", f"{s.cpu:.2f}", rate(docs, s.wall),
                      fmt_bytes(s.max_rss), fmt_bytes(s.tree_peak),
                      "1.00x" if name == "conftest" else
-                     (f"**{ratio:.2f}x**" if name == "socle (regorus)" else f"{ratio:.2f}x")])
+                     (f"**{ratio:.2f}x**" if name == f"socle ({DEFAULT_ENGINE})"
+                      else f"{ratio:.2f}x")])
     rows.sort(key=lambda r: 0 if str(r[0]).startswith("conftest") else 1)
     table = markdown_table(
         ["tool", f"wall s (median of {args.runs})", "CPU s", "docs/s",
