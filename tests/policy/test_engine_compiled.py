@@ -661,6 +661,17 @@ def test_compiled_programs_are_cached_on_disk(tmp_path: Path, monkeypatch: pytes
     assert second.compiled_rules() == ["c.x"]
     monkeypatch.undo()
 
+    # an entry others may write is not trusted (it is code): compiled again
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    os.chmod(files[0], 0o666)
+    monkeypatch.setattr(ec, "_MEMORY", {})
+    monkeypatch.setattr(ec, "compile_program", lambda *a, **k: pytest.fail("compiled"))
+    distrusted = CompiledEngine()
+    distrusted.add_policy("c.rego", source)
+    with pytest.raises(pytest.fail.Exception, match="compiled"):
+        distrusted.prepare()
+    monkeypatch.undo()
+
     # another policy is another entry; a damaged entry is compiled again, not trusted
     monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(ec, "_MEMORY", {})

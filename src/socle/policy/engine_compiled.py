@@ -118,6 +118,10 @@ def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:
         return None
     try:
         with open(os.path.join(folder, key + ".bin"), "rb") as f:
+            # an entry is code: only one this user wrote and nobody else may change
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
             rules, source, code = pickle.load(f)
         entry = (rules, source, marshal.loads(code))
     except Exception:  # missing, truncated or from another version: compile again
