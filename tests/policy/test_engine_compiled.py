@@ -708,3 +708,18 @@ deny contains {"msg": sprintf("%q", [c.name]), "i": i} if {
                                                    {"i": 2, "msg": '"b"'}]
     # the regorus gap this documents (docs/engines.md): an empty set, or "not an object"
     assert values["regorus"] in ([], "not an object")
+
+
+def test_compile_caches_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socle.policy.engine_compiled as ec
+
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ec, "_MEMORY", {})
+    monkeypatch.setattr(ec, "_MEMORY_ENTRIES", 3)
+    monkeypatch.setattr(ec, "_DISK_ENTRIES", 4)
+    for n in range(7):  # seven different policies, as a webhook reloading edited files sees
+        engine = CompiledEngine()
+        engine.add_policy("c.rego", f"package c\nimport rego.v1\nx := {n}\n")
+        assert engine.eval_rule("c.x", {}) == n
+    assert len(ec._MEMORY) == 3
+    assert len(list((tmp_path / "regoc").glob("*.bin"))) == 4

@@ -84,6 +84,24 @@ def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
 
 _CACHE_FORMAT = "1"
 _MEMORY: dict[str, tuple[dict[Any, Rule], str, Any]] = {}  # key -> (rules, source, code)
+_MEMORY_ENTRIES = 16  # a long-running webhook reloading changed policies does not grow forever
+_DISK_ENTRIES = 64  # the oldest entries beyond this are removed when one is written
+
+
+def _remember(key: str, entry: tuple[dict[Any, Rule], str, Any]) -> None:
+    _MEMORY[key] = entry
+    while len(_MEMORY) > _MEMORY_ENTRIES:
+        del _MEMORY[next(iter(_MEMORY))]
+
+
+def _prune(folder: str) -> None:
+    with contextlib.suppress(OSError):
+        entries = [e for e in os.scandir(folder) if e.name.endswith(".bin")]
+        if len(entries) > _DISK_ENTRIES:
+            entries.sort(key=lambda e: e.stat().st_mtime)
+            for e in entries[:len(entries) - _DISK_ENTRIES]:
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
 
 
 @lru_cache(maxsize=1)
@@ -126,14 +144,14 @@ def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:
         entry = (rules, source, marshal.loads(code))
     except Exception:  # missing, truncated or from another version: compile again
         return None
-    _MEMORY[key] = entry
+    _remember(key, entry)
     return entry
 
 
 def _store(key: str, rules: dict[Any, Rule], source: str, code: Any) -> None:
     # what evaluation and the reports need; the AST of each definition is left out
     slim = {p: replace(r, defs=[], default=None, code="") for p, r in rules.items()}
-    _MEMORY[key] = (slim, source, code)
+    _remember(key, (slim, source, code))
     folder = _cache_dir()
     if folder is None:
         return
@@ -145,6 +163,7 @@ def _store(key: str, rules: dict[Any, Rule], source: str, code: Any) -> None:
             pickle.dump((slim, source, marshal.dumps(code)), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, os.path.join(folder, key + ".bin"))
         tmp = None
+        _prune(folder)
     if tmp is not None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
