@@ -14,44 +14,16 @@ import pytest
 import yaml
 
 from cluster.kube import KubeCluster
+from cluster.test_webhook_cluster import POLICY
 from socle.cluster import ApiError, KubeClient
 from socle.policy import webhook as wh
 
 pytestmark = pytest.mark.xdist_group("kube")
 
-TEMPLATE = """\
-apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: k8sdisallowedtags
-spec:
-  crd:
-    spec:
-      names:
-        kind: K8sDisallowedTags
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8sdisallowedtags
-        violation[{"msg": msg}] {
-          c := input.review.object.spec.containers[_]
-          t := input.parameters.tags[_]
-          endswith(c.image, concat("", [":", t]))
-          msg := sprintf("container <%v> uses a disallowed tag <%v>", [c.name, c.image])
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sDisallowedTags
-metadata:
-  name: no-latest
-spec:
-  enforcementAction: ACTION
-  match:
-    kinds: [{apiGroups: [""], kinds: ["Pod"]}]
-    namespaces: ["NS"]
-  parameters:
-    tags: ["latest"]
-"""
+# the warn-mode policy of the admission tests, here with the action and a namespace to fill in
+TEMPLATE = POLICY.replace("enforcementAction: warn", "enforcementAction: ACTION").replace(
+    '    kinds: [{apiGroups: [""], kinds: ["Pod"]}]\n',
+    '    kinds: [{apiGroups: [""], kinds: ["Pod"]}]\n    namespaces: ["NS"]\n')
 
 CONFTEST = """\
 package main
