@@ -612,10 +612,9 @@ def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None
             return _GIVE_UP  # "-" alone: the item starts on a later line
         col = seq + 1 + (len(rest) - len(body)) + 1
         best = (found + 1, col if body else seq + 1)
-        end = found + 1
-        while end < hi and not (ind[end] >= 0 and ind[end] <= seq) and ind[end] != -2:
-            end += 1
-        return (found, end, seq + 1, best, " " * (col - 1) + body if body else "")
+        # the item's block runs to the parent's end: the next step stops at the first line
+        # indented less than what it looks for (walking to the block's end here cost more)
+        return (found, hi, seq + 1, best, " " * (col - 1) + body if body else "")
     child = -1
     found = -1
     value = ""
@@ -671,22 +670,14 @@ def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None
         if value.startswith(("&", "!", "{", "[")):
             return _GIVE_UP
         return ("scalar", best)
-    end = found + 1
-    while end < hi:
-        li = ind[end]
-        if li == -2:
-            break
-        if li >= 0 and (li < child or (li == child and not dash[end])):
-            break
-        end += 1
     lo2 = found + 1
     nxt = child
-    for i in range(lo2, end):  # a block sequence may sit at the key's own indentation
+    for i in range(lo2, hi):  # a block sequence may sit at the key's own indentation
         if ind[i] >= 0:
             if ind[i] == child and dash[i]:
                 nxt = child - 1
             break
-    return (lo2, end, nxt, best, None)
+    return (lo2, hi, nxt, best, None)  # to the parent's end, as for sequence items
 
 
 def locate_block(text: str | BlockText, path: tuple[str | int, ...]) -> tuple[int, int] | None:
