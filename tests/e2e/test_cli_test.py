@@ -150,6 +150,24 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_a_policy_the_parser_chokes_on_is_stopped_too(tmp_path: Path) -> None:
+    # regorus' parser takes time exponential in the nesting of array literals: 30 levels
+    # would run for hours; loading the policies is under the same time limit as evaluating
+    depth = 30
+    (tmp_path / "nested.rego").write_text(
+        "package main\nimport rego.v1\nx := " + "[" * depth + "1" + "]" * depth + "\n")
+    (tmp_path / "in.json").write_text("{}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "socle.cli.main", "test", "--timeout", "1",
+         "-p", str(tmp_path / "nested.rego"), str(tmp_path / "in.json")],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+    assert proc.returncode == 2
+    assert "nested.rego (parsing the policy): policy evaluation took longer than 1s" \
+        in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.skipif(not available("opa"), reason="opa-golib not installed")
 def test_trace_with_opa(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
     code, out, err = run(capsys, "test", "--engine", "opa", "--trace", "good.json")

@@ -723,3 +723,15 @@ def test_compile_caches_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert engine.eval_rule("c.x", {}) == n
     assert len(ec._MEMORY) == 3
     assert len(list((tmp_path / "regoc").glob("*.bin"))) == 4
+
+
+def test_rules_beyond_pythons_limits_fall_back_to_regorus() -> None:
+    # 25 nested iterations: more nested blocks than Python compiles (20)
+    body = "\n".join(f"  some x{i} in input.a" for i in range(25))
+    src = f"package t\nimport rego.v1\nr contains x0 if {{\n{body}\n}}\nok := 1\ns := count(r)\n"
+    compiled, regorus = _pair({"t.rego": src})
+    for rule in ("t.ok", "t.r", "t.s"):  # one item: 25 nested loops over it stay cheap
+        assert compiled.eval_rule(rule, {"a": [7]}) == regorus.eval_rule(rule, {"a": [7]})
+    assert "Python's limits" in compiled.fallback_rules()["t.r"]
+    assert compiled.fallback_rules()["t.s"] == "depends on t.r"
+    assert compiled.compiled_rules() == ["t.ok"]

@@ -33,9 +33,10 @@ Values are plain JSON-like Python values: sets come back as sorted lists, as OPA
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from socle.core.errors import SocleError
@@ -202,6 +203,11 @@ class Watchdog:
 
         struct.pack_into("q", self._mem, 0, 0)
 
+    def armed(self) -> bool:
+        import struct
+
+        return bool(struct.unpack_from("q", self._mem, 0)[0])
+
     def expired(self) -> str | None:
         """The label of the input whose deadline passed, else None."""
         import struct
@@ -215,6 +221,21 @@ class Watchdog:
 
 def active_watchdog() -> Watchdog | None:
     return _ACTIVE
+
+
+@contextlib.contextmanager
+def time_limited(what: str) -> Iterator[None]:
+    """Loading and compiling policies under the run's time limit too (a hostile policy can make
+    a parser work for hours); nothing when no limit is active or one is already armed."""
+    watchdog = _ACTIVE
+    if watchdog is None or watchdog.armed():
+        yield
+        return
+    watchdog.arm(what)
+    try:
+        yield
+    finally:
+        watchdog.disarm()
 
 
 def _real_fd(stream: Any) -> bool:

@@ -41,7 +41,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from socle.policy.engine import Coverage, PolicyError
+from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
 from socle.policy.regoc.compiler import Program, Rule, compile_program
@@ -243,13 +243,18 @@ class CompiledEngine:
             else:
                 import regorus  # type: ignore[import-untyped]
 
-                parser = regorus.Engine()
-                if self.rego_version == "v0":
-                    parser.set_rego_v0(True)
-                for path, source in modules.items():
-                    parser.add_policy(path, source)
-                asts = json.loads(parser.get_ast_as_json())
-                program = compile_program(asts, blocked=frozenset(self._custom))
+                with time_limited("compiling the policies"):
+                    parser = regorus.Engine()
+                    if self.rego_version == "v0":
+                        parser.set_rego_v0(True)
+                    for path, source in modules.items():
+                        parser.add_policy(path, source)
+                    try:
+                        asts = json.loads(parser.get_ast_as_json())
+                        program = compile_program(asts, blocked=frozenset(self._custom))
+                    except (RecursionError, SyntaxError, MemoryError, ValueError):
+                        # beyond what Python can read or compile: regorus evaluates it all
+                        program = compile_program([], blocked=frozenset(self._custom))
                 _store(key, program.rules, program.source, program.code)
                 self._program = program
         return self._program

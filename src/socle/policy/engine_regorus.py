@@ -18,7 +18,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from socle.policy.engine import Coverage, PolicyError, error_from_regorus, jsonable, plain
+from socle.policy.engine import (
+    Coverage,
+    PolicyError,
+    error_from_regorus,
+    jsonable,
+    plain,
+    time_limited,
+)
 from socle.policy.v0 import fix_for_regorus, package_of, rename_deprecated
 
 
@@ -106,7 +113,8 @@ class RegorusEngine:
     def add_policy(self, path: str, source: str) -> None:
         src = fix_for_regorus(rename_deprecated(source))
         try:
-            self._engine.add_policy(path, src)
+            with time_limited(f"{path} (parsing the policy)"):
+                self._engine.add_policy(path, src)
         except RuntimeError as err:
             raise error_from_regorus(str(err), path) from None
         self._modules[path] = src

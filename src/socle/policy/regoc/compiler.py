@@ -1026,28 +1026,8 @@ class Program:
     code: Any = None  # the compiled module (a code object), for caching
 
 
-def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
-                    blocked: frozenset[str] = frozenset()) -> Program:
-    """Compiles every rule it can; the others keep a ``reason``."""
-    modules = load_modules(asts)
-    rules = collect_rules(modules)
-    prefixes: set[Path] = set()
-    for path in rules:
-        for i in range(1, len(path)):
-            prefixes.add(path[:i])
-    for path, why in (excluded or {}).items():
-        if path in rules:
-            rules[path].reason = why
-    consts: dict[str, str] = {}
-    str_colls: dict[str, tuple[str, str]] = {}
-    for rule in rules.values():
-        if rule.reason:
-            continue
-        try:
-            rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
-                                     str_colls).compile()
-        except Unsupported as err:
-            rule.reason = str(err)
+def _assemble(rules: dict[Path, Rule], consts: dict[str, str]) -> str:
+    """The module source, after the fallbacks spread to every rule depending on them."""
     # anything depending on a fallback rule falls back too
     changed = True
     while changed:
@@ -1078,7 +1058,56 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             what = f"{rule.kind}, static" if rule.static else rule.kind
             parts.append(f"# data.{'.'.join(rule.path[1:])} ({what})\n{code}\n")
     source = "\n\n".join(parts)
+    return source
+
+
+def _drop_uncompilable(rules: dict[Path, Rule]) -> bool:
+    """Marks the rules whose own code Python refuses; False when there is none."""
+    found = False
+    for rule in rules.values():
+        if rule.reason is None:
+            try:
+                compile(rule.code.replace("@MEMO@", "C.memo"), "<rule>", "exec")
+            except (SyntaxError, RecursionError, MemoryError, ValueError) as err:
+                rule.reason = f"beyond Python's limits ({type(err).__name__}: {err})"
+                found = True
+    return found
+
+
+def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
+                    blocked: frozenset[str] = frozenset()) -> Program:
+    """Compiles every rule it can; the others keep a ``reason``."""
+    modules = load_modules(asts)
+    rules = collect_rules(modules)
+    prefixes: set[Path] = set()
+    for path in rules:
+        for i in range(1, len(path)):
+            prefixes.add(path[:i])
+    for path, why in (excluded or {}).items():
+        if path in rules:
+            rules[path].reason = why
+    consts: dict[str, str] = {}
+    str_colls: dict[str, tuple[str, str]] = {}
+    for rule in rules.values():
+        if rule.reason:
+            continue
+        try:
+            rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
+                                     str_colls).compile()
+        except Unsupported as err:
+            rule.reason = str(err)
+        except RecursionError:
+            rule.reason = "nested too deeply for the compiler"
+    while True:
+        source = _assemble(rules, consts)
+        try:
+            module = compile(source, "<socle compiled rego>", "exec")
+            break
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            # Python's own limits (e.g. more than 20 nested loops): the rules it cannot
+            # compile fall back to regorus, the others stay compiled
+            if not _drop_uncompilable(rules):
+                raise
     namespace: dict[str, Any] = {"B_" + _ident(n): fn for n, (_, fn) in BUILTINS.items()}
-    module = compile(source, "<socle compiled rego>", "exec")
     exec(module, namespace)
     return Program(rules, source, namespace, code=module)
