@@ -825,16 +825,22 @@ def _framework_names(selection: Selection) -> dict[str, list[str]]:
     return out
 
 
+def _prepare(options: ScanOptions) -> tuple[Selection, dict[str, Any], Exceptions,
+                                            dict[str, list[str]]]:
+    """What every scan needs first: the controls, their inputs, exceptions, framework names."""
+    selection = select_controls(options)
+    inputs = {**default_inputs(selection.all), **options.inputs}
+    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
+    exceptions = Exceptions(selection.all.controls, rules, options.today)
+    return selection, inputs, exceptions, _framework_names(selection)
+
+
 def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     global _FACTORY
     from socle.formats.yaml import quiet_native_stderr
 
-    selection = select_controls(options)
+    selection, inputs, exceptions, fw_names = _prepare(options)
     controls = selection.selected
-    inputs = {**default_inputs(selection.all), **options.inputs}
-    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
-    exceptions = Exceptions(selection.all.controls, rules, options.today)
-    fw_names = _framework_names(selection)
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
     cross_kinds = {k for c in cross for k in c.kinds}
@@ -941,12 +947,8 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
     and ``metadata.managedFields`` are dropped first. Runs in this process (no workers)."""
     from socle.formats.yaml import quiet_native_stderr
 
-    selection = select_controls(options)
+    selection, inputs, exceptions, fw_names = _prepare(options)
     controls = selection.selected
-    inputs = {**default_inputs(selection.all), **options.inputs}
-    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
-    exceptions = Exceptions(selection.all.controls, rules, options.today)
-    fw_names = _framework_names(selection)
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
     cross_kinds = {k for c in cross for k in c.kinds}
