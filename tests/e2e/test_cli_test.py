@@ -134,17 +134,22 @@ def test_parse_prints_conftest_json(capsys: pytest.CaptureFixture[str], k8s: Pat
     assert "\n\t{" in out
 
 
+def _timed_test(policy: Path, document: Path, timeout: str) -> subprocess.CompletedProcess[str]:
+    """``socle test --timeout`` in a process of its own (the limit forks and kills)."""
+    return subprocess.run(
+        [sys.executable, "-m", "socle.cli.main", "test", "--timeout", timeout,
+         "-p", str(policy), str(document)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+
+
 def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
     (tmp_path / "slow.rego").write_text(
         "package main\n\ndeny contains \"slow\" if {\n"
         "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
         "i == j + 100000]) > 0\n}\n")
     (tmp_path / "in.json").write_text("{}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "socle.cli.main", "test", "--timeout", "0.5",
-         "-p", str(tmp_path / "slow.rego"), str(tmp_path / "in.json")],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+    proc = _timed_test(tmp_path / "slow.rego", tmp_path / "in.json", "0.5")
     assert proc.returncode == 2
     assert "in.json: policy evaluation took longer than 0.5s" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -157,11 +162,7 @@ def test_a_policy_the_parser_chokes_on_is_stopped_too(tmp_path: Path) -> None:
     (tmp_path / "nested.rego").write_text(
         "package main\nimport rego.v1\nx := " + "[" * depth + "1" + "]" * depth + "\n")
     (tmp_path / "in.json").write_text("{}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "socle.cli.main", "test", "--timeout", "1",
-         "-p", str(tmp_path / "nested.rego"), str(tmp_path / "in.json")],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+    proc = _timed_test(tmp_path / "nested.rego", tmp_path / "in.json", "1")
     assert proc.returncode == 2
     assert "nested.rego (parsing the policy): policy evaluation took longer than 1s" \
         in proc.stderr
