@@ -8,7 +8,7 @@ Two loaders give the same objects:
 
 * the **reference** loader: PyYAML's C parser with resolvers and constructors rewritten to type
   every plain scalar as go-yaml v2 does;
-* the **fast** path: rapidyaml parses the document and emits JSON, which ``json.loads`` reads.
+* the **fast** path: rapidyaml parses the document and emits JSON, which orjson reads.
   rapidyaml types plain scalars the YAML 1.2 way, so a document goes to the fast path only when
   a conservative scan finds no plain scalar whose type differs between the two (``yes``,
   ``0x1F``, ``~``, ``True`` ...), no anchor, alias, tag or directive, and the emitted JSON loads.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import codecs
-import json
 import math
 import os
 import re
@@ -34,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import orjson
 import yaml
 
 from socle.core.document import Document, PathKey, PositionMap
@@ -409,62 +409,78 @@ def _starts_node(text: str, at: int) -> bool:
     return c in _NODE_START
 
 
-# The typing check, on rapidyaml's JSON rather than on the YAML: a plain scalar that go-yaml
-# types as a bool, null or number but rapidyaml writes as a JSON string ("yes", "~", "0x1F",
-# "1_000", ".inf") shows up as a string whose go-yaml reading is not a string. Only strings
-# that start like such a scalar are looked at, so the scan costs little; a quoted "yes" in the
-# YAML is indistinguishable here and merely takes the reference loader.
-_JSON_WORD = re.compile(r'"([yYnNoOtTfF~][a-zA-Z]{0,4})"')
-_JSON_NUMERIC = re.compile(r'"([-+.0-9][^"\\]*)"(:?)')
+# The typing check, on the values rapidyaml's JSON decodes to rather than on the YAML: a plain
+# scalar that go-yaml types as a bool, null or number but rapidyaml writes as a JSON string
+# ("yes", "~", "0x1F", "1_000", ".inf") decodes to a string whose go-yaml reading is not a
+# string. Only strings that start like such a scalar are looked at, so the check costs little;
+# a quoted "yes" in the YAML is indistinguishable here and merely takes the reference loader.
 # words go-yaml reads as bools or null that rapidyaml writes as strings (it writes true, false
 # and null itself)
+_TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", ""}
+# keys go-yaml reads as null (plain "~:", "null:" or an empty key), which Kubernetes refuses
+_RISKY_KEYS = _TYPED_WORDS | {"", "null"}
+_NUMERIC_START = frozenset("-+.0123456789")
 # a number go-yaml reads ends with a digit, a hex digit, "_" or the "f"/"n" of .inf/.nan
 _NUMBER_ENDS = frozenset("0123456789abcdefABCDEF_nN")
-_TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", ""}
 # what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
 # writes "0e5" as a string, hence the lookahead
 _JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
+# beyond int64 (negative) or uint64, go-yaml reads an integer as a float and orjson does too,
+# but such a float is left to the reference loader rather than trust two roundings to agree
+_BIG_FLOAT = 9.2e18
 
 
-class _Retype(ValueError):
-    """A JSON number go-yaml would read differently: to the reference loader."""
+def _numeric_risky(s: str, key: bool) -> bool:
+    """True when a JSON string that starts like a number may be typed differently by go-yaml."""
+    if s[-1] not in _NUMBER_ENDS or (not key and s.isdecimal() and s.isascii()
+                                     and (s[0] != "0" or len(s) == 1)):
+        return False  # "128Mi", "--flag", or a quoted decimal like "9090": the same for both
+    value = resolve_plain(s)
+    if isinstance(value, str):
+        return False
+    # a quoted number as a value ("8080") is the same for both; as a key, go-yaml may respell
+    # it ("1.0:" becomes "1")
+    return not (not key and not isinstance(value, bool) and value is not None
+                and _JSON_NUMBER.match(s))
 
 
-def _json_int(text: str) -> int:
-    value = int(text)
-    # beyond int64 (negative) or uint64, go-yaml reads the integer as a float
-    if len(text) >= 19 and not _INT64_MIN <= value <= _UINT64_MAX:
-        raise _Retype(text)
-    return value
-
-
-def _json_float(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):  # go-yaml keeps an overflowing float as a string
-        raise _Retype(text)
-    return value
-
-
-def _json_risky(out: str) -> bool:
-    if not _TYPED_WORDS.isdisjoint(_JSON_WORD.findall(out)):
-        return True
-    # a null key (plain "~:", "null:" or an empty key), which Kubernetes refuses
-    if '"":' in out or '"null":' in out:
-        return True
-    for s, key in _JSON_NUMERIC.findall(out):
-        if s[-1] not in _NUMBER_ENDS or (not key and s.isdecimal() and s.isascii()
-                                         and (s[0] != "0" or len(s) == 1)):
-            continue  # "128Mi", "--flag", or a quoted decimal like "9090": the same for both
-        value = resolve_plain(s)
-        if isinstance(value, str):
-            continue
-        # a quoted number as a value ("8080") is the same for both; as a key, go-yaml may
-        # respell it ("1.0:" becomes "1")
-        if (not key and not isinstance(value, bool) and value is not None
-                and _JSON_NUMBER.match(s)):
-            continue
-        return True
-    return False
+def _typed_count(obj: Any) -> int:
+    """The number of values in a decoded document, itself included (rapidyaml's node count),
+    or -1 when a key or string in it may be typed differently by go-yaml (see above)."""
+    count = 1
+    if type(obj) is dict:
+        count += len(obj)
+        for key, value in obj.items():
+            if key in _RISKY_KEYS or (key[0] in _NUMERIC_START and _numeric_risky(key, True)):
+                return -1
+            kind = type(value)
+            if kind is str:
+                if value in _TYPED_WORDS or (value[:1] in _NUMERIC_START
+                                             and _numeric_risky(value, False)):
+                    return -1
+            elif kind is dict or kind is list:
+                inner = _typed_count(value)
+                if inner < 0:
+                    return -1
+                count += inner - 1
+            elif kind is float and not -_BIG_FLOAT < value < _BIG_FLOAT:
+                return -1
+    else:
+        count += len(obj)
+        for value in obj:
+            kind = type(value)
+            if kind is str:
+                if value in _TYPED_WORDS or (value[:1] in _NUMERIC_START
+                                             and _numeric_risky(value, False)):
+                    return -1
+            elif kind is dict or kind is list:
+                inner = _typed_count(value)
+                if inner < 0:
+                    return -1
+                count += inner - 1
+            elif kind is float and not -_BIG_FLOAT < value < _BIG_FLOAT:
+                return -1
+    return count
 
 
 def _indicator_starts_node(text: str) -> bool:
@@ -557,40 +573,17 @@ def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
         out = ryml.emit_json_malloc(tree, root)
     except Exception:
         return False, None
-    if _json_risky(out):
-        return False, None
     try:
-        value = _DECODER.decode(out)
-    except (ValueError, RecursionError):
+        value = orjson.loads(out)
+    except (orjson.JSONDecodeError, RecursionError):
         return False, None
-    # json.loads keeps the last of repeated keys; rapidyaml's tree has them all, so a
-    # document with a duplicate key has fewer values than the tree has nodes (the reference
-    # loader then finds the key and its line)
-    if strict and _count_values(value) != nodes:
+    # orjson keeps the last of repeated keys; rapidyaml's tree has them all, so a document
+    # with a duplicate key has fewer values than the tree has nodes (the reference loader then
+    # finds the key and its line)
+    count = _typed_count(value)
+    if count < 0 or (strict and count != nodes):
         return False, None
     return True, value
-
-
-# (made once: json.loads with arguments builds a decoder per call)
-_DECODER = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float)
-
-
-def _count_values(obj: Any) -> int:
-    """The number of values in a JSON-like value, itself included (rapidyaml's node count)."""
-    count = 1
-    if type(obj) is dict:
-        count += len(obj)
-        for value in obj.values():
-            kind = type(value)
-            if kind is dict or kind is list:
-                count += _count_values(value) - 1
-    else:
-        count += len(obj)
-        for value in obj:
-            kind = type(value)
-            if kind is dict or kind is list:
-                count += _count_values(value) - 1
-    return count
 
 
 # --- the reference path ------------------------------------------------------------------------
