@@ -990,3 +990,62 @@ def test_cronjob_job_template_selector_needs_manual_selector() -> None:
     (g,) = run(manual)
     assert g.rule_id == "k8s/selector-mismatch"
     assert g.path == "/spec/jobTemplate/spec/template/metadata/labels" and g.line == 11
+
+
+# --- the cross-document check's index against a brute-force oracle -------------------------
+
+
+def _oracle_no_match(all_facts: list[Facts]) -> list[tuple[str, str]]:
+    """(Service name, closest template's name or "") for every Service judged unmatched, by
+    trying every pod template of its namespace in input order (the check before its index)."""
+    templates = [f for f in all_facts if f.templates]
+    if not templates:
+        return []
+    out = []
+    for svc in (f for f in all_facts if f.selector):
+        best: tuple[int, str] | None = None
+        matched = False
+        for w in (w for w in templates if w.namespace == svc.namespace):
+            hits = checks._selects(svc.selector, w.templates[0], w.kind, w.name)
+            if hits == len(svc.selector):
+                matched = True
+                break
+            if hits and (best is None or hits > best[0]):
+                best = (hits, w.name)
+        if not matched:
+            out.append((svc.name, best[1] if best else ""))
+    return out
+
+
+_PAIRS = [("app", "a"), ("app", "b"), ("tier", "x"), ("tier", "y"), ("pod-template-hash", "h"),
+          ("controller-revision-hash", "r"), ("job-name", "w1"), ("v", "1")]
+
+
+def test_indexed_service_matching_agrees_with_trying_every_template() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from socle.core.finding import Resource
+
+    labels = st.lists(st.sampled_from(_PAIRS), max_size=4).map(dict)
+    workload = st.tuples(st.sampled_from(["Deployment", "StatefulSet", "Job", "Pod"]),
+                         st.sampled_from(["ns1", "ns2"]), labels)
+    service = st.tuples(st.sampled_from(["ns1", "ns2"]), labels.filter(bool))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(workload, max_size=6), st.lists(service, min_size=1, max_size=4))
+    def check(workloads: list[tuple[str, str, dict[str, Any]]],
+              services: list[tuple[str, dict[str, str]]]) -> None:
+        all_facts = [Facts(kind, ns, f"w{i}", "f.yaml", i + 1, i, Resource("v1", kind, ns),
+                           templates=(dict(lab),))
+                     for i, (kind, ns, lab) in enumerate(workloads)]
+        all_facts += [Facts("Service", ns, f"s{i}", "f.yaml", 100 + i, 100 + i,
+                            Resource("v1", "Service", ns), selector=tuple(sorted(sel.items())))
+                      for i, (ns, sel) in enumerate(services)]
+        got = [(f.document_index, f.message.partition("closest is ")[2].split("'")[1:2])
+               for f in cross_check(all_facts)]
+        want = [(int(name[1:]) + 100, [closest] if closest else [])
+                for name, closest in _oracle_no_match(all_facts)]
+        assert got == want
+
+    check()

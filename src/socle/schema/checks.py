@@ -923,6 +923,13 @@ def _implicit(key: str, value: str, kind: str, name: str) -> bool:
     return False
 
 
+# every label key _implicit can accept
+_IMPLICIT_KEYS = frozenset({"pod-template-hash", "statefulset.kubernetes.io/pod-name",
+                            "apps.kubernetes.io/pod-index", "controller-revision-hash",
+                            "pod-template-generation", "batch.kubernetes.io/job-completion-index",
+                            *_UID_KEYS, *_JOB_NAME_KEYS})
+
+
 def _selects(selector: tuple[tuple[str, str], ...], labels: dict[str, Any], kind: str,
              name: str) -> int:
     """How many of the selector's pairs ``labels`` satisfies."""
@@ -952,21 +959,38 @@ def cross_check(all_facts: list[Facts]) -> list[Finding]:
         return []
     total = sum(len(v) for v in by_namespace.values())
     rule = RULES["k8s/service-selector-no-match"]
+    # per namespace, the pod templates in input order and, for each label pair, the positions
+    # of the templates carrying it: a template that carries none of a Service's pairs counts
+    # neither as a match nor as the closest one, so only the others are looked at
+    entries: dict[str, list[tuple[Facts, dict[str, Any]]]] = {}
+    index: dict[str, dict[tuple[str, str], list[int]]] = {}
+    for namespace, workloads in by_namespace.items():
+        listed = entries[namespace] = [(w, labels) for w in workloads for labels in w.templates]
+        pairs = index[namespace] = {}
+        for i, (_, labels) in enumerate(listed):
+            for k, v in labels.items():
+                if type(v) is str:
+                    pairs.setdefault((k, v), []).append(i)
     out: list[Finding] = []
     for svc in services:
         want = len(svc.selector)
         best: tuple[int, Facts, dict[str, Any]] | None = None
         matched = False
-        for w in by_namespace.get(svc.namespace, ()):
-            for labels in w.templates:
-                hits = _selects(svc.selector, labels, w.kind, w.name)
-                if hits == want:
-                    matched = True
-                    break
-                if hits and (best is None or hits > best[0]):
-                    best = (hits, w, labels)
-            if matched:
+        listed = entries.get(svc.namespace, [])
+        if _IMPLICIT_KEYS.isdisjoint(k for k, _ in svc.selector):
+            pairs = index.get(svc.namespace, {})
+            candidates: Iterable[int] = sorted({i for pair in svc.selector
+                                                for i in pairs.get(pair, ())})
+        else:  # a label the controllers add: any template may carry it implicitly
+            candidates = range(len(listed))
+        for i in candidates:
+            w, labels = listed[i]
+            hits = _selects(svc.selector, labels, w.kind, w.name)
+            if hits == want:
+                matched = True
                 break
+            if hits and (best is None or hits > best[0]):
+                best = (hits, w, labels)
         if matched:
             continue
         shown = ", ".join(f"{k}={v}" for k, v in svc.selector)
