@@ -8,6 +8,7 @@ so memory stays bounded whatever the input size).
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -262,13 +263,36 @@ def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]
 
     # rapidyaml prints its own error text on fd 2; a worker reports through return values only
     quiet_native_stderr().__enter__()
+    gc.enable()  # (paused in the parent, which forked this process while collecting)
     if _WORKER is None:  # forked workers inherit the parent's (schemas already loaded)
         _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
 
 
-def _work(paths: list[str]) -> list[FileResult]:
+# A worker's results go to the parent as plain tuples: unpickling ten thousand dataclasses in
+# the parent (with its garbage collector walking them) took CPU from the workers.
+_Packed = tuple[int, list[Finding], list[Any],
+                list[tuple[str, int, int, str, str, str, str, str, str]]]
+_STATUS = {s.value: s for s in Status}
+
+
+def _pack(result: FileResult) -> _Packed:
+    return (result.errors, result.findings, result.facts,
+            [(d.file, d.index, d.line, d.resource.api_version, d.resource.kind,
+              d.resource.namespace, d.resource.name, d.status.value, d.reason)
+             for d in result.documents])
+
+
+def _unpack(packed: _Packed) -> FileResult:
+    errors, findings, facts, documents = packed
+    return FileResult([DocumentResult(file, index, line, Resource(api, kind, ns, name),
+                                      _STATUS[status], reason)
+                       for file, index, line, api, kind, ns, name, status, reason in documents],
+                      findings, facts, errors)
+
+
+def _work(paths: list[str]) -> list[_Packed]:
     assert _WORKER is not None
-    return [validate_source(Source(p), _WORKER) for p in paths]
+    return [_pack(validate_source(Source(p), _WORKER)) for p in paths]
 
 
 # --- CRDs in the input -----------------------------------------------------------------------
@@ -352,14 +376,20 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
 
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
             ctx = multiprocessing.get_context("fork")
+            # the parent only collects results, which all stay alive (no garbage to find):
+            # its collector walking them over and over cost as much as unpickling them
+            collecting = gc.isenabled()
+            gc.disable()
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(options, crds)) as pool:
                 try:
                     for batch in pool.map(_work, batches):
-                        results.extend(batch)
+                        results.extend(map(_unpack, batch))
                         progress.advance(len(batch))
                 finally:
                     _WORKER = None
+                    if collecting:
+                        gc.enable()
         else:
             with quiet_native_stderr():
                 for s in files:
