@@ -70,3 +70,15 @@ def test_billion_laughs_still_refused_with_many_aliases() -> None:
         lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 10)}]")
     doc = y.load_document("\n".join(lines) + "\n", "bomb.yaml")
     assert doc.error is not None and "expand" in doc.error.message
+
+
+def test_documents_larger_than_the_emit_buffer_stay_on_the_fast_path() -> None:
+    # rapidyaml writes JSON into a reused buffer (64 KiB at first, grown on demand, not kept
+    # beyond 4 MiB): outputs on both sides of both sizes read back whole
+    for items in (10, 3_000, 200_000):
+        doc = "a:\n" + "".join(f"  - {{name: n{i}, value: '{i}'}}\n" for i in range(items))
+        with quiet_native_stderr():
+            ok, value = fast_load(doc, strict=True)
+        assert ok
+        assert value == {"a": [{"name": f"n{i}", "value": str(i)} for i in range(items)]}
+    assert len(y._emit_buffer()) < 8 * 1024 * 1024

@@ -29,6 +29,7 @@ import os
 import re
 import struct
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -555,6 +556,22 @@ def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
     return _ryml_load(text, strict)
 
 
+_BUFFERS = threading.local()
+
+
+def _emit_buffer(size: int = 0) -> bytearray:
+    """This thread's output buffer for rapidyaml, at least ``size`` bytes."""
+    buf: bytearray | None = getattr(_BUFFERS, "buf", None)
+    if buf is None or len(buf) < size:
+        if size > _KEPT_BUFFER:
+            return bytearray(size)  # a huge document's is not kept for the next one
+        buf = _BUFFERS.buf = bytearray(max(size + size // 2, 1 << 16))
+    return buf
+
+
+_KEPT_BUFFER = 4 * 1024 * 1024
+
+
 def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
     """rapidyaml's reading of a document that passed the YAML side of the gate."""
     import ryml
@@ -570,11 +587,19 @@ def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
             nodes -= 1
         if not (tree.is_map(root) or tree.is_seq(root)):
             return False, None  # scalars, empty docs: the reference loader is quick enough
-        out = ryml.emit_json_malloc(tree, root)
+        # into a reused buffer: emit_json_malloc measures the output first, then copies it
+        # into a new str (twice the cost)
+        buf = _emit_buffer()
+        failed, size = ryml.emit_json_to_substr(tree, root, buf)
+        if failed:
+            buf = _emit_buffer(size)
+            failed, size = ryml.emit_json_to_substr(tree, root, buf)
+            if failed:
+                return False, None
     except Exception:
         return False, None
     try:
-        value = orjson.loads(out)
+        value = orjson.loads(memoryview(buf)[:size])
     except (orjson.JSONDecodeError, RecursionError):
         return False, None
     # orjson keeps the last of repeated keys; rapidyaml's tree has them all, so a document
