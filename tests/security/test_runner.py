@@ -158,6 +158,25 @@ def test_parallel_run_equals_serial(tmp_path: Path) -> None:
     assert one == two and len(one) == 700
 
 
+def test_parallel_cross_resource_phase_equals_serial(tmp_path: Path) -> None:
+    import gc
+
+    # more than 400 documents for the cross-resource controls: phase 2 runs in workers too,
+    # which inherit the documents; the heap frozen for them is unfrozen afterwards
+    big = (DEPLOYMENT + "---\n") * 70
+    files = {f"f{i:02d}.yaml": big.replace("name: web", f"name: web{i}") for i in range(10)}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    # SCL-043: no NetworkPolicy selects the pods (a cross-resource control)
+    serial = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=1))
+    parallel = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+    key = [(f.file, f.line, f.path, f.message) for f in serial.findings]  # type: ignore
+    assert key == [(f.file, f.line, f.path, f.message)  # type: ignore[attr-defined]
+                   for f in parallel.findings]
+    assert len(key) == 700
+    assert gc.get_freeze_count() == 0
+
+
 AWKWARD = """\
 apiVersion: apps/v1
 kind: Deployment

@@ -789,6 +789,13 @@ def _work(args: tuple[list[str], bool]) -> list[FileResult]:
     return [scan_source(Source(p), _WORKER, collect=collect) for p in paths]
 
 
+_PENDING: list[Document] = []  # phase 2's documents, set before forking (inherited, not sent)
+
+
+def _work_cross_range(span: tuple[int, int]) -> FileResult:
+    return _work_cross(_PENDING[span[0]:span[1]])
+
+
 def _work_cross(docs: list[Document]) -> FileResult:
     assert _WORKER is not None
     out = FileResult()
@@ -808,10 +815,28 @@ def _work_cross(docs: list[Document]) -> FileResult:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    import gc
     import multiprocessing
 
+    # the workers inherit this process's objects: frozen, their cycle collections do not walk
+    # them (nor copy the pages they sit on); unfrozen again by the caller (_unfreeze)
+    gc.freeze()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init_worker)
+
+
+def _freeze_count() -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def _unfreeze(before: int) -> None:
+    """Undo :func:`_pool`'s freeze, unless something had frozen objects before."""
+    import gc
+
+    if not before:
+        gc.unfreeze()
 
 
 # --- the whole run -----------------------------------------------------------------------------
@@ -877,6 +902,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
             batches = [([s.path for s in files[i:i + chunk]], collect)
                        for i in range(0, len(files), chunk)]
             _FACTORY = lambda: scanner  # noqa: E731
+            frozen = _freeze_count()
             try:
                 with _pool(workers) as pool:
                     for batch in pool.map(_work, batches):
@@ -884,6 +910,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
                         progress.advance(len(batch))
             finally:
                 _FACTORY = None
+                _unfreeze(frozen)
         else:
             assert scanner is not None
             with quiet_native_stderr():
@@ -978,23 +1005,27 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
                 ) -> FileResult:
     """Phase 2: the cross-resource controls over the documents phase 1 sent back, with the
     whole input's inventory as data (``socle scan`` and ``socle check`` share it)."""
-    global _FACTORY, _WORKER
+    global _FACTORY, _WORKER, _PENDING
 
     scanner = Scanner(cross, libraries, inputs, exceptions, engine, inventory=inventory,
                       frameworks=fw_names)  # built before the workers fork; they inherit it
     if workers > 1 and len(pending) > 400:
         size = max(50, len(pending) // (workers * 4))
-        batches = [pending[i:i + size] for i in range(0, len(pending), size)]
+        spans = [(i, i + size) for i in range(0, len(pending), size)]
         _FACTORY = lambda: scanner  # noqa: E731
+        _PENDING = pending  # the workers inherit the documents: only their ranges are sent
         out = FileResult()
+        frozen = _freeze_count()
         try:
             with _pool(workers) as pool:
-                for part in pool.map(_work_cross, batches):
+                for part in pool.map(_work_cross_range, spans):
                     out.findings.extend(part.findings)
                     out.records.extend(part.records)
                     out.errors += part.errors
         finally:
             _FACTORY = None
+            _PENDING = []
+            _unfreeze(frozen)
         return out
     saved, _WORKER = _WORKER, scanner
     try:
