@@ -36,6 +36,13 @@ class Document:
     _positions: PositionMap | None = field(default=None, repr=False)
     _locate: Callable[[str], PositionMap] | None = field(default=None, repr=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as a constructor call: cheaper than the dataclass' per-field state functions
+        # (documents go from worker processes to the parent for cross-resource checks)
+        return (Document, (self.obj, self.file, self.index, self.line, self.text, self.format,
+                           self.base_path, self.error, self.origin, self._positions,
+                           self._locate))
+
     @property
     def resource(self) -> Resource:
         return Resource.of(self.obj)

@@ -62,6 +62,11 @@ class Resource:
         return {"apiVersion": self.api_version, "kind": self.kind,
                 "namespace": self.namespace, "name": self.name}
 
+    # pickled as a constructor call (the dataclass default, a Python-level __getstate__ and
+    # __setstate__ per object, was most of the cost of sending findings between processes)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Resource, (self.api_version, self.kind, self.namespace, self.name))
+
 
 @dataclass(slots=True)
 class Finding:
@@ -84,6 +89,12 @@ class Finding:
     # checker-specific fields the JSON writer carries as they are (security: evidence, fix,
     # status, exception); empty for most checkers
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # see Resource.__reduce__
+        return (Finding, (self.rule_id, self.message, self.severity, self.source, self.resource,
+                          self.file, self.line, self.column, self.document_index, self.path,
+                          self.remediation, self.references, self.help_uri, self.title,
+                          self.extra))
 
     def location(self) -> str:
         if not self.file:
@@ -140,6 +151,10 @@ class DocumentResult:
     resource: Resource
     status: Status
     reason: str = ""  # why skipped / error
+
+    def __reduce__(self) -> tuple[Any, ...]:  # see Resource.__reduce__
+        return (DocumentResult, (self.file, self.index, self.line, self.resource, self.status,
+                                 self.reason))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.file, "documentIndex": self.index, "line": self.line,
