@@ -82,3 +82,83 @@ def test_documents_larger_than_the_emit_buffer_stay_on_the_fast_path() -> None:
         assert ok
         assert value == {"a": [{"name": f"n{i}", "value": str(i)} for i in range(items)]}
     assert len(y._emit_buffer()) < 8 * 1024 * 1024
+
+
+# --- anchors and aliases through rapidyaml's resolver -------------------------------------
+
+RESOLVED = [
+    "a: &x {b: 1}\nc: *x\n",
+    "a: &x [1, 2]\nb: *x\nc: *x\n",
+    "a: &x\n  b: &y 1\n  c: *y\nd: *x\n",
+    "b: {&x a: 1}\nc: *x\n",  # an anchor on a key
+    "- &x a\n- *x\n",
+    "a: &x\nb: *x\n",  # an anchored empty value
+    "a: &x 'q'\nb: *x\n",
+    "a: &x {b: 1}\nc: *x\nd: {e: *x, f: [*x]}\n",
+    "spec:\n  selector:\n    matchLabels: &l {app: web}\n  template:\n    metadata:\n"
+    "      labels: *l\n",
+]
+DECLINED = [
+    "a: &x [*x]\n",  # inside its own anchor: rapidyaml's resolver crashes on it
+    "a: &x\n  b: *x\n",
+    "a: &x\n  - b: [1, *x]\n",
+    "a: &x b\n*x : 2\n",  # an alias as a key
+    "a: &x 1\nb: &x 2\nc: *x\n",  # a repeated anchor
+    "a: *x\nb: &x 1\n",  # an alias before its anchor
+    "a: *nowhere\n",
+    "b: 0\n&x a: 1\nc: *x\n",  # an anchor first on its line
+    "k: \n&x \nb: \n",
+    "k:\n- &x - a\n",  # a block sequence after an anchor on its line (go-yaml refuses it)
+    "a: &x yes\nb: *x\n",  # typed by go-yaml, not by rapidyaml
+    "a: &x [1]\n" + "".join(f"b{i}: *x\n" for i in range(7)),  # more aliases than is harmless
+]
+
+
+def test_anchors_and_aliases_resolved_by_rapidyaml_read_as_the_reference_loader() -> None:
+    with quiet_native_stderr():
+        for doc in RESOLVED:
+            ok, value = fast_load(doc, strict=True)
+            assert ok, doc
+            assert value == reference_load(doc, strict=True), doc
+
+
+def test_aliases_rapidyaml_cannot_be_trusted_with_go_to_the_reference_loader() -> None:
+    with quiet_native_stderr():
+        for doc in DECLINED:
+            ok, _ = fast_load(doc, strict=True)
+            assert not ok, doc
+            loaded = y.load_document(doc, "a.yaml", strict=True)  # an answer, not a crash
+            assert loaded.error is not None or loaded.obj == reference_load(doc, strict=True)
+
+
+def test_duplicate_keys_in_anchored_documents_still_found() -> None:
+    doc = "a: &x {b: 1}\nc: *x\nc: 2\n"
+    with quiet_native_stderr():
+        assert not fast_load(doc, strict=True)[0]
+        ok, value = fast_load(doc, strict=False)
+    assert ok and value == {"a": {"b": 1}, "c": 2}
+    loaded = y.load_document(doc, "a.yaml", strict=True)
+    assert isinstance(loaded.error, y.DuplicateKeyError) and loaded.error.line == 3
+
+
+_ANCHOR_PIECES = ["&x ", "&y ", "*x", "*y", "a", "1", "yes", "{k: ", "}", "[", "]", ", ",
+                  "\n", "\n  ", "\n- ", "b: ", "c: ", "- ", "'q'", "~"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ANCHOR_PIECES), min_size=1, max_size=16).map(
+    lambda parts: "k: " + "".join(parts) + "\n"))
+def test_generated_anchor_documents_agree_with_the_reference_loader(doc: str) -> None:
+    import yaml
+
+    from socle.core.errors import InputError
+
+    try:
+        expected: object = reference_load(doc, strict=True)
+    except (yaml.YAMLError, InputError, RecursionError):
+        expected = "refused"
+    with quiet_native_stderr():
+        ok, value = fast_load(doc, strict=True)
+    if ok:
+        assert expected != "refused", f"fast path accepted {doc!r}; reference refuses it"
+        assert value == expected, doc

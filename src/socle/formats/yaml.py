@@ -484,11 +484,11 @@ def _typed_count(obj: Any) -> int:
     return count
 
 
-def _indicator_starts_node(text: str) -> bool:
+def _indicator_starts_node(text: str, chars: str = "&*!") -> bool:
     """True when an anchor, alias or tag indicator (what _INDICATOR matches, at every
-    occurrence rather than at non-overlapping ones) starts a node."""
+    occurrence rather than at non-overlapping ones) among ``chars`` starts a node."""
     size = len(text)
-    for char in "&*!":
+    for char in chars:
         at = text.find(char)
         while at >= 0:
             after = at + 1
@@ -499,24 +499,101 @@ def _indicator_starts_node(text: str) -> bool:
     return False
 
 
-def _needs_reference(text: str) -> bool:
-    """True when a document may hold something rapidyaml would type differently."""
+def _closer_starts_node(text: str) -> bool:
+    """True when a "]" or "}" stands where a block node starts ("k: }", "- ]", a line of its
+    own): go-yaml and PyYAML refuse it, rapidyaml reads it as a plain scalar. (A document that
+    is one flow collection, JSON written as YAML, is not looked at: its closers end lines.)"""
+    for char in "]}":
+        at = text.find(char)
+        while at >= 0:
+            i = at - 1
+            while i >= 0 and text[i] in " \t":
+                i -= 1
+            if 0 <= i < at - 1:  # after a space: maybe an anchor first ("k: &a }")
+                word = i
+                while word >= 0 and text[word] not in " \t\r\n":
+                    word -= 1
+                    if i - word > 256:
+                        return True  # (no such long anchor names: not worth a closer look)
+                if text[word + 1] == "&":
+                    i = word
+                    while i >= 0 and text[i] in " \t":
+                        i -= 1
+            if i < 0 or text[i] in "\n\r" or (text[i] in ":-?" and i + 1 < at):
+                return True
+            at = text.find(char, at + 1)
+    return False
+
+
+def _awkward_anchors(text: str) -> bool:
+    """True when an anchor or alias is the first thing on its line ("&a" alone, the node on
+    the next lines) or an anchor is followed by a block indicator on its line ("- &a - x"):
+    go-yaml takes some of these and refuses others, rapidyaml takes them all, so such
+    documents go to the reference loader."""
+    size = len(text)
+    for char in "&*":
+        at = text.find(char)
+        while at >= 0:
+            i = at - 1
+            while i >= 0 and text[i] in " \t":
+                i -= 1
+            if i < 0 or text[i] in "\n\r":
+                return True
+            if char == "&":
+                j = at + 1
+                while j < size and text[j] not in " \t\r\n":
+                    j += 1
+                while j < size and text[j] in " \t":
+                    j += 1
+                if j < size and text[j] in "-?:" and (j + 1 == size or text[j + 1] in " \t\r\n"):
+                    return True
+            at = text.find(char, at + 1)
+    return False
+
+
+# what the gate decides: rapidyaml alone, rapidyaml resolving anchors and aliases, or the
+# reference loader
+_FAST, _ANCHORS, _REFERENCE = 0, 1, 2
+# more "&" than this in a document with anchors: the reference loader (it is rare, and keeps
+# the anchor checks linear)
+_MANY_ANCHORS = 32
+
+
+def _gate(text: str) -> int:
+    """Whether a document may hold something rapidyaml would read differently."""
     if text[0] in "&*!%" or "\n%" in text or "<<" in text:
-        return True
-    if ("&" in text or "*" in text or "!" in text) and _indicator_starts_node(text):
-        return True
+        return _REFERENCE
+    anchors = False
+    if "&" in text or "*" in text or "!" in text:
+        if "!" in text and _indicator_starts_node(text, "!"):
+            return _REFERENCE  # tags
+        anchors = _indicator_starts_node(text, "&*")
+        # (the reference loader measures what many aliases expand to)
+        if anchors and (text.count("*") > _HARMLESS_ALIASES or text.count("&") > _MANY_ANCHORS
+                        or _awkward_anchors(text)):
+            return _REFERENCE
     if ("[" in text or "{" in text) and any(s in text for s in _FLOW_COLON_HINTS) \
             and _FLOW_COLON.search(text):
-        return True
+        return _REFERENCE
     for char in "@`":  # (str.find: a regular expression scan costs far more)
         at = text.find(char)
         while at >= 0:
             if at == 0 or text[at - 1] in _BEFORE_RESERVED:
-                return True
+                return _REFERENCE
             at = text.find(char, at + 1)
+    if ("]" in text or "}" in text) and text[len(text) - len(text.lstrip())] not in "[{" \
+            and _closer_starts_node(text):
+        return _REFERENCE
     if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
-        return True
-    return ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None
+        return _REFERENCE
+    if ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None:
+        return _REFERENCE
+    return _ANCHORS if anchors else _FAST
+
+
+def _needs_reference(text: str) -> bool:
+    """True when a document cannot go to rapidyaml as it is (anchors, tags, ...)."""
+    return _gate(text) != _FAST
 
 
 def _ryml_available() -> bool:
@@ -551,9 +628,48 @@ def quiet_native_stderr() -> Iterator[None]:
 
 def _fast_load(text: str, strict: bool) -> tuple[bool, Any]:
     """(True, value) when rapidyaml can be trusted with this document, else (False, None)."""
-    if not _HAVE_RYML or _needs_reference(text):
+    if not _HAVE_RYML:
         return False, None
-    return _ryml_load(text, strict)
+    gate = _gate(text)
+    if gate == _REFERENCE:
+        return False, None
+    return _ryml_load(text, strict, gate == _ANCHORS)
+
+
+def _plain_references(tree: Any) -> bool:
+    """True when every alias in a rapidyaml tree is a value naming an anchor that is written
+    once, before it and outside it (so ``resolve()`` gives what go-yaml gives). Anything else
+    goes to the reference loader: rapidyaml crashes resolving an alias inside its own anchor
+    (``a: &x [*x]``), and PyYAML reports repeated anchors and undefined aliases."""
+    import ryml
+
+    marks = ryml.KEYANCH | ryml.VALANCH | ryml.KEYREF | ryml.VALREF
+    anchored: dict[bytes, int] = {}
+    aliases: list[int] = []
+    for node in range(tree.size()):
+        kind = tree.type(node)
+        if not kind & marks:
+            continue
+        if kind & ryml.KEYREF:
+            return False  # an alias as a key
+        for flag, name_of in ((ryml.KEYANCH, tree.key_anchor), (ryml.VALANCH, tree.val_anchor)):
+            if kind & flag:
+                name = bytes(name_of(node))
+                if name in anchored:
+                    return False
+                anchored[name] = node
+        if kind & ryml.VALREF:
+            aliases.append(node)
+    for node in aliases:
+        anchor = anchored.get(bytes(tree.val_ref(node)))
+        if anchor is None or anchor > node:
+            return False  # undefined, or defined after the alias
+        up = node
+        while up != ryml.NONE:
+            if up == anchor:
+                return False  # inside what it names
+            up = tree.parent(up)
+    return True
 
 
 _BUFFERS = threading.local()
@@ -572,12 +688,16 @@ def _emit_buffer(size: int = 0) -> bytearray:
 _KEPT_BUFFER = 4 * 1024 * 1024
 
 
-def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
+def _ryml_load(text: str, strict: bool, anchors: bool = False) -> tuple[bool, Any]:
     """rapidyaml's reading of a document that passed the YAML side of the gate."""
     import ryml
 
     try:
         tree = ryml.parse_in_arena(text.encode("utf-8"))
+        if anchors:
+            if not _plain_references(tree):
+                return False, None
+            tree.resolve()  # aliases become copies of what their anchors hold
         root = tree.root_id()
         nodes = tree.size()
         if tree.is_stream(root):
@@ -605,6 +725,8 @@ def _ryml_load(text: str, strict: bool) -> tuple[bool, Any]:
     # orjson keeps the last of repeated keys; rapidyaml's tree has them all, so a document
     # with a duplicate key has fewer values than the tree has nodes (the reference loader then
     # finds the key and its line)
+    if type(value) is not dict and type(value) is not list:
+        return False, None
     count = _typed_count(value)
     if count < 0 or (strict and count != nodes):
         return False, None
