@@ -735,3 +735,66 @@ def test_rules_beyond_pythons_limits_fall_back_to_regorus() -> None:
     assert "Python's limits" in compiled.fallback_rules()["t.r"]
     assert compiled.fallback_rules()["t.s"] == "depends on t.r"
     assert compiled.compiled_rules() == ["t.ok"]
+
+
+# --- results as regorus prints them --------------------------------------------------------
+
+
+def _reference_to_json(v: Any) -> Any:
+    """to_json as first written (one comprehension per container): the faster version must
+    print every value the same way."""
+    from socle.policy.regoc.runtime import RSet, ordered
+
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is dict:
+        return {k: _reference_to_json(x) for k, x in v.items()}
+    if t is list:
+        return [_reference_to_json(x) for x in v]
+    if t is float:
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if t is RSet:
+        return [_reference_to_json(x) for x in ordered(v)]
+    raise TypeError(f"not a Rego value: {t.__name__}")
+
+
+def _rset(items: list[Any]) -> Any:
+    from socle.policy.regoc.runtime import mkset
+
+    return mkset(items)
+
+
+_REGO_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**60, 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1.0, -0.0, 2.0**53])
+    | st.text(max_size=4),
+    lambda inner: (st.lists(inner, max_size=4)
+                   | st.lists(inner, max_size=4).map(_rset)
+                   | st.dictionaries(st.text(max_size=3), inner, max_size=4)),
+    max_leaves=25)
+
+
+@given(_REGO_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_to_json_prints_values_as_before(value: Any) -> None:
+    from socle.policy.regoc.runtime import to_json
+
+    got, want = to_json(value), _reference_to_json(value)
+    assert json.dumps(got) == json.dumps(want)
+    assert [type(x) for x in _leaves(got)] == [type(x) for x in _leaves(want)]
+
+
+def _leaves(v: Any) -> list[Any]:
+    if isinstance(v, dict):
+        return [x for k in v for x in (k, *_leaves(v[k]))]
+    if isinstance(v, list):
+        return [x for item in v for x in _leaves(item)]
+    return [v]
+
+
+def test_to_json_refuses_what_is_not_a_rego_value() -> None:
+    from socle.policy.regoc.runtime import to_json
+
+    with pytest.raises(TypeError):
+        to_json({"a": [object()]})

@@ -375,22 +375,27 @@ def intersection(a: Any, b: Any) -> RSet:
 
 # --- output ------------------------------------------------------------------------------------
 
+_SCALARS = frozenset((str, int, bool, type(None)))
+
+
 def to_json(v: Any) -> Any:
     """A value as regorus prints it: sets as sorted lists, whole floats as integers."""
     t = type(v)
-    if t is str or t is int or t is bool or v is None:
-        return v
     if t is dict:
-        return {k: x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
-                for k, x in v.items()}
-    if t is list:
-        return [x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
-                for x in v]
+        out = {}
+        for k, x in v.items():
+            out[k] = x if type(x) in _SCALARS else to_json(x)
+        return out
+    if t is list or t is RSet:
+        if not v:  # (most sets of findings are empty)
+            return []
+        if t is RSet and len(v) > 1:
+            v = ordered(v)
+        return [x if type(x) in _SCALARS else to_json(x) for x in v]
+    if t in _SCALARS:
+        return v
     if t is float:
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if t is RSet:
-        return [x if (tx := type(x)) is str or tx is int or tx is bool else to_json(x)
-                for x in ordered(v)]
     raise TypeError(f"not a Rego value: {t.__name__}")
 
 
