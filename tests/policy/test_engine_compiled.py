@@ -798,3 +798,20 @@ def test_to_json_refuses_what_is_not_a_rego_value() -> None:
 
     with pytest.raises(TypeError):
         to_json({"a": [object()]})
+
+
+def test_any_prefix_and_suffix_match_answer_and_fail_as_before() -> None:
+    from socle.policy.regoc.runtime import BUILTINS, mkset
+
+    suffix = BUILTINS["strings.any_suffix_match"][1]
+    prefix = BUILTINS["strings.any_prefix_match"][1]
+    assert suffix("app_file", ["_path", "_file"]) is True
+    assert suffix(["a", "b_url"], mkset(["_url"])) is True
+    assert suffix("secret", ["_file"]) is False and suffix("x", []) is False
+    assert prefix("$(VAR)", ["{{", "$"]) is True and prefix(["a", "b"], "c") is False
+    # a non-string is an error only when it is reached, as before
+    assert suffix("abc", ["c", 5]) is True
+    with pytest.raises(TypeError):
+        suffix("abc", [5, "c"])
+    with pytest.raises(TypeError):
+        prefix(["a", 1], ["z"])

@@ -740,6 +740,9 @@ def _any_prefix(s: Any, ps: Any) -> bool:
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
     if ss is None or pp is None:
         raise TypeError("strings.any_prefix_match: strings or collections of strings")
+    if _all_str(ss) and _all_str(pp):
+        prefixes = tuple(pp)
+        return any(a.startswith(prefixes) for a in ss)
     return any(_s(a).startswith(_s(b)) for a in ss for b in pp)
 
 
@@ -748,7 +751,14 @@ def _any_suffix(s: Any, ps: Any) -> bool:
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
     if ss is None or pp is None:
         raise TypeError("strings.any_suffix_match: strings or collections of strings")
+    if _all_str(ss) and _all_str(pp):
+        suffixes = tuple(pp)
+        return any(a.endswith(suffixes) for a in ss)
     return any(_s(a).endswith(_s(b)) for a in ss for b in pp)
+
+
+def _all_str(xs: list[Any]) -> bool:
+    return all(type(x) is str for x in xs)
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
@@ -758,8 +768,8 @@ _SAFE_REGEX = re.compile(r"(?:[A-Za-z0-9_\-.^$*+?()\[\]|/:@ ,=<>!#%&;'\"~`]"
 
 
 def _regex_match(pattern: Any, s: Any) -> bool:
-    pattern = _s(pattern)
-    s = _s(s)
+    if type(pattern) is not str or type(s) is not str:  # (_s inlined in the hot builtins)
+        raise TypeError("operand must be a string")
     rx = _REGEX_CACHE.get(pattern)
     if rx is None:
         if not _SAFE_REGEX.fullmatch(pattern) or "(?" in pattern:
@@ -805,15 +815,21 @@ def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
 
 
 def _startswith(s: Any, p: Any) -> bool:
-    return _s(s).startswith(_s(p))
+    if type(s) is not str or type(p) is not str:
+        raise TypeError("operand must be a string")
+    return s.startswith(p)
 
 
 def _endswith(s: Any, p: Any) -> bool:
-    return _s(s).endswith(_s(p))
+    if type(s) is not str or type(p) is not str:
+        raise TypeError("operand must be a string")
+    return s.endswith(p)
 
 
 def _contains(s: Any, p: Any) -> bool:
-    return _s(p) in _s(s)
+    if type(s) is not str or type(p) is not str:
+        raise TypeError("operand must be a string")
+    return p in s
 
 
 def _upper(s: Any) -> str:
@@ -824,10 +840,11 @@ def _upper(s: Any) -> str:
 
 
 def _lower(s: Any) -> str:
-    s = _s(s)
+    if type(s) is not str:
+        raise TypeError("operand must be a string")
     if not s.isascii():
         raise ValueError("case mapping left to regorus")
-    return s.lower()  # type: ignore[no-any-return]
+    return s.lower()
 
 
 def _replace(s: Any, old: Any, new: Any) -> str:
