@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,4 +209,7 @@ class Report:
         return 0
 
     def sorted_findings(self) -> list[Finding]:
-        return sorted(self.findings, key=lambda f: (f.file, f.document_index, f.line, f.rule_id))
+        return sorted(self.findings, key=_FINDING_ORDER)
+
+
+_FINDING_ORDER = operator.attrgetter("file", "document_index", "line", "rule_id")

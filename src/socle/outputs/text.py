@@ -45,10 +45,17 @@ def write(report: Report, stream: TextIO, options: object) -> None:
     color = bool(getattr(options, "color", False))
     verbose = bool(getattr(options, "verbose", False))
     show_summary = bool(getattr(options, "summary", False))
+    # written in blocks, not a write per finding (tens of thousands on a large repository)
+    lines: list[str] = []
     for f in report.sorted_findings():
-        stream.write(format_finding(f, color) + "\n")
+        lines.append(format_finding(f, color))
         if verbose and f.remediation:
-            stream.write(f"    fix: {f.remediation}\n")
+            lines.append(f"    fix: {f.remediation}")
+        if len(lines) >= 4096:
+            stream.write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        stream.write("\n".join(lines) + "\n")
     if verbose:
         for d in report.documents:
             if d.status is Status.VALID:
