@@ -111,8 +111,12 @@ class DocumentValidator:
     """Validates documents one by one with one registry (one per process)."""
 
     def __init__(self, options: ValidateOptions, registry: SchemaRegistry) -> None:
+        from socle.formats.yaml import DuplicateKeyError
+
         self.options = options
         self.registry = registry
+        self._duplicate = DuplicateKeyError
+        self._filtered = bool(options.skip or options.reject)
         self.extra: Any = None
         if options.extra_checks:
             from socle.schema import checks
@@ -120,11 +124,9 @@ class DocumentValidator:
             self.extra = checks
 
     def validate(self, doc: Document, out: FileResult) -> None:
-        from socle.formats.yaml import DuplicateKeyError
-
         if doc.error is not None:
             err = doc.error
-            duplicate = isinstance(err, DuplicateKeyError)
+            duplicate = isinstance(err, self._duplicate)
             rule = "yaml/duplicate-key" if duplicate else "input/parse-error"
             out.findings.append(Finding(
                 rule_id=rule, message=err.message, severity=Severity.HIGH,
@@ -171,15 +173,16 @@ class DocumentValidator:
             fact = self.extra.facts(doc)
             if fact is not None:
                 out.facts.append(fact)
-        if _kind_matches(self.options.skip, api_version, kind):
-            result.status, result.reason = Status.SKIPPED, "skipped by -skip"
-            return
-        if _kind_matches(self.options.reject, api_version, kind):
-            result.status, result.reason = Status.INVALID, "prohibited by -reject"
-            out.findings.append(Finding(
-                "schema/rejected", f"prohibited resource kind {kind}", Severity.HIGH, "schema",
-                resource, doc.file, doc.line, 0, doc.index))
-            return
+        if self._filtered:
+            if _kind_matches(self.options.skip, api_version, kind):
+                result.status, result.reason = Status.SKIPPED, "skipped by -skip"
+                return
+            if _kind_matches(self.options.reject, api_version, kind):
+                result.status, result.reason = Status.INVALID, "prohibited by -reject"
+                out.findings.append(Finding(
+                    "schema/rejected", f"prohibited resource kind {kind}", Severity.HIGH,
+                    "schema", resource, doc.file, doc.line, 0, doc.index))
+                return
         if is_crd(obj):
             self.registry.add_crd_schemas(schemas_from_crd(obj))
         validator = self.registry.validator(api_version, kind)
