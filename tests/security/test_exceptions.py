@@ -89,6 +89,16 @@ def test_other_tools_annotations_map_through_references(tmp_path: Path, annotati
     assert _excepted(report)["T-001"]["source"] == source
 
 
+def test_kubescape_ignore_label_without_any_annotation(tmp_path: Path) -> None:
+    text = DEPLOYMENT.replace("  labels: {app: web}\n",
+                              '  labels: {app: web, kubescape.io/ignore: "true"}\n', 1)
+    assert "annotations" not in text
+    report = _scan(tmp_path, text)
+    assert "T-001" not in _failing(report)
+    assert _excepted(report)["T-001"]["source"] == "kubescape"
+    assert _failing(_scan(tmp_path, DEPLOYMENT)) == {"T-001"}
+
+
 def test_unrelated_tool_id_does_not_except(tmp_path: Path) -> None:
     report = _scan(tmp_path, _with_annotations('    kubescape.io/skip-controls: "C-0016"\n'))
     assert _failing(report) == {"T-001"}

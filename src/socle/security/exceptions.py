@@ -229,8 +229,8 @@ class Exceptions:
         ann = ann if isinstance(ann, dict) else {}
         labels = meta.get("labels")
         labels = labels if isinstance(labels, dict) else {}
-        if not ann and not labels:
-            return out
+        if not ann and (not labels or KS_IGNORE not in labels):
+            return out  # (labels matter only for Kubescape's ignore label)
         apath: list[str | int] = ["metadata", "annotations"]
 
         def add(ids: set[str], exc: Exception_) -> None:
