@@ -84,3 +84,38 @@ def test_clean_input_scores_full_compliance(tmp_path: Path) -> None:
     s = report.extra["scores"].to_dict()
     assert s["overall"] == {"riskScore": 0.0, "complianceScore": 100.0,
                             "controls": {"passed": 1, "failed": 0, "irrelevant": 0}}
+
+
+def test_scores_from_records_match_a_per_control_tally() -> None:
+    # score() walks the relevant controls of each resource's kind once and only the controls
+    # a resource failed or was excepted by: the same tallies as asking every control
+    import random
+
+    from socle.security.runner import Record, score, select_controls
+    from socle.security.scoring import ControlTally, compute
+
+    selection = select_controls(ScanOptions())
+    controls = selection.selected.controls
+    kinds = ["Deployment", "Service", "ConfigMap", "Role", "Pod", "Unknown"]
+    rng = random.Random(7)
+    ids = [c.id for c in controls]
+    records = []
+    for i in range(300):
+        rec = Record(("f.yaml", i, ()), rng.choice(kinds), rng.choice([1.0, 2.2, 3.3]))
+        rec.failed = set(rng.sample(ids, 5))
+        rec.excepted = set(rng.sample(ids, 2))
+        records.append(rec)
+    tallies = {c.id: ControlTally() for c in controls}
+    for rec in records:
+        for c in controls:
+            if c.applies_to(rec.kind):
+                t = tallies[c.id]
+                t.weights[rec.key] = rec.weight
+                if c.id in rec.failed:
+                    t.failed.add(rec.key)
+                if c.id in rec.excepted:
+                    t.excepted.add(rec.key)
+    frameworks = {fw.name: fw.members(selection.selected) for fw in selection.reported}
+    want = compute(tallies, controls, frameworks).to_dict()
+    assert score(selection, records).to_dict() == want
+    assert want["overall"]["controls"]["failed"] > 0

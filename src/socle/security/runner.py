@@ -1044,17 +1044,25 @@ def _mark_invalid(report: Report) -> None:
 def score(selection: Selection, records: Iterable[Record]) -> Scores:
     controls = selection.selected.controls
     tallies: dict[str, ControlTally] = {c.id: ControlTally() for c in controls}
-    by_kind: dict[str, list[Control]] = {}
-    records = list(records)
+    # per kind: the weight tables of the controls it is relevant to, and their ids (a resource
+    # failed or was excepted by few controls: those are looked at, not every relevant one)
+    by_kind: dict[str, tuple[list[dict[Any, float]], set[str]]] = {}
     for rec in records:
-        if rec.kind not in by_kind:
-            by_kind[rec.kind] = [c for c in controls if c.applies_to(rec.kind)]
-        for c in by_kind[rec.kind]:
-            t = tallies[c.id]
-            t.weights[rec.key] = rec.weight
-            if c.id in rec.failed:
-                t.failed.add(rec.key)
-            if c.id in rec.excepted:
-                t.excepted.add(rec.key)
+        entry = by_kind.get(rec.kind)
+        if entry is None:
+            relevant = [c for c in controls if c.applies_to(rec.kind)]
+            entry = by_kind[rec.kind] = ([tallies[c.id].weights for c in relevant],
+                                         {c.id for c in relevant})
+        key = rec.key
+        weight = rec.weight
+        for weights in entry[0]:
+            weights[key] = weight
+        ids = entry[1]
+        for cid in rec.failed:
+            if cid in ids:
+                tallies[cid].failed.add(key)
+        for cid in rec.excepted:
+            if cid in ids:
+                tallies[cid].excepted.add(key)
     frameworks = {fw.name: fw.members(selection.selected) for fw in selection.reported}
     return compute(tallies, controls, frameworks)
