@@ -21,10 +21,15 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color else text
 
 
-def format_finding(f: Finding, color: bool = False) -> str:
+_SEVERITY = {s: str(s) for s in Severity}
+
+
+def format_finding(f: Finding, color: bool = False, what: str | None = None) -> str:
+    """One finding's line; ``what`` is the resource as text when the caller has it."""
     loc = f.location() or "-"
-    sev = _paint(str(f.severity), _COLORS[f.severity], color)
-    what = str(f.resource) if (f.resource.kind or f.resource.name) else ""
+    sev = _paint(_SEVERITY[f.severity], _COLORS[f.severity], color)
+    if what is None:
+        what = str(f.resource) if (f.resource.kind or f.resource.name) else ""
     head = f"{_paint(loc, _BOLD, color)}: {sev}"
     body = f"{what}: {f.message}" if what else f.message
     if f.path and f.path not in f.message:
@@ -47,8 +52,13 @@ def write(report: Report, stream: TextIO, options: object) -> None:
     show_summary = bool(getattr(options, "summary", False))
     # written in blocks, not a write per finding (tens of thousands on a large repository)
     lines: list[str] = []
+    names: dict[int, str] = {}  # a document's findings share its Resource: named once
     for f in report.sorted_findings():
-        lines.append(format_finding(f, color))
+        res = f.resource
+        what = names.get(id(res))
+        if what is None:
+            what = names[id(res)] = str(res) if (res.kind or res.name) else ""
+        lines.append(format_finding(f, color, what))
         if verbose and f.remediation:
             lines.append(f"    fix: {f.remediation}")
         if len(lines) >= 4096:
