@@ -261,3 +261,14 @@ def test_fast_line_lookup_through_anchors_and_at_aliases() -> None:
     # below an alias, or a scalar carrying an anchor: left to the composer
     assert locate_block(ANCHORED, ("spec", "template", "metadata", "labels", "app")) is None
     assert locate_block(ANCHORED, ("spec", "template", "spec", "containers", 1, "env", 0)) is None
+
+
+def test_finding_paths_are_json_pointers_escaped_the_same_every_time() -> None:
+    from socle.security.runner import _pointer_of
+
+    keys: list[str | int] = ["metadata", "annotations", "a/b~c", 0]
+    assert _pointer_of(keys) == "/metadata/annotations/a~1b~0c/0"
+    keys.append("x")  # the cache keeps its own copy of the path
+    assert _pointer_of(keys) == "/metadata/annotations/a~1b~0c/0/x"
+    assert _pointer_of(["metadata", "annotations", "a/b~c", 0]) == "/metadata/annotations/a~1b~0c/0"
+    assert _pointer_of([]) == ""

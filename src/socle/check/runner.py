@@ -200,6 +200,7 @@ class Checkers:
         self.validator: Any = None
         self.policy: Any = None
         self.scanner: Any = None
+        self.target: Any = None
         self.collect = bool(plan and plan.collect)
         self.strict = False
         self.fast = True
@@ -212,9 +213,10 @@ class Checkers:
             self.strict = options.validate.registry.strict
             self.fast = options.validate.fast_yaml
         if options.test is not None:
-            from socle.policy.conftest import Runner
+            from socle.policy.conftest import Runner, Target
 
             self.policy = Runner(options.test)
+            self.target = Target
         if plan is not None:
             self.scanner = plan.local_scanner()
         self._v_ignore = compile_patterns(options.validate_ignore)
@@ -331,10 +333,9 @@ def _parse_error(out: FileOutcome, doc: Document) -> None:
 
 def _policy(checkers: Checkers, doc: Document, report: Report, out: FileOutcome,
             split: bool) -> None:
-    from socle.policy.conftest import Target
-
-    targets = ([Target(doc.file, item, doc.line, i) for i, item in enumerate(doc.obj)]
-               if split else [Target(doc.file, doc.obj, doc.line, doc.index)])
+    target = checkers.target  # socle.policy.conftest.Target (imported once, not per document)
+    targets = ([target(doc.file, item, doc.line, i) for i, item in enumerate(doc.obj)]
+               if split else [target(doc.file, doc.obj, doc.line, doc.index)])
     for t in targets:
         try:
             checkers.policy.check(t, report)

@@ -34,7 +34,7 @@ from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.policy.engine import DEFAULT_ENGINE
+from socle.policy.engine import DEFAULT_ENGINE, PolicyError
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
 from socle.security.exceptions import (
     EXPIRED_RULE,
@@ -147,6 +147,19 @@ def select_controls(options: ScanOptions) -> Selection:
 
 def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+_POINTERS: dict[tuple[str | int, ...], str] = {}  # findings of one control share their paths
+
+
+def _pointer_of(keys: list[str | int]) -> str:
+    key = tuple(keys)
+    out = _POINTERS.get(key)
+    if out is None:
+        out = _pointer(keys)
+        if len(_POINTERS) < 65536:
+            _POINTERS[key] = out
+    return out
 
 
 def _inventory_index(by_kind: dict[str, list[Any]]) -> dict[str, dict[str, list[Any]]] | None:
@@ -363,8 +376,6 @@ class Scanner:
     def evaluate(self, doc: Document, rule: str, members: list[Control]
                  ) -> tuple[dict[str, list[Any]], list[str]]:
         """Results by control id, and the controls that failed to evaluate (with why)."""
-        from socle.policy.engine import PolicyError
-
         engine = self._engine_for(rule)
         try:
             value = engine.eval_rule(rule, doc.obj)
@@ -498,7 +509,7 @@ class Scanner:
         return Finding(
             rule_id=control.id, title=control.title, message=str(r.get("msg") or control.title),
             severity=control.severity, source="security", resource=resource, file=doc.file,
-            line=line, column=column, document_index=doc.index, path=_pointer(keys),
+            line=line, column=column, document_index=doc.index, path=_pointer_of(keys),
             remediation=control.remediation, references=self.references.get(control.id, {}),
             help_uri=control.help_uri, extra=extra)
 
