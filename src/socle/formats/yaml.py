@@ -447,7 +447,11 @@ def _numeric_risky(s: str, key: bool) -> bool:
 
 def _typed_count(obj: Any) -> int:
     """The number of values in a decoded document, itself included (rapidyaml's node count),
-    or -1 when a key or string in it may be typed differently by go-yaml (see above)."""
+    or -1 when a key or string in it may be typed differently by go-yaml (see above).
+
+    The mapping and sequence loops repeat each other on purpose: this walk runs over every
+    value of every document, and sharing the value checks (a separate key pass, one loop over
+    ``obj.values()``) measured ~15% slower."""
     count = 1
     if type(obj) is dict:
         count += len(obj)
