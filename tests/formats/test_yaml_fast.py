@@ -162,3 +162,15 @@ def test_generated_anchor_documents_agree_with_the_reference_loader(doc: str) ->
     if ok:
         assert expected != "refused", f"fast path accepted {doc!r}; reference refuses it"
         assert value == expected, doc
+
+
+def test_large_anchored_documents_go_to_the_reference_loader() -> None:
+    # rapidyaml copies what aliases name: only documents small enough that six aliases cannot
+    # take them past the expansion limit are resolved there
+    small = "a: &x [" + ", ".join(["1"] * 100) + "]\nb: *x\n"
+    big = "a: &x [" + ", ".join(["1"] * 20_000) + "]\nb: *x\n"
+    with quiet_native_stderr():
+        assert fast_load(small, strict=True)[0]
+        assert not fast_load(big, strict=True)[0]
+    doc = y.load_document(big, "big.yaml", strict=True)
+    assert doc.error is None and doc.obj["b"] == [1] * 20_000

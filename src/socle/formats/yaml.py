@@ -699,7 +699,10 @@ def _ryml_load(text: str, strict: bool, anchors: bool = False) -> tuple[bool, An
     try:
         tree = ryml.parse_in_arena(text.encode("utf-8"))
         if anchors:
-            if not _plain_references(tree):
+            # six aliases copy at most 64 times what was written: past this size the
+            # reference loader, which measures the expansion, reads it
+            if tree.size() * 2**_HARMLESS_ALIASES > MAX_EXPANDED_NODES \
+                    or not _plain_references(tree):
                 return False, None
             tree.resolve()  # aliases become copies of what their anchors hold
         root = tree.root_id()
