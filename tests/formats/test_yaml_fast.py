@@ -174,3 +174,41 @@ def test_large_anchored_documents_go_to_the_reference_loader() -> None:
         assert not fast_load(big, strict=True)[0]
     doc = y.load_document(big, "big.yaml", strict=True)
     assert doc.error is None and doc.obj["b"] == [1] * 20_000
+
+
+def _gate_scanning_everything(text: str) -> int:
+    """The gate as it was before its one-pass prefilter: every test on every document."""
+    if text[0] in "&*!%" or "\n%" in text or "<<" in text:
+        return y._REFERENCE
+    anchors = False
+    if "&" in text or "*" in text or "!" in text:
+        if "!" in text and y._indicator_starts_node(text, "!"):
+            return y._REFERENCE
+        anchors = y._indicator_starts_node(text, "&*")
+        if anchors and (text.count("*") > y._HARMLESS_ALIASES
+                        or text.count("&") > y._MANY_ANCHORS or y._awkward_anchors(text)):
+            return y._REFERENCE
+    if ("[" in text or "{" in text) and any(s in text for s in y._FLOW_COLON_HINTS) \
+            and y._FLOW_COLON.search(text):
+        return y._REFERENCE
+    for m in y._RESERVED_CHAR.finditer(text):
+        if m.start() == 0 or text[m.start() - 1] in y._BEFORE_RESERVED:
+            return y._REFERENCE
+    if ("]" in text or "}" in text) and text[len(text) - len(text.lstrip())] not in "[{" \
+            and y._closer_starts_node(text):
+        return y._REFERENCE
+    if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
+        return y._REFERENCE
+    if ("\\u" in text or "\\U" in text) and y._ODD_TEXT.search(text) is not None:
+        return y._REFERENCE
+    return y._ANCHORS if anchors else y._FAST
+
+
+_GATE_PIECES = [*PIECES, "]", "}", "{}", "[]", "k: }", "- ]", "\\u", "\\ud800", "\\U0000d800",
+                "\x85", "\u2028", "é", "25%", "a@b.c", "&x ", "*x", "a: &x\n", "\n  - ", "\t"]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_GATE_PIECES), max_size=16).map("".join).filter(bool))
+def test_gate_prefilter_decides_as_scanning_everything(text: str) -> None:
+    assert y._gate(text) == _gate_scanning_everything(text)
