@@ -155,19 +155,9 @@ class _ScanPlan:
 
 
 def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
-    from socle.security.controls import default_inputs
-    from socle.security.exceptions import Exceptions, load_exceptions_file
-    from socle.security.frameworks import bundled
-    from socle.security.runner import select_controls
+    from socle.security.runner import prepare
 
-    selection = select_controls(options)
-    inputs = {**default_inputs(selection.all), **options.inputs}
-    rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
-    exceptions = Exceptions(selection.all.controls, rules, options.today or today)
-    names: dict[str, list[str]] = {}
-    for fw in bundled().values():
-        for c in fw.members(selection.selected):
-            names.setdefault(c.id, []).append(fw.name)
+    selection, inputs, exceptions, names = prepare(options, today)
     controls = selection.selected.controls
     return _ScanPlan(selection, inputs, exceptions, names,
                      [c for c in controls if not c.cross_resource],

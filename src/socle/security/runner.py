@@ -861,13 +861,15 @@ def _framework_names(selection: Selection) -> dict[str, list[str]]:
     return out
 
 
-def _prepare(options: ScanOptions) -> tuple[Selection, dict[str, Any], Exceptions,
-                                            dict[str, list[str]]]:
-    """What every scan needs first: the controls, their inputs, exceptions, framework names."""
+def prepare(options: ScanOptions, today: dt.date | None = None
+            ) -> tuple[Selection, dict[str, Any], Exceptions, dict[str, list[str]]]:
+    """What every scan needs first (``socle scan`` and ``socle check``): the controls, their
+    inputs, exceptions (expiring against ``options.today``, else ``today``, else the real
+    date), framework names."""
     selection = select_controls(options)
     inputs = {**default_inputs(selection.all), **options.inputs}
     rules = load_exceptions_file(options.exceptions_file) if options.exceptions_file else []
-    exceptions = Exceptions(selection.all.controls, rules, options.today)
+    exceptions = Exceptions(selection.all.controls, rules, options.today or today)
     return selection, inputs, exceptions, _framework_names(selection)
 
 
@@ -875,7 +877,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     global _FACTORY
     from socle.formats.yaml import quiet_native_stderr
 
-    selection, inputs, exceptions, fw_names = _prepare(options)
+    selection, inputs, exceptions, fw_names = prepare(options)
     controls = selection.selected
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
@@ -985,7 +987,7 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
     and ``metadata.managedFields`` are dropped first. Runs in this process (no workers)."""
     from socle.formats.yaml import quiet_native_stderr
 
-    selection, inputs, exceptions, fw_names = _prepare(options)
+    selection, inputs, exceptions, fw_names = prepare(options)
     controls = selection.selected
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
