@@ -272,3 +272,30 @@ def test_finding_paths_are_json_pointers_escaped_the_same_every_time() -> None:
     assert _pointer_of(keys) == "/metadata/annotations/a~1b~0c/0/x"
     assert _pointer_of(["metadata", "annotations", "a/b~c", 0]) == "/metadata/annotations/a~1b~0c/0"
     assert _pointer_of([]) == ""
+
+
+def test_line_index_travels_with_a_document_to_the_next_phase() -> None:
+    """The cross-resource phase runs in other processes: the line index the first phase built
+    goes with the document (pickled compactly) and answers exactly as a fresh one."""
+    import pickle
+
+    from socle.security.runner import _GIVE_UP, BlockText, position
+
+    text = DEPLOYMENT
+    (doc,) = list(iter_documents(text, "d.yaml"))
+    paths: list[list[str | int]] = [
+        ["spec", "template", "spec", "containers", 0, "image"],
+        ["spec", "template", "metadata", "labels"],
+        ["metadata", "name"], ["spec", "nothere", "deeper"], ["spec", "replicas"]]
+    first = [position(doc, p) for p in paths]
+    assert isinstance(doc._index, BlockText) and doc._index.memo
+    doc._index.memo[("x",)] = _GIVE_UP  # a sentinel cannot cross processes: it is dropped
+    data = pickle.dumps(doc)
+    assert data.count(text.encode()) == 1  # the text is sent once, not again for the index
+    back = pickle.loads(data)
+    assert isinstance(back._index, BlockText) and back._index.text is back.text
+    assert ("x",) not in back._index.memo
+    assert [position(back, p) for p in paths] == first
+    fresh = BlockText(text)
+    assert (back._index.ind, back._index.dash, back._index.lines) == (
+        fresh.ind, fresh.dash, fresh.lines)

@@ -35,13 +35,16 @@ class Document:
     origin: int = 0
     _positions: PositionMap | None = field(default=None, repr=False)
     _locate: Callable[[str], PositionMap] | None = field(default=None, repr=False)
+    # a line index of ``text`` a checker built (security's line lookup), kept so that a later
+    # phase, in another process, does not build it again
+    _index: Any = field(default=None, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled as a constructor call: cheaper than the dataclass' per-field state functions
         # (documents go from worker processes to the parent for cross-resource checks)
         return (Document, (self.obj, self.file, self.index, self.line, self.text, self.format,
                            self.base_path, self.error, self.origin, self._positions,
-                           self._locate))
+                           self._locate, self._index))
 
     @property
     def resource(self) -> Resource:

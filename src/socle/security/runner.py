@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -549,11 +550,23 @@ _KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|"""
 
 
 class BlockText:
-    """A document's lines with their indentation, computed once; path lookups are memoised."""
+    """A document's lines with their indentation, computed once; path lookups are memoised.
 
-    __slots__ = ("dash", "ind", "lines", "memo")
+    It pickles as the text (shared with the document's, so sent once), the indentation as
+    16-bit integers and the dash flags as bytes: the cross-resource phase gets the index the
+    first phase built instead of building it again."""
+
+    __slots__ = ("dash", "ind", "lines", "memo", "text")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if not all(-2 <= i < 32768 for i in self.ind):  # pragma: no cover - 32 KiB indents
+            return (BlockText, (self.text,))
+        memo = {k: v for k, v in self.memo.items() if v is not _GIVE_UP}  # (a sentinel)
+        return (_restore_block, (self.text, array("h", self.ind).tobytes(), bytes(self.dash),
+                                 memo))
 
     def __init__(self, text: str) -> None:
+        self.text = text
         # list comprehensions over the lines (this runs for every document with a finding)
         self.lines = lines = text.split("\n")
         bodies = [ln.lstrip(" ") for ln in lines]
@@ -570,6 +583,16 @@ class BlockText:
         self.dash = [c == "-" and i >= 0 and (len(b) == 1 or b[1] == " " or b.rstrip() == "-")
                      for c, b, i in zip(firsts, bodies, ind, strict=True)]
         self.memo: dict[tuple[str | int, ...], Any] = {}
+
+
+def _restore_block(text: str, ind: bytes, dash: bytes, memo: dict[Any, Any]) -> BlockText:
+    bt = BlockText.__new__(BlockText)
+    bt.text = text
+    bt.lines = text.split("\n")
+    bt.ind = array("h", ind).tolist()
+    bt.dash = [d == 1 for d in dash]
+    bt.memo = memo
+    return bt
 
 
 _GIVE_UP = object()
@@ -721,12 +744,15 @@ _BLOCKS: dict[int, tuple[str, BlockText]] = {}
 def position(doc: Document, keys: list[str | int]) -> tuple[int, int]:
     """Line and column of the deepest existing key on ``keys`` (fast path, then exact)."""
     if doc.format == "yaml" and doc.text is not None and doc._positions is None:
-        bt = _BLOCKS.get(id(doc.text))
-        if bt is None or bt[0] is not doc.text:
-            _BLOCKS.clear()  # one document at a time (List items share their parent's text)
-            bt = (doc.text, BlockText(doc.text))
-            _BLOCKS[id(doc.text)] = bt
-        hit = locate_block(bt[1], (*doc.base_path, *keys))
+        block = doc._index
+        if type(block) is not BlockText or block.text is not doc.text:
+            bt = _BLOCKS.get(id(doc.text))
+            if bt is None or bt[0] is not doc.text:
+                _BLOCKS.clear()  # one document at a time (List items share their parent's text)
+                bt = (doc.text, BlockText(doc.text))
+                _BLOCKS[id(doc.text)] = bt
+            block = doc._index = bt[1]
+        hit = locate_block(block, (*doc.base_path, *keys))
         if hit is not None and hit != (0, 0):
             first = doc.origin or doc.line
             return (first - 1 + hit[0], hit[1])
