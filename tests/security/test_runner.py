@@ -279,7 +279,7 @@ def test_line_index_travels_with_a_document_to_the_next_phase() -> None:
     goes with the document (pickled compactly) and answers exactly as a fresh one."""
     import pickle
 
-    from socle.security.runner import _GIVE_UP, BlockText, position
+    from socle.security.runner import _GIVE_UP, BlockText, PackedBlock, position
 
     text = DEPLOYMENT
     (doc,) = list(iter_documents(text, "d.yaml"))
@@ -293,9 +293,10 @@ def test_line_index_travels_with_a_document_to_the_next_phase() -> None:
     data = pickle.dumps(doc)
     assert data.count(text.encode()) == 1  # the text is sent once, not again for the index
     back = pickle.loads(data)
-    assert isinstance(back._index, BlockText) and back._index.text is back.text
-    assert ("x",) not in back._index.memo
+    packed = back._index  # kept packed until a lookup needs it
+    assert isinstance(packed, PackedBlock) and packed.text is back.text
+    assert ("x",) not in packed.memo
     assert [position(back, p) for p in paths] == first
-    fresh = BlockText(text)
-    assert (back._index.ind, back._index.dash, back._index.lines) == (
-        fresh.ind, fresh.dash, fresh.lines)
+    assert back._index is packed  # unpacked for the lookups only, not kept on the document
+    fresh, unpacked = BlockText(text), packed.unpack()
+    assert (unpacked.ind, unpacked.dash, unpacked.lines) == (fresh.ind, fresh.dash, fresh.lines)

@@ -562,8 +562,8 @@ class BlockText:
         if not all(-2 <= i < 32768 for i in self.ind):  # pragma: no cover - 32 KiB indents
             return (BlockText, (self.text,))
         memo = {k: v for k, v in self.memo.items() if v is not _GIVE_UP}  # (a sentinel)
-        return (_restore_block, (self.text, array("h", self.ind).tobytes(), bytes(self.dash),
-                                 memo))
+        return (PackedBlock, (self.text, array("h", self.ind).tobytes(), bytes(self.dash),
+                              memo))
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -585,14 +585,26 @@ class BlockText:
         self.memo: dict[tuple[str | int, ...], Any] = {}
 
 
-def _restore_block(text: str, ind: bytes, dash: bytes, memo: dict[Any, Any]) -> BlockText:
-    bt = BlockText.__new__(BlockText)
-    bt.text = text
-    bt.lines = text.split("\n")
-    bt.ind = array("h", ind).tolist()
-    bt.dash = [d == 1 for d in dash]
-    bt.memo = memo
-    return bt
+class PackedBlock:
+    """A BlockText as it arrives from another process: kept packed (a parent holds thousands
+    of them for the cross-resource phase) until a lookup needs it."""
+
+    __slots__ = ("dash", "ind", "memo", "text")
+
+    def __init__(self, text: str, ind: bytes, dash: bytes, memo: dict[Any, Any]) -> None:
+        self.text, self.ind, self.dash, self.memo = text, ind, dash, memo
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedBlock, (self.text, self.ind, self.dash, self.memo))
+
+    def unpack(self) -> BlockText:
+        bt = BlockText.__new__(BlockText)
+        bt.text = self.text
+        bt.lines = self.text.split("\n")
+        bt.ind = array("h", self.ind).tolist()
+        bt.dash = [d == 1 for d in self.dash]
+        bt.memo = self.memo
+        return bt
 
 
 _GIVE_UP = object()
@@ -749,9 +761,12 @@ def position(doc: Document, keys: list[str | int]) -> tuple[int, int]:
             bt = _BLOCKS.get(id(doc.text))
             if bt is None or bt[0] is not doc.text:
                 _BLOCKS.clear()  # one document at a time (List items share their parent's text)
-                bt = (doc.text, BlockText(doc.text))
+                packed = type(block) is PackedBlock and block.text is doc.text
+                bt = (doc.text, block.unpack() if packed else BlockText(doc.text))
                 _BLOCKS[id(doc.text)] = bt
-            block = doc._index = bt[1]
+            if block is None:
+                doc._index = bt[1]  # kept for the cross-resource phase, if the document goes
+            block = bt[1]
         hit = locate_block(block, (*doc.base_path, *keys))
         if hit is not None and hit != (0, 0):
             first = doc.origin or doc.line
