@@ -424,8 +424,12 @@ class Runner:
             ns: {r: n for r, n in rules.get(ns, {}).items() if r != "exception"}
             for ns in namespaces}
         self.has_exception = {ns: "exception" in rules.get(ns, {}) for ns in namespaces}
-        self._tables: dict[str, tuple[dict[str, int], int, list[tuple[str, str, str, bool,
-                                                                      str]]]] = {}
+        # per namespace, (rule, id, data path, is a failure, exception name) of its rules in
+        # order: worked out here, not for every document
+        self._tables: dict[str, list[tuple[str, str, str, bool, str]]] = {
+            ns: [(rule, f"{ns}.{rule}", f"data.{ns}.{rule}", bool(FAILURE.match(rule)),
+                  exception_name(rule)) for rule in sorted(self.rules[ns])]
+            for ns in namespaces}
         self.queries: list[str] = []
         for ns in namespaces:
             if self.has_exception[ns]:
@@ -466,7 +470,7 @@ class Runner:
                         for x in group:
                             if isinstance(x, str):
                                 excepted[x] = excepted.get(x, 0) + 1
-            for rule, rid, where, is_failure, exc_name in self._rule_table(ns):
+            for rule, rid, where, is_failure, exc_name in self._tables[ns]:
                 results = _messages(values.get(rid), where)
                 times = excepted.get(exc_name, 0) if excepted else 0
                 if times:
@@ -490,18 +494,6 @@ class Runner:
         report.documents.append(DocumentResult(
             target.file, target.index, target.line, resource,
             Status.INVALID if failed else Status.VALID))
-
-    def _rule_table(self, ns: str) -> list[tuple[str, str, str, bool, str]]:
-        """(rule, id, data path, is a failure, exception name) of the namespace's rules, in
-        order: worked out once, not for every document."""
-        rules = self.rules[ns]
-        known = self._tables.get(ns)
-        if known is not None and known[0] is rules and known[1] == len(rules):
-            return known[2]
-        table = [(rule, f"{ns}.{rule}", f"data.{ns}.{rule}", bool(FAILURE.match(rule)),
-                  exception_name(rule)) for rule in sorted(rules)]
-        self._tables[ns] = (rules, len(rules), table)
-        return table
 
     def _flush_diagnostics(self, target: Target) -> None:
         prints = self.engine.take_prints()
