@@ -19,7 +19,6 @@ same options would.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gc
 import os
@@ -31,6 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
@@ -352,8 +352,8 @@ def _work(paths: list[str]) -> list[FileOutcome]:
     assert isinstance(_WORKER, Checkers)
     if _GC_WAS_ON:
         # the cycle collector stays paused in the workers too (inherited from the parent, see
-        # _paused_gc) and runs here, between two batches, when little is alive (the inherited
-        # objects are frozen): any cyclic garbage lives for one batch at most
+        # check_paths) and runs here, between two batches, when little is alive (the
+        # inherited objects are frozen): any cyclic garbage lives for one batch at most
         gc.collect()
     return [check_source(Source(p), _WORKER) for p in paths]
 
@@ -361,9 +361,7 @@ def _work(paths: list[str]) -> list[FileOutcome]:
 def _pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
-    # the workers inherit this process's objects (the compiled checkers): frozen, their cycle
-    # collections do not walk them (nor copy every page they sit on)
-    gc.freeze()
+    # the workers inherit this process's objects (the compiled checkers), frozen by the caller
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init_worker)
 
@@ -381,35 +379,15 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 # --- the whole run -----------------------------------------------------------------------------
 
-_GC_WAS_ON = True
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Python's cycle collector off while a run's results pile up in this process.
-
-    A full collection walks every live object and runs each time the heap has grown by a
-    quarter: with the parsed documents and the findings of 10,000 documents alive, that was
-    ~1.5 CPU-s of a run in one process and ~3 CPU-s in the parent of the workers (unpickling
-    their results). What a run builds is freed by reference counting; the objects frozen for
-    the workers (see :func:`_pool`) are unfrozen at the end unless someone froze before."""
-    global _GC_WAS_ON
-    was_on = gc.isenabled()
-    frozen = gc.get_freeze_count()
-    _GC_WAS_ON = was_on
-    gc.disable()
-    try:
-        yield
-    finally:
-        if not frozen:
-            gc.unfreeze()
-        if was_on:
-            gc.enable()
+_GC_WAS_ON = True  # whether the collector was on when check_paths started (for the workers)
 
 
 def check_paths(paths: list[str], options: CheckOptions) -> Report:
-    """Validate, test and scan ``paths`` in one pass; one report."""
-    with _paused_gc():
+    """Validate, test and scan ``paths`` in one pass; one report (with the cycle collector
+    paused, see :mod:`socle.core.collector`)."""
+    global _GC_WAS_ON
+    with collector.paused() as was_on:
+        _GC_WAS_ON = was_on
         return _check_paths(paths, options)
 
 
@@ -466,31 +444,32 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             chunk = max(1, min(32, len(files) // (workers * 8) or 1))
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
             _FACTORY = lambda: local  # noqa: E731
-            pool = _pool(workers)
-            try:
-                futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)
-                                                            for b in batches]
-                for batch, fut in zip(batches, futures, strict=True):
-                    try:
-                        part = fut.result(timeout=(timeout * len(batch) + 30)
-                                          if timeout else None)
-                    except BrokenProcessPool:
-                        build()  # the same error in this process, as a one-line message
-                        raise InputError("a worker process died while checking "
-                                         + ", ".join(batch[:3])) from None
-                    except FutureTimeout:
-                        _kill(pool)
-                        raise InputError(
-                            f"policy evaluation took longer than {timeout:g}s per file in "
-                            f"one of {', '.join(batch[:3])}{' ...' if len(batch) > 3 else ''}"
-                            " (a policy that loops or does too much work); fix the policy or "
-                            "raise --timeout") from None
-                    results.extend(part)
-                    progress.advance(len(part))
-                pool.shutdown()
-            finally:
-                _FACTORY = None
-                pool.shutdown(wait=False, cancel_futures=True)
+            with collector.frozen():  # the workers' collections leave the checkers alone
+                pool = _pool(workers)
+                try:
+                    futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)
+                                                                for b in batches]
+                    for batch, fut in zip(batches, futures, strict=True):
+                        try:
+                            part = fut.result(timeout=(timeout * len(batch) + 30)
+                                              if timeout else None)
+                        except BrokenProcessPool:
+                            build()  # the same error in this process, as a one-line message
+                            raise InputError("a worker process died while checking "
+                                             + ", ".join(batch[:3])) from None
+                        except FutureTimeout:
+                            _kill(pool)
+                            raise InputError(
+                                f"policy evaluation took longer than {timeout:g}s per file in "
+                                f"one of {', '.join(batch[:3])}{' ...' if len(batch) > 3 else ''}"
+                                " (a policy that loops or does too much work); fix the policy or "
+                                "raise --timeout") from None
+                        results.extend(part)
+                        progress.advance(len(part))
+                    pool.shutdown()
+                finally:
+                    _FACTORY = None
+                    pool.shutdown(wait=False, cancel_futures=True)
         else:
             assert local is not None
             with quiet_native_stderr():

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
@@ -271,31 +272,9 @@ def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]
         _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
 
 
-# A worker's results go to the parent as plain tuples: unpickling ten thousand dataclasses in
-# the parent (with its garbage collector walking them) took CPU from the workers.
-_Packed = tuple[int, list[Finding], list[Any],
-                list[tuple[str, int, int, str, str, str, str, str, str]]]
-_STATUS = {s.value: s for s in Status}
-
-
-def _pack(result: FileResult) -> _Packed:
-    return (result.errors, result.findings, result.facts,
-            [(d.file, d.index, d.line, d.resource.api_version, d.resource.kind,
-              d.resource.namespace, d.resource.name, d.status.value, d.reason)
-             for d in result.documents])
-
-
-def _unpack(packed: _Packed) -> FileResult:
-    errors, findings, facts, documents = packed
-    return FileResult([DocumentResult(file, index, line, Resource(api, kind, ns, name),
-                                      _STATUS[status], reason)
-                       for file, index, line, api, kind, ns, name, status, reason in documents],
-                      findings, facts, errors)
-
-
-def _work(paths: list[str]) -> list[_Packed]:
+def _work(paths: list[str]) -> list[FileResult]:
     assert _WORKER is not None
-    return [_pack(validate_source(Source(p), _WORKER)) for p in paths]
+    return [validate_source(Source(p), _WORKER) for p in paths]
 
 
 # --- CRDs in the input -----------------------------------------------------------------------
@@ -381,18 +360,15 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             ctx = multiprocessing.get_context("fork")
             # the parent only collects results, which all stay alive (no garbage to find):
             # its collector walking them over and over cost as much as unpickling them
-            collecting = gc.isenabled()
-            gc.disable()
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(options, crds)) as pool:
+            with collector.paused(), ProcessPoolExecutor(
+                    workers, mp_context=ctx, initializer=_init_worker,
+                    initargs=(options, crds)) as pool:
                 try:
                     for batch in pool.map(_work, batches):
-                        results.extend(map(_unpack, batch))
+                        results.extend(batch)
                         progress.advance(len(batch))
                 finally:
                     _WORKER = None
-                    if collecting:
-                        gc.enable()
         else:
             with quiet_native_stderr():
                 for s in files:

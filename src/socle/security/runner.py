@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
@@ -867,28 +868,11 @@ def _work_cross(docs: list[Document]) -> FileResult:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    import gc
+    """Forked workers (open under :func:`socle.core.collector.frozen`)."""
     import multiprocessing
 
-    # the workers inherit this process's objects: frozen, their cycle collections do not walk
-    # them (nor copy the pages they sit on); unfrozen again by the caller (_unfreeze)
-    gc.freeze()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init_worker)
-
-
-def _freeze_count() -> int:
-    import gc
-
-    return gc.get_freeze_count()
-
-
-def _unfreeze(before: int) -> None:
-    """Undo :func:`_pool`'s freeze, unless something had frozen objects before."""
-    import gc
-
-    if not before:
-        gc.unfreeze()
 
 
 # --- the whole run -----------------------------------------------------------------------------
@@ -956,15 +940,13 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
             batches = [([s.path for s in files[i:i + chunk]], collect)
                        for i in range(0, len(files), chunk)]
             _FACTORY = lambda: scanner  # noqa: E731
-            frozen = _freeze_count()
             try:
-                with _pool(workers) as pool:
+                with collector.frozen(), _pool(workers) as pool:
                     for batch in pool.map(_work, batches):
                         results.extend(batch)
                         progress.advance(len(batch))
             finally:
                 _FACTORY = None
-                _unfreeze(frozen)
         else:
             assert scanner is not None
             with quiet_native_stderr():
@@ -1069,9 +1051,8 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         _FACTORY = lambda: scanner  # noqa: E731
         _PENDING = pending  # the workers inherit the documents: only their ranges are sent
         out = FileResult()
-        frozen = _freeze_count()
         try:
-            with _pool(workers) as pool:
+            with collector.frozen(), _pool(workers) as pool:
                 for part in pool.map(_work_cross_range, spans):
                     out.findings.extend(part.findings)
                     out.records.extend(part.records)
@@ -1079,7 +1060,6 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         finally:
             _FACTORY = None
             _PENDING = []
-            _unfreeze(frozen)
         return out
     saved, _WORKER = _WORKER, scanner
     try:
