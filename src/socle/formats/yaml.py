@@ -391,18 +391,22 @@ _ODD_TEXT = re.compile(r"[\x85\u2028\u2029]|\\(?:u|U0000)[dD][89a-fA-F]")
 _FLOW_COLON_HINTS = (":,", ":]", ":}", " :", "[:", "{:", ",:", "\t:", "\n:")
 _FLOW_COLON = re.compile(r"[\s\[{,]:[^\s\[\]{},]|:[,\]}]")
 # "@" and "`" are reserved: they cannot start a plain scalar (rapidyaml reads "a: @x" anyway)
-_RESERVED_CHAR = re.compile(r"[@`]")  # (the gate uses str.find; tests compare with this)
 _BEFORE_RESERVED = frozenset(" \t\r\n\f\v[]{},:")
 # Anchors, aliases and tags (where an indicator starts a node: after "key: ", "- ", "? ", a flow
 # "[", "{" or ",", or first on a line), merge keys and directives: left to the reference loader.
-_INDICATOR = re.compile(r"[&*!][^\s,\[\]{}]")
 _NODE_START = frozenset(":-?[{,\n\r")
 
 
-def _starts_node(text: str, at: int) -> bool:
+def _previous(text: str, at: int) -> int:
+    """The offset of the last character before ``at`` that is not a space or tab (-1: none)."""
     i = at - 1
     while i >= 0 and text[i] in " \t":
         i -= 1
+    return i
+
+
+def _starts_node(text: str, at: int) -> bool:
+    i = _previous(text, at)
     if i < 0:
         return True
     c = text[i]
@@ -490,8 +494,9 @@ def _typed_count(obj: Any) -> int:
 
 
 def _indicator_starts_node(text: str, chars: str = "&*!") -> bool:
-    """True when an anchor, alias or tag indicator (what _INDICATOR matches, at every
-    occurrence rather than at non-overlapping ones) among ``chars`` starts a node."""
+    """True when an anchor, alias or tag indicator among ``chars``, followed by a character
+    that is neither a space nor a flow indicator, starts a node (every occurrence is looked
+    at)."""
     size = len(text)
     for char in chars:
         at = text.find(char)
@@ -511,9 +516,7 @@ def _closer_starts_node(text: str) -> bool:
     for char in "]}":
         at = text.find(char)
         while at >= 0:
-            i = at - 1
-            while i >= 0 and text[i] in " \t":
-                i -= 1
+            i = _previous(text, at)
             if 0 <= i < at - 1:  # after a space: maybe an anchor first ("k: &a }")
                 word = i
                 while word >= 0 and text[word] not in " \t\r\n":
@@ -521,9 +524,7 @@ def _closer_starts_node(text: str) -> bool:
                     if i - word > 256:
                         return True  # (no such long anchor names: not worth a closer look)
                 if text[word + 1] == "&":
-                    i = word
-                    while i >= 0 and text[i] in " \t":
-                        i -= 1
+                    i = _previous(text, word + 1)
             if i < 0 or text[i] in "\n\r" or (text[i] in ":-?" and i + 1 < at):
                 return True
             at = text.find(char, at + 1)
@@ -539,9 +540,7 @@ def _awkward_anchors(text: str) -> bool:
     for char in "&*":
         at = text.find(char)
         while at >= 0:
-            i = at - 1
-            while i >= 0 and text[i] in " \t":
-                i -= 1
+            i = _previous(text, at)
             if i < 0 or text[i] in "\n\r":
                 return True
             if char == "&":
@@ -610,11 +609,6 @@ def _gate(text: str, data: bytes | None = None) -> int:
             and _ODD_TEXT.search(text) is not None:
         return _REFERENCE
     return _ANCHORS if anchors else _FAST
-
-
-def _needs_reference(text: str) -> bool:
-    """True when a document cannot go to rapidyaml as it is (anchors, tags, ...)."""
-    return _gate(text) != _FAST
 
 
 def _ryml_available() -> bool:
