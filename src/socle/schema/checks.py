@@ -833,28 +833,11 @@ class Facts:
         return self.locator.position_of(("spec", "selector"))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # plain tuples cross from a worker to the parent several times faster than the
-        # dataclasses (and the locator's text is all the locator needs)
-        loc = self.locator
-        where = None if loc is None else (loc.file, loc.index, loc.line, loc.text, loc.format,
-                                          loc.base_path, loc.origin, loc._locate)
-        r = self.resource
-        return (_rebuild_facts, (self.kind, self.namespace, self.name, self.file, self.line,
-                                 self.document_index,
-                                 (r.api_version, r.kind, r.namespace, r.name),
-                                 self.selector, self.templates, where))
-
-
-def _rebuild_facts(kind: str, namespace: str, name: str, file: str, line: int, index: int,
-                   resource: tuple[str, str, str, str], selector: tuple[tuple[str, str], ...],
-                   templates: tuple[dict[str, Any], ...], where: tuple[Any, ...] | None) -> Facts:
-    locator = None
-    if where is not None:
-        lfile, lindex, lline, text, fmt, base_path, origin, locate = where
-        locator = Document(obj=None, file=lfile, index=lindex, line=lline, text=text,
-                           format=fmt, base_path=base_path, origin=origin, _locate=locate)
-    return Facts(kind, namespace, name, file, line, index, Resource(*resource), selector,
-                 templates, locator)
+        # a constructor call, as Resource and Document pickle: the dataclass default (a
+        # Python-level __getstate__/__setstate__ per object) cost several times more
+        return (Facts, (self.kind, self.namespace, self.name, self.file, self.line,
+                        self.document_index, self.resource, self.selector, self.templates,
+                        self.locator))
 
 
 def facts(doc: Document) -> Facts | None:
