@@ -55,7 +55,7 @@ def quote(cmd: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="socle check vs kubeconform")
     p.add_argument("--small", action="store_true", help="300 documents in 30 files")
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--runs", type=int, default=5)
     p.add_argument("--out", default=os.path.join(BENCH, "out", "check"))
     p.add_argument("--kubeconform", default=None)
     p.add_argument("--policy", default=os.path.join(BENCH, "policy", "policy"),

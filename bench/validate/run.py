@@ -346,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--socle-arg", action="append", default=[],
                    help="extra argument for socle validate (repeatable)")
     p.add_argument("--sample-ms", type=float, default=50.0,
-                   help="memory sampling interval of the timed runs; 0 turns it off")
+                   help="memory sampling interval of the separate memory run (timed runs are "
+                   "not sampled); 0 turns it off")
     p.add_argument("--no-verdicts", action="store_true", help="skip the verdict check")
     args = p.parse_args(argv)
 
