@@ -34,93 +34,97 @@ class Statement:
     braces: tuple[int, ...]  # offsets (into the source) of '{' at depth 0
 
 
+_SPECIAL = re.compile(r'[#"`]')
+# a double-quoted string from its opening quote: it ends at the closing quote, at a newline
+# (taken with it) or at the end of the source; a backslash escapes whatever follows
+_DQ_STRING = re.compile(r'"(?:[^"\\\n]|\\[\s\S])*(?:["\n]|\\?\Z)')
+_NOT_NEWLINE = re.compile(r"[^\n]")
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_SPACE = " \t\r"
+# a keyword ending a line that needs more after it (the longest, "contains", has 8 letters)
+_OPEN_WORD = re.compile(r"\b(?:if|contains|else|in|not|some|every|with|as)\Z")
+_OPEN_ENDS = (",", "=", "+", "-", "*", "/", "|", "&", ":", "(", "[")
+
+
 def _skip_string(src: str, i: int) -> int:
     """Index just after the string literal starting at ``i``."""
-    quote = src[i]
-    n = len(src)
-    i += 1
-    if quote == "`":
-        j = src.find("`", i)
-        return n if j < 0 else j + 1
-    while i < n:
-        c = src[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == '"' or c == "\n":
-            return i + 1
-        i += 1
-    return n
+    if src[i] == "`":
+        j = src.find("`", i + 1)
+        return len(src) if j < 0 else j + 1
+    m = _DQ_STRING.match(src, i)
+    return m.end() if m else len(src)
 
 
 def blank_strings_and_comments(src: str) -> str:
     """The source with string contents and comments replaced by spaces (same length)."""
-    out = list(src)
-    i, n = 0, len(src)
-    while i < n:
-        c = src[i]
-        if c == "#":
+    find = _SPECIAL.search
+    m = find(src)
+    if m is None:
+        return src
+    out: list[str] = []
+    pos = 0
+    n = len(src)
+    while m is not None:
+        i = m.start()
+        if src[i] == "#":
             j = src.find("\n", i)
             j = n if j < 0 else j
-            for k in range(i, j):
-                out[k] = " "
-            i = j
-        elif c == '"' or c == "`":
+            out.append(src[pos:i])
+            out.append(" " * (j - i))
+        else:  # a string: its contents blanked, its quotes (and newlines) kept
             j = _skip_string(src, i)
-            for k in range(i + 1, max(i + 1, j - 1)):
-                if out[k] != "\n":
-                    out[k] = " "
-            i = j
-        else:
-            i += 1
+            inner_end = max(i + 1, j - 1)
+            inner = src[i + 1:inner_end]
+            out.append(src[pos:i + 1])
+            out.append(_NOT_NEWLINE.sub(" ", inner) if "\n" in inner else " " * len(inner))
+            out.append(src[inner_end:j])
+        pos = j
+        m = find(src, j)
+    out.append(src[pos:])
     return "".join(out)
 
 
-def statements(src: str) -> list[Statement]:
-    """Top-level statements of a module.
+def statements(src: str, clean: str | None = None) -> list[Statement]:
+    """Top-level statements of a module (``clean``: the source already blanked by
+    :func:`blank_strings_and_comments`, when the caller has it).
 
     A statement starts at the first token of a line at bracket depth 0, unless that token is
     ``else`` or ``{`` (the continuation of a rule).
     """
-    clean = blank_strings_and_comments(src)
+    if clean is None:
+        clean = blank_strings_and_comments(src)
     out: list[Statement] = []
     depth = 0
     start = -1
     start_line = 0
     braces: list[int] = []
-    line = 1
-    at_line_start = True
-    i, n = 0, len(clean)
-    while i < n:
-        c = clean[i]
-        if c == "\n":
-            line += 1
-            at_line_start = True
-            i += 1
+    brackets = _BRACKETS.finditer
+    offset = 0
+    for line, text in enumerate(clean.split("\n"), 1):
+        body = text.lstrip(_SPACE)
+        if not body:
+            offset += len(text) + 1
             continue
-        if c in " \t\r":
-            i += 1
-            continue
-        if at_line_start and depth == 0:
-            rest = clean[i:i + 5]
-            continuation = c == "{" or (rest.startswith("else") and not
-                                        (len(rest) > 4 and (rest[4].isalnum() or rest[4] == "_")))
-            if start >= 0 and (c in _CLOSE or continuation or _open_tail(clean, start, i)):
-                pass
-            else:
+        i = offset + len(text) - len(body)
+        if depth == 0:
+            c = body[0]
+            continuation = c == "{" or (body.startswith("else") and not (
+                len(body) > 4 and (body[4].isalnum() or body[4] == "_")))
+            if not (start >= 0 and (c in _CLOSE or continuation or _open_tail(clean, start, i))):
                 if start >= 0:
                     out.append(Statement(start, _rstrip(clean, i), start_line, tuple(braces)))
                 start, start_line, braces = i, line, []
-        at_line_start = False
-        if c in _OPEN:
-            if c == "{" and depth == 0:
-                braces.append(i)
-            depth += 1
-        elif c in _CLOSE:
-            depth = max(0, depth - 1)
-        i += 1
+        for b in brackets(text, i - offset):
+            c = b.group()
+            if c in _OPEN:
+                if c == "{" and depth == 0:
+                    braces.append(offset + b.start())
+                depth += 1
+            elif depth:
+                depth -= 1
+        offset += len(text) + 1
     if start >= 0:
-        out.append(Statement(start, _rstrip(clean, n), start_line, tuple(braces)))
+        out.append(Statement(start, _rstrip(clean, len(clean)), start_line, tuple(braces)))
     return out
 
 
@@ -135,9 +139,10 @@ def _open_tail(clean: str, start: int, i: int) -> bool:
     j = i - 1
     while j > start and clean[j] in " \t\r\n":
         j -= 1
-    tail = clean[max(start, j - 1):j + 1]
-    return tail.endswith((",", "=", "+", "-", "*", "/", "|", "&", ":", "(", "[")) or \
-        bool(re.search(r"\b(if|contains|else|in|not|some|every|with|as)$", clean[start:j + 1]))
+    if clean[max(start, j - 1):j + 1].endswith(_OPEN_ENDS):
+        return True
+    # the last word, with one character before it for the word boundary
+    return _OPEN_WORD.search(clean, max(start, j - 8), j + 1) is not None
 
 
 def package_of(src: str) -> str:
@@ -157,7 +162,7 @@ def rule_names(src: str) -> list[tuple[str, int]]:
     """(rule name, line) for each rule statement, in order (duplicates kept)."""
     clean = blank_strings_and_comments(src)
     out: list[tuple[str, int]] = []
-    for st in statements(src):
+    for st in statements(src, clean):
         text = clean[st.start:st.end]
         m = _IDENT.match(text)
         if not m:
@@ -218,7 +223,7 @@ def rewrite_v0(src: str) -> str:
     """Rewrite a v0 module to v1 heuristically (keeps every line where it was)."""
     clean = blank_strings_and_comments(src)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
-    for st in statements(src):
+    for st in statements(src, clean):
         text = clean[st.start:st.end]
         m = _IDENT.match(text)
         if not m or m.group(0) in ("package", "import"):
@@ -278,7 +283,7 @@ def fix_for_regorus(src: str) -> str:
         return src
     clean = blank_strings_and_comments(src)
     edits: list[tuple[int, int, str]] = []
-    for st in statements(src):
+    for st in statements(src, clean):
         if st.braces:
             continue
         text = clean[st.start:st.end]
