@@ -21,6 +21,9 @@ TRICKY = [
     '[\n  {"a": [true, false, null, -1.5e3, "x"]},\n  "s",\n  {"b": {}}\n]',
     '{"unicode": "h\u00e9llo \u2603", "k\u00e9y": {"n\u00e9sted": 1}}',
     '\n\n   {  "spaced"  :\n\n  [  1 ,\n 2  ]  }  \n',
+    # line breaks as the YAML reader counts them: inside strings, CRLF, a lone CR
+    '["\x85", null, {"key": "v\u2028al\u2029ue", "n": 1}]',
+    '{\r\n  "crlf": [1,\r\n    2],\r\n  "x": {"y": null}\r\n}',
 ]
 
 
@@ -28,6 +31,15 @@ def test_tricky_json_positions_equal_the_composer() -> None:
     for text in TRICKY:
         json.loads(text)
         assert json_format.positions(text) == yaml_format.positions(text), text
+
+
+def test_a_lone_carriage_return_ends_a_line() -> None:
+    # (as the YAML reader counts lines; its composer cannot read this text, so no comparison)
+    text = '{\r\n  "crlf": [1,\r\n    2],\r  "cr": {"x": null}\r}'
+    json.loads(text)
+    assert json_format.positions(text) == {
+        ("crlf",): (2, 3), ("crlf", 0): (2, 12), ("crlf", 1): (3, 5), ("cr",): (4, 3),
+        ("cr", "x"): (4, 10)}
 
 
 json_values = st.recursive(

@@ -30,7 +30,13 @@ def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+# the tokens of valid JSON that positions need: a key (a string and its colon), a string or
+# other scalar value, an opening and a closing bracket (commas and colons between them skipped)
+# (a string's characters as runs between escapes: an alternation per character costs twice)
+_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?|([{\[])|[}\]]|[^\s{}\[\]:,"]+')
+# where lines end, as the YAML reader counts them (JSON text is YAML to Kubernetes): a string
+# may hold a raw U+0085, U+2028 or U+2029, and a file may end its lines with a lone CR
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
 
 def positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
@@ -44,58 +50,53 @@ def positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
 
 
 def _json_positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
-    newlines = [m.start() for m in re.finditer("\n", text)]
+    starts = [m.end() for m in _LINE_BREAK.finditer(text)]  # where each line after the first starts
+    bisect_right = bisect.bisect_right
     out: dict[tuple[str | int, ...], tuple[int, int]] = {}
-    # one frame per open container: [path, is_object, next array index or pending key]
-    stack: list[list[Any]] = []
-    expect_key = False
-
-    def where(pos: int) -> tuple[int, int]:
-        line = bisect.bisect_left(newlines, pos)
-        return (line + 1, pos - (newlines[line - 1] + 1 if line else 0) + 1)
-
-    def value_starts(pos: int) -> tuple[str | int, ...] | None:
-        """The path of a value starting at ``pos`` (an array item is recorded here)."""
-        if not stack:
-            return ()
-        frame = stack[-1]
-        if frame[1]:  # in an object: the key was recorded; the value lives under it
-            key = frame[2]
+    # the open containers above the current one: (path, next array index or None)
+    stack: list[tuple[tuple[str | int, ...], int | None]] = []
+    path: tuple[str | int, ...] | None = None  # the current container's (None: top level)
+    index: int | None = None  # the next item's index in an array, None in an object
+    key: str | None = None  # the key whose value comes next, in an object
+    for m in _TOKEN.finditer(text):
+        kind = m.lastindex
+        if kind == 2:  # a key
+            if path is None or index is not None:
+                raise ValueError("a key outside an object")
+            raw = m.group(1)
+            key = json.loads('"' + raw + '"') if "\\" in raw else raw
+            at = (*path, key)
+            if at not in out:
+                pos = m.start()
+                line = bisect_right(starts, pos)
+                out[at] = (line + 1, pos - (starts[line - 1] if line else 0) + 1)
+            continue
+        if kind is None and m.group()[0] in "}]":
+            if path is None:
+                raise ValueError("a closing bracket at the top level")
+            path, index = stack.pop() if stack else (None, None)
+            key = None
+            continue
+        # a value starts: an array item is recorded here, an object's value under its key
+        if path is None:
+            at = ()
+        elif index is None:
             if key is None:
                 raise ValueError("value without a key")
-            frame[2] = None
-            return (*frame[0], key)
-        i = frame[2]
-        frame[2] = i + 1
-        path = (*frame[0], i)
-        out.setdefault(path, where(pos))
-        return path
-
-    for m in _TOKEN.finditer(text):
-        tok = m.group(0)
-        c = tok[0]
-        if c == "{" or c == "[":
-            path = value_starts(m.start())
-            assert path is not None
-            stack.append([path, c == "{", None if c == "{" else 0])
-            expect_key = c == "{"
-        elif c == "}" or c == "]":
-            stack.pop()
-            expect_key = False
-        elif c == ",":
-            expect_key = bool(stack) and stack[-1][1]
-        elif c == ":":
-            expect_key = False
-        elif c == '"' and expect_key:
-            raw = m.group(1)
-            key = json.loads(tok) if "\\" in raw else raw
-            frame = stack[-1]
-            frame[2] = key
-            out.setdefault((*frame[0], key), where(m.start()))
-            expect_key = False
-        else:  # a string, number, true, false or null value
-            value_starts(m.start())
-    if stack:
+            at = (*path, key)
+            key = None
+        else:
+            at = (*path, index)
+            index += 1
+            if at not in out:
+                pos = m.start()
+                line = bisect_right(starts, pos)
+                out[at] = (line + 1, pos - (starts[line - 1] if line else 0) + 1)
+        if kind == 3:  # it is a container: its items come next
+            if path is not None:
+                stack.append((path, index))
+            path, index = at, (None if m.group(3) == "{" else 0)
+    if path is not None:
         raise ValueError("unclosed container")
     return out
 
