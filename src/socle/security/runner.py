@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -549,165 +548,273 @@ _KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|"""
                   r"""([^\s#'"{}\[\],&*!|>%@`?-][^#]*?|-[^\s#][^#]*?))"""
                   r"[ \t]*:(?:[ \t]+|$)")
 
+# No line index is built: regular expressions over the text go from a line to the next one
+# indented at most as much, over a key's whole block at once, and read its key or dash on the
+# way. A "line" here is neither blank nor a comment; its indentation is its leading spaces. A
+# lookup that passes over a line indented with a tab gives up.
+#
+# _BODY reads a line's body: group 2 a "- " item's dash, else groups 3-5 _KEY's groups 1-3
+# (bound to the line) and group 6, empty, where _KEY's match ends.
+_BODY = (r"""(?=[^ \n#])(?![^\S\n]*+(?:\n|\Z))(?:(-)(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))|"""
+         r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|"""
+         r"""([^\s#'"{}\[\],&*!|>%@`?-][^#\n]*?|-[^\s#][^#\n]*?))"""
+         r"""[ \t]*:(?:[ \t]+|(?=\n|\Z))())?[^\n]*+""")
+_LINE = re.compile(r"^( *+)" + _BODY, re.M)  # the first line from a line's start
+_TAB = re.compile(r"^ *+\t[^\n]*?\S", re.M)
+_BELOW: dict[int, re.Pattern[str]] = {}  # per indentation n: the next line indented <= n
+
+
+def _below(n: int) -> re.Pattern[str]:
+    pat = _BELOW.get(n)
+    if pat is None:
+        pat = _BELOW[n] = re.compile(f"\\n( {{0,{n}}}+){_BODY}")
+    return pat
+
 
 class BlockText:
-    """A document's lines with their indentation, computed once; path lookups are memoised.
+    """A document's text with its path lookups memoised (``memo``: a trie of path keys, each
+    node ``[result, children or None]``).
 
-    It pickles as the text (shared with the document's, so sent once), the indentation as
-    16-bit integers and the dash flags as bytes: the cross-resource phase gets the index the
-    first phase built instead of building it again."""
+    It pickles as a PackedBlock of the text (shared with the document's, so sent once) and the
+    memo: the cross-resource phase reuses the lookups the first phase made."""
 
-    __slots__ = ("dash", "ind", "lines", "memo", "text")
+    __slots__ = ("memo", "tabs", "text")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if not all(-2 <= i < 32768 for i in self.ind):  # pragma: no cover - 32 KiB indents
-            return (BlockText, (self.text,))
-        memo = {k: v for k, v in self.memo.items() if v is not _GIVE_UP}  # (a sentinel)
-        return (PackedBlock, (self.text, array("h", self.ind).tobytes(), bytes(self.dash),
-                              memo))
+        return (PackedBlock, (self.text, _portable(self.memo)))
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # list comprehensions over the lines (this runs for every document with a finding)
-        self.lines = lines = text.split("\n")
-        bodies = [ln.lstrip(" ") for ln in lines]
-        firsts = [b[:1] for b in bodies]
-        ind = [len(ln) - len(b) for ln, b in zip(lines, bodies, strict=True)]
-        for i, c in enumerate(firsts):
-            if c == "" or c == "#" or c.isspace():
-                b = bodies[i]
-                if c == "" or c == "#" or not b.strip():
-                    ind[i] = -1  # blank or comment
-                elif c == "\t":
-                    ind[i] = -2  # a tab in the indentation
-        self.ind = ind  # -1: blank or comment; -2: a tab in the indentation
-        self.dash = [c == "-" and i >= 0 and (len(b) == 1 or b[1] == " " or b.rstrip() == "-")
-                     for c, b, i in zip(firsts, bodies, ind, strict=True)]
-        self.memo: dict[tuple[str | int, ...], Any] = {}
+        self.tabs = "\t" in text and _TAB.search(text) is not None
+        self.memo: dict[str | int, list[Any]] = {}
+
+
+def _portable(memo: dict[str | int, list[Any]]) -> dict[str | int, list[Any]]:
+    # _GIVE_UP is a sentinel: it would not be itself in another process
+    return {k: [v[0], v[1] and _portable(v[1])] for k, v in memo.items()
+            if v[0] is not _GIVE_UP}
 
 
 class PackedBlock:
-    """A BlockText as it arrives from another process: kept packed (a parent holds thousands
-    of them for the cross-resource phase) until a lookup needs it."""
+    """A BlockText as it arrives from another process: kept as it came (a parent holds
+    thousands of them for the cross-resource phase) until a lookup needs it."""
 
-    __slots__ = ("dash", "ind", "memo", "text")
+    __slots__ = ("memo", "text")
 
-    def __init__(self, text: str, ind: bytes, dash: bytes, memo: dict[Any, Any]) -> None:
-        self.text, self.ind, self.dash, self.memo = text, ind, dash, memo
+    def __init__(self, text: str, memo: dict[str | int, list[Any]]) -> None:
+        self.text, self.memo = text, memo
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PackedBlock, (self.text, self.ind, self.dash, self.memo))
+        return (PackedBlock, (self.text, self.memo))
 
     def unpack(self) -> BlockText:
-        bt = BlockText.__new__(BlockText)
-        bt.text = self.text
-        bt.lines = self.text.split("\n")
-        bt.ind = array("h", self.ind).tolist()
-        bt.dash = [d == 1 for d in self.dash]
+        bt = BlockText(self.text)
         bt.memo = self.memo
         return bt
 
 
 _GIVE_UP = object()
 
+# A state: the offset of the first line of the block to search, its 0-based line number, the
+# parent's indentation, the best (line, column) so far, and the rest of a "- " line (spaced to
+# its column) standing for the block's first line, or None. A block runs to the text's end: a
+# step stops at the first line indented less than what it looks for.
+_State = tuple[int, int, int, tuple[int, int], "str | None"]
+_ROOT: _State = (0, 0, -1, (0, 0), None)
 
-def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None],
-          key: str | int) -> Any:
-    """Follow one key from ``state``; a new state, a final (line, col), or _GIVE_UP."""
-    lo, hi, parent, best, first = state
-    lines, ind, dash = bt.lines, bt.ind, bt.dash
-    if isinstance(key, int):
-        seq = -1
-        count = -1
-        found = -1
-        for i in range(lo, hi):
-            if i == lo and first is not None:
-                body = first.lstrip(" ")
-                if not body:
-                    continue
-                li = len(first) - len(body)
-                is_dash = body == "-" or body.startswith("- ")
-            else:
-                li = ind[i]
-                if li == -1:
-                    continue
-                if li == -2:
-                    return _GIVE_UP
-                is_dash = dash[i]
-            if seq < 0:
-                if not is_dash or li < parent:
-                    return _GIVE_UP  # not a block sequence
-                seq = li
-            if li < seq:
+# What a block holds, read as far as the lookups in it need, for the document being
+# positioned only (keyed by the block's offset; ~offset when it starts on a "- " line).
+_TABLES: dict[int, list[Any]] = {}  # its keys: see _keys
+_ITEMS: dict[int, list[Any]] = {}  # its items: see _items
+_TABLES_OF: list[str | None] = [None]
+
+
+def _quoted(m: re.Match[str]) -> str | None:
+    """The quoted key a _LINE or _BELOW match read, or None when lookups must give up."""
+    name = m.group(3)
+    if name is None:
+        name = m.group(4)
+        if name is None:
+            return None  # flow style, a sequence, a complex key: not sure
+        name = name.replace("''", "'")
+    elif "\\" in name:
+        return None
+    return None if name == "<<" else name
+
+
+def _keys(t: str, state: _State) -> list[Any] | None:
+    """A block's keys as far as read: [where its lines begin, their indentation, {key: the
+    _BELOW match of its line, or (offset, end of line, value) for a "- key:" line}, the
+    pattern to read on with, where the reading is, how it ended (0: not yet, 1: at the
+    block's end, 2: at a line that makes lookups give up)]; None to give up at once."""
+    off, _line, parent, _best, first = state
+    if first is not None:
+        eol = t.find("\n", off)
+        if eol < 0:
+            eol = len(t)
+        body = first.lstrip(" ")
+        child = len(first) - len(body)
+        k = _KEY.match(body)
+        if k is None:
+            return None
+        name = k.group(3)
+        if name is None:
+            name = k.group(1)
+            if name is None:
+                name = (k.group(2) or "").replace("''", "'")
+            elif "\\" in name:
+                return None
+        if name == "<<":
+            return None
+        return [eol + 1, child, {name: (off, eol, body[k.end():])}, _below(child), eol, 0]
+    m = _LINE.search(t, off)
+    if m is None:
+        return None  # nothing left
+    q, e = m.span(1)
+    child = e - q
+    name = m.group(5)  # (the first line is read as a key even if it is a "- " item)
+    name = _quoted(m) if name is None else None if name == "<<" else name
+    if child < parent or (child == parent and m.start(2) < 0) or name is None:
+        return None  # (at the parent key's indentation, only a "- " item may follow)
+    return [off, child, {name: m}, _below(child), m.end(), 0]
+
+
+def _items(t: str, state: _State) -> list[Any] | None:
+    """A block sequence's items as far as read: [where its lines begin, their indentation,
+    [(offset, end of line)], where the reading is, whether it ended]; None to give up."""
+    off, _line, parent, _best, first = state
+    q = off
+    if first is not None:
+        eol = t.find("\n", off)
+        if eol < 0:
+            eol = len(t)
+        start = eol + 1
+        body = first.lstrip(" ")
+        seq = len(first) - len(body)
+        is_dash = body == "-" or body.startswith("- ")
+    else:
+        m = _LINE.search(t, off)
+        if m is None:
+            return None
+        q = m.start()
+        seq = m.end(1) - q
+        eol = m.end()
+        start = off
+        is_dash = m.start(2) >= 0
+    if not is_dash or seq < parent:
+        return None  # not a block sequence
+    return [start, seq, [(q, eol)], eol, False]
+
+
+def _item(t: str, table: list[Any], key: int) -> tuple[int, int] | None:
+    items: list[tuple[int, int]] = table[2]
+    if not table[4] and (key < 0 or key >= len(items)):
+        seq = table[1]
+        below = _below(seq)
+        eol = table[3]
+        while True:
+            m = below.search(t, eol)
+            if m is None:
+                eol = len(t)
+                table[4] = True
                 break
-            if li == seq:
-                if not is_dash:
-                    break
-                count += 1
-                if count == key:
-                    found = i
-                    break
-        if found < 0:
-            return best if seq >= 0 else _GIVE_UP
-        item = first if (found == lo and first is not None) else lines[found]
+            q, e = m.span(1)
+            eol = m.end()
+            if e - q < seq or m.start(2) < 0:
+                table[4] = True
+                break
+            items.append((q, eol))
+            if len(items) > key >= 0:
+                break
+        table[3] = eol
+    return items[key] if 0 <= key < len(items) else None
+
+
+def _step(bt: BlockText, state: _State, key: str | int) -> Any:
+    """Follow one key from ``state``; a new state, a final (line, col), or _GIVE_UP."""
+    off, line, _parent, best, first = state
+    t = bt.text
+    if _TABLES_OF[0] is not t:
+        _TABLES.clear()
+        _ITEMS.clear()
+        _TABLES_OF[0] = t
+    at = off if first is None else ~off
+    if isinstance(key, int):
+        table = _ITEMS.get(at)
+        if table is None:
+            table = _ITEMS[at] = _items(t, state) or [0, 0, None]
+        if table[2] is None:
+            return _GIVE_UP
+        found_item = _item(t, table, key)
+        if found_item is None:
+            if bt.tabs and _TAB.search(t, table[0], table[3]):
+                return _GIVE_UP
+            return best
+        q, eol = found_item
+        if bt.tabs and _TAB.search(t, table[0], eol):
+            return _GIVE_UP
+        seq = table[1]
+        item = first if q == off and first is not None else t[q:eol]
         rest = item[seq + 1:]
         body = rest.lstrip(" ")
-        if body and not body.startswith("#") and body.startswith(
-                ("-", "{", "[", "&", "*", "!", "?", "|", ">")):
-            return _GIVE_UP
-        if not body or body.startswith("#"):
-            return _GIVE_UP  # "-" alone: the item starts on a later line
+        if not body.strip() or body.startswith(("#", "-", "{", "[", "&", "*", "!", "?", "|", ">")):
+            return _GIVE_UP  # "-" alone (the item starts on a later line), or not plain
         col = seq + 1 + (len(rest) - len(body)) + 1
-        best = (found + 1, col if body else seq + 1)
-        # the item's block runs to the parent's end: the next step stops at the first line
-        # indented less than what it looks for (walking to the block's end here cost more)
-        return (found, hi, seq + 1, best, " " * (col - 1) + body if body else "")
-    child = -1
-    found = -1
-    value = ""
-    for i in range(lo, hi):
-        if i == lo and first is not None:
-            ln = first
-            body = ln.lstrip(" ")
-            if not body:
-                continue
-            li = len(ln) - len(body)
-            is_dash = body == "-" or body.startswith("- ")
-        else:
-            li = ind[i]
-            if li == -1:
-                continue
-            if li == -2:
-                return _GIVE_UP
-            ln = lines[i]
-            is_dash = dash[i]
-        if child < 0:
-            if li <= parent and not (i == lo and first is not None):
-                return _GIVE_UP
-            child = li
-        if li < child:
-            break
-        if li > child or (i > lo and is_dash):
-            continue  # deeper, or an item of a sequence at its key's indentation
-        m = _KEY.match(ln[li:])
-        if m is None:
-            return _GIVE_UP  # flow style, a sequence, a complex key: not sure
-        if m.group(3) is not None:
-            name = m.group(3)
-        elif m.group(1) is not None:
-            name = m.group(1)
-            if "\\" in name:
-                return _GIVE_UP
-        else:
-            name = (m.group(2) or "").replace("''", "'")
-        if name == "<<":
+        found = line + t.count("\n", off, q)
+        return (q, found, seq + 1, (found + 1, col), " " * (col - 1) + body)
+    table = _TABLES.get(at)
+    if table is None:
+        table = _TABLES[at] = _keys(t, state) or [0, 0, None]
+    names = table[2]
+    if names is None:
+        return _GIVE_UP
+    hit = names.get(key)
+    if hit is None and not table[5]:  # read on
+        child = table[1]
+        below = table[3]
+        eol = table[4]
+        while True:
+            m = below.search(t, eol)
+            if m is None:
+                table[4], table[5] = len(t), 1
+                break
+            q, e = m.span(1)
+            eol = m.end()
+            if e - q < child:
+                table[4], table[5] = eol, 1
+                break
+            name = m.group(5)
+            if name is None:
+                if m.start(2) >= 0:
+                    continue  # an item of a sequence at its key's indentation
+                name = _quoted(m)
+                if name is None:
+                    table[4], table[5] = eol, 2
+                    break
+            elif name == "<<":
+                table[4], table[5] = eol, 2
+                break
+            if name not in names:
+                names[name] = m
+                if name == key:
+                    table[4] = eol
+                    hit = m
+                    break
+    if hit is None:
+        if table[5] == 2 or (bt.tabs and _TAB.search(t, table[0], table[4])):
             return _GIVE_UP
-        if name == key:
-            found = i
-            value = ln[li + m.end():].strip()
-            break
-    if found < 0:
-        return best if child >= 0 and best != (0, 0) else _GIVE_UP
+        return best if best != (0, 0) else _GIVE_UP
+    if type(hit) is tuple:
+        q, eol, value = hit
+    else:
+        q = hit.start(1)
+        eol = hit.end()
+        value = t[hit.end(6):eol]
+    if bt.tabs and _TAB.search(t, table[0], eol):
+        return _GIVE_UP
+    child = table[1]
+    value = value.strip()
+    found = line + t.count("\n", off, q)
     best = (found + 1, child + 1)
     if value.startswith("&") and (" " not in value or value.split(None, 1)[1].startswith("#")):
         value = ""  # an anchor alone on the key's line: the value is the block below
@@ -717,36 +824,34 @@ def _step(bt: BlockText, state: tuple[int, int, int, tuple[int, int], str | None
         if value.startswith(("&", "!", "{", "[")):
             return _GIVE_UP
         return ("scalar", best)
-    lo2 = found + 1
-    nxt = child
-    for i in range(lo2, hi):  # a block sequence may sit at the key's own indentation
-        if ind[i] >= 0:
-            if ind[i] == child and dash[i]:
-                nxt = child - 1
-            break
-    return (lo2, hi, nxt, best, None)  # to the parent's end, as for sequence items
+    # (a block sequence may sit at the key's own indentation: see _keys)
+    return (eol + 1, found + 1, child, best, None)
 
 
-def locate_block(text: str | BlockText, path: tuple[str | int, ...]) -> tuple[int, int] | None:
+def locate_block(text: str | BlockText,
+                 path: tuple[str | int, ...] | list[str | int]) -> tuple[int, int] | None:
     """(line, column) of the deepest existing key on ``path`` in block YAML, 1-based; None
     when the text is not plain enough to be sure (the caller falls back to the composer)."""
     bt = text if isinstance(text, BlockText) else BlockText(text)
-    state: Any = (0, len(bt.lines), -1, (0, 0), None)
-    for depth in range(len(path)):
-        prefix = path[:depth + 1]
-        hit = bt.memo.get(prefix)
-        if hit is None:
-            hit = _step(bt, state, path[depth])
-            bt.memo[prefix] = hit
+    state: Any = _ROOT
+    node = bt.memo
+    last = len(path) - 1
+    for depth, key in enumerate(path):
+        entry = node.get(key)
+        if entry is None:
+            hit = _step(bt, state, key)
+            node[key] = entry = [hit, {} if type(hit) is tuple and len(hit) == 5 else None]
+        hit = entry[0]
         if hit is _GIVE_UP:
             return None
-        if len(hit) == 2 and isinstance(hit[0], int):  # a final (line, col)
-            return hit  # type: ignore[no-any-return]
-        if hit[0] == "scalar":
-            return hit[1]  # type: ignore[no-any-return]
-        if hit[0] == "alias":
-            return hit[1] if depth == len(path) - 1 else None
+        if len(hit) == 2:
+            if type(hit[0]) is int:  # a final (line, col)
+                return hit  # type: ignore[no-any-return]
+            if hit[0] == "scalar" or depth == last:  # (or an alias: only the key is exact)
+                return hit[1]  # type: ignore[no-any-return]
+            return None
         state = hit
+        node = entry[1]
     best: tuple[int, int] = state[3]
     return best
 
@@ -768,7 +873,7 @@ def position(doc: Document, keys: list[str | int]) -> tuple[int, int]:
             if block is None:
                 doc._index = bt[1]  # kept for the cross-resource phase, if the document goes
             block = bt[1]
-        hit = locate_block(block, (*doc.base_path, *keys))
+        hit = locate_block(block, (*doc.base_path, *keys) if doc.base_path else keys)
         if hit is not None and hit != (0, 0):
             first = doc.origin or doc.line
             return (first - 1 + hit[0], hit[1])
