@@ -555,13 +555,47 @@ _KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|"""
 #
 # _BODY reads a line's body: group 2 a "- " item's dash, else groups 3-5 _KEY's groups 1-3
 # (bound to the line) and group 6, empty, where _KEY's match ends.
-_BODY = (r"""(?=[^ \n#])(?![^\S\n]*+(?:\n|\Z))(?:(-)(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))|"""
+_REST = r"(?=[^ \n#])(?![^\S\n]*+(?:\n|\Z))"  # a line's body: not blank, not a comment
+_BODY = (_REST + r"""(?:(-)(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))|"""
          r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|"""
          r"""([^\s#'"{}\[\],&*!|>%@`?-][^#\n]*?|-[^\s#][^#\n]*?))"""
          r"""[ \t]*:(?:[ \t]+|(?=\n|\Z))())?[^\n]*+""")
 _LINE = re.compile(r"^( *+)" + _BODY, re.M)  # the first line from a line's start
 _TAB = re.compile(r"^ *+\t[^\n]*?\S", re.M)
 _BELOW: dict[int, re.Pattern[str]] = {}  # per indentation n: the next line indented <= n
+
+
+# A line at a block's indentation that lookups may pass: a "- " item, or a key _KEY reads that
+# is not "<<" nor a double-quoted one with an escape (those, and anything else, make them give up).
+_GOOD = (r"""(?:[\w./][\w./-]*+[ \t]*:(?:[ \t]|\n|\Z)"""  # (the usual key, read quickly)
+         r"""|-(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))"""
+         r"""|(?!"<<"[ \t]*:|'<<'[ \t]*:|<<[ \t]*:(?:[ \t]|\n|\Z))"""
+         r"""(?:"[^"\\\n]*"|'(?:[^'\n]|'')*'|(?:[^\s#'"{}\[\],&*!|>%@`?-]|-[^\s#])[^#\n]*?)"""
+         r"""[ \t]*:(?:[ \t]|\n|\Z))""")
+# a key _KEY reads as itself when a line starts with it and ": " (no shorter one, no quotes)
+_PLAIN = re.compile(r"(?!<<$)(?:[^\s#'\"{}\[\],&*!|>%@`?:\\-]|-[^\s#:'\"\\])"
+                    r"(?:[^\s#:'\"\\]| (?=.))*")
+_FIND: dict[tuple[int, str], re.Pattern[str]] = {}  # per indentation and plain key: see _find
+
+
+def _find(n: int, key: str) -> re.Pattern[str] | None:
+    """A pattern matching, from a line's end, the lines a search for ``key`` in a block
+    indented ``n`` passes over, then the line that ends it, if any: group 1 its indentation,
+    group 2 the key (group 3 where its value starts) when it is the key's line; indented ``n``
+    and not the key's, it is one lookups must give up at. None when ``key`` is not plain."""
+    pat = _FIND.get((n, key))
+    if pat is None:
+        if not _PLAIN.fullmatch(key):
+            return None
+        if len(_FIND) > 4096:  # (keys come from findings' paths: a few dozen in practice)
+            _FIND.clear()
+        k = re.escape(key)  # plain, or quoted: no quote nor backslash in it to escape
+        k = f"{k}|'{k}'|\"{k}\""
+        skip = (f"\\n(?: {{{n + 1}}}| *+#|[^\\S\\n]*+(?=\\n|\\Z)"  # deeper, comment, blank
+                f"| {{{n}}}(?!(?:{k})[ \\t]*:(?:[ \\t]|\\n|\\Z))(?={_GOOD}))[^\\n]*+")  # a key
+        pat = _FIND[(n, key)] = re.compile(
+            f"(?:{skip})*+(?:\\n( *+)(?:({k})[ \\t]*:(?:[ \\t]+|(?=\\n|\\Z))())?[^\\n]*+)?")
+    return pat
 
 
 def _below(n: int) -> re.Pattern[str]:
@@ -573,7 +607,7 @@ def _below(n: int) -> re.Pattern[str]:
 
 class BlockText:
     """A document's text with its path lookups memoised (``memo``: a trie of path keys, each
-    node ``[result, children or None]``).
+    node ``[kind, state or answer, children]``, see locate_block).
 
     It pickles as a PackedBlock of the text (shared with the document's, so sent once) and the
     memo: the cross-resource phase reuses the lookups the first phase made."""
@@ -581,18 +615,12 @@ class BlockText:
     __slots__ = ("memo", "tabs", "text")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PackedBlock, (self.text, _portable(self.memo)))
+        return (PackedBlock, (self.text, self.memo))
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.tabs = "\t" in text and _TAB.search(text) is not None
         self.memo: dict[str | int, list[Any]] = {}
-
-
-def _portable(memo: dict[str | int, list[Any]]) -> dict[str | int, list[Any]]:
-    # _GIVE_UP is a sentinel: it would not be itself in another process
-    return {k: [v[0], v[1] and _portable(v[1])] for k, v in memo.items()
-            if v[0] is not _GIVE_UP}
 
 
 class PackedBlock:
@@ -622,11 +650,11 @@ _GIVE_UP = object()
 _State = tuple[int, int, int, tuple[int, int], "str | None"]
 _ROOT: _State = (0, 0, -1, (0, 0), None)
 
-# What a block holds, read as far as the lookups in it need, for the document being
-# positioned only (keyed by the block's offset; ~offset when it starts on a "- " line).
-_TABLES: dict[int, list[Any]] = {}  # its keys: see _keys
-_ITEMS: dict[int, list[Any]] = {}  # its items: see _items
-_TABLES_OF: list[str | None] = [None]
+# What blocks hold, read as far as the lookups in them need, for the text being positioned
+# only: (the text, its blocks' keys (see _keys), its sequences' items (see _items)), each keyed
+# by the block's offset (~offset when it starts on a "- " line); replaced whole for another
+# text (so a thread positioning another document keeps its own).
+_TABLES: list[tuple[str | None, dict[int, list[Any]], dict[int, list[Any]]]] = [(None, {}, {})]
 
 
 def _quoted(m: re.Match[str]) -> str | None:
@@ -734,15 +762,14 @@ def _step(bt: BlockText, state: _State, key: str | int) -> Any:
     """Follow one key from ``state``; a new state, a final (line, col), or _GIVE_UP."""
     off, line, _parent, best, first = state
     t = bt.text
-    if _TABLES_OF[0] is not t:
-        _TABLES.clear()
-        _ITEMS.clear()
-        _TABLES_OF[0] = t
+    tables = _TABLES[0]
+    if tables[0] is not t:
+        tables = _TABLES[0] = (t, {}, {})
     at = off if first is None else ~off
     if isinstance(key, int):
-        table = _ITEMS.get(at)
+        table = tables[2].get(at)
         if table is None:
-            table = _ITEMS[at] = _items(t, state) or [0, 0, None]
+            table = tables[2][at] = _items(t, state) or [0, 0, None]
         if table[2] is None:
             return _GIVE_UP
         found_item = _item(t, table, key)
@@ -762,14 +789,31 @@ def _step(bt: BlockText, state: _State, key: str | int) -> Any:
         col = seq + 1 + (len(rest) - len(body)) + 1
         found = line + t.count("\n", off, q)
         return (q, found, seq + 1, (found + 1, col), " " * (col - 1) + body)
-    table = _TABLES.get(at)
+    table = tables[1].get(at)
     if table is None:
-        table = _TABLES[at] = _keys(t, state) or [0, 0, None]
+        table = tables[1][at] = _keys(t, state) or [0, 0, None]
     names = table[2]
     if names is None:
         return _GIVE_UP
     hit = names.get(key)
-    if hit is None and not table[5]:  # read on
+    find = None if hit is not None or table[5] else _find(table[1], key)
+    if find is not None:  # straight to the key's line, if nothing before it stops the search
+        m = find.match(t, table[4])
+        if m is None:  # (it always matches)
+            return _GIVE_UP
+        q, e = m.span(1)
+        stop = m.end()
+        if q < 0:
+            stop = len(t)  # the text ended
+        elif e - q == table[1]:
+            if m.start(2) < 0:
+                return _GIVE_UP
+            hit = m
+        if hit is None:
+            if bt.tabs and _TAB.search(t, table[0], stop):
+                return _GIVE_UP
+            return best if best != (0, 0) else _GIVE_UP
+    elif hit is None and not table[5]:  # read on
         child = table[1]
         below = table[3]
         eol = table[4]
@@ -806,6 +850,10 @@ def _step(bt: BlockText, state: _State, key: str | int) -> Any:
         return best if best != (0, 0) else _GIVE_UP
     if type(hit) is tuple:
         q, eol, value = hit
+    elif find is not None:
+        q = hit.start(1)
+        eol = hit.end()
+        value = t[hit.end(3):eol]
     else:
         q = hit.start(1)
         eol = hit.end()
@@ -835,23 +883,26 @@ def locate_block(text: str | BlockText,
     bt = text if isinstance(text, BlockText) else BlockText(text)
     state: Any = _ROOT
     node = bt.memo
-    last = len(path) - 1
-    for depth, key in enumerate(path):
+    keys = iter(path)
+    for key in keys:
         entry = node.get(key)
         if entry is None:
             hit = _step(bt, state, key)
-            node[key] = entry = [hit, {} if type(hit) is tuple and len(hit) == 5 else None]
-        hit = entry[0]
-        if hit is _GIVE_UP:
-            return None
-        if len(hit) == 2:
-            if type(hit[0]) is int:  # a final (line, col)
-                return hit  # type: ignore[no-any-return]
-            if hit[0] == "scalar" or depth == last:  # (or an alias: only the key is exact)
-                return hit[1]  # type: ignore[no-any-return]
-            return None
-        state = hit
-        node = entry[1]
+            if hit is _GIVE_UP:
+                entry = [3, None, None]
+            elif len(hit) == 5:
+                entry = [0, hit, {}]
+            elif type(hit[0]) is int:
+                entry = [1, hit, None]
+            else:
+                entry = [1 if hit[0] == "scalar" else 2, hit[1], None]
+            node[key] = entry
+        kind = entry[0]
+        if kind:  # 1: the answer; 2: an alias, the answer if it is the last key; 3: give up
+            last = kind == 2 and next(keys, _GIVE_UP) is _GIVE_UP
+            return entry[1] if kind == 1 or last else None
+        state = entry[1]
+        node = entry[2]
     best: tuple[int, int] = state[3]
     return best
 
