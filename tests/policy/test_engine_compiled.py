@@ -815,3 +815,140 @@ def test_any_prefix_and_suffix_match_answer_and_fail_as_before() -> None:
         suffix("abc", [5, "c"])
     with pytest.raises(TypeError):
         prefix(["a", 1], ["z"])
+
+
+# --- builtins written inline ------------------------------------------------------------------
+
+INLINE = """package b
+import rego.v1
+
+x := input.x
+y := input.y
+has := contains(x, y)
+starts := startswith(x, y)
+ends := endswith(x, "b")
+low := lower(x)
+up := upper(x)
+trimmed := trim_space(x)
+parts := split(x, ",")
+no_prefix := trim_prefix(x, "ab")
+no_suffix := trim_suffix(x, "ab")
+pre := strings.any_prefix_match(x, ["a", "$"])
+suf := strings.any_suffix_match(x, {"b", ".c"})
+rx := regex.match("^a+b?$", x)
+rx_var := regex.match(y, x)
+got := object.get(input.o, "a", "dflt")
+got_var := object.get(input.o, y, "dflt")
+got_path := object.get(input.o, ["a", "b"], "dflt")
+got_var_path := object.get(input.o, ["a", y], null)
+joined := array.concat(input.p, ["z"])
+joined2 := array.concat(input.o, input.p)
+# once is_string(x) holds, x is known to be a string
+guarded := [lower(x), contains(x, "a"), startswith(x, "a")] if is_string(x)
+# a function that iterates, memoised by its string argument
+names := ["pass", "key", "tok"]
+sensitive(k) if {
+	some n in names
+	contains(lower(k), n)
+}
+flags := [sensitive(k) | some k in input.keys]
+per_key := {k: v | some k in input.keys; v := sensitive(k)}
+"""
+
+_INLINE_RULES = ["has", "starts", "ends", "low", "up", "trimmed", "parts", "no_prefix",
+                 "no_suffix", "pre", "suf", "rx", "rx_var", "got", "got_var", "got_path",
+                 "got_var_path", "joined", "joined2", "guarded", "flags", "per_key"]
+_STRS = st.sampled_from(["", "ab", "a,b,", "aab", "AbC", " x\n", "ab.c", "$v", "é", "b\n",
+                         "a+", "[", "pass", "KEY_FILE", "a"])
+_ANY = st.one_of(_STRS, st.none(), st.booleans(), st.integers(-1, 2), st.just(1.5),
+                 st.lists(_STRS, max_size=2), st.dictionaries(_STRS, _STRS, max_size=2),
+                 st.just({"a": {"b": 1, "ab": [2]}}), st.just({"a": [1]}))
+
+
+@pytest.fixture(scope="module")
+def inline_pair() -> tuple[CompiledEngine, Engine]:
+    return _pair({"b.rego": INLINE})
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_ANY, _ANY, _ANY, _ANY, st.lists(_ANY, max_size=3))
+def test_inline_builtins_answer_and_fail_as_regorus(
+        inline_pair: tuple[CompiledEngine, Engine], x: Any, y: Any, o: Any, p: Any,
+        keys: list[Any]) -> None:
+    # right operand types: the inline code answers; wrong ones: the builtin raises and
+    # regorus answers (or reports the error) for the call, exactly as before
+    compiled, regorus = inline_pair
+    doc = {"x": x, "y": y, "o": o, "p": p, "keys": keys}
+    for rule in _INLINE_RULES:
+        assert _value_or_error(compiled, f"b.{rule}", doc) == _value_or_error(
+            regorus, f"b.{rule}", doc), rule
+
+
+def test_inline_builtins_take_the_fast_path_only_with_the_right_types() -> None:
+    compiled, regorus = _pair({"b.rego": INLINE})
+    source = compiled.generated_source()
+    # both paths are there: the inline one, and the builtin when the types are not right
+    assert "B_contains(" in source and ".startswith(" in source and ".split(','" in source
+    doc = {"x": "aab", "y": "a", "o": {"a": {"b": 3}}, "p": [1], "keys": ["Password", "x"]}
+    for rule in _INLINE_RULES:
+        if rule != "joined2":
+            assert compiled.eval_rule(f"b.{rule}", doc) == regorus.eval_rule(f"b.{rule}", doc)
+    assert compiled.runtime_fallbacks == 0, compiled.last_fallback
+    for rule, doc in [("has", {"x": 1, "y": "a"}), ("low", {"x": ["A"]}),
+                      ("low", {"x": "É"}), ("rx", {"x": 5}), ("rx_var", {"x": "a", "y": 3}),
+                      ("got", {"o": "not an object"}), ("joined", {"p": "s"}),
+                      ("parts", {"x": 2}), ("flags", {"keys": [3]})]:
+        before = compiled.runtime_fallbacks
+        assert _value_or_error(compiled, f"b.{rule}", doc) == _value_or_error(
+            regorus, f"b.{rule}", doc), rule
+        assert compiled.runtime_fallbacks == before + 1, rule
+
+
+def test_a_regex_ending_in_dollar_is_left_to_the_builtin_before_a_newline() -> None:
+    src = 'package r\nimport rego.v1\nm := regex.match("b$", input.s)\n' \
+          'v := regex.match(input.p, input.s)\n'
+    compiled, regorus = _pair({"r.rego": src})
+    for doc in ({"s": "ab", "p": "b$"}, {"s": "ab\n", "p": "b$"}, {"s": "b\nc", "p": "^c"},
+                {"s": "x", "p": "(?i)X"}):
+        for rule in ("r.m", "r.v"):
+            assert _value_or_error(compiled, rule, doc) == _value_or_error(
+                regorus, rule, doc), (rule, doc)
+
+
+def test_functions_not_reading_the_input_are_memoised_until_data_changes() -> None:
+    src = """package m
+import rego.v1
+
+words := [lower(w) | some g in data.lists; some w in g]
+flagged(k) if {
+	some w in words
+	contains(lower(k), w)
+}
+# reads the input: memoised per evaluation only
+mine(k) if {
+	some w in input.words
+	contains(k, w)
+}
+hits := [k | some k in input.keys; flagged(k)]
+own := [k | some k in input.keys; mine(k)]
+"""
+    compiled, regorus = _pair({"m.rego": src}, {"lists": {"a": ["Pass"]}})
+    assert "STATIC.get(mk" in compiled.generated_source()
+    assert "C.memo.get(mk" in compiled.generated_source()
+    docs = [{"keys": ["password", "user", "PASS_FILE"], "words": ["user"]},
+            {"keys": ["password", "user"], "words": ["pass"]}]
+    for doc in docs:
+        for rule in ("m.hits", "m.own"):
+            assert compiled.eval_rule(rule, doc) == regorus.eval_rule(rule, doc)
+    assert compiled.eval_rule("m.own", docs[0]) == ["user"]
+    assert compiled.eval_rule("m.own", docs[1]) == ["password"]
+    assert compiled.eval_rule("m.hits", docs[1]) == ["password"]
+    for engine in (compiled, regorus):
+        engine.add_data({"lists": {"b": ["user"]}})
+    assert compiled.eval_rule("m.hits", docs[1]) == regorus.eval_rule("m.hits", docs[1]) == [
+        "password", "user"]
+    for engine in (compiled, regorus):
+        engine.add_policy("n.rego", 'package m\nimport rego.v1\nwords := ["x"] if false\n')
+    assert _value_or_error(compiled, "m.hits", docs[0]) == _value_or_error(
+        regorus, "m.hits", docs[0])

@@ -451,27 +451,40 @@ class Runner:
                 self._print_trace(target.file, q)
         elif self._batch:
             got = self.engine.eval_rule(f"{BATCH_PACKAGE}.out", target.obj)
-            values = {k: (v[0] if v else None) for k, v in got.items()} \
-                if isinstance(got, dict) else {}
+            # each rule's [value], or [] when undefined
+            values = {}
+            if isinstance(got, dict):
+                for k, v in got.items():
+                    if v:
+                        x = v[0]
+                        # (no results, no exceptions: as good as undefined)
+                        if not (x == [] or x is None or x is True or x is False):
+                            values[k] = x
         else:
             values = self.engine.eval_rules(self.queries, target.obj) if self.queries else {}
         self._flush_diagnostics(target)
         resource = Resource.of(target.obj)
         failed = False
-        for ns in self.namespaces:
+        for ns in self.namespaces if values else ():  # (no values: nothing to report)
             # name -> how often exception lists it: conftest queries
             # `data.ns.exception[_][_] == name` and reports one exception per solution,
             # whether or not the rule has results
             excepted: dict[str, int] = {}
             if self.has_exception[ns]:
-                exc = values.get(f"{ns}.exception")
+                exc = values.get(ns + ".exception")
                 for group in exc if isinstance(exc, list) else []:
                     if isinstance(group, list):
                         for x in group:
                             if isinstance(x, str):
                                 excepted[x] = excepted.get(x, 0) + 1
             for rule, rid, where, is_failure, exc_name in self._tables[ns]:
-                results = _messages(values.get(rid), where)
+                value = values.get(rid)
+                if value is None or value == [] or value is True or value is False:
+                    if not excepted:  # (most rules of most documents: nothing to report)
+                        continue
+                    results = []
+                else:
+                    results = _messages(value, where)
                 times = excepted.get(exc_name, 0) if excepted else 0
                 if times:
                     if not self.options.suppress_exceptions:

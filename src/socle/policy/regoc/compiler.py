@@ -16,11 +16,12 @@ rule, and every rule that depends on it, is then evaluated by regorus.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from socle.policy.regoc.runtime import BUILTINS, Unsupported, parse_format
+from socle.policy.regoc.runtime import BUILTINS, Unsupported, parse_format, regex_is_safe
 
 Node = dict[str, Any]
 Path = tuple[str, ...]
@@ -174,6 +175,15 @@ ARITH_OPS = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Mod": "mod
 TYPE_CHECKS = {"is_string": ["str"], "is_number": ["int", "float"], "is_object": ["dict"],
                "is_array": ["list"], "is_set": ["RSet"], "is_boolean": ["bool"],
                "is_null": ["NoneType"]}
+# builtins whose value is always a string (when they do not raise)
+STR_RESULTS = frozenset(("sprintf", "concat", "upper", "lower", "trim", "trim_left",
+                         "trim_right", "trim_prefix", "trim_suffix", "trim_space", "substring",
+                         "replace", "json.marshal", "format_int"))
+# builtins :meth:`RuleCompiler.inline_builtin` writes inline
+INLINE_BUILTINS = frozenset(("contains", "startswith", "endswith", "lower", "upper",
+                             "trim_space", "regex.match", "object.get", "array.concat",
+                             "split", "trim_prefix", "trim_suffix", "strings.any_prefix_match",
+                             "strings.any_suffix_match"))
 SET_OPS = {"Union": "union", "Intersection": "intersection", "Or": "union", "And": "intersection"}
 
 
@@ -186,6 +196,9 @@ class Scope:
         # values already computed on this path (``x.f``, ``x[k]``, rule and function calls):
         # what computes them -> the local holding them
         self.cse: dict[tuple[str, ...], str] = dict(parent.cse) if parent else {}
+        # Python names known to hold a string on this path (a string builtin's result, or a
+        # value that passed is_string): string builtins on them need no type check
+        self.strs: set[str] = set(parent.strs) if parent else set()
 
     def child(self) -> Scope:
         return Scope(self)
@@ -197,17 +210,22 @@ class RuleCompiler:
     def __init__(self, rules: dict[Path, Rule], prefixes: set[Path], rule: Rule,
                  blocked: frozenset[str] = frozenset(),
                  consts: dict[str, str] | None = None,
-                 str_colls: dict[str, tuple[str, str]] | None = None) -> None:
+                 str_colls: dict[str, tuple[str, str]] | None = None,
+                 const_kinds: dict[str, str] | None = None) -> None:
         self.blocked = blocked
         # constant arrays, sets and objects: code -> name of a module-level constant
         self.consts = consts
         # constants holding only strings: name -> ("Set" or "Array", name of their frozenset)
         self.str_colls: dict[str, tuple[str, str]] = str_colls if str_colls is not None else {}
+        # constant arrays, sets and objects: name -> "Array", "Set" or "Object"
+        self.const_kinds: dict[str, str] = const_kinds if const_kinds is not None else {}
         self.rules = rules
         self.prefixes = prefixes
         self.rule = rule
         self.lines: list[str] = []
         self.bools: set[str] = set()  # inline checks (always a bool)
+        self.str_checks: dict[str, str] = {}  # inline ``is_string(x)`` check -> x
+        self.ints: set[str] = set()  # temporaries always holding an int (count)
         self.n = 0
         self.module: Module = rule.defs[0].module if rule.defs else rule.default.module  # type: ignore[union-attr]
 
@@ -234,8 +252,25 @@ class RuleCompiler:
             self.emit(0, f"def {name}(C, {', '.join(args)}):")
             self.emit(1, "I = C.input")
             self.emit(1, "res = U")
+            start = len(self.lines)
             for d in rule.defs:
                 self.function_def(d, args)
+            if any(_LOOP.match(line) for line in self.lines[start:]):
+                # a function that iterates: memoised for string arguments, per evaluation
+                # (a rule often asks twice about the same key: once per definition), or
+                # per program when it depends on no input (@FMEMO@, decided by _assemble)
+                key = f"({name!r}, {', '.join(args)})"
+                strs = " and ".join(f"{a}.__class__ is str" for a in args)
+                self.lines[start:start] = [
+                    f"    mk = {key} if {strs} else None",
+                    "    if mk is not None:",
+                    "        res = @FMEMO@.get(mk, MISS)",
+                    "        if res is not MISS:",
+                    "            return res",
+                    "        res = U",
+                ]
+                self.emit(1, "if mk is not None and len(@FMEMO@) < MEMO_ENTRIES:")
+                self.emit(2, "@FMEMO@[mk] = res")
             self.emit(1, "return res")
             return self.finish()
         self.emit(0, f"def {name}(C):")
@@ -357,6 +392,8 @@ class RuleCompiler:
             scope.vars[name] = py
             scope.declared.discard(name)
             self.emit(ind, f"{py} = {value}")
+            if value in scope.strs:
+                scope.strs.add(py)
             return
         if k == "Array":
             n = len(v["items"])
@@ -391,16 +428,27 @@ class RuleCompiler:
             return ind
         if k == "SomeIn":
             ind, coll = self.expr(v["collection"], ind, scope)
-            key = self.tmp("k")
-            val = self.tmp("x")
+            # a plain variable is the loop's own variable; a pattern is bound in the body
+            kname = var_name(v["key"]) if v.get("key") is not None else None
+            vname = var_name(v["value"])
+            key = self.local(kname) if kname and kname != "_" else self.tmp("k")
+            val = self.local(vname) if vname and vname != "_" else self.tmp("x")
             if v.get("key") is not None:
-                self.emit(ind, f"for {key}, {val} in {_items(coll)}:")
-                ind += 1
-                self.bind_fresh(v["key"], key, ind, scope)
+                self.emit(ind, f"for {key}, {val} in {self.items_code(coll)}:")
             else:
-                self.emit(ind, f"for {val} in {_values(coll)}:")
-                ind += 1
-            self.bind_fresh(v["value"], val, ind, scope)
+                self.emit(ind, f"for {val} in {self.values_code(coll)}:")
+            ind += 1
+            if v.get("key") is not None:
+                if kname and kname != "_":
+                    self.bind_local(kname, key, scope)
+                else:
+                    self.bind_fresh(v["key"], key, ind, scope)
+            if vname and vname != "_":
+                self.bind_local(vname, val, scope)
+                if coll in self.str_colls:  # a constant collection of strings
+                    scope.strs.add(val)
+            else:
+                self.bind_fresh(v["value"], val, ind, scope)
             return ind
         if k == "NotExpr":
             sub = {"Expr": {"expr": v["expr"]}}
@@ -479,6 +527,8 @@ class RuleCompiler:
         ind, val = self.expr(node, ind, scope)
         if val in self.bools:
             self.emit(ind, f"if not {val}: continue")
+            if val in self.str_checks:  # from here on, a string
+                scope.strs.add(self.str_checks[val])
         else:
             self.emit(ind, f"if {val} is False: continue")
         return ind
@@ -494,6 +544,9 @@ class RuleCompiler:
                     return f"({other} is {lit})"
                 if op == "Ne":
                     return f"({other} is not {lit})"
+            elif other in self.ints and lit.isdigit():  # an int against an int literal
+                sym = {"Eq": "==", "Ne": "!=", "Lt": "<", "Le": "<=", "Gt": ">", "Ge": ">="}[op]
+                return f"({a} {sym} {b})"
             else:
                 num = f"({other}.__class__ is int or {other}.__class__ is float)"
                 if op == "Eq":
@@ -527,6 +580,11 @@ class RuleCompiler:
         self.bind_pattern(pattern, t, ind, scope)
         return ind
 
+    def bind_local(self, name: str, py: str, scope: Scope) -> None:
+        """Rego variable ``name`` is the Python local ``py`` from now on."""
+        scope.vars[name] = py
+        scope.declared.discard(name)
+
     def bind_fresh(self, pattern: Node, val: str, ind: int, scope: Scope) -> None:
         k, v = kind_of(pattern)
         if k == "Var":
@@ -537,6 +595,8 @@ class RuleCompiler:
             scope.vars[name] = py
             scope.declared.discard(name)
             self.emit(ind, f"{py} = {val}")
+            if val in scope.strs or _is_str_literal(val):
+                scope.strs.add(py)
             return
         if k == "Array":
             t = self.tmp()
@@ -601,6 +661,7 @@ class RuleCompiler:
             code = self.const_code(node)
             if code not in self.consts:
                 name = self.consts[code] = f"K{len(self.consts) + 1}"
+                self.const_kinds[name] = k
                 items = v["fields"] if k == "Object" else v["items"]
                 if k != "Object" and all(kind_of(x)[0] in ("String", "RawString")
                                          for x in items):
@@ -748,10 +809,192 @@ class RuleCompiler:
             a = args[0] if _is_name(args[0]) else self.value(args[0], ind)
             check = "(" + " or ".join(f"{a}.__class__ is {t}" for t in TYPE_CHECKS[name]) + ")"
             self.bools.add(check)
+            if name == "is_string":
+                self.str_checks[check] = a
             return ind, check
         if name == "count":  # len() raises TypeError on anything else, as count
-            return ind, self.value(f"len({args[0]})", ind)
-        return ind, self.value(f"B_{_ident(name)}({', '.join(args)})", ind)
+            t = self.value(f"len({args[0]})", ind)
+            self.ints.add(t)
+            return ind, t
+        fast = self.inline_builtin(name, args, ind, scope)
+        if fast is not None:
+            return ind, fast
+        t = self.value(f"B_{_ident(name)}({', '.join(args)})", ind)
+        if name in STR_RESULTS:
+            scope.strs.add(t)
+        return ind, t
+
+    def inline_builtin(self, name: str, args: list[str], ind: int, scope: Scope) -> str | None:
+        """Inline code for a hot builtin (None: the call). The fast path is taken only when
+        the operands have the types the builtin accepts; otherwise the builtin itself is
+        called, so it answers or raises exactly as before."""
+        if name not in INLINE_BUILTINS:
+            return None
+        if name in ("contains", "startswith", "endswith"):
+            s, p = (a if _is_name(a) or _is_str_literal(a) else self.value(a, ind)
+                    for a in args)
+            fast = {"contains": f"{p} in {s}", "startswith": f"{s}.startswith({p})",
+                    "endswith": f"{s}.endswith({p})"}[name]
+            cond = self.str_guard([s, p], scope)
+            code = (f"({fast})" if not cond
+                    else f"({fast} if {cond} else B_{name}({s}, {p}))")
+            self.bools.add(code)
+            return code
+        if name in ("lower", "upper"):
+            s = args[0] if _is_name(args[0]) else self.value(args[0], ind)
+            cond = self.str_guard([s], scope)
+            cond = f"{cond} and {s}.isascii()" if cond else f"{s}.isascii()"
+            t = self.value(f"{s}.{name}() if {cond} else B_{name}({s})", ind)
+            scope.strs.add(t)
+            return t
+        if name == "trim_space":
+            s = args[0] if _is_name(args[0]) else self.value(args[0], ind)
+            cond = self.str_guard([s], scope)
+            fast = f"{s}.strip(' \\t\\n\\r\\v\\f')"
+            t = self.value(f"{fast} if {cond} else B_trim_space({s})" if cond else fast, ind)
+            scope.strs.add(t)
+            return t
+        if name == "regex.match":
+            return self.regex_match(args, ind, scope)
+        if name == "object.get":
+            return self.object_get(args, ind, scope)
+        if name in ("strings.any_prefix_match", "strings.any_suffix_match"):
+            s, ps = args
+            if ps not in self.str_colls or self.consts is None:
+                return None
+            # a constant collection of strings: str.startswith with a tuple of them
+            tup = self.consts.get(f"tuple({ps})")
+            if tup is None:
+                tup = self.consts[f"tuple({ps})"] = f"{ps}_t"
+            if not _is_name(s):
+                s = self.value(s, ind)
+            method = "startswith" if name == "strings.any_prefix_match" else "endswith"
+            cond = self.str_guard([s], scope)
+            code = (f"({s}.{method}({tup}) if {cond} else B_{_ident(name)}({s}, {ps}))"
+                    if cond else f"({s}.{method}({tup}))")
+            self.bools.add(code)
+            return code
+        if name == "split":
+            s, sep = args
+            if not _is_str_literal(sep) or len(ast.literal_eval(sep)) == 0:
+                return None
+            if not _is_name(s):
+                s = self.value(s, ind)
+            cond = self.str_guard([s], scope)
+            return self.value(f"{s}.split({sep}) if {cond} else B_split({s}, {sep})"
+                              if cond else f"{s}.split({sep})", ind)
+        if name in ("trim_prefix", "trim_suffix"):
+            s, p = args
+            if not _is_str_literal(p) or len(ast.literal_eval(p)) == 0:
+                return None
+            if not _is_name(s):
+                s = self.value(s, ind)
+            n = len(ast.literal_eval(p))
+            fast = (f"({s}[{n}:] if {s}.startswith({p}) else {s})" if name == "trim_prefix"
+                    else f"({s}[:-{n}] if {s}.endswith({p}) else {s})")
+            cond = self.str_guard([s], scope)
+            t = self.value(f"{fast} if {cond} else B_{name}({s}, {p})" if cond else fast, ind)
+            scope.strs.add(t)
+            return t
+        if name == "array.concat":
+            a, b = (x if _is_name(x) or x.startswith("[") else self.value(x, ind)
+                    for x in args)
+            cond = " and ".join(f"{x}.__class__ is list" for x in (a, b)
+                                if not x.startswith("[") and self.const_kinds.get(x) != "Array")
+            fast = f"{a} + {b}"
+            return self.value(f"{fast} if {cond} else B_array_concat({a}, {b})"
+                              if cond else fast, ind)
+        return None
+
+    def object_get(self, args: list[str], ind: int, scope: Scope) -> str | None:
+        """``object.get`` with a key or a literal path of keys: dict lookups when the
+        object is an object and the keys strings."""
+        obj, key, default = args
+        if not _is_name(obj):
+            obj = self.value(obj, ind)
+        if not _is_name(default) and not _is_str_literal(default) \
+                and not _is_scalar_literal(default):
+            default = self.value(default, ind)
+        if self.consts and key in self.str_colls and self.str_colls[key][0] == "Array":
+            # a constant array of strings: its items
+            key = next(code for code, name in self.consts.items() if name == key)
+        if _is_name(key) or _is_str_literal(key):
+            cond = " and ".join(x for x in (f"{obj}.__class__ is dict",
+                                            self.str_guard([key], scope)) if x)
+            return self.value(f"{obj}.get({key}, {default}) if {cond} "
+                              f"else B_object_get({obj}, {key}, {default})", ind)
+        path = _list_display(key)
+        if not path or not all(_is_name(k) or _is_str_literal(k) for k in path):
+            return None
+        # a path: each step needs an object (anything else gives the default)
+        t = self.tmp()
+        guard = self.str_guard(path, scope)
+        cond = f"{obj}.__class__ is dict" + (f" and {guard}" if guard else "")
+        self.emit(ind, f"{t} = {default}")
+        self.emit(ind, f"if {cond}:")
+        cur = obj
+        for i, k in enumerate(path):
+            nxt = self.tmp()
+            self.emit(ind + 1 + i, f"{nxt} = {cur}.get({k}, U)")
+            if i < len(path) - 1:
+                self.emit(ind + 1 + i, f"if {nxt}.__class__ is dict:")
+            else:
+                self.emit(ind + 1 + i, f"if {nxt} is not U:")
+                self.emit(ind + 2 + i, f"{t} = {nxt}")
+            cur = nxt
+        self.emit(ind, "else:")
+        self.emit(ind + 1, f"{t} = B_object_get({obj}, {key}, {default})")
+        return t
+
+    def items_code(self, coll: str) -> str:
+        kind = self.const_kinds.get(coll)
+        if kind == "Object":
+            return f"{coll}.items()"
+        if kind == "Array":
+            return f"enumerate({coll})"
+        return _items(coll)
+
+    def values_code(self, coll: str) -> str:
+        kind = self.const_kinds.get(coll)
+        if kind == "Object":
+            return f"{coll}.values()"
+        if kind in ("Array", "Set"):
+            return coll
+        return _values(coll)
+
+    def str_guard(self, names: list[str], scope: Scope) -> str:
+        """The check that the operands are strings ("" when known to be)."""
+        return " and ".join(f"{x}.__class__ is str" for x in dict.fromkeys(names)
+                            if not _is_str_literal(x) and x not in scope.strs)
+
+    def regex_match(self, args: list[str], ind: int, scope: Scope) -> str:
+        p, s = (a if _is_name(a) or _is_str_literal(a) else self.value(a, ind) for a in args)
+        if not _is_name(s):
+            s = self.value(s, ind)
+        if _is_str_literal(p) and self.consts is not None:
+            pattern = ast.literal_eval(p)
+            if not regex_is_safe(pattern):
+                return self.value(f"B_regex_match({p}, {s})", ind)
+            code = f"_re.compile({p})"
+            rx = self.consts.get(code)
+            if rx is None:
+                rx = self.consts[code] = f"RX{len(self.consts) + 1}"
+            cond = self.str_guard([s], scope)
+            if "$" in pattern:  # `$` before a final newline: left to the builtin
+                cond = f"{cond} and '\\n' not in {s}" if cond else f"'\\n' not in {s}"
+            fast = f"{rx}.search({s}) is not None"
+            code = f"({fast} if {cond} else B_regex_match({p}, {s}))" if cond else f"({fast})"
+        else:
+            # a pattern known at run time: the compiled regexes the builtin found safe
+            # (and without `$`) are in REGEXES
+            rx = self.value(f"REGEXES.get({p})", ind)
+            cond = f"{rx} is not None"
+            guard = self.str_guard([s], scope)
+            if guard:
+                cond += " and " + guard
+            code = f"({rx}.search({s}) is not None if {cond} else B_regex_match({p}, {s}))"
+        self.bools.add(code)
+        return code
 
     def sprintf(self, params: list[Node], ind: int, scope: Scope, no_loops: bool
                 ) -> tuple[int, str] | None:
@@ -897,7 +1140,7 @@ class RuleCompiler:
                         raise Unsupported("iteration in a pattern")
                     kv = self.tmp("k")
                     t = self.tmp()
-                    self.emit(ind, f"for {kv}, {t} in {_items(cur)}:")
+                    self.emit(ind, f"for {kv}, {t} in {self.items_code(cur)}:")
                     ind += 1
                     if name != "_":
                         py = self.local(name)
@@ -948,11 +1191,14 @@ def _is_const(node: Node) -> bool:
 
 
 _USES_INPUT = re.compile(r"\bI\b")
+_LOOP = re.compile(r" *for (?!_ in ONCE:)")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _items(coll: str) -> str:
     """Code iterating over the keys and values of a collection (nothing for a scalar)."""
+    if coll.startswith("{") and coll.endswith("}"):  # an object's display
+        return f"{coll}.items()"
     if not _is_name(coll):
         return f"items({coll})"
     return (f"({coll}.items() if {coll}.__class__ is dict else enumerate({coll}) "
@@ -978,6 +1224,16 @@ def _get(coll: str, key: str, str_colls: dict[str, tuple[str, str]] | None = Non
         return (f"{coll}[{key}] if {coll}.__class__ is list and len({coll}) > {key} "
                 f"else get({coll}, {key})")
     return f"get({coll}, {key})"
+
+
+def _list_display(code: str) -> list[str] | None:
+    """The items of the code of a literal array of names and string literals, else None."""
+    if not (code.startswith("[") and code.endswith("]")):
+        return None
+    items = [x.strip() for x in code[1:-1].split(",")]
+    if not all(_is_name(x) or (_is_str_literal(x) and "," not in x) for x in items):
+        return None
+    return items
 
 
 def _is_name(code: str) -> bool:
@@ -1006,13 +1262,16 @@ HEADER = """\
 from socle.policy.regoc.runtime import (
     U, ONCE, RSet, Conflict, eq, ne, lt, le, gt, ge, get, items, values, member, member2,
     put, unite, add, sub, mul, div, mod, neg, union, intersection, mkset, mkobj, is_coll,
-    F_v, F_q, F_d,
+    F_v, F_q, F_d, REGEXES,
 )
+import re as _re
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program
 
 MISS = object()
 NoneType = type(None)
-STATIC: dict[str, object] = {}  # values of the rules that do not depend on the input
+STATIC: dict[object, object] = {}  # values of the rules that do not depend on the input
+# (and of the functions not depending on it, by arguments: at most MEMO_ENTRIES in all)
+MEMO_ENTRIES = 50000
 """
 
 
@@ -1055,6 +1314,7 @@ def _assemble(rules: dict[Path, Rule], consts: dict[str, str]) -> str:
         if rule.reason is None:
             rule.static = path not in dynamic and rule.kind != "func"
             code = rule.code.replace("@MEMO@", "STATIC" if rule.static else "C.memo")
+            code = code.replace("@FMEMO@", "C.memo" if path in dynamic else "STATIC")
             what = f"{rule.kind}, static" if rule.static else rule.kind
             parts.append(f"# data.{'.'.join(rule.path[1:])} ({what})\n{code}\n")
     source = "\n\n".join(parts)
@@ -1067,7 +1327,8 @@ def _drop_uncompilable(rules: dict[Path, Rule]) -> bool:
     for rule in rules.values():
         if rule.reason is None:
             try:
-                compile(rule.code.replace("@MEMO@", "C.memo"), "<rule>", "exec")
+                compile(rule.code.replace("@MEMO@", "C.memo").replace("@FMEMO@", "C.memo"),
+                        "<rule>", "exec")
             except (SyntaxError, RecursionError, MemoryError, ValueError) as err:
                 rule.reason = f"beyond Python's limits ({type(err).__name__}: {err})"
                 found = True
@@ -1088,12 +1349,13 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             rules[path].reason = why
     consts: dict[str, str] = {}
     str_colls: dict[str, tuple[str, str]] = {}
+    const_kinds: dict[str, str] = {}
     for rule in rules.values():
         if rule.reason:
             continue
         try:
             rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
-                                     str_colls).compile()
+                                     str_colls, const_kinds).compile()
         except Unsupported as err:
             rule.reason = str(err)
         except RecursionError:

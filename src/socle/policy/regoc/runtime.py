@@ -375,24 +375,56 @@ def intersection(a: Any, b: Any) -> RSet:
 
 # --- output ------------------------------------------------------------------------------------
 
-_SCALARS = frozenset((str, int, bool, type(None)))
-
-
 def to_json(v: Any) -> Any:
     """A value as regorus prints it: sets as sorted lists, whole floats as integers."""
     t = type(v)
     if t is dict:
         out = {}
         for k, x in v.items():
-            out[k] = x if type(x) in _SCALARS else to_json(x)
+            tx = type(x)
+            if tx is str or tx is int or tx is bool or x is None:
+                out[k] = x
+            elif not x and (tx is list or tx is RSet or tx is dict):
+                # (most sets of findings are empty)
+                out[k] = {} if tx is dict else []
+            elif tx is list and len(x) == 1:  # (a rule's value in a batch of rules)
+                y = x[0]
+                ty = type(y)
+                if ty is str or ty is int or ty is bool or y is None:
+                    out[k] = [y]
+                elif not y and (ty is list or ty is RSet or ty is dict):
+                    out[k] = [{} if ty is dict else []]
+                else:
+                    out[k] = [to_json(y)]
+            elif tx is list:  # (a path: often only strings and integers)
+                items = []
+                for y in x:
+                    ty = type(y)
+                    if ty is str or ty is int or ty is bool or y is None:
+                        items.append(y)
+                    else:
+                        items = to_json(x)
+                        break
+                out[k] = items
+            else:
+                out[k] = to_json(x)
         return out
     if t is list or t is RSet:
-        if not v:  # (most sets of findings are empty)
+        if not v:
             return []
         if t is RSet and len(v) > 1:
             v = ordered(v)
-        return [x if type(x) in _SCALARS else to_json(x) for x in v]
-    if t in _SCALARS:
+        items = []
+        for x in v:
+            tx = type(x)
+            if tx is str or tx is int or tx is bool or x is None:
+                items.append(x)
+            elif not x and (tx is list or tx is RSet or tx is dict):
+                items.append({} if tx is dict else [])
+            else:
+                items.append(to_json(x))
+        return items
+    if t is str or t is int or t is bool or v is None:
         return v
     if t is float:
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
@@ -767,15 +799,28 @@ _SAFE_REGEX = re.compile(r"(?:[A-Za-z0-9_\-.^$*+?()\[\]|/:@ ,=<>!#%&;'\"~`]"
                          r"|\\[sdwSDW.\\/\-()\[\]{}|*+?$^]|\{[0-9]+(?:,[0-9]*)?\})*")
 
 
+def regex_is_safe(pattern: str) -> bool:
+    """Whether Python's re reads the pattern as Rust's regex crate does."""
+    return bool(_SAFE_REGEX.fullmatch(pattern)) and "(?" not in pattern
+
+
+# the safe patterns without `$` (no newline check needed), compiled: the generated code
+# matches with them directly when the pattern is only known at run time
+REGEXES: dict[str, re.Pattern[str]] = {}
+
+
 def _regex_match(pattern: Any, s: Any) -> bool:
     if type(pattern) is not str or type(s) is not str:  # (_s inlined in the hot builtins)
         raise TypeError("operand must be a string")
     rx = _REGEX_CACHE.get(pattern)
     if rx is None:
-        if not _SAFE_REGEX.fullmatch(pattern) or "(?" in pattern:
+        if not regex_is_safe(pattern):
             raise ValueError("regex syntax left to regorus")
         rx = re.compile(pattern)
-        _REGEX_CACHE[pattern] = rx
+        if len(_REGEX_CACHE) < 4096:
+            _REGEX_CACHE[pattern] = rx
+            if "$" not in pattern:
+                REGEXES[pattern] = rx
     if "\n" in s and "$" in pattern:
         raise ValueError("$ before a newline left to regorus")
     return rx.search(s) is not None
