@@ -479,6 +479,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     finally:
         progress.close()
     _gather(report, results, options, plan, workers)
+    collector.let_go((results, local, plan))  # (freeing them costs more than checking)
     return report
 
 

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from socle import __version__
 
@@ -97,5 +98,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+# commands that build a large heap (every document and finding of a run) and end when done
+_BATCH = frozenset({"validate", "scan", "check", "test"})
+
+
+def console() -> NoReturn:
+    """The ``socle`` command: :func:`main`, then, for a batch command, an exit that skips
+    freeing the heap object by object (a check of 10,000 documents holds millions of objects:
+    ~0.1-0.2 s). Exit handlers still run and output is flushed first; a process with other
+    threads still running exits the usual way."""
+    argv = sys.argv[1:]
+    fast = next((a for a in argv if not a.startswith("-")), None) in _BATCH
+    if fast:
+        from socle.core import collector
+
+        collector.exit_soon()
+    code = main(argv)
+    if fast:
+        import atexit
+        import threading
+
+        if threading.active_count() == 1:
+            atexit._run_exitfuncs()
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except BrokenPipeError:  # the reader went away (| head)
+                code = code or 1
+            except OSError:
+                pass
+            os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

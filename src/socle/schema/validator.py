@@ -386,6 +386,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
         cross = validator.extra.cross_check(facts)
         report.findings.extend(cross)
         _mark_invalid(report, cross)
+    collector.let_go((results, facts, validator))  # (freeing them costs more than keeping)
     return report
 
 
