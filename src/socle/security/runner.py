@@ -1118,7 +1118,9 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
         results.append(cross_phase(cross, controls.libraries, inputs, exceptions,
                                    options.engine, inventory, pending, fw_names, workers))
 
-    return _finish(report, results, selection, exceptions)
+    _finish(report, results, selection, exceptions)
+    collector.let_go((results, scanner))  # (freeing them costs more than scanning them)
+    return report
 
 
 def _finish(report: Report, results: list[FileResult], selection: Selection,
@@ -1216,12 +1218,14 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         finally:
             _FACTORY = None
             _PENDING = []
+            collector.let_go(scanner)  # (its inventory indexes)
         return out
     saved, _WORKER = _WORKER, scanner
     try:
         return _work_cross(pending)
     finally:
         _WORKER = saved
+        collector.let_go(scanner)
 
 
 def _mark_invalid(report: Report) -> None:
@@ -1234,19 +1238,16 @@ def _mark_invalid(report: Report) -> None:
 def score(selection: Selection, records: Iterable[Record]) -> Scores:
     controls = selection.selected.controls
     tallies: dict[str, ControlTally] = {c.id: ControlTally() for c in controls}
-    # per kind: the weight tables of the controls it is relevant to, and their ids (a resource
-    # failed or was excepted by few controls: those are looked at, not every relevant one)
-    by_kind: dict[str, tuple[list[dict[Any, float]], set[str]]] = {}
+    # per kind: its resources' weights and the ids of the controls it is relevant to. A
+    # resource failed or was excepted by few controls: those are looked at, not every relevant
+    # one; each control gets the weights of its kinds' resources in one update per kind.
+    by_kind: dict[str, tuple[dict[Any, float], set[str]]] = {}
     for rec in records:
         entry = by_kind.get(rec.kind)
         if entry is None:
-            relevant = [c for c in controls if c.applies_to(rec.kind)]
-            entry = by_kind[rec.kind] = ([tallies[c.id].weights for c in relevant],
-                                         {c.id for c in relevant})
+            entry = by_kind[rec.kind] = ({}, {c.id for c in controls if c.applies_to(rec.kind)})
         key = rec.key
-        weight = rec.weight
-        for weights in entry[0]:
-            weights[key] = weight
+        entry[0][key] = rec.weight
         ids = entry[1]
         for cid in rec.failed:
             if cid in ids:
@@ -1254,5 +1255,8 @@ def score(selection: Selection, records: Iterable[Record]) -> Scores:
         for cid in rec.excepted:
             if cid in ids:
                 tallies[cid].excepted.add(key)
+    for weights, ids in by_kind.values():
+        for cid in ids:
+            tallies[cid].weights.update(weights)
     frameworks = {fw.name: fw.members(selection.selected) for fw in selection.reported}
     return compute(tallies, controls, frameworks)

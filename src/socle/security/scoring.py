@@ -16,6 +16,7 @@ passing (they were reviewed); a control no resource of the input is relevant to 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,11 +55,17 @@ class ControlTally:
             return "irrelevant"
         return "failed" if self.failed else "passed"
 
-    def risk(self) -> float:
-        total = sum(self.weights.values())
+    def sums(self) -> tuple[float, float]:
+        """The weight of every resource and of the failed ones (exactly rounded sums: the
+        same whatever order the resources came in)."""
+        return (math.fsum(self.weights.values()),
+                math.fsum([self.weights[k] for k in self.failed]))
+
+    def risk(self, sums: tuple[float, float] | None = None) -> float:
+        total, failed = sums or self.sums()
         if not total:
             return 0.0
-        return 100.0 * sum(self.weights[k] for k in self.failed) / total
+        return 100.0 * failed / total
 
     def compliance(self) -> float:
         if not self.failed:
@@ -81,18 +88,18 @@ def _round(x: float) -> float:
     return round(x, 2)
 
 
-def aggregate(tallies: dict[str, ControlTally], controls: Iterable[Control]) -> dict[str, Any]:
-    """Risk and compliance over a set of controls (a framework, or everything)."""
+def aggregate(tallies: dict[str, ControlTally], controls: Iterable[Control],
+              sums: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """Risk and compliance over a set of controls (a framework, or everything); ``sums``:
+    each control's :meth:`ControlTally.sums`, when the caller has them."""
     num = den = 0.0
     compliance: list[float] = []
     counts = {"passed": 0, "failed": 0, "irrelevant": 0}
-    ids = []
     for c in controls:
         t = tallies.get(c.id) or ControlTally()
-        ids.append(c.id)
         counts[t.status] += 1
-        all_w = sum(t.weights.values())
-        num += c.base_score * sum(t.weights[k] for k in t.failed)
+        all_w, failed_w = sums[c.id] if sums is not None and c.id in sums else t.sums()
+        num += c.base_score * failed_w
         den += c.base_score * all_w
         if t.status != "irrelevant":
             compliance.append(t.compliance())
@@ -106,8 +113,10 @@ def aggregate(tallies: dict[str, ControlTally], controls: Iterable[Control]) -> 
 def compute(tallies: dict[str, ControlTally], controls: list[Control],
             frameworks: dict[str, list[Control]]) -> Scores:
     per_control: dict[str, dict[str, Any]] = {}
+    sums: dict[str, tuple[float, float]] = {}  # each control's, once (frameworks share them)
     for c in controls:
         t = tallies.get(c.id) or ControlTally()
+        sums[c.id] = t.sums()
         per_control[c.id] = {
             "name": c.name,
             "status": t.status,
@@ -116,9 +125,9 @@ def compute(tallies: dict[str, ControlTally], controls: list[Control],
             "resources": {"all": len(t.weights), "failed": len(t.failed),
                           "excepted": len(t.excepted),
                           "passed": len(t.weights) - len(t.failed)},
-            "riskScore": _round(t.risk()),
+            "riskScore": _round(t.risk(sums[c.id])),
             "complianceScore": _round(t.compliance()) if t.status != "irrelevant" else 100.0,
         }
-    fw = {name: {**aggregate(tallies, members), "members": [c.id for c in members]}
+    fw = {name: {**aggregate(tallies, members, sums), "members": [c.id for c in members]}
           for name, members in frameworks.items()}
-    return Scores(per_control, fw, aggregate(tallies, controls))
+    return Scores(per_control, fw, aggregate(tallies, controls, sums))
