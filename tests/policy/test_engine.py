@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from socle.policy.engine import PolicyError, available, create_engine
@@ -131,3 +133,67 @@ def test_unknown_engine_and_version() -> None:
         create_engine("nope")
     with pytest.raises(PolicyError):
         create_engine("regorus", rego_version="v2")
+
+
+# --- regorus: modules parsed before are not parsed again until regorus is used ---------------
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from socle.policy import engine_regorus
+
+    parsed: list[str] = []
+    real = engine_regorus.RegorusEngine._parse
+
+    def parse(self: engine_regorus.RegorusEngine, path: str, src: str) -> None:
+        parsed.append(path)
+        real(self, path, src)
+
+    monkeypatch.setattr(engine_regorus.RegorusEngine, "_parse", parse)
+    return parsed
+
+
+def test_a_module_parsed_before_is_parsed_when_used(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    parsed = _counting_parses(monkeypatch)
+    first = create_engine("regorus", "v1")
+    first.add_policy("p.rego", POLICY)
+    assert parsed == ["p.rego"]
+    again = create_engine("regorus", "v1")
+    again.add_policy("p.rego", POLICY)
+    again.add_policy("q.rego", "package q\n\nx := data.main.hash\n")  # new: parsed now
+    assert parsed == ["p.rego", "q.rego"]
+    assert again.modules()["p.rego"] == first.modules()["p.rego"]  # fixed ("flag(...) := true")
+    pod = {"kind": "Pod", "metadata": {"name": "a"}}
+    assert again.eval_rule("main.deny", pod) == ["pod a"]  # regorus used: p.rego given to it
+    assert parsed == ["p.rego", "q.rego", "p.rego"]
+    assert again.eval_rule("q.x", None) == first.eval_rule("main.hash", None)
+    assert again.eval_rule("main.on", None) is True
+    plain = "package v\n\nx := 1\n"
+    create_engine("regorus", "v1").add_policy("v.rego", plain)
+    create_engine("regorus", "v0").add_policy("v.rego", plain)  # another Rego version
+    assert parsed[3:] == ["v.rego", "v.rego"]
+
+
+def test_a_module_that_failed_to_parse_fails_every_time(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    for _ in range(2):
+        with pytest.raises(PolicyError, match=r"bad\.rego"):
+            create_engine("regorus", "v1").add_policy("bad.rego", "package bad\n\nx := {\n")
+
+
+def test_a_parsed_module_entry_others_could_write_is_not_trusted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCLE_CACHE_DIR", str(tmp_path))
+    create_engine("regorus", "v1").add_policy("p.rego", POLICY)
+    [entry] = (tmp_path / "rego-parsed").iterdir()
+    entry.write_text("package main\n\ndeny contains \"injected\"\n")  # someone else's text
+    entry.chmod(0o666)
+    engine = create_engine("regorus", "v1")
+    engine.add_policy("p.rego", POLICY)
+    assert engine.eval_rule("main.deny", {"kind": "Pod", "metadata": {"name": "a"}}) == ["pod a"]
+    monkeypatch.setenv("SOCLE_NO_COMPILE_CACHE", "1")
+    parsed = _counting_parses(monkeypatch)
+    create_engine("regorus", "v1").add_policy("p.rego", POLICY)
+    assert parsed == ["p.rego"]  # no cache: parsed every time
