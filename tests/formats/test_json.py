@@ -70,3 +70,97 @@ def test_json_documents_use_the_token_scan(monkeypatch: Any) -> None:
     doc = json_format.load_document('{"kind": "Pod",\n "spec": {"containers": [{}]}}', "p.json")
     assert doc.position_of(("spec", "containers", 0)) == (2, 26)
     assert doc.position_of(("spec", "missing")) == (2, 2)
+
+
+# --- pretty-printed JSON located by its lines ------------------------------------------------
+
+
+def _deepest(pos: dict[Any, tuple[int, int]], path: tuple[Any, ...]) -> tuple[int, tuple[int, int]]:
+    """What positions() says for path: the deepest of its prefixes that exists."""
+    for depth in range(len(path), 0, -1):
+        if path[:depth] in pos:
+            return depth, pos[path[:depth]]
+    return 0, (0, 0)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _check_locator(text: str) -> int:
+    value = json.loads(text)
+    pos = json_format.positions(text)
+    locator = json_format.Locator(text, value)
+    answered = 0
+    for path in _paths(value):
+        for probe in (path, (*path, "missing"), (*path, 7), (*path, "x", 0)):
+            got = locator.locate(probe)
+            if got is not None:
+                answered += 1
+                assert got == _deepest(pos, probe), (text, probe)
+    return answered
+
+
+containers = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=6),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=30).filter(lambda v: isinstance(v, (dict, list)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(containers, st.sampled_from([1, 2, 4]), st.booleans(), st.booleans())
+def test_located_lines_equal_the_token_scan(value: Any, indent: int, ascii_only: bool,
+                                            crlf: bool) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    answered = _check_locator(text)
+    assert answered > 0  # pretty-printed: the locator answers (the root at least)
+
+
+@settings(max_examples=200, deadline=None)
+@given(containers, st.data())
+def test_odd_layouts_are_located_right_or_not_at_all(value: Any, data: st.DataObject) -> None:
+    # pretty-printed, then some lines joined: the locator must notice (or still be right)
+    text = json.dumps(value, indent=2)
+    lines = text.split("\n")
+    joins = data.draw(st.lists(st.integers(0, max(0, len(lines) - 2)), max_size=4))
+    for j in sorted(set(joins), reverse=True):
+        if j + 1 < len(lines):
+            lines[j:j + 2] = [lines[j] + " " + lines[j + 1].lstrip()]
+    _check_locator("\n".join(lines))
+
+
+def test_a_kubectl_list_is_located_without_the_token_scan() -> None:
+    items = [{"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": f"d{i}", "labels": {"app": f"d{i}"}},
+              "spec": {"template": {"spec": {"containers": [
+                  {"name": "a", "image": "x:1", "securityContext": {}},
+                  {"name": "b", "image": "y:2", "ports": [{"containerPort": 80}]}]}}}}
+             for i in range(3)]
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=4)
+    locator = json_format.Locator(text, json.loads(text))
+    pos = json_format.positions(text)
+    path = ("items", 2, "spec", "template", "spec", "containers", 1, "ports", 0,
+            "containerPort")
+    assert locator.locate(path) == (len(path), pos[path])
+    missing = ("items", 1, "spec", "template", "spec", "containers", 0, "securityContext",
+               "runAsNonRoot")
+    assert locator.locate(missing) == (8, pos[missing[:8]])
+    assert locator.locate(("items", 5)) == (1, pos[("items",)])
+
+
+def test_repeated_keys_are_left_to_the_token_scan() -> None:
+    # json.loads keeps the last "a", the text's first "a" comes first: not followed by lines
+    text = '{\n  "a": {\n    "x": 1\n  },\n  "a": {\n    "y": {\n      "z": 2\n    }\n  }\n}'
+    locator = json_format.Locator(text, json.loads(text))
+    assert locator.locate(("a", "y", "z")) is None
+    _check_locator(text)  # (what it answers, the root, is right)

@@ -101,6 +101,136 @@ def _json_positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
     return out
 
 
+# --- pretty-printed JSON, found by its lines -----------------------------------------------------
+
+_FIRST_CONTENT = re.compile(r"\n( +)[^\s\]}]")  # a container's first line of content
+_ENDS: dict[int, re.Pattern[str]] = {}  # per indentation n: a line indented less than n
+_ITEMS: dict[int, re.Pattern[str]] = {}  # per indentation n: a line starting an array item
+
+
+def _ends(n: int) -> re.Pattern[str]:
+    pat = _ENDS.get(n)
+    if pat is None:
+        pat = _ENDS[n] = re.compile(rf"\n {{0,{n - 1}}}\S")
+    return pat
+
+
+def _items(n: int) -> re.Pattern[str]:
+    pat = _ITEMS.get(n)
+    if pat is None:
+        pat = _ITEMS[n] = re.compile(rf"\n {{{n}}}[^\s\]}}]")
+    return pat
+
+
+class Locator:
+    """Key and item lines of pretty-printed JSON (every key and item on a line of its own,
+    containers opened at the end of a line, as ``json.dumps(indent=...)`` and ``kubectl get
+    -o json`` write it), found by searching for the lines of a path instead of reading every
+    token of the text (:func:`positions`): a few searches a lookup instead of ~6 ms for a
+    30 KB List. Each step is checked against the decoded value (as many key or item lines in
+    the container as it has keys or items, the key written as JSON writes it); where that does
+    not hold, :meth:`locate` says None and the caller uses :func:`positions`."""
+
+    __slots__ = ("containers", "keys", "root", "starts", "text")
+
+    def __init__(self, text: str, root: Any) -> None:
+        self.text = text
+        self.root = root
+        self.starts: list[int] | None = None
+        # per container (the offset of its "{" or "["): its first line break, the indentation
+        # of its lines and, for an array, where its items start; None when not plain
+        self.containers: dict[int, tuple[int, int, int, list[int] | None] | None] = {}
+        # (container, key) -> where the key's line starts and where its value starts (-1: not
+        # found as JSON writes the key)
+        self.keys: dict[tuple[int, str], tuple[int, int]] = {}
+
+    def _container(self, at: int, obj: Any) -> tuple[int, int, int, list[int] | None] | None:
+        t = self.text
+        eol = t.find("\n", at)
+        if eol < 0 or t[at + 1:eol].strip():
+            return None  # content on the opening line
+        first = _FIRST_CONTENT.match(t, eol)
+        if first is None:
+            return None
+        n = len(first.group(1))
+        end_m = _ends(n).search(t, eol + 1)
+        end = end_m.start() if end_m else len(t)
+        if type(obj) is dict:
+            if t.count("\n" + " " * n + '"', eol, end) != len(obj):
+                return None  # keys sharing a line, or repeated
+            return (eol, n, end, None)
+        starts = [m.start() for m in _items(n).finditer(t, eol, end)]
+        if len(starts) != len(obj):
+            return None  # items sharing a line
+        return (eol, n, end, starts)
+
+    def _where(self, pos: int) -> tuple[int, int]:
+        if self.starts is None:
+            self.starts = [m.end() for m in _LINE_BREAK.finditer(self.text)]
+        line = bisect.bisect_right(self.starts, pos)
+        return (line + 1, pos - (self.starts[line - 1] if line else 0) + 1)
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int, tuple[int, int]] | None:
+        """(how many keys of ``path`` exist, the (line, column) of the last of them), as
+        :func:`positions` would give them; None when the text is not laid out plainly enough
+        to be sure."""
+        t = self.text
+        obj = self.root
+        at = len(t) - len(t.lstrip())  # the container being entered: where it opens
+        if at >= len(t) or t[at] != ("{" if type(obj) is dict else "["):
+            return None
+        depth = 0
+        best = (0, 0)
+        after = -1  # where the value of the last key found starts
+        for key in path:
+            kind = type(obj)
+            if kind is dict:
+                if type(key) is not str or key not in obj:
+                    break
+            elif kind is list:
+                if type(key) is not int or not 0 <= key < len(obj):
+                    break
+            else:
+                break
+            if after >= 0:  # entering the value of the last key: "{" or "[" ends its line
+                eol = t.find("\n", after)
+                rest = t[after:eol if eol >= 0 else len(t)].strip()
+                if rest not in ("{", "["):
+                    return None
+                at = t.index(rest, after)
+            if at in self.containers:
+                plain = self.containers[at]
+            else:
+                plain = self.containers[at] = self._container(at, obj)
+            if plain is None:
+                return None
+            eol, n, end, starts = plain
+            if starts is None:
+                assert isinstance(key, str)
+                hit = self.keys.get((at, key))
+                if hit is None:
+                    lead = "\n" + " " * n
+                    hit = (-1, -1)
+                    for form in (json.dumps(key, ensure_ascii=False), json.dumps(key)):
+                        found = t.find(lead + form + ":", eol, end)
+                        if found >= 0:
+                            hit = (found, found + 1 + n + len(form) + 1)
+                            break
+                    self.keys[(at, key)] = hit
+                found, after = hit
+                if found < 0:
+                    return None  # written with other escapes
+                pos = found + 1 + n
+            else:
+                assert isinstance(key, int)
+                pos = starts[key] + 1 + n
+                after = pos
+            best = self._where(pos)
+            depth += 1
+            obj = obj[key]
+        return depth, best
+
+
 def load_document(text: str, file: str, strict: bool = False) -> Document:
     doc = Document(obj=None, file=file, index=0, line=1, text=text, format="json",
                    _locate=positions)

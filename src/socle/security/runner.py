@@ -416,6 +416,8 @@ class Scanner:
             # the items share the List's text: its composed positions (only needed where the
             # fast line lookup gives up) are computed once, on demand, for all of them
             once = _Once(doc._locate)
+            if doc.format == "json" and not doc.base_path:
+                once.root = obj
             for i, item in enumerate(obj["items"]):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
@@ -522,11 +524,12 @@ class _Once:
     """A document's position function computing its map once (shared by a List's items);
     pickled as the function alone (documents go back and forth between processes)."""
 
-    __slots__ = ("locate", "map")
+    __slots__ = ("locate", "map", "root")
 
     def __init__(self, locate: Any) -> None:
         self.locate = locate
         self.map: Any = None
+        self.root: Any = None  # a JSON List's decoded value, for its lines (see position)
 
     def __call__(self, text: str) -> Any:
         if self.map is None:
@@ -928,7 +931,31 @@ def position(doc: Document, keys: list[str | int]) -> tuple[int, int]:
         if hit is not None and hit != (0, 0):
             first = doc.origin or doc.line
             return (first - 1 + hit[0], hit[1])
+    elif doc.format == "json" and doc.text is not None and doc._positions is None:
+        # pretty-printed JSON (a kubectl List): its lines searched for, not every token read
+        root = getattr(doc._locate, "root", None) if doc.base_path else doc.obj
+        if root is not None:
+            found = _json_locator(doc.text, root).locate((*doc.base_path, *keys))
+            if found is not None:
+                depth, hit = found
+                if depth and depth >= len(doc.base_path):
+                    first = doc.origin or doc.line
+                    return (first - 1 + hit[0], hit[1])
+                if not depth and not doc.base_path:
+                    return (doc.line, 0)  # (as Document.position_of says)
     return doc.position_of(keys)
+
+
+_JSON_LOCATOR: list[Any] = [None]  # the locator of the JSON text being positioned
+
+
+def _json_locator(text: str, root: Any) -> Any:
+    from socle.formats.json import Locator
+
+    loc = _JSON_LOCATOR[0]
+    if loc is None or loc.text is not text or loc.root is not root:
+        loc = _JSON_LOCATOR[0] = Locator(text, root)
+    return loc
 
 
 # --- one file --------------------------------------------------------------------------------
