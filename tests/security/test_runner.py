@@ -306,6 +306,52 @@ def test_line_index_travels_with_a_document_to_the_next_phase() -> None:
         locate_block(text, (*p, "more")) for p in paths]
 
 
+def _no_token_scan(text: str) -> Any:
+    raise AssertionError("the token scan of the whole file")
+
+
+def test_json_list_items_find_their_lines_without_the_token_scan_in_both_phases(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pretty-printed JSON List (kubectl get -o json): its items' finding lines are searched
+    for, in the first phase and, pickled with the List's value, in the cross-resource one;
+    the token scan of the whole file is not needed, and the lines are the ones it gives."""
+    import json
+    import pickle
+
+    from socle.formats import json as json_format
+    from socle.security.exceptions import Exceptions
+    from socle.security.runner import FileResult, Scanner, position, select_controls
+
+    items = [{"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": f"d{i}", "namespace": "n"},
+              "spec": {"selector": {"matchLabels": {"app": f"d{i}"}},
+                       "template": {"metadata": {"labels": {"app": f"d{i}"}},
+                                    "spec": {"containers": [{"name": "a", "image": "x"}]}}}}
+             for i in range(3)]
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2)
+    want = json_format.positions(text)
+    doc = json_format.load_document(text, "l.json")
+    selection = select_controls(ScanOptions())
+    local = [c for c in selection.selected.controls if not c.cross_resource]
+    scanner = Scanner(local, selection.selected.libraries, {},
+                      Exceptions(selection.all.controls), cross_kinds={"Deployment"})
+
+    monkeypatch.setattr(json_format, "positions", _no_token_scan)
+    doc._locate = _no_token_scan
+    out = FileResult()
+    scanner.scan_document(doc, out, 1, True)
+    assert out.findings and len(out.pending) == 3
+    lines = {line for line, _ in want.values()}
+    assert all(f.line in lines and f.column > 0 for f in out.findings)
+    item = out.pending[2]
+    back = pickle.loads(pickle.dumps(item))  # as the cross-resource phase receives it
+    key = ["spec", "template", "spec", "containers", 0, "image"]
+    full = ("items", 2, *key)
+    assert position(back, key) == position(item, key) == want[full]
+    missing = ["spec", "template", "spec", "containers", 0, "securityContext", "runAsUser"]
+    assert position(back, missing) == want[("items", 2, *missing[:5])]
+
+
 # --- the line lookup against the composer and against the line-by-line implementation it
 # replaced (kept here as the oracle: same (line, column) wherever it answered, same give-ups)
 

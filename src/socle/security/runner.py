@@ -522,7 +522,8 @@ _EMPTY_INLINE = Inline()
 
 class _Once:
     """A document's position function computing its map once (shared by a List's items);
-    pickled as the function alone (documents go back and forth between processes)."""
+    pickled as the function (and a JSON List's value) alone, not the map (documents go back
+    and forth between processes)."""
 
     __slots__ = ("locate", "map", "root")
 
@@ -537,7 +538,16 @@ class _Once:
         return self.map
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Once, (self.locate,))
+        # (a JSON List's value goes along for the cross-resource phase's lines: its items are
+        # sent anyway, as the documents' values)
+        return (_Once, (self.locate,), None) if self.root is None else \
+            (_once_with_root, (self.locate, self.root))
+
+
+def _once_with_root(locate: Any, root: Any) -> _Once:
+    once = _Once(locate)
+    once.root = root
+    return once
 
 
 # --- finding lines fast -------------------------------------------------------------------------
