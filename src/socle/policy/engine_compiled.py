@@ -41,6 +41,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from socle.core.cache import policy_cache
 from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
@@ -118,13 +119,7 @@ def _compiler_digest() -> str:
 
 
 def _cache_dir() -> str | None:
-    if os.environ.get("SOCLE_NO_COMPILE_CACHE"):
-        return None
-    base = os.environ.get("SOCLE_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "socle")
-    return os.path.join(base, "regoc")
+    return policy_cache("regoc")
 
 
 def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:

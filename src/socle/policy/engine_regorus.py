@@ -30,6 +30,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from socle.core.cache import policy_cache
 from socle.policy.engine import (
     Coverage,
     PolicyError,
@@ -101,13 +102,7 @@ _UNDEFINED_JSON = '"<undefined>"'
 # --- modules parsed before -----------------------------------------------------------------------
 
 def _parsed_dir() -> str | None:
-    if os.environ.get("SOCLE_NO_COMPILE_CACHE"):
-        return None
-    base = os.environ.get("SOCLE_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "socle")
-    return os.path.join(base, "rego-parsed")
+    return policy_cache("rego-parsed")
 
 
 @lru_cache(maxsize=1)

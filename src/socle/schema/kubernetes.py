@@ -20,18 +20,11 @@ import tempfile
 from functools import lru_cache
 from typing import Any
 
+from socle.core.cache import cache_root
 from socle.core.errors import UsageError
 
 _PACKAGE = "kubernetes_validate"
 _REF_PREFIX = "/api/_definitions.json#/$defs/"
-
-
-def cache_root() -> str:
-    base = os.environ.get("SOCLE_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "socle")
-    return base
 
 
 @lru_cache(maxsize=1)
