@@ -303,4 +303,6 @@ class RegorusEngine:
         return values, cov
 
     def take_prints(self) -> list[str]:
-        return list(self._engine.take_prints())
+        # (only an evaluation prints, and it gave regorus the deferred modules first: asking
+        # for prints does not need them)
+        return list(self._raw.take_prints())
