@@ -164,6 +164,7 @@ def test_a_module_parsed_before_is_parsed_when_used(tmp_path: Path,
     again.add_policy("q.rego", "package q\n\nx := data.main.hash\n")  # new: parsed now
     assert parsed == ["p.rego", "q.rego"]
     assert again.modules()["p.rego"] == first.modules()["p.rego"]  # fixed ("flag(...) := true")
+    assert again.take_prints() == [] and parsed == ["p.rego", "q.rego"]  # no evaluation yet
     pod = {"kind": "Pod", "metadata": {"name": "a"}}
     assert again.eval_rule("main.deny", pod) == ["pod a"]  # regorus used: p.rego given to it
     assert parsed == ["p.rego", "q.rego", "p.rego"]
