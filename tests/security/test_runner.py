@@ -617,3 +617,19 @@ def test_fast_line_lookup_on_generated_documents(text: str) -> None:
     again = pickle.loads(pickle.dumps(fresh)).unpack()  # as the next phase gets it
     assert [locate_block(again, p) for p in reversed(paths)] == [
         locate_block(text, p) for p in reversed(paths)]
+
+
+@pytest.mark.parametrize("odd", ["\u2028", "\u0085", "\u2029", "\r"])
+def test_line_breaks_only_the_yaml_reader_counts_leave_lines_to_the_composer(odd: str) -> None:
+    """A raw LS, NEL, PS or lone CR inside a quoted scalar is a line break to the YAML reader
+    (and so to the composer's lines) but not to the fast lookup, which counts "\\n": such a
+    text takes the composer."""
+    from socle.security.runner import position
+
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+            f'  name: "a{odd}b"\n  namespace: x\ndata:\n  k: v\n')
+    (doc,) = list(iter_documents(text, "c.yaml"))
+    assert doc.error is None
+    for path in (["data", "k"], ["metadata", "namespace"], ["data", "missing"]):
+        assert position(doc, path) == doc.position_of(path), (odd, path)
+    assert locate_block(text, ("data", "k")) is None

@@ -575,6 +575,7 @@ _BODY = (_REST + r"""(?:(-)(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))|"""
          r"""[ \t]*:(?:[ \t]+|(?=\n|\Z))())?[^\n]*+""")
 _LINE = re.compile(r"^( *+)" + _BODY, re.M)  # the first line from a line's start
 _TAB = re.compile(r"^ *+\t[^\n]*?\S", re.M)
+_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # a lone CR, NEL, LS, PS
 _BELOW: dict[int, re.Pattern[str]] = {}  # per indentation n: the next line indented <= n
 
 
@@ -625,7 +626,7 @@ class BlockText:
     It pickles as a PackedBlock of the text (shared with the document's, so sent once) and the
     memo: the cross-resource phase reuses the lookups the first phase made."""
 
-    __slots__ = ("memo", "tabs", "text")
+    __slots__ = ("memo", "odd", "tabs", "text")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PackedBlock, (self.text, self.memo))
@@ -633,6 +634,9 @@ class BlockText:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tabs = "\t" in text and _TAB.search(text) is not None
+        # line breaks the YAML reader counts and these lookups do not (they count "\n"):
+        # such a text is left to the composer
+        self.odd = _ODD_BREAK.search(text) is not None
         self.memo: dict[str | int, list[Any]] = {}
 
 
@@ -894,6 +898,8 @@ def locate_block(text: str | BlockText,
     """(line, column) of the deepest existing key on ``path`` in block YAML, 1-based; None
     when the text is not plain enough to be sure (the caller falls back to the composer)."""
     bt = text if isinstance(text, BlockText) else BlockText(text)
+    if bt.odd:
+        return None
     state: Any = _ROOT
     node = bt.memo
     keys = iter(path)
