@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from socle.core.document import Document
@@ -104,22 +105,18 @@ def _json_positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
 # --- pretty-printed JSON, found by its lines -----------------------------------------------------
 
 _FIRST_CONTENT = re.compile(r"\n( +)[^\s\]}]")  # a container's first line of content
-_ENDS: dict[int, re.Pattern[str]] = {}  # per indentation n: a line indented less than n
-_ITEMS: dict[int, re.Pattern[str]] = {}  # per indentation n: a line starting an array item
 
 
+@lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _ends(n: int) -> re.Pattern[str]:
-    pat = _ENDS.get(n)
-    if pat is None:
-        pat = _ENDS[n] = re.compile(rf"\n {{0,{n - 1}}}\S")
-    return pat
+    """A line indented less than ``n``."""
+    return re.compile(rf"\n {{0,{n - 1}}}\S")
 
 
+@lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _items(n: int) -> re.Pattern[str]:
-    pat = _ITEMS.get(n)
-    if pat is None:
-        pat = _ITEMS[n] = re.compile(rf"\n {{{n}}}[^\s\]}}]")
-    return pat
+    """A line indented ``n`` that starts an array item."""
+    return re.compile(rf"\n {{{n}}}[^\s\]}}]")
 
 
 class Locator:

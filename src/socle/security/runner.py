@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from socle.core import collector
@@ -576,7 +577,6 @@ _BODY = (_REST + r"""(?:(-)(?=[ \n]|\Z|[^\S\n]+(?:\n|\Z))|"""
 _LINE = re.compile(r"^( *+)" + _BODY, re.M)  # the first line from a line's start
 _TAB = re.compile(r"^ *+\t[^\n]*?\S", re.M)
 _ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # a lone CR, NEL, LS, PS
-_BELOW: dict[int, re.Pattern[str]] = {}  # per indentation n: the next line indented <= n
 
 
 # A line at a block's indentation that lookups may pass: a "- " item, or a key _KEY reads that
@@ -612,11 +612,10 @@ def _find(n: int, key: str) -> re.Pattern[str] | None:
     return pat
 
 
+@lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _below(n: int) -> re.Pattern[str]:
-    pat = _BELOW.get(n)
-    if pat is None:
-        pat = _BELOW[n] = re.compile(f"\\n( {{0,{n}}}+){_BODY}")
-    return pat
+    """The next line indented at most ``n``."""
+    return re.compile(f"\\n( {{0,{n}}}+){_BODY}")
 
 
 class BlockText:
