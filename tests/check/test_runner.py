@@ -55,3 +55,45 @@ def test_workers_leave_the_collector_and_the_heap_as_they_were(tmp_path: Path) -
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:
         gc.enable()
+
+
+BOOM = """\
+import sys
+import socle.check.runner as runner
+from socle.cli.main import console
+
+real = runner.check_source
+
+def check_source(source, checkers, data=None):
+    if source.path.endswith("d7.yaml"):
+        raise TypeError("a bug in a worker")
+    return real(source, checkers, data)
+
+runner.check_source = check_source  # (the forked workers inherit it)
+sys.argv = ["socle", "check", "--policy", sys.argv[1], sys.argv[2]]
+console()
+"""
+
+
+def test_a_bug_in_a_worker_ends_the_run_with_its_message(tmp_path: Path) -> None:
+    # exit 2 with the error, and no process left holding the output pipes (a supervised run,
+    # policies and output into pipes, leaves by os._exit; its workers are stopped first)
+    import subprocess
+    import sys
+
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "p.rego").write_text('package main\n\ndeny contains "x" if { input.nope }\n')
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _files(corpus, 1000)
+    script = tmp_path / "boom.py"
+    script.write_text(BOOM)
+    proc = subprocess.Popen([sys.executable, str(script), str(policy), str(corpus)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=60)  # the pipes close: nobody holds them
+    finally:
+        proc.kill()
+    assert proc.returncode == 2
+    assert b"a bug in a worker" in err

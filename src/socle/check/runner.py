@@ -359,11 +359,10 @@ def _work(paths: list[str]) -> list[FileOutcome]:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
+    from socle.core.workers import fork_pool
 
     # the workers inherit this process's objects (the compiled checkers), frozen by the caller
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_init_worker)
+    return fork_pool(workers, _init_worker)
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:
@@ -458,7 +457,6 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                             raise InputError("a worker process died while checking "
                                              + ", ".join(batch[:3])) from None
                         except FutureTimeout:
-                            _kill(pool)
                             raise InputError(
                                 f"policy evaluation took longer than {timeout:g}s per file in "
                                 f"one of {', '.join(batch[:3])}{' ...' if len(batch) > 3 else ''}"
@@ -467,9 +465,13 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                         results.extend(part)
                         progress.advance(len(part))
                     pool.shutdown()
+                except BaseException:
+                    # the workers are stopped here: a supervised run leaves by os._exit, which
+                    # would orphan them waiting for work, holding the output pipes open
+                    _kill(pool)
+                    raise
                 finally:
                     _FACTORY = None
-                    pool.shutdown(wait=False, cancel_futures=True)
         else:
             assert local is not None
             with quiet_native_stderr():

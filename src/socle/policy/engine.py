@@ -259,13 +259,17 @@ def supervise(fn: Callable[[], int], timeout: float | None, command: str) -> int
     if (not timeout or timeout <= 0 or not hasattr(os, "fork") or _ACTIVE is not None
             or not _real_fd(sys.stdout) or not _real_fd(sys.stderr)):
         return fn()
+    from socle.core.workers import die_with_parent
+
     watchdog = Watchdog(timeout)
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child does the work
         code = 2
         try:
+            die_with_parent(parent)
             _ACTIVE = watchdog
             code = fn()
         except SocleError as err:
@@ -286,13 +290,23 @@ def supervise(fn: Callable[[], int], timeout: float | None, command: str) -> int
                 sys.stderr.flush()
             finally:
                 os._exit(code)
+    import contextlib
     import signal
 
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child handles Ctrl-C
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)  # (the child's own workers end with it)
+
+    # the child handles Ctrl-C (a terminal sends it to both); a SIGTERM or SIGHUP sent to this
+    # process alone (a cancelled CI job, kill PID) is passed on, so the work stops too
+    saved = {sig: signal.signal(sig, handler) for sig, handler in (
+        (signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, forward), (signal.SIGHUP, forward))}
     try:
-        return _wait(pid, watchdog, command)
+        code = _wait(pid, watchdog, command)
+        return 128 - code if code < 0 else code  # killed by a signal: the shell's 128 + N
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _wait(pid: int, watchdog: Watchdog, command: str) -> int:

@@ -350,19 +350,15 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
                 results.append(validate_source(Source("-"), validator, stdin_data))
             progress.advance()
         if parallel:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from socle.core.workers import fork_pool
 
             global _WORKER
             _WORKER = validator  # inherited through fork
 
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
-            ctx = multiprocessing.get_context("fork")
             # the parent only collects results, which all stay alive (no garbage to find):
             # its collector walking them over and over cost as much as unpickling them
-            with collector.paused(), ProcessPoolExecutor(
-                    workers, mp_context=ctx, initializer=_init_worker,
-                    initargs=(options, crds)) as pool:
+            with collector.paused(), fork_pool(workers, _init_worker, (options, crds)) as pool:
                 try:
                     for batch in pool.map(_work, batches):
                         results.extend(batch)

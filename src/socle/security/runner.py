@@ -1067,10 +1067,9 @@ def _work_cross(docs: list[Document]) -> FileResult:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Forked workers (open under :func:`socle.core.collector.frozen`)."""
-    import multiprocessing
+    from socle.core.workers import fork_pool
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_init_worker)
+    return fork_pool(workers, _init_worker)
 
 
 # --- the whole run -----------------------------------------------------------------------------

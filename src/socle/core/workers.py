@@ -1,0 +1,52 @@
+"""Forked worker pools whose workers end with the process that started them.
+
+A worker of :class:`~concurrent.futures.ProcessPoolExecutor` waits for work on a pipe that
+every worker holds open, so it never learns that its parent is gone: a run stopped by a
+signal (a CI job cancelled, ``kill``, the policy time limit) or leaving by ``os._exit`` would
+leave its workers behind for ever, holding the output pipes of ``socle ... | tee`` open. On
+Linux each worker asks the kernel to kill it when its parent ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Have this process killed when ``parent`` (its parent's pid at fork time) ends; end now
+    if it already has. Does nothing where Linux's prctl is not at hand."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return
+    if os.getppid() != parent:  # it ended between the fork and the prctl
+        os._exit(1)
+
+
+def _start(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    die_with_parent(parent)
+    initializer(*initargs)
+
+
+def fork_pool(workers: int, initializer: Callable[..., None],
+              initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """``workers`` forked processes (they inherit this process's objects) that run
+    ``initializer(*initargs)`` first and end when this process ends."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start,
+                               initargs=(os.getpid(), initializer, initargs))
