@@ -38,6 +38,16 @@ _TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?|([{\[])|[}\]]|[^\s{}\[\]
 # where lines end, as the YAML reader counts them (JSON text is YAML to Kubernetes): a string
 # may hold a raw U+0085, U+2028 or U+2029, and a file may end its lines with a lone CR
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+_NEWLINE = re.compile("\n")
+
+
+def _line_starts(text: str) -> list[int]:
+    """Where each line after the first starts. (Most texts break lines with "\n" alone: a
+    search for it is ~5x faster than _LINE_BREAK's, which reads every character.)"""
+    if "\r" in text or (not text.isascii() and (
+            "\x85" in text or "\u2028" in text or "\u2029" in text)):
+        return [m.end() for m in _LINE_BREAK.finditer(text)]
+    return [m.end() for m in _NEWLINE.finditer(text)]
 
 
 def positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
@@ -51,7 +61,7 @@ def positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
 
 
 def _json_positions(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
-    starts = [m.end() for m in _LINE_BREAK.finditer(text)]  # where each line after the first starts
+    starts = _line_starts(text)
     bisect_right = bisect.bisect_right
     out: dict[tuple[str | int, ...], tuple[int, int]] = {}
     # the open containers above the current one: (path, next array index or None)
@@ -163,7 +173,7 @@ class Locator:
 
     def _where(self, pos: int) -> tuple[int, int]:
         if self.starts is None:
-            self.starts = [m.end() for m in _LINE_BREAK.finditer(self.text)]
+            self.starts = _line_starts(self.text)
         line = bisect.bisect_right(self.starts, pos)
         return (line + 1, pos - (self.starts[line - 1] if line else 0) + 1)
 
