@@ -13,28 +13,22 @@ import pytest
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl")
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
 metadata:
-  name: web-{i}
-spec:
-  selector:
-    matchLabels: {{app: web}}
-  template:
-    metadata:
-      labels: {{app: web}}
-    spec:
-      containers:
-        - name: web
-          image: nginx:1.27
+  name: settings-{i}
+  labels: {{app: shop, tier: web}}
+data:
+  LOG_LEVEL: info
+  UPSTREAM: http://billing.shop.svc:8080
 """
 
 
 def _corpus(root: Path, files: int = 2000, docs: int = 10) -> Path:
     root.mkdir()
     for f in range(files):
-        text = "---\n".join(DEPLOYMENT.format(i=f * docs + d) for d in range(docs))
+        text = "---\n".join(CONFIG_MAP.format(i=f * docs + d) for d in range(docs))
         (root / f"f{f}.yaml").write_text(text)
     return root
 
