@@ -164,3 +164,14 @@ def test_repeated_keys_are_left_to_the_token_scan() -> None:
     locator = json_format.Locator(text, json.loads(text))
     assert locator.locate(("a", "y", "z")) is None
     _check_locator(text)  # (what it answers, the root, is right)
+
+
+_BREAKS = "\n\r\x85\u2028\u2029"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_BREAKS, "a", " ", "\u00e9", "\r\n"])).map("".join))
+def test_line_starts_are_where_the_yaml_reader_starts_lines(text: str) -> None:
+    # (the fast search for "\n" alone must give what reading every character gives)
+    expected = [m.end() for m in json_format._LINE_BREAK.finditer(text)]
+    assert json_format._line_starts(text) == expected

@@ -633,3 +633,13 @@ def test_line_breaks_only_the_yaml_reader_counts_leave_lines_to_the_composer(odd
     for path in (["data", "k"], ["metadata", "namespace"], ["data", "missing"]):
         assert position(doc, path) == doc.position_of(path), (odd, path)
     assert locate_block(text, ("data", "k")) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["\n", "\r", "\x85", "\u2028", "\u2029", "a", "\u00e9", "\r\n"]))
+       .map("".join))
+def test_odd_line_breaks_are_found_wherever_they_are(text: str) -> None:
+    # a lone CR, NEL, LS or PS sends a text to the composer for its finding lines
+    from socle.security.runner import _odd_breaks
+
+    assert _odd_breaks(text) == (re.search("\r(?!\n)|[\x85\u2028\u2029]", text) is not None)

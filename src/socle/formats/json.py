@@ -42,7 +42,7 @@ _NEWLINE = re.compile("\n")
 
 
 def _line_starts(text: str) -> list[int]:
-    """Where each line after the first starts. (Most texts break lines with "\n" alone: a
+    r"""Where each line after the first starts. (Most texts break lines with "\n" alone: a
     search for it is ~5x faster than _LINE_BREAK's, which reads every character.)"""
     if "\r" in text or (not text.isascii() and (
             "\x85" in text or "\u2028" in text or "\u2029" in text)):

@@ -580,7 +580,7 @@ _LONE_CR = re.compile("\r(?!\n)")
 
 
 def _odd_breaks(text: str) -> bool:
-    """Whether ``text`` holds a line break the YAML reader counts besides "\n" and "\r\n": a
+    r"""Whether ``text`` holds a line break the YAML reader counts besides "\n" and "\r\n": a
     lone CR, NEL, LS or PS. (A regular expression for all four reads every character one by
     one, ~25 ns each: it cost more than the lookups it guards.)"""
     return ("\r" in text and _LONE_CR.search(text) is not None) or (
