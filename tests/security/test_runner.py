@@ -378,6 +378,18 @@ class _OldIndex:
         self.memo: dict[tuple[str | int, ...], Any] = {}
 
 
+def _old_lines(bt: _OldIndex, lo: int, hi: int, first: str | None) -> Any:
+    """The lines of a block that count (the "- " line's rest standing for its first), as
+    (number, indentation, text, is a "- " item); indentation -2: a tab, lookups give up."""
+    for i in range(lo, hi):
+        if i == lo and first is not None:
+            body = first.lstrip(" ")
+            if body:
+                yield i, len(first) - len(body), first, body == "-" or body.startswith("- ")
+        elif bt.ind[i] != -1:
+            yield i, bt.ind[i], bt.lines[i], bt.dash[i]
+
+
 def _old_step(bt: _OldIndex, state: Any, key: str | int) -> Any:
     lo, hi, parent, best, first = state
     lines, ind, dash = bt.lines, bt.ind, bt.dash
@@ -385,20 +397,9 @@ def _old_step(bt: _OldIndex, state: Any, key: str | int) -> Any:
         seq = -1
         count = -1
         found = -1
-        for i in range(lo, hi):
-            if i == lo and first is not None:
-                body = first.lstrip(" ")
-                if not body:
-                    continue
-                li = len(first) - len(body)
-                is_dash = body == "-" or body.startswith("- ")
-            else:
-                li = ind[i]
-                if li == -1:
-                    continue
-                if li == -2:
-                    return _OLD_GIVE_UP
-                is_dash = dash[i]
+        for i, li, _, is_dash in _old_lines(bt, lo, hi, first):
+            if li == -2:
+                return _OLD_GIVE_UP
             if seq < 0:
                 if not is_dash or li < parent:
                     return _OLD_GIVE_UP  # not a block sequence
@@ -430,22 +431,9 @@ def _old_step(bt: _OldIndex, state: Any, key: str | int) -> Any:
     child = -1
     found = -1
     value = ""
-    for i in range(lo, hi):
-        if i == lo and first is not None:
-            ln = first
-            body = ln.lstrip(" ")
-            if not body:
-                continue
-            li = len(ln) - len(body)
-            is_dash = body == "-" or body.startswith("- ")
-        else:
-            li = ind[i]
-            if li == -1:
-                continue
-            if li == -2:
-                return _OLD_GIVE_UP
-            ln = lines[i]
-            is_dash = dash[i]
+    for i, li, ln, is_dash in _old_lines(bt, lo, hi, first):
+        if li == -2:
+            return _OLD_GIVE_UP
         if child < 0:
             if li <= parent and not (i == lo and first is not None):
                 return _OLD_GIVE_UP

@@ -598,27 +598,22 @@ _GOOD = (r"""(?:[\w./][\w./-]*+[ \t]*:(?:[ \t]|\n|\Z)"""  # (the usual key, read
 # a key _KEY reads as itself when a line starts with it and ": " (no shorter one, no quotes)
 _PLAIN = re.compile(r"(?!<<$)(?:[^\s#'\"{}\[\],&*!|>%@`?:\\-]|-[^\s#:'\"\\])"
                     r"(?:[^\s#:'\"\\]| (?=.))*")
-_FIND: dict[tuple[int, str], re.Pattern[str]] = {}  # per indentation and plain key: see _find
-
-
+# (per indentation and key: keys come from findings' paths, a few dozen in practice; bounded
+# whatever the input)
+@lru_cache(maxsize=4096)
 def _find(n: int, key: str) -> re.Pattern[str] | None:
     """A pattern matching, from a line's end, the lines a search for ``key`` in a block
     indented ``n`` passes over, then the line that ends it, if any: group 1 its indentation,
     group 2 the key (group 3 where its value starts) when it is the key's line; indented ``n``
     and not the key's, it is one lookups must give up at. None when ``key`` is not plain."""
-    pat = _FIND.get((n, key))
-    if pat is None:
-        if not _PLAIN.fullmatch(key):
-            return None
-        if len(_FIND) > 4096:  # (keys come from findings' paths: a few dozen in practice)
-            _FIND.clear()
-        k = re.escape(key)  # plain, or quoted: no quote nor backslash in it to escape
-        k = f"{k}|'{k}'|\"{k}\""
-        skip = (f"\\n(?: {{{n + 1}}}| *+#|[^\\S\\n]*+(?=\\n|\\Z)"  # deeper, comment, blank
-                f"| {{{n}}}(?!(?:{k})[ \\t]*:(?:[ \\t]|\\n|\\Z))(?={_GOOD}))[^\\n]*+")  # a key
-        pat = _FIND[(n, key)] = re.compile(
-            f"(?:{skip})*+(?:\\n( *+)(?:({k})[ \\t]*:(?:[ \\t]+|(?=\\n|\\Z))())?[^\\n]*+)?")
-    return pat
+    if not _PLAIN.fullmatch(key):
+        return None
+    k = re.escape(key)  # plain, or quoted: no quote nor backslash in it to escape
+    k = f"{k}|'{k}'|\"{k}\""
+    skip = (f"\\n(?: {{{n + 1}}}| *+#|[^\\S\\n]*+(?=\\n|\\Z)"  # deeper, comment, blank
+            f"| {{{n}}}(?!(?:{k})[ \\t]*:(?:[ \\t]|\\n|\\Z))(?={_GOOD}))[^\\n]*+")  # a key
+    return re.compile(
+        f"(?:{skip})*+(?:\\n( *+)(?:({k})[ \\t]*:(?:[ \\t]+|(?=\\n|\\Z))())?[^\\n]*+)?")
 
 
 @lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)

@@ -61,8 +61,9 @@ class ControlTally:
         return (math.fsum(self.weights.values()),
                 math.fsum([self.weights[k] for k in self.failed]))
 
-    def risk(self, sums: tuple[float, float] | None = None) -> float:
-        total, failed = sums or self.sums()
+    def risk(self, sums: tuple[float, float]) -> float:
+        """The failed resources' share of the weight, in percent (``sums``: :meth:`sums`)."""
+        total, failed = sums
         if not total:
             return 0.0
         return 100.0 * failed / total
@@ -89,16 +90,16 @@ def _round(x: float) -> float:
 
 
 def aggregate(tallies: dict[str, ControlTally], controls: Iterable[Control],
-              sums: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+              sums: dict[str, tuple[float, float]]) -> dict[str, Any]:
     """Risk and compliance over a set of controls (a framework, or everything); ``sums``:
-    each control's :meth:`ControlTally.sums`, when the caller has them."""
+    each control's :meth:`ControlTally.sums`."""
     num = den = 0.0
     compliance: list[float] = []
     counts = {"passed": 0, "failed": 0, "irrelevant": 0}
     for c in controls:
         t = tallies.get(c.id) or ControlTally()
         counts[t.status] += 1
-        all_w, failed_w = sums[c.id] if sums is not None and c.id in sums else t.sums()
+        all_w, failed_w = sums.get(c.id) or t.sums()
         num += c.base_score * failed_w
         den += c.base_score * all_w
         if t.status != "irrelevant":
