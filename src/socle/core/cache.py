@@ -4,6 +4,7 @@ modules regorus has parsed (``$SOCLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/socle``
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -20,3 +21,39 @@ def policy_cache(name: str) -> str | None:
     if os.environ.get("SOCLE_NO_COMPILE_CACHE"):
         return None
     return os.path.join(cache_root(), name)
+
+
+def read_trusted(path: str) -> bytes | None:
+    """A cache entry's bytes, or None when it is missing, unreadable, or may have been written
+    by someone else (not owned by this user, or group- or world-writable): entries are code or
+    parsed code, run as they are."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+            return f.read()
+    except OSError:
+        return None
+
+
+def write_atomic(path: str, data: bytes) -> bool:
+    """Write a cache entry whole or not at all (a temporary file in the same folder, renamed
+    over it), so that a reader never sees half of one; False when it could not be written (a
+    cache is an optimisation: a run goes on without it)."""
+    import tempfile
+
+    folder = os.path.dirname(path)
+    tmp = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False

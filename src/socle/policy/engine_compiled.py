@@ -35,13 +35,12 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from socle.core.cache import policy_cache
+from socle.core.cache import policy_cache, read_trusted, write_atomic
 from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
@@ -129,15 +128,13 @@ def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:
     folder = _cache_dir()
     if folder is None:
         return None
+    data = read_trusted(os.path.join(folder, key + ".bin"))  # (an entry is code)
+    if data is None:
+        return None
     try:
-        with open(os.path.join(folder, key + ".bin"), "rb") as f:
-            # an entry is code: only one this user wrote and nobody else may change
-            st = os.fstat(f.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None
-            rules, source, code = pickle.load(f)
+        rules, source, code = pickle.loads(data)
         entry = (rules, source, marshal.loads(code))
-    except Exception:  # missing, truncated or from another version: compile again
+    except Exception:  # truncated, or from another version: compile again
         return None
     _remember(key, entry)
     return entry
@@ -150,18 +147,13 @@ def _store(key: str, rules: dict[Any, Rule], source: str, code: Any) -> None:
     folder = _cache_dir()
     if folder is None:
         return
-    tmp = None
-    with contextlib.suppress(OSError, pickle.PicklingError, ValueError):
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((slim, source, marshal.dumps(code)), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, os.path.join(folder, key + ".bin"))
-        tmp = None
-        _prune(folder)
-    if tmp is not None:
+    try:
+        data = pickle.dumps((slim, source, marshal.dumps(code)), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, ValueError):
+        return
+    if write_atomic(os.path.join(folder, key + ".bin"), data):
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            _prune(folder)
 
 
 def _instantiate(rules: dict[Any, Rule], source: str, code: Any) -> Program:

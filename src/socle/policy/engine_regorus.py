@@ -25,12 +25,11 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from socle.core.cache import policy_cache
+from socle.core.cache import policy_cache, read_trusted, write_atomic
 from socle.policy.engine import (
     Coverage,
     PolicyError,
@@ -132,33 +131,20 @@ def _parsed_key(rego_version: str, source: str) -> str:
 def _parsed_before(key: str) -> str | None:
     """The fixed text of a module regorus parsed before, or None."""
     folder = _parsed_dir()
-    if folder is None:
+    data = None if folder is None else read_trusted(os.path.join(folder, key))
+    if data is None:
         return None
     try:
-        with open(os.path.join(folder, key), "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None
-            return f.read().decode("utf-8", "surrogatepass")
-    except (OSError, UnicodeDecodeError):
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
         return None
 
 
 def _remember_parsed(key: str, fixed: str) -> None:
     folder = _parsed_dir()
-    if folder is None:
-        return
-    tmp = None
-    with contextlib.suppress(OSError, UnicodeEncodeError):
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(fixed.encode("utf-8", "surrogatepass"))
-        os.replace(tmp, os.path.join(folder, key))
-        tmp = None
-    if tmp is not None:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    if folder is not None:
+        with contextlib.suppress(UnicodeEncodeError):
+            write_atomic(os.path.join(folder, key), fixed.encode("utf-8", "surrogatepass"))
 
 
 class RegorusEngine:
