@@ -24,9 +24,6 @@ import gc
 import os
 import re
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +34,9 @@ from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, 
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 
-if TYPE_CHECKING:  # the checkers are imported only when they run
+if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from socle.policy.conftest import TestOptions
     from socle.schema.validator import ValidateOptions
     from socle.security.runner import ScanOptions
@@ -440,6 +439,9 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                 results.append(_guarded(local, Source("-"), stdin_data))
             progress.advance()
         if parallel:
+            from concurrent.futures import TimeoutError as FutureTimeout
+            from concurrent.futures.process import BrokenProcessPool
+
             chunk = max(1, min(32, len(files) // (workers * 8) or 1))
             batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
             _FACTORY = lambda: local  # noqa: E731

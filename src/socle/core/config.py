@@ -16,7 +16,6 @@ Keys are the long flag names without dashes. Command-line flags win over the fil
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +66,8 @@ def load(path: str | None = None, start: str = ".") -> Config:
             return _read(candidate, root)
     pyproject = os.path.join(root, "pyproject.toml")
     if os.path.isfile(pyproject):
+        import tomllib  # (here and below: only TOML configs pay for importing it)
+
         try:
             with open(pyproject, "rb") as fh:
                 doc = tomllib.load(fh)
@@ -87,6 +88,8 @@ def _read(path: str, root: str) -> Config:
     except OSError as err:
         raise UsageError(f"cannot read config: {err.strerror}", path) from None
     if path.endswith(".toml"):
+        import tomllib
+
         try:
             doc = tomllib.loads(data.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -23,7 +23,6 @@ any size is read one document at a time.
 
 from __future__ import annotations
 
-import base64
 import codecs
 import math
 import os
@@ -33,12 +32,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
-import yaml
 
-from socle.core.document import Document, PathKey, PositionMap
+from socle.core.document import Document, PositionMap
 from socle.core.errors import InputError
 
 # A document over this size is refused (the Kubernetes API itself refuses objects over 3 MiB).
@@ -49,11 +47,6 @@ MAX_EXPANDED_NODES = 1_000_000
 MAX_ALIAS_RATIO = 100
 # Deeper documents are refused rather than risk the stack of a native validator.
 MAX_DEPTH = 512
-
-try:  # the C parser; PyYAML without libyaml still works, more slowly
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _BaseLoader = yaml.SafeLoader
 
 # --- go-yaml v2 scalar semantics -----------------------------------------------------------
 
@@ -197,167 +190,11 @@ def _format_float32(value: float) -> str:
     return f"{sign}{whole}.{rest}" if rest else f"{sign}{whole}"
 
 
-_PLAIN_TAG = "tag:socle.dev,2024:plain"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_YAML_TAG = "tag:yaml.org,2002:"
-_SCALAR_KINDS = {bool: "bool", int: "int", float: "float", str: "str", type(None): "null"}
-
-
 class DuplicateKeyError(InputError):
     """A key repeated in one mapping (rejected in strict mode, as kubeconform -strict does)."""
 
 
-class _DuplicateKey(yaml.constructor.ConstructorError):
-    pass
-
-
-def _fail(message: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
-    return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
-
-
-class _K8sLoader(_BaseLoader):  # type: ignore[misc]
-    """PyYAML's loader with go-yaml v2's implicit typing, tags, merge keys and key spelling."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
-    check_duplicates = False
-
-    def construct_plain(self, node: yaml.ScalarNode) -> Any:
-        return resolve_plain(node.value)
-
-    def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        self._fill_mapping(node, out, self.check_duplicates)
-        return out
-
-    def _fill_mapping(self, node: yaml.MappingNode, out: dict[str, Any], check: bool) -> None:
-        # go-yaml v2 reads a mapping in order: a merge ("<<") writes its keys into the mapping
-        # at that point (replacing keys set before it), keys after it replace merged ones.
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                self._merge(value_node, out)
-                continue
-            key = _json_key(self.construct_object(key_node, deep=True), key_node)
-            if check:
-                if key in seen:
-                    raise _DuplicateKey(None, None, f"duplicate key {key!r}",
-                                        key_node.start_mark)
-                seen.add(key)
-            out[key] = self.construct_object(value_node, deep=True)
-
-    def _merge(self, node: yaml.Node, out: dict[str, Any]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            self._fill_mapping(node, out, False)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in reversed(node.value):  # earlier mappings take precedence
-                if not isinstance(item, yaml.MappingNode):
-                    raise _fail("map merge requires map or sequence of maps as the value", item)
-                self._fill_mapping(item, out, False)
-        else:
-            raise _fail("map merge requires map or sequence of maps as the value", node)
-
-    def construct_tagged(self, node: yaml.Node) -> Any:
-        """A node with an explicit tag, as go-yaml v2 decodes it into interface{}."""
-        if isinstance(node, yaml.MappingNode):
-            return self.construct_k8s_mapping(node)  # tags on collections are ignored
-        if isinstance(node, yaml.SequenceNode):
-            return self.construct_sequence(node, deep=True)
-        text = node.value
-        tag = node.tag
-        if not tag.startswith(_YAML_TAG):
-            return text  # a local or unknown tag: the text, as go-yaml gives it
-        short = tag[len(_YAML_TAG):]
-        if short == "str":
-            return text
-        if short == "binary":
-            try:
-                data = base64.b64decode("".join(text.split()), validate=True)
-            except ValueError:
-                raise _fail("!!binary value contains invalid base64 data", node) from None
-            return data.decode("utf-8", "replace")
-        if short not in ("null", "bool", "int", "float", "timestamp"):
-            return text
-        if short == "timestamp" and _GO_TIMESTAMP.match(text):
-            return text  # go-yaml keeps timestamps as strings in interface{}
-        value = resolve_plain(text)
-        kind = _SCALAR_KINDS[type(value)]
-        if kind == "str" and _GO_TIMESTAMP.match(text):
-            kind = "timestamp"
-        if kind == short:
-            return value
-        if short == "float" and kind == "int" and _INT64_MIN <= value <= _INT64_MAX:
-            return float(value)
-        raise _fail(f"cannot decode !!{kind} `{text}` as a !!{short}", node)
-
-
-# Every untagged plain scalar goes to one constructor that applies go-yaml's rules; the
-# PyYAML YAML 1.1 resolvers (and their timestamp, sexagesimal, '=' quirks) are not used.
-_K8sLoader.add_implicit_resolver(_MERGE_TAG, re.compile(r"<<\Z"), ["<"])
-_K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"(?s).*"), None)
-_K8sLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"^$"), [""])
-_K8sLoader.add_constructor(_PLAIN_TAG, _K8sLoader.construct_plain)
-_K8sLoader.add_constructor("tag:yaml.org,2002:map", _K8sLoader.construct_k8s_mapping)
-for _tag in ("null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set",
-             "merge"):
-    _K8sLoader.add_constructor(_YAML_TAG + _tag, _K8sLoader.construct_tagged)
-_K8sLoader.add_constructor(None, _K8sLoader.construct_tagged)
-
-
-def _json_key(key: Any, node: yaml.Node) -> str:
-    """The key as sigs.k8s.io/yaml writes it into JSON; null and uint64 keys are refused."""
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, int) and _INT64_MIN <= key <= _INT64_MAX:
-        return str(key)
-    if isinstance(key, float):
-        return _format_float32(key)
-    shown = "null" if key is None else "uint64" if isinstance(key, int) else type(key).__name__
-    raise _fail(f"unsupported map key of type {shown} (Kubernetes cannot read it)", node)
-
-
-class _StrictLoader(_K8sLoader):
-    check_duplicates = True
-
-
 # --- guards against hostile input ------------------------------------------------------------
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """Refuse documents whose aliases expand past the limits (billion laughs)."""
-    sizes: dict[int, int] = {}
-    written = 0
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    seen: set[int] = set()
-    while stack:
-        node, done = stack.pop()
-        nid = id(node)
-        if done:
-            size = 1
-            if isinstance(node, yaml.SequenceNode):
-                size += sum(sizes[id(c)] for c in node.value)
-            elif isinstance(node, yaml.MappingNode):
-                size += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
-            sizes[nid] = size
-            if size > MAX_EXPANDED_NODES and size > MAX_ALIAS_RATIO * max(written, 1):
-                raise InputError(
-                    f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
-                    "(a YAML bomb?); refusing to read this document")
-            continue
-        if nid in seen:
-            continue
-        seen.add(nid)
-        written += 1
-        stack.append((node, True))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((c, False) for c in node.value if id(c) not in seen)
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if id(k) not in seen:
-                    stack.append((k, False))
-                if id(v) not in seen:
-                    stack.append((v, False))
 
 
 def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
@@ -765,33 +602,7 @@ _HARMLESS_ALIASES = 6
 assert 2**_HARMLESS_ALIASES < MAX_ALIAS_RATIO
 
 
-def _reference_load(text: str, strict: bool) -> Any:
-    loader_cls = _StrictLoader if strict else _K8sLoader
-    loader = loader_cls(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return _EMPTY
-        if text.count("*") > _HARMLESS_ALIASES:
-            _check_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 _EMPTY = object()
-
-
-def _mark(err: yaml.MarkedYAMLError) -> tuple[int, int]:
-    mark = err.problem_mark or err.context_mark
-    if mark is None:
-        return (0, 0)
-    return (mark.line + 1, mark.column + 1)
-
-
-def _describe(err: yaml.MarkedYAMLError) -> str:
-    parts = [p for p in (err.context, err.problem) if p]
-    return "malformed YAML: " + ", ".join(parts) if parts else "malformed YAML"
 
 
 # --- splitting a stream into documents -------------------------------------------------------
@@ -974,33 +785,11 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
         return doc
     ok, value = _fast_load(text, strict) if fast else (False, None)
     if not ok:
-        try:
-            value = _reference_load(text, strict)
-        except _DuplicateKey as err:
-            rel_line, col = _mark(err)
-            doc.error = DuplicateKeyError(str(err.problem), file, line - 1 + rel_line, col)
-            return doc
-        except yaml.MarkedYAMLError as err:
-            rel_line, col = _mark(err)
-            doc.error = InputError(_describe(err), file, line - 1 + rel_line if rel_line else line,
-                                   col)
-            return doc
-        except InputError as err:
-            err.file, err.line = file, line
-            doc.error = err
-            return doc
-        except RecursionError:
-            doc.error = InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})",
-                                   file, line)
-            return doc
-        except yaml.reader.ReaderError as err:  # a character YAML does not allow
-            where = line + text.count("\n", 0, err.position)
-            column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
-            doc.error = InputError(f"malformed YAML: unacceptable character "
-                                   f"#x{err.character:04x}: {err.reason}", file, where, column)
-            return doc
-        except yaml.YAMLError as err:
-            doc.error = InputError(f"malformed YAML: {str(err).splitlines()[0]}", file, line)
+        from socle.formats import yaml_reference
+
+        value, error = yaml_reference.load(text, file, line, strict)
+        if error is not None:
+            doc.error = error
             return doc
     if value is _EMPTY:
         value = None
@@ -1041,6 +830,8 @@ def load_all(data: bytes | str, file: str = "-", strict: bool = False) -> list[A
 
 def reference_load(text: str, strict: bool = False) -> Any:
     """The reference loader alone (used by the differential tests)."""
+    from socle.formats.yaml_reference import _reference_load
+
     value = _reference_load(text, strict)
     return None if value is _EMPTY else value
 
@@ -1052,33 +843,6 @@ def fast_load(text: str, strict: bool = False) -> tuple[bool, Any]:
 
 def positions(text: str) -> PositionMap:
     """JSON path -> (line, column) of every key and sequence item, 1-based, in one document."""
-    loader = _BaseLoader(text)
-    try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    out: PositionMap = {}
-    if root is None:
-        return out
-    stack: list[tuple[yaml.Node, PathKey]] = [(root, ())]
-    seen: set[int] = set()
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-                if key is None or key == "<<":
-                    continue
-                child = (*path, key)
-                out.setdefault(child, (key_node.start_mark.line + 1,
-                                       key_node.start_mark.column + 1))
-                stack.append((value_node, child))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                child = (*path, i)
-                out.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
-                stack.append((item, child))
-    return out
+    from socle.formats.yaml_reference import positions as composed
+
+    return composed(text)

@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,8 @@ from socle.security.frameworks import Framework, bundled, resolve
 from socle.security.scoring import ControlTally, Scores, compute, resource_weight
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from socle.policy.engine import Engine
 
 RULES = {
