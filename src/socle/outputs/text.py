@@ -58,7 +58,23 @@ def write(report: Report, stream: TextIO, options: object) -> None:
         what = names.get(id(res))
         if what is None:
             what = names[id(res)] = str(res) if (res.kind or res.name) else ""
-        lines.append(format_finding(f, color, what))
+        if color:
+            lines.append(format_finding(f, color, what))
+        else:  # format_finding's line, inlined (tens of thousands of findings)
+            file, message, path = f.file, f.message, f.path
+            if not file:
+                loc = "-"
+            elif not f.line:
+                loc = file
+            elif f.column:
+                loc = f"{file}:{f.line}:{f.column}"
+            else:
+                loc = f"{file}:{f.line}"
+            body = f"{what}: {message}" if what else message
+            if path and path not in message:
+                lines.append(f"{loc}: {_SEVERITY[f.severity]} {body} (at {path}) [{f.rule_id}]")
+            else:
+                lines.append(f"{loc}: {_SEVERITY[f.severity]} {body} [{f.rule_id}]")
         if verbose and f.remediation:
             lines.append(f"    fix: {f.remediation}")
         if len(lines) >= 4096:
