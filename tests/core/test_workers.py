@@ -103,3 +103,16 @@ def test_a_process_whose_parent_is_already_gone_ends_at_once() -> None:
                            "die_with_parent(os.getppid())\n"
                            "raise SystemExit(7)"], check=False).returncode
     assert code == 7  # its parent is alive: it goes on
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 100, 1000, 12345])
+def test_batches_keep_every_file_in_order_and_end_small(n: int) -> None:
+    from socle.core.workers import batches
+
+    items = list(range(n))
+    out = batches(items, 2)
+    assert [x for b in out for x in b] == items
+    assert all(0 < len(b) <= 32 for b in out)
+    if n >= 1000:  # whoever finishes first waits for a batch of 8 files at most, not 32
+        assert max(len(b) for b in out) == 32
+        assert all(len(b) <= 8 for b in out[-8:])

@@ -33,6 +33,7 @@ from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
+from socle.core.workers import batches as make_batches
 
 if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -442,8 +443,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             from concurrent.futures import TimeoutError as FutureTimeout
             from concurrent.futures.process import BrokenProcessPool
 
-            chunk = max(1, min(32, len(files) // (workers * 8) or 1))
-            batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
+            batches = make_batches([s.path for s in files], workers)
             _FACTORY = lambda: local  # noqa: E731
             with collector.frozen():  # the workers' collections leave the checkers alone
                 pool = _pool(workers)

@@ -21,6 +21,7 @@ from socle.core.errors import InputError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
+from socle.core.workers import batches as make_batches
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
 
@@ -341,7 +342,6 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     files = [s for s in sources if not s.is_stdin]
     workers = options.workers or os.cpu_count() or 1
     progress = Progress("validating files", len(sources), enabled=options.progress)
-    chunk = max(1, min(32, len(files) // (workers * 8) or 1))
     total_bytes = sum(s.size() for s in files)
     parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
     try:
@@ -355,7 +355,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             global _WORKER
             _WORKER = validator  # inherited through fork
 
-            batches = [[s.path for s in files[i:i + chunk]] for i in range(0, len(files), chunk)]
+            batches = make_batches([s.path for s in files], workers)
             # the parent only collects results, which all stay alive (no garbage to find):
             # its collector walking them over and over cost as much as unpickling them
             with collector.paused(), fork_pool(workers, _init_worker, (options, crds)) as pool:

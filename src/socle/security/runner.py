@@ -36,6 +36,7 @@ from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
+from socle.core.workers import batches as make_batches
 from socle.policy.engine import DEFAULT_ENGINE, PolicyError
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
 from socle.security.exceptions import (
@@ -1138,9 +1139,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
                 results.append(scan_source(Source("-"), scanner, stdin_data, collect))
             progress.advance()
         if parallel:
-            chunk = max(1, min(32, len(files) // (workers * 8) or 1))
-            batches = [([s.path for s in files[i:i + chunk]], collect)
-                       for i in range(0, len(files), chunk)]
+            batches = [(b, collect) for b in make_batches([s.path for s in files], workers)]
             _FACTORY = lambda: scanner  # noqa: E731
             try:
                 with collector.frozen(), _pool(workers) as pool:
