@@ -27,6 +27,19 @@ def test_paused_restores_the_callers_collector_state() -> None:
         gc.enable()
 
 
+def test_paused_leaves_the_collector_off_in_a_process_about_to_exit(monkeypatch: Any) -> None:
+    monkeypatch.setattr(collector, "_KEPT", None)
+    collector.exit_soon()  # (the console entry point, for validate, scan, check, test)
+    try:
+        with collector.paused() as was_on:
+            assert was_on
+        # the rest of the run (cross checks, the report) without collections that would walk
+        # everything it built
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_frozen_objects_are_unfrozen_unless_someone_froze_before() -> None:
     assert gc.get_freeze_count() == 0
     with collector.frozen():
