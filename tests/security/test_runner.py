@@ -233,7 +233,14 @@ spec:
 """
 
 
-def test_fast_line_lookup_agrees_with_the_composer() -> None:
+@pytest.mark.parametrize("after", [0, 10**9], ids=["key-patterns", "read-on"])
+def test_fast_line_lookup_agrees_with_the_composer(after: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # both ways a block is searched: a pattern for the key, or reading on line by line
+    from socle.security import runner
+
+    monkeypatch.setattr(runner, "_FIND_AFTER", after)
+    monkeypatch.setattr(runner, "_SEARCHED", {})
     texts = [AWKWARD, ANCHORED, DEPLOYMENT]
     for path in sorted(BUNDLED.glob("*/fixtures/*.yaml")):
         texts.extend(d.text for d in iter_documents(path.read_bytes(), str(path))

@@ -618,6 +618,22 @@ def _find(n: int, key: str) -> re.Pattern[str] | None:
         f"(?:{skip})*+(?:\\n( *+)(?:({k})[ \\t]*:(?:[ \\t]+|(?=\\n|\\Z))())?[^\\n]*+)?")
 
 
+# A key's pattern is built for its third search at one indentation: building one costs ~1 ms,
+# which the few lookups of a small run (a pre-commit hook) paid twenty times over; until then
+# the block is read on line by line (the same answer: see _step)
+_FIND_AFTER = 2
+_SEARCHED: dict[tuple[int, str], int] = {}
+
+
+def _find_after(n: int, key: str) -> re.Pattern[str] | None:
+    seen = _SEARCHED.get((n, key), 0)
+    if seen < _FIND_AFTER:
+        if len(_SEARCHED) < 65536:  # (bounded whatever the input; past it: read on)
+            _SEARCHED[(n, key)] = seen + 1
+        return None
+    return _find(n, key)
+
+
 @lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _below(n: int) -> re.Pattern[str]:
     """The next line indented at most ``n``."""
@@ -818,7 +834,7 @@ def _step(bt: BlockText, state: _State, key: str | int) -> Any:
     if names is None:
         return _GIVE_UP
     hit = names.get(key)
-    find = None if hit is not None or table[5] else _find(table[1], key)
+    find = None if hit is not None or table[5] else _find_after(table[1], key)
     if find is not None:  # straight to the key's line, if nothing before it stops the search
         m = find.match(t, table[4])
         if m is None:  # (it always matches)
