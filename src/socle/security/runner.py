@@ -1269,9 +1269,7 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         # the start, until they meet: one fork fewer (~20-50 ms for a large heap), and a
         # span done here is not pickled (two workers beside an idle parent took as long as
         # this process alone)
-        # (small spans: the pool hands a worker up to three spans ahead, which this process
-        # cannot take back, so the last of them are the time it may wait at the end)
-        size = max(25, len(pending) // (workers * 32))
+        size = max(50, len(pending) // (workers * 8))
         spans = [(i, i + size) for i in range(0, len(pending), size)]
         _FACTORY = lambda: scanner  # noqa: E731
         _PENDING = pending  # the workers inherit the documents: only their ranges are sent
