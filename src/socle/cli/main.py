@@ -1,18 +1,21 @@
 """The ``socle`` command: a thin dispatcher to one module per verb.
 
-Imports stay lazy so that ``socle --version`` answers in well under 150 ms.
+Imports stay lazy so that ``socle --version`` answers in well under 150 ms, and so that a run
+that starts itself again (see :mod:`socle.cli._hugepages`) has imported next to nothing first.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from socle import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 # verb -> (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,6 +39,9 @@ def register(verb: str, module: str, help_text: str) -> None:
 
 
 def _parser(verb: str | None) -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="socle",
         description="socle: schemas, policy and posture for Kubernetes, in one command.",
@@ -81,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from socle.core.errors import SocleError
 
     _isolate_native_stderr()
+    import importlib
+
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         code: int = module.run(args)
@@ -108,8 +116,13 @@ def console() -> NoReturn:
     ~0.1-0.2 s). Exit handlers still run and output is flushed first; a process with other
     threads still running exits the usual way."""
     argv = sys.argv[1:]
-    fast = next((a for a in argv if not a.startswith("-")), None) in _BATCH
+    verb = next((a for a in argv if not a.startswith("-")), None)
+    fast = verb in _BATCH
     if fast:
+        from socle.cli import _hugepages
+
+        if _hugepages.wanted(verb, argv):
+            _hugepages.restart_with_huge_pages()  # (returns only if it cannot)
         from socle.core import collector
 
         collector.exit_soon()
