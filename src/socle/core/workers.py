@@ -58,10 +58,11 @@ def fork_pool(workers: int, initializer: Callable[..., None],
 
 
 def batches(items: Sequence[T], workers: int, most: int = 32) -> list[list[T]]:
-    """``items`` (files) in batches for a pool of ``workers``: about eight per worker, at most
-    ``most`` items each, and the last round of them a quarter of that size. Whoever finishes
-    first waits for the others' last batch: smaller ones there shorten the wait (a batch of 32
-    files of a check takes ~0.2 s) without paying per-batch costs over the whole run."""
+    """``items`` (files) in batches for a pool of ``workers``: at least eight batches per
+    worker, of at most ``most`` items, and the last round of them a quarter of that size.
+    Whoever finishes first waits for the others' last batch: smaller ones there shorten the
+    wait (a batch of 32 files of a check takes ~0.2 s) without paying per-batch costs over the
+    whole run."""
     n = len(items)
     size = max(1, min(most, n // (workers * 8)))
     tail = min(n, workers * size)  # (the last round)
