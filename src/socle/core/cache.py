@@ -57,3 +57,15 @@ def write_atomic(path: str, data: bytes) -> bool:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         return False
+
+
+def prune(folder: str, keep: int, suffix: str = ".bin") -> None:
+    """Remove the oldest entries of a cache folder beyond ``keep`` (quietly: a cache is an
+    optimisation)."""
+    with contextlib.suppress(OSError):
+        entries = [e for e in os.scandir(folder) if e.name.endswith(suffix)]
+        if len(entries) > keep:
+            entries.sort(key=lambda e: e.stat().st_mtime)
+            for e in entries[:len(entries) - keep]:
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)

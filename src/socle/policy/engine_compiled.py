@@ -27,7 +27,6 @@ The generated module can be read with :meth:`CompiledEngine.generated_source`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import marshal
@@ -40,7 +39,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from socle.core.cache import policy_cache, read_trusted, write_atomic
+from socle.core.cache import policy_cache, prune, read_trusted, write_atomic
 from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
@@ -94,16 +93,6 @@ def _remember(key: str, entry: tuple[dict[Any, Rule], str, Any]) -> None:
         del _MEMORY[next(iter(_MEMORY))]
 
 
-def _prune(folder: str) -> None:
-    with contextlib.suppress(OSError):
-        entries = [e for e in os.scandir(folder) if e.name.endswith(".bin")]
-        if len(entries) > _DISK_ENTRIES:
-            entries.sort(key=lambda e: e.stat().st_mtime)
-            for e in entries[:len(entries) - _DISK_ENTRIES]:
-                with contextlib.suppress(OSError):
-                    os.unlink(e.path)
-
-
 @lru_cache(maxsize=1)
 def _compiler_digest() -> str:
     """Changes whenever the compiler or its runtime changes (their source files)."""
@@ -152,8 +141,7 @@ def _store(key: str, rules: dict[Any, Rule], source: str, code: Any) -> None:
     except (pickle.PicklingError, ValueError):
         return
     if write_atomic(os.path.join(folder, key + ".bin"), data):
-        with contextlib.suppress(OSError):
-            _prune(folder)
+        prune(folder, _DISK_ENTRIES)
 
 
 def _instantiate(rules: dict[Any, Rule], source: str, code: Any) -> Program:

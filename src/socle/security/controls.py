@@ -270,23 +270,16 @@ def _cached(key: str) -> ControlSet | None:
 
 
 def _store(key: str, controls: ControlSet) -> None:
-    import contextlib
     import pickle
 
-    from socle.core.cache import policy_cache, write_atomic
+    from socle.core.cache import policy_cache, prune, write_atomic
 
     folder = policy_cache("controls")
     if folder is None:
         return
     if write_atomic(os.path.join(folder, key + ".bin"),
                     pickle.dumps(controls, protocol=pickle.HIGHEST_PROTOCOL)):
-        with contextlib.suppress(OSError):  # the oldest entries go beyond 32
-            entries = [e for e in os.scandir(folder) if e.name.endswith(".bin")]
-            if len(entries) > 32:
-                entries.sort(key=lambda e: e.stat().st_mtime)
-                for e in entries[:len(entries) - 32]:
-                    with contextlib.suppress(OSError):
-                        os.unlink(e.path)
+        prune(folder, 32)
 
 
 def load_controls(extra_dirs: list[str] | None = None, bundled: bool = True) -> ControlSet:
