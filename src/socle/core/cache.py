@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from functools import lru_cache
 
 
 def cache_root() -> str:
@@ -69,3 +70,16 @@ def prune(folder: str, keep: int, suffix: str = ".bin") -> None:
             for e in entries[:len(entries) - keep]:
                 with contextlib.suppress(OSError):
                     os.unlink(e.path)
+
+
+@lru_cache(maxsize=16)
+def source_digest(*paths: str) -> str:
+    """A digest of files' bytes (the code that wrote a cache's entries: entries from other
+    code are not used), read once per process."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()

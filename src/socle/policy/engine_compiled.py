@@ -39,7 +39,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from socle.core.cache import policy_cache, prune, read_trusted, write_atomic
+from socle.core.cache import policy_cache, prune, read_trusted, source_digest, write_atomic
 from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
@@ -99,9 +99,8 @@ def _compiler_digest() -> str:
     from socle.policy.regoc import runtime
 
     h = hashlib.sha256(_CACHE_FORMAT.encode())
-    for mod in (_compiler, runtime, sys.modules[__name__]):
-        with open(mod.__file__ or "", "rb") as f:
-            h.update(f.read())
+    h.update(source_digest(*(mod.__file__ or "" for mod in (_compiler, runtime,
+                                                              sys.modules[__name__]))).encode())
     h.update(sys.version.encode())
     return h.hexdigest()
 

@@ -214,11 +214,11 @@ def _signature(root: Path, bundled: bool) -> str | None:
     the cache is off or the folder cannot be read (it is then read as usual)."""
     import hashlib
 
-    from socle.core.cache import policy_cache
+    from socle.core.cache import policy_cache, source_digest
 
     if policy_cache("controls") is None:
         return None
-    h = hashlib.sha256(f"{_CACHE_FORMAT}\0{_code_digest()}\0{bundled}\0{root}".encode())
+    h = hashlib.sha256(f"{_CACHE_FORMAT}\0{source_digest(__file__)}\0{bundled}\0{root}".encode())
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
         lib = root / "lib"
@@ -238,19 +238,6 @@ def _signature(root: Path, bundled: bool) -> str | None:
     except OSError:
         return None
     return h.hexdigest()
-
-
-_DIGEST: list[str] = []
-
-
-def _code_digest() -> str:
-    """This module's source (how folders are read), hashed once per process."""
-    if not _DIGEST:
-        import hashlib
-
-        with open(__file__, "rb") as f:
-            _DIGEST.append(hashlib.sha256(f.read()).hexdigest())
-    return _DIGEST[0]
 
 
 def _cached(key: str) -> ControlSet | None:
