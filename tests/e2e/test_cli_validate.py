@@ -320,6 +320,41 @@ def test_parallel_run_gives_the_same_report_as_one_worker(tmp_path: Path) -> Non
     assert a["summary"]["invalid"] == 40 * 4 * 4
 
 
+def test_one_large_file_or_stdin_is_shared_by_the_workers_with_the_same_report(
+        tmp_path: Path) -> None:
+    # over a megabyte in one stream (a `helm template` output): read in pieces by every worker,
+    # reported exactly as one worker reads it whole
+    service = ("apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n"
+               "spec: {{selector: {{app: nothing-{i}}}, ports: [{{port: 80}}]}}\n")
+    docs = []
+    for i in range(900):
+        docs.append(deployment(replicas='"x"' if i % 37 == 0 else str(i % 5),
+                               extra="          env: [{name: A, value: on}]\n" * (i % 2))
+                    .replace("name: web\n", f"name: web-{i}\n", 1))
+        docs.append(service.format(i=i) if i % 50 == 0 else "# nothing here\n")
+        if i % 300 == 7:
+            docs.append("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [oops\n")
+        if i % 300 == 9:
+            docs.append("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n"
+                        "data: {a: x}\ndata: {b: y}\n")
+        if i % 300 == 11:
+            docs.append("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
+                        "  metadata: {name: p}\n  spec: {containers: [{name: a}, {name: a}]}\n")
+    text = ("---\n".join(docs) + "---\n") * 5
+    f = write(tmp_path, "all.yaml", text)
+    assert f.stat().st_size > 1024 * 1024
+    one = run_socle("validate", "-strict", "-o", "json", "-n", "1", str(f))
+    two = run_socle("validate", "-strict", "-o", "json", "-n", "2", str(f))
+    assert one.code == two.code == 2, one.err + two.err  # (a malformed document)
+    assert one.out == two.out
+    report = json.loads(one.out)
+    rules = {x["ruleId"] for x in report["findings"]}
+    assert {"schema/type", "input/parse-error", "yaml/duplicate-key"} <= rules
+    piped = run_socle("validate", "-strict", "-o", "json", "-n", "2", "-", stdin=text)
+    assert piped.code == 2
+    assert piped.out == one.out.replace(json.dumps(str(f))[1:-1], "stdin")
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     r = run_socle("validate")
     assert r.code == 2 and "no input" in r.err

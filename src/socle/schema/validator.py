@@ -2,8 +2,9 @@
 
 :func:`validate_paths` is the library entry point behind ``socle validate``: it finds the
 files, registers CRDs found anywhere in the input, then validates every file on all cores
-(one process per core, files in chunks; each worker keeps no document after its file is done,
-so memory stays bounded whatever the input size).
+(one process per core, files in chunks, a large file or stream in pieces of whole documents;
+each worker keeps no document after its file or piece is done, so memory stays bounded
+whatever the input size).
 """
 
 from __future__ import annotations
@@ -242,18 +243,87 @@ def validate_source(source: Source, validator: DocumentValidator,
                                         validator.registry.options.strict):
             validator.validate(doc, out)
     except InputError as err:
-        err.file = err.file or name
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
-                                    Resource(), name, err.line or 0, err.column or 0))
-        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
-                                            err.message))
+        _unreadable(out, name, err)
     except OSError as err:
         out.errors += 1
         out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
                                     Severity.HIGH, "input", Resource(), name))
         out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
                                             str(err.strerror)))
+    return out
+
+
+def _unreadable(out: FileResult, name: str, err: InputError) -> None:
+    err.file = err.file or name
+    out.errors += 1
+    out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                Resource(), name, err.line or 0, err.column or 0))
+    out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
+                                        err.message))
+
+
+# --- large files, in pieces ----------------------------------------------------------------------
+
+# A YAML file or stream larger than this (one ``helm template`` output, a cluster dump) is cut
+# into pieces of about _PIECE_BYTES of whole documents that every worker takes from, as it
+# takes files: one file no longer runs on one core while the others wait.
+SPLIT_BYTES = 1024 * 1024
+_PIECE_BYTES = 256 * 1024
+
+
+@dataclass(slots=True)
+class Piece:
+    """Some consecutive documents of one large YAML file: (index, first line, text) each."""
+
+    file: str
+    parts: list[tuple[int, int, str]]
+    last: bool = False  # the file's last piece (a file counts as done when it is back)
+
+
+def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
+    """A large YAML file's documents in pieces, indexes and lines as :func:`validate_source`
+    gives them; None when the file is better read whole (JSON, or a file that cannot be read
+    or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand."""
+    from socle import formats
+    from socle.formats.yaml import decode, split_documents
+
+    if not source.is_stdin and formats.name_for_path(source.path) == "json":
+        return None
+    name = source.display
+    try:
+        text = decode(source.read() if data is None else data, name)
+    except (InputError, OSError):
+        return None
+    pieces: list[Piece] = []
+    parts: list[tuple[int, int, str]] = []
+    size = 0
+    for index, (line, chunk) in enumerate(split_documents(text)):
+        parts.append((index, line, chunk))
+        size += len(chunk)
+        if size >= _PIECE_BYTES:
+            pieces.append(Piece(name, parts))
+            parts, size = [], 0
+    if parts or not pieces:
+        pieces.append(Piece(name, parts))
+    pieces[-1].last = True
+    return pieces
+
+
+def validate_piece(piece: Piece, validator: DocumentValidator) -> FileResult:
+    """A piece's documents, as :func:`validate_source` validates a whole file's."""
+    from socle.formats.yaml import load_document
+
+    out = FileResult()
+    strict = validator.registry.options.strict
+    fast = validator.options.fast_yaml
+    try:
+        for index, line, text in piece.parts:
+            doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
+            if doc.error is None and doc.obj is None:
+                continue  # an empty document
+            validator.validate(doc, out)
+    except InputError as err:
+        _unreadable(out, piece.file, err)
     return out
 
 
@@ -273,9 +343,10 @@ def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]
         _WORKER = DocumentValidator(options, SchemaRegistry(options.registry, crds))
 
 
-def _work(paths: list[str]) -> list[FileResult]:
+def _work(items: list[str | Piece]) -> list[FileResult]:
     assert _WORKER is not None
-    return [validate_source(Source(p), _WORKER) for p in paths]
+    return [validate_source(Source(p), _WORKER) if isinstance(p, str)
+            else validate_piece(p, _WORKER) for p in items]
 
 
 # --- CRDs in the input -----------------------------------------------------------------------
@@ -342,27 +413,39 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     files = [s for s in sources if not s.is_stdin]
     workers = options.workers or os.cpu_count() or 1
     progress = Progress("validating files", len(sources), enabled=options.progress)
-    total_bytes = sum(s.size() for s in files)
-    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    sizes = [s.size() for s in files]
+    stdin_size = len(stdin_data or b"")
+    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES  # (one file: pieces)
+    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
     try:
+        items: list[str | Piece] = []
         if stdin_data is not None:
-            with quiet_native_stderr():
-                results.append(validate_source(Source("-"), validator, stdin_data))
-            progress.advance()
+            pieces = split_file(Source("-"), stdin_data) \
+                if parallel and stdin_size > SPLIT_BYTES else None
+            if pieces is None:
+                with quiet_native_stderr():
+                    results.append(validate_source(Source("-"), validator, stdin_data))
+                progress.advance()
+            else:
+                items.extend(pieces)
         if parallel:
             from socle.core.workers import fork_pool
 
             global _WORKER
             _WORKER = validator  # inherited through fork
 
-            batches = make_batches([s.path for s in files], workers)
+            for s, size in zip(files, sizes, strict=True):
+                pieces = split_file(s) if size > SPLIT_BYTES else None
+                items.extend(pieces if pieces is not None else (s.path,))
+            batches = make_batches(items, workers)
             # the parent only collects results, which all stay alive (no garbage to find):
             # its collector walking them over and over cost as much as unpickling them
             with collector.paused(), fork_pool(workers, _init_worker, (options, crds)) as pool:
                 try:
-                    for batch in pool.map(_work, batches):
-                        results.extend(batch)
-                        progress.advance(len(batch))
+                    for batch, done in zip(batches, pool.map(_work, batches), strict=True):
+                        results.extend(done)
+                        progress.advance(sum(1 for i in batch
+                                             if isinstance(i, str) or i.last))
                 finally:
                     _WORKER = None
         else:
