@@ -295,6 +295,33 @@ def test_all_cores_give_the_same_report_as_one(tmp_path: Path) -> None:
     assert {"schema", "policy", "security"} == set(by_source(findings(one)))
 
 
+def test_one_large_file_or_stdin_is_shared_by_the_workers_with_the_same_report(
+        tmp_path: Path) -> None:
+    # over a megabyte in one stream: the workers share it in pieces, and the report (cross
+    # checks, policies, controls, document indexes and lines) is the one worker's, byte for byte
+    docs = []
+    for i in range(700):
+        name = f"app{i:03d}"
+        docs.append(deployment(name, privileged=i % 7 == 0, escalation=i % 5 == 0,
+                               replicas=1 if i % 3 == 0 else 2,
+                               labels="{app: x}" if i % 11 == 0 else
+                               "{app: x, app.kubernetes.io/part-of: shop}"))
+        docs.append(SERVICE.format(name=name, selector=name if i % 13 else "nobody"))
+        docs.append("# " + "padding " * 150 + "\n")
+    text = "---\n".join(docs)
+    root = repo(tmp_path, {"all.yaml": text},
+                config=CONFIG.replace("SCL-002]", "SCL-002, SCL-043]"))
+    assert (root / "all.yaml").stat().st_size > 1024 * 1024
+    one = run_check("-o", "json", "-n", "1", "all.yaml", cwd=root)
+    two = run_check("-o", "json", "-n", "2", "all.yaml", cwd=root)
+    assert one.code == two.code == 1, one.err + two.err
+    assert one.out == two.out
+    assert {"schema", "policy", "security"} == set(by_source(findings(one)))
+    piped = run_check("-o", "json", "-n", "2", "-", stdin=text, cwd=root)
+    assert piped.code == 1, piped.err
+    assert piped.out == one.out.replace('"all.yaml"', '"stdin"')
+
+
 def test_engine_flag_picks_the_rego_engine_for_policies_and_controls(tmp_path: Path) -> None:
     bad = deployment(privileged=True, labels="{app: web}")
     root = repo(tmp_path, {"apps/web.yaml": bad})

@@ -23,7 +23,7 @@ import datetime as dt
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool 
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from socle.policy.conftest import TestOptions
-    from socle.schema.validator import ValidateOptions
+    from socle.schema.validator import Piece, ValidateOptions
     from socle.security.runner import ScanOptions
 
 ERROR_RULE = "check/error"
@@ -247,12 +247,33 @@ def _error_finding(out: FileOutcome, source: str, err: SocleError, doc: Document
 
 def check_source(source: Source, checkers: Checkers, data: bytes | None = None) -> FileOutcome:
     """Run every wanted checker over one file, parsed once."""
+
+    def documents() -> Iterator[Document]:
+        return _documents(source, source.read() if data is None else data, checkers.strict,
+                          checkers.fast)
+
+    return _check(source.display, source.path, documents, checkers, True)
+
+
+def check_piece(piece: Piece, checkers: Checkers) -> FileOutcome:
+    """Run every wanted checker over a piece of a large file (see
+    :func:`socle.schema.validator.split_file`), as :func:`check_source` over the whole file."""
+    from socle.schema.validator import piece_documents
+
+    return _check(piece.file, piece.path,
+                  lambda: piece_documents(piece, checkers.strict, checkers.fast),
+                  checkers, piece.whole)
+
+
+def _check(name: str, path: str, read: Callable[[], Iterator[Document]],
+           checkers: Checkers, whole: bool) -> FileOutcome:
+    """``read`` gives the documents; ``whole``: they are all the file has (else they are some
+    of many, never one alone)."""
     from socle.schema.validator import FileResult as VResult
     from socle.security.runner import FileResult as SResult
 
-    name = source.display
     out = FileOutcome(name)
-    do_v, do_t, do_s = checkers.wanted(source.path)
+    do_v, do_t, do_s = checkers.wanted(path)
     if not (do_v or do_t or do_s):
         return out
     v, s = VResult(), SResult()
@@ -260,9 +281,7 @@ def check_source(source: Source, checkers: Checkers, data: bytes | None = None) 
     held: Document | None = None  # a top-level array waits: conftest splits it when alone
     count = 0
     try:
-        if data is None:
-            data = source.read()
-        for doc in _documents(source, data, checkers.strict, checkers.fast):
+        for doc in read():
             count += 1
             if held is not None:
                 _policy(checkers, held, p, out, False)
@@ -281,7 +300,7 @@ def check_source(source: Source, checkers: Checkers, data: bytes | None = None) 
                 except SocleError as err:
                     _error_finding(out, "security", err, doc)
             if do_t:
-                if isinstance(doc.obj, list) and count == 1:
+                if isinstance(doc.obj, list) and count == 1 and whole:
                     held = doc
                 else:
                     _policy(checkers, doc, p, out, False)
@@ -348,14 +367,15 @@ def _init_worker() -> None:
     _WORKER = _FACTORY()
 
 
-def _work(paths: list[str]) -> list[FileOutcome]:
+def _work(paths: list[str | Piece]) -> list[FileOutcome]:
     assert isinstance(_WORKER, Checkers)
     if _GC_WAS_ON:
         # the cycle collector stays paused in the workers too (inherited from the parent, see
         # check_paths) and runs here, between two batches, when little is alive (the
         # inherited objects are frozen): any cyclic garbage lives for one batch at most
         gc.collect()
-    return [check_source(Source(p), _WORKER) for p in paths]
+    return [check_source(Source(p), _WORKER) if isinstance(p, str) else check_piece(p, _WORKER)
+            for p in paths]
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -424,9 +444,14 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     def build() -> Checkers:
         return Checkers(options, crds, plan)
 
+    from socle.schema.validator import SPLIT_BYTES, split_file
+
     workers = options.workers or os.cpu_count() or 1
-    total_bytes = sum(s.size() for s in files)
-    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    sizes = [s.size() for s in files]
+    stdin_size = len(stdin_data or b"")
+    # one large file or stream is shared by the workers in pieces (see validate_paths)
+    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
+    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
     timeout = options.test.timeout if options.test is not None else None
     results: list[FileOutcome] = []
     progress = Progress("checking files", len(sources), enabled=options.progress)
@@ -434,16 +459,24 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
         # built once here, before the workers fork, so they inherit it (compiled policies,
         # controls and schemas) instead of each building its own
         local = build()
+        items: list[str | Piece] = []
         if stdin_data is not None:
-            assert local is not None
-            with quiet_native_stderr():
-                results.append(_guarded(local, Source("-"), stdin_data))
-            progress.advance()
+            pieces = split_file(Source("-"), stdin_data) \
+                if parallel and stdin_size > SPLIT_BYTES else None
+            if pieces is None:
+                with quiet_native_stderr():
+                    results.append(_guarded(local, Source("-"), stdin_data))
+                progress.advance()
+            else:
+                items.extend(pieces)
         if parallel:
             from concurrent.futures import TimeoutError as FutureTimeout
             from concurrent.futures.process import BrokenProcessPool
 
-            batches = make_batches([s.path for s in files], workers)
+            for s, size in zip(files, sizes, strict=True):
+                pieces = split_file(s) if size > SPLIT_BYTES else None
+                items.extend(pieces if pieces is not None else (s.path,))
+            batches = make_batches(items, workers)
             _FACTORY = lambda: local  # noqa: E731
             with collector.frozen():  # the workers' collections leave the checkers alone
                 pool = _pool(workers)
@@ -451,21 +484,24 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                     futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)
                                                                 for b in batches]
                     for batch, fut in zip(batches, futures, strict=True):
+                        names = list(dict.fromkeys(i if isinstance(i, str) else i.file
+                                                   for i in batch))
                         try:
                             part = fut.result(timeout=(timeout * len(batch) + 30)
                                               if timeout else None)
                         except BrokenProcessPool:
                             build()  # the same error in this process, as a one-line message
                             raise InputError("a worker process died while checking "
-                                             + ", ".join(batch[:3])) from None
+                                             + ", ".join(names[:3])) from None
                         except FutureTimeout:
                             raise InputError(
                                 f"policy evaluation took longer than {timeout:g}s per file in "
-                                f"one of {', '.join(batch[:3])}{' ...' if len(batch) > 3 else ''}"
+                                f"one of {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
                                 " (a policy that loops or does too much work); fix the policy or "
                                 "raise --timeout") from None
                         results.extend(part)
-                        progress.advance(len(part))
+                        progress.advance(sum(1 for i in batch
+                                             if isinstance(i, str) or i.last))
                     pool.shutdown()
                 except BaseException:
                     # the workers are stopped here: a supervised run leaves by os._exit, which

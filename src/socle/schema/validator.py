@@ -275,9 +275,15 @@ _PIECE_BYTES = 256 * 1024
 class Piece:
     """Some consecutive documents of one large YAML file: (index, first line, text) each."""
 
-    file: str
+    file: str  # as reported (``stdin`` for -)
+    path: str  # as given (``-`` for stdin), for per-path settings
     parts: list[tuple[int, int, str]]
     last: bool = False  # the file's last piece (a file counts as done when it is back)
+
+    @property
+    def whole(self) -> bool:
+        """Whether this piece is the whole file (its first and last)."""
+        return self.last and (not self.parts or self.parts[0][0] == 0)
 
 
 def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
@@ -301,26 +307,32 @@ def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
         parts.append((index, line, chunk))
         size += len(chunk)
         if size >= _PIECE_BYTES:
-            pieces.append(Piece(name, parts))
+            pieces.append(Piece(name, source.path, parts))
             parts, size = [], 0
     if parts or not pieces:
-        pieces.append(Piece(name, parts))
+        pieces.append(Piece(name, source.path, parts))
     pieces[-1].last = True
     return pieces
 
 
-def validate_piece(piece: Piece, validator: DocumentValidator) -> FileResult:
-    """A piece's documents, as :func:`validate_source` validates a whole file's."""
+def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document]:
+    """A piece's documents, as :func:`socle.formats.yaml.iter_documents` reads a whole
+    file's."""
     from socle.formats.yaml import load_document
 
+    for index, line, text in piece.parts:
+        doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
+        if doc.error is None and doc.obj is None:
+            continue  # an empty document
+        yield doc
+
+
+def validate_piece(piece: Piece, validator: DocumentValidator) -> FileResult:
+    """A piece's documents, as :func:`validate_source` validates a whole file's."""
     out = FileResult()
-    strict = validator.registry.options.strict
-    fast = validator.options.fast_yaml
     try:
-        for index, line, text in piece.parts:
-            doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
-            if doc.error is None and doc.obj is None:
-                continue  # an empty document
+        for doc in piece_documents(piece, validator.registry.options.strict,
+                                   validator.options.fast_yaml):
             validator.validate(doc, out)
     except InputError as err:
         _unreadable(out, piece.file, err)
