@@ -38,8 +38,9 @@ from socle.core.workers import batches as make_batches
 if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from socle.formats.pieces import Piece
     from socle.policy.conftest import TestOptions
-    from socle.schema.validator import Piece, ValidateOptions
+    from socle.schema.validator import ValidateOptions
     from socle.security.runner import ScanOptions
 
 ERROR_RULE = "check/error"
@@ -258,7 +259,7 @@ def check_source(source: Source, checkers: Checkers, data: bytes | None = None) 
 def check_piece(piece: Piece, checkers: Checkers) -> FileOutcome:
     """Run every wanted checker over a piece of a large file (see
     :func:`socle.schema.validator.split_file`), as :func:`check_source` over the whole file."""
-    from socle.schema.validator import piece_documents
+    from socle.formats.pieces import piece_documents
 
     return _check(piece.file, piece.path,
                   lambda: piece_documents(piece, checkers.strict, checkers.fast),
@@ -444,7 +445,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     def build() -> Checkers:
         return Checkers(options, crds, plan)
 
-    from socle.schema.validator import SPLIT_BYTES, split_file
+    from socle.formats.pieces import SPLIT_BYTES, split_file
 
     workers = options.workers or os.cpu_count() or 1
     sizes = [s.size() for s in files]

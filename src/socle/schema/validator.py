@@ -23,6 +23,7 @@ from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, 
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
+from socle.formats.pieces import SPLIT_BYTES, Piece, piece_documents, split_file
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
 
@@ -262,69 +263,7 @@ def _unreadable(out: FileResult, name: str, err: InputError) -> None:
                                         err.message))
 
 
-# --- large files, in pieces ----------------------------------------------------------------------
-
-# A YAML file or stream larger than this (one ``helm template`` output, a cluster dump) is cut
-# into pieces of about _PIECE_BYTES of whole documents that every worker takes from, as it
-# takes files: one file no longer runs on one core while the others wait.
-SPLIT_BYTES = 1024 * 1024
-_PIECE_BYTES = 256 * 1024
-
-
-@dataclass(slots=True)
-class Piece:
-    """Some consecutive documents of one large YAML file: (index, first line, text) each."""
-
-    file: str  # as reported (``stdin`` for -)
-    path: str  # as given (``-`` for stdin), for per-path settings
-    parts: list[tuple[int, int, str]]
-    last: bool = False  # the file's last piece (a file counts as done when it is back)
-
-    @property
-    def whole(self) -> bool:
-        """Whether this piece is the whole file (its first and last)."""
-        return self.last and (not self.parts or self.parts[0][0] == 0)
-
-
-def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
-    """A large YAML file's documents in pieces, indexes and lines as :func:`validate_source`
-    gives them; None when the file is better read whole (JSON, or a file that cannot be read
-    or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand."""
-    from socle import formats
-    from socle.formats.yaml import decode, split_documents
-
-    if not source.is_stdin and formats.name_for_path(source.path) == "json":
-        return None
-    name = source.display
-    try:
-        text = decode(source.read() if data is None else data, name)
-    except (InputError, OSError):
-        return None
-    pieces: list[Piece] = []
-    parts: list[tuple[int, int, str]] = []
-    size = 0
-    for index, (line, chunk) in enumerate(split_documents(text)):
-        parts.append((index, line, chunk))
-        size += len(chunk)
-        if size >= _PIECE_BYTES:
-            pieces.append(Piece(name, source.path, parts))
-            parts, size = [], 0
-    if parts or not pieces:
-        pieces.append(Piece(name, source.path, parts))
-    pieces[-1].last = True
-    return pieces
-
-
-def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document]:
-    """A piece's documents, as :func:`socle.formats.yaml.iter_documents` reads a whole
-    file's."""
-    from socle.formats.yaml import load_document
-
-    for index, line, text in piece.parts:
-        doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
-        if doc.error is None and doc.obj is None:
-            continue  # an empty document
-        yield doc
+# --- large files, in pieces (see socle.formats.pieces) ---------------------------------------
 
 
 def validate_piece(piece: Piece, validator: DocumentValidator) -> FileResult:

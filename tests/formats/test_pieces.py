@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from socle.core.sources import Source
+from socle.formats import pieces as v
 from socle.formats.yaml import split_documents
-from socle.schema import validator as v
 
 
 def _stream(n: int) -> str:

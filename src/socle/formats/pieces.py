@@ -1,0 +1,76 @@
+"""Large inputs in pieces: one big YAML file or stream shared by worker processes.
+
+A YAML file or stream larger than :data:`SPLIT_BYTES` (one ``helm template`` output, a
+cluster dump) is cut, in the parent, into pieces of about ``_PIECE_BYTES`` of whole documents,
+which the workers take as they take files (``socle validate``, ``check``, ``scan``): one file no
+longer runs on one core while the others wait. Each piece keeps every document's index in the
+file and first line, so what a worker reports is what a whole-file read reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from socle.core.document import Document
+from socle.core.errors import InputError
+from socle.core.sources import Source
+
+SPLIT_BYTES = 1024 * 1024
+_PIECE_BYTES = 256 * 1024
+
+
+@dataclass(slots=True)
+class Piece:
+    """Some consecutive documents of one large YAML file: (index, first line, text) each."""
+
+    file: str  # as reported (``stdin`` for -)
+    path: str  # as given (``-`` for stdin), for per-path settings
+    parts: list[tuple[int, int, str]]
+    last: bool = False  # the file's last piece (a file counts as done when it is back)
+
+    @property
+    def whole(self) -> bool:
+        """Whether this piece is the whole file (its first and last)."""
+        return self.last and (not self.parts or self.parts[0][0] == 0)
+
+
+def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
+    """A large YAML file's documents in pieces, with the indexes and lines a whole-file read
+    gives them; None when the file is better read whole (JSON, or a file that cannot be read
+    or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand."""
+    from socle import formats
+    from socle.formats.yaml import decode, split_documents
+
+    if not source.is_stdin and formats.name_for_path(source.path) == "json":
+        return None
+    name = source.display
+    try:
+        text = decode(source.read() if data is None else data, name)
+    except (InputError, OSError):
+        return None
+    pieces: list[Piece] = []
+    parts: list[tuple[int, int, str]] = []
+    size = 0
+    for index, (line, chunk) in enumerate(split_documents(text)):
+        parts.append((index, line, chunk))
+        size += len(chunk)
+        if size >= _PIECE_BYTES:
+            pieces.append(Piece(name, source.path, parts))
+            parts, size = [], 0
+    if parts or not pieces:
+        pieces.append(Piece(name, source.path, parts))
+    pieces[-1].last = True
+    return pieces
+
+
+def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document]:
+    """A piece's documents, as :func:`socle.formats.yaml.iter_documents` reads a whole
+    file's."""
+    from socle.formats.yaml import load_document
+
+    for index, line, text in piece.parts:
+        doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
+        if doc.error is None and doc.obj is None:
+            continue  # an empty document
+        yield doc
