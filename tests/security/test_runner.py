@@ -181,6 +181,27 @@ def test_parallel_cross_resource_phase_equals_serial(tmp_path: Path) -> None:
     assert gc.get_freeze_count() == 0
 
 
+def test_one_large_file_is_shared_by_the_workers_with_the_same_report(tmp_path: Path) -> None:
+    # one file over a megabyte: scanned in pieces by both workers, reported as one worker
+    # reports it (lines, documents, scores; the cross-resource phase sees every document)
+    text = "".join((DEPLOYMENT + "# " + "padding " * 200 + "\n---\n").replace(
+        "name: web", f"name: web{i}") for i in range(800))
+    (tmp_path / "all.yaml").write_text(text)
+    assert len(text) > 1024 * 1024
+    options = {"include": ["SCL-001", "SCL-002", "SCL-043"]}
+    serial = scan_paths([str(tmp_path)], ScanOptions(**options, workers=1))  # type: ignore
+    parallel = scan_paths([str(tmp_path)], ScanOptions(**options, workers=2))  # type: ignore
+
+    def key(r: Any) -> list[tuple[Any, ...]]:
+        return [(f.file, f.document_index, f.line, f.path, f.rule_id, f.message)
+                for f in r.findings]
+
+    assert key(serial) == key(parallel) and len(key(serial)) >= 800
+    assert [(d.index, d.line) for d in serial.documents] == \
+        [(d.index, d.line) for d in parallel.documents]
+    assert serial.extra["scores"] == parallel.extra["scores"]
+
+
 AWKWARD = """\
 apiVersion: apps/v1
 kind: Deployment

@@ -53,6 +53,7 @@ from socle.security.scoring import ControlTally, Scores, compute, resource_weigh
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from socle.formats.pieces import Piece
     from socle.policy.engine import Engine
 
 RULES = {
@@ -1026,12 +1027,7 @@ def scan_source(source: Source, scanner: Scanner, data: bytes | None = None,
         for doc in _iter_file_documents(source, data):
             scanner.scan_document(doc, out, 1, collect)
     except InputError as err:
-        err.file = err.file or name
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
-                                    Resource(), err.file, err.line or 0, err.column or 0))
-        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
-                                            err.message))
+        _unreadable(out, name, err)
     except OSError as err:
         out.errors += 1
         out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
@@ -1039,6 +1035,29 @@ def scan_source(source: Source, scanner: Scanner, data: bytes | None = None,
         out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
                                             str(err.strerror)))
     return out
+
+
+def scan_piece(piece: Piece, scanner: Scanner, collect: bool = False) -> FileResult:
+    """A piece of a large file (see :mod:`socle.formats.pieces`), as :func:`scan_source`
+    scans the whole file."""
+    from socle.formats.pieces import piece_documents
+
+    out = FileResult()
+    try:
+        for doc in piece_documents(piece, False, True):
+            scanner.scan_document(doc, out, 1, collect)
+    except InputError as err:
+        _unreadable(out, piece.file, err)
+    return out
+
+
+def _unreadable(out: FileResult, name: str, err: InputError) -> None:
+    err.file = err.file or name
+    out.errors += 1
+    out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
+                                Resource(), err.file, err.line or 0, err.column or 0))
+    out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
+                                        err.message))
 
 
 # --- worker processes --------------------------------------------------------------------------
@@ -1056,10 +1075,11 @@ def _init_worker() -> None:
     _WORKER = _FACTORY()
 
 
-def _work(args: tuple[list[str], bool]) -> list[FileResult]:
-    paths, collect = args
+def _work(args: tuple[list[str | Piece], bool]) -> list[FileResult]:
+    items, collect = args
     assert _WORKER is not None
-    return [scan_source(Source(p), _WORKER, collect=collect) for p in paths]
+    return [scan_source(Source(p), _WORKER, collect=collect) if isinstance(p, str)
+            else scan_piece(p, _WORKER, collect) for p in items]
 
 
 _PENDING: list[Document] = []  # phase 2's documents, set before forking (inherited, not sent)
@@ -1141,27 +1161,41 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
         return Scanner(local, controls.libraries, inputs, exceptions, options.engine,
                        frameworks=fw_names, cross_kinds=cross_kinds)
 
+    from socle.formats.pieces import SPLIT_BYTES, split_file
+
     results: list[FileResult] = []
     workers = options.workers or os.cpu_count() or 1
-    total_bytes = sum(s.size() for s in files)
-    parallel = workers > 1 and len(files) > 1 and total_bytes > 256 * 1024
+    sizes = [s.size() for s in files]
+    stdin_size = len(stdin_data or b"")
+    # one large file or stream is shared by the workers in pieces (see socle.formats.pieces)
+    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
+    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
     progress = Progress("scanning files", len(sources), enabled=options.progress)
     try:
         # built once here, before the workers fork, so they inherit the compiled controls
         scanner = phase1()
+        items: list[str | Piece] = []
         if stdin_data is not None:
-            assert scanner is not None
-            with quiet_native_stderr():
-                results.append(scan_source(Source("-"), scanner, stdin_data, collect))
-            progress.advance()
+            pieces = split_file(Source("-"), stdin_data) \
+                if parallel and stdin_size > SPLIT_BYTES else None
+            if pieces is None:
+                with quiet_native_stderr():
+                    results.append(scan_source(Source("-"), scanner, stdin_data, collect))
+                progress.advance()
+            else:
+                items.extend(pieces)
         if parallel:
-            batches = [(b, collect) for b in make_batches([s.path for s in files], workers)]
+            for s, size in zip(files, sizes, strict=True):
+                pieces = split_file(s) if size > SPLIT_BYTES else None
+                items.extend(pieces if pieces is not None else (s.path,))
+            batches = [(b, collect) for b in make_batches(items, workers)]
             _FACTORY = lambda: scanner  # noqa: E731
             try:
                 with collector.frozen(), _pool(workers) as pool:
-                    for batch in pool.map(_work, batches):
-                        results.extend(batch)
-                        progress.advance(len(batch))
+                    for (batch, _), done in zip(batches, pool.map(_work, batches), strict=True):
+                        results.extend(done)
+                        progress.advance(sum(1 for i in batch
+                                             if isinstance(i, str) or i.last))
             finally:
                 _FACTORY = None
         else:
