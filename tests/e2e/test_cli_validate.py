@@ -340,7 +340,9 @@ def test_one_large_file_or_stdin_is_shared_by_the_workers_with_the_same_report(
         if i % 300 == 11:
             docs.append("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
                         "  metadata: {name: p}\n  spec: {containers: [{name: a}, {name: a}]}\n")
-    text = ("---\n".join(docs) + "---\n") * 5
+    # a custom resource near the start, its CRD at the very end (in the last piece)
+    text = widget("  size: 1\n  color: green\n") + "---\n" \
+        + ("---\n".join(docs) + "---\n") * 5 + CRD
     f = write(tmp_path, "all.yaml", text)
     assert f.stat().st_size > 1024 * 1024
     one = run_socle("validate", "-strict", "-o", "json", "-n", "1", str(f))
@@ -350,6 +352,7 @@ def test_one_large_file_or_stdin_is_shared_by_the_workers_with_the_same_report(
     report = json.loads(one.out)
     rules = {x["ruleId"] for x in report["findings"]}
     assert {"schema/type", "input/parse-error", "yaml/duplicate-key"} <= rules
+    assert any(x["path"] == "/spec/color" for x in report["findings"])  # the CRD's schema
     piped = run_socle("validate", "-strict", "-o", "json", "-n", "2", "-", stdin=text)
     assert piped.code == 2
     assert piped.out == one.out.replace(json.dumps(str(f))[1:-1], "stdin")

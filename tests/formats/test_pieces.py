@@ -45,3 +45,32 @@ def test_json_and_unreadable_files_are_left_whole(tmp_path: Path) -> None:
     bad.write_bytes("kind: caf\xe9\n".encode("latin-1"))
     assert v.split_file(Source(str(bad))) is None  # the worker reports the bad byte
     assert v.split_file(Source(str(tmp_path / "gone.yaml"))) is None
+
+
+def test_plan_spreads_files_and_cuts_only_large_ones(tmp_path: Path) -> None:
+    small = tmp_path / "small.yaml"
+    small.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    big = tmp_path / "big.yaml"
+    big.write_text(_stream(3000))
+    mid = [tmp_path / f"m{i}.yaml" for i in range(2)]
+    for m in mid:
+        m.write_text(_stream(1000))  # ~0.5 MB each: none over the cut size
+    assert all(256 * 1024 < m.stat().st_size < v.SPLIT_BYTES for m in mid)
+    srcs = [Source(str(p)) for p in (small, big)]
+
+    one = v.plan(srcs, None, 1)  # one worker: this process does everything
+    assert not one.parallel and one.items == [] and one.split == {}
+    assert not v.plan([Source(str(small))], None, 2).parallel  # too little to fork for
+
+    two = v.plan(srcs, None, 2)
+    assert two.parallel and two.items[0] == str(small)
+    assert list(two.split) == [str(big)] and two.items[1:] == two.split[str(big)]
+    assert two.done(two.items) == 2  # the small file, and the big one at its last piece
+    assert two.done(two.items[1:-1]) == 0
+
+    files = v.plan([Source(str(m)) for m in mid], None, 2)
+    assert files.parallel and files.items == [str(m) for m in mid] and files.split == {}
+
+    piped = v.plan([], _stream(3000).encode(), 2)  # a large stream on stdin is cut too
+    assert piped.parallel and list(piped.split) == ["-"] and piped.items == piped.split["-"]
+    assert not v.plan([], b"kind: x\n" * 10, 2).parallel  # a small one is read in-process

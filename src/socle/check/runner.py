@@ -34,6 +34,7 @@ from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, 
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
+from socle.formats import pieces
 
 if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -424,6 +425,9 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     report.files = len(sources)
     stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
     files = [s for s in sources if not s.is_stdin]
+    workers = options.workers or os.cpu_count() or 1
+    # a large file or stream is cut into pieces that the workers share
+    work = pieces.plan(files, stdin_data, workers)
     crds: dict[Any, Any] = {}
     if options.validate is not None:
         from socle.schema.validator import RULES as V_RULES
@@ -434,7 +438,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             from socle.schema import checks
 
             report.rules.update(checks.RULES)
-        crds = collect_crds(sources, stdin_data, options.validate.registry.strict)
+        crds = collect_crds(sources, stdin_data, options.validate.registry.strict, work.split)
     if plan is not None:
         from socle.security.runner import RULES as S_RULES
 
@@ -445,14 +449,6 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     def build() -> Checkers:
         return Checkers(options, crds, plan)
 
-    from socle.formats.pieces import SPLIT_BYTES, split_file
-
-    workers = options.workers or os.cpu_count() or 1
-    sizes = [s.size() for s in files]
-    stdin_size = len(stdin_data or b"")
-    # one large file or stream is shared by the workers in pieces (see validate_paths)
-    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
-    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
     timeout = options.test.timeout if options.test is not None else None
     results: list[FileOutcome] = []
     progress = Progress("checking files", len(sources), enabled=options.progress)
@@ -460,24 +456,15 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
         # built once here, before the workers fork, so they inherit it (compiled policies,
         # controls and schemas) instead of each building its own
         local = build()
-        items: list[str | Piece] = []
-        if stdin_data is not None:
-            pieces = split_file(Source("-"), stdin_data) \
-                if parallel and stdin_size > SPLIT_BYTES else None
-            if pieces is None:
-                with quiet_native_stderr():
-                    results.append(_guarded(local, Source("-"), stdin_data))
-                progress.advance()
-            else:
-                items.extend(pieces)
-        if parallel:
+        if stdin_data is not None and "-" not in work.split:
+            with quiet_native_stderr():
+                results.append(_guarded(local, Source("-"), stdin_data))
+            progress.advance()
+        if work.parallel:
             from concurrent.futures import TimeoutError as FutureTimeout
             from concurrent.futures.process import BrokenProcessPool
 
-            for s, size in zip(files, sizes, strict=True):
-                pieces = split_file(s) if size > SPLIT_BYTES else None
-                items.extend(pieces if pieces is not None else (s.path,))
-            batches = make_batches(items, workers)
+            batches = make_batches(work.items, workers)
             _FACTORY = lambda: local  # noqa: E731
             with collector.frozen():  # the workers' collections leave the checkers alone
                 pool = _pool(workers)
@@ -501,8 +488,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                                 " (a policy that loops or does too much work); fix the policy or "
                                 "raise --timeout") from None
                         results.extend(part)
-                        progress.advance(sum(1 for i in batch
-                                             if isinstance(i, str) or i.last))
+                        progress.advance(work.done(batch))
                     pool.shutdown()
                 except BaseException:
                     # the workers are stopped here: a supervised run leaves by os._exit, which

@@ -74,3 +74,47 @@ def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document
         if doc.error is None and doc.obj is None:
             continue  # an empty document
         yield doc
+
+
+@dataclass(slots=True)
+class Plan:
+    """How a run's inputs are spread over worker processes."""
+
+    parallel: bool
+    items: list[str | Piece]  # file paths and the pieces of large files, in input order
+    split: dict[str, list[Piece]]  # the pieces of each large file (``-`` for stdin)
+
+    def done(self, batch: list[str | Piece]) -> int:
+        """How many files a finished batch completes (a large file, with its last piece)."""
+        return sum(1 for i in batch if isinstance(i, str) or i.last)
+
+
+# below this much input in all, one process does the work (forking costs more)
+_PARALLEL_BYTES = 256 * 1024
+
+
+def plan(files: list[Source], stdin: bytes | None, workers: int) -> Plan:
+    """Whether ``files`` (and ``stdin``'s bytes, when read) go to ``workers`` processes, and
+    in which items: a path per file, pieces for a file or stream over :data:`SPLIT_BYTES`.
+    Standard input is in the items only when it is split; else the caller reads it itself."""
+    sizes = [s.size() for s in files]
+    stdin_size = len(stdin or b"")
+    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
+    parallel = (workers > 1 and (len(files) > 1 or big)
+                and sum(sizes) + stdin_size > _PARALLEL_BYTES)
+    out = Plan(parallel, [], {})
+    if not parallel:
+        return out
+    if stdin is not None and stdin_size > SPLIT_BYTES:
+        pieces = split_file(Source("-"), stdin)
+        if pieces is not None:
+            out.split["-"] = pieces
+            out.items.extend(pieces)
+    for source, size in zip(files, sizes, strict=True):
+        pieces = split_file(source) if size > SPLIT_BYTES else None
+        if pieces is None:
+            out.items.append(source.path)
+        else:
+            out.split[source.path] = pieces
+            out.items.extend(pieces)
+    return out

@@ -23,7 +23,7 @@ from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, 
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
-from socle.formats.pieces import SPLIT_BYTES, Piece, piece_documents, split_file
+from socle.formats.pieces import Piece, piece_documents, plan
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
 
@@ -303,24 +303,34 @@ def _work(items: list[str | Piece]) -> list[FileResult]:
 # --- CRDs in the input -----------------------------------------------------------------------
 
 
-def collect_crds(sources: list[Source], stdin: bytes | None,
-                 strict: bool) -> dict[SchemaKey, dict[str, Any]]:
+def collect_crds(sources: list[Source], stdin: bytes | None, strict: bool,
+                 split: dict[str, list[Piece]] | None = None) -> dict[SchemaKey, dict[str, Any]]:
     """Schemas of every CustomResourceDefinition in the input, found before validation starts
-    so that custom resources validate whichever file declares their CRD."""
+    so that custom resources validate whichever file declares their CRD. ``split``: files
+    already cut into pieces (by path), read from them rather than again from the file."""
     from socle.formats.yaml import quiet_native_stderr
 
     out: dict[SchemaKey, dict[str, Any]] = {}
     with quiet_native_stderr():
-        _collect_crds(sources, stdin, out)
+        _collect_crds(sources, stdin, out, split or {})
     return out
 
 
 def _collect_crds(sources: list[Source], stdin: bytes | None,
-                  out: dict[SchemaKey, dict[str, Any]]) -> None:
+                  out: dict[SchemaKey, dict[str, Any]], split: dict[str, list[Piece]]) -> None:
     from socle.formats import json as json_format
     from socle.formats.yaml import decode, load_document, split_documents
 
     for source in sources:
+        pieces = split.get(source.path)
+        if pieces is not None:
+            docs = [load_document(chunk, source.display, i, line)
+                    for piece in pieces for i, line, chunk in piece.parts
+                    if "CustomResourceDefinition" in chunk]
+            for doc in docs:
+                if doc.error is None and is_crd(doc.obj):
+                    out.update(schemas_from_crd(doc.obj))
+            continue
         try:
             data = stdin if source.is_stdin else source.read()
         except OSError:
@@ -355,48 +365,35 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     stdin_data = None
     if any(s.is_stdin for s in sources):
         stdin_data = Source("-").read()
-    crds = collect_crds(sources, stdin_data, options.registry.strict)
+    files = [s for s in sources if not s.is_stdin]
+    workers = options.workers or os.cpu_count() or 1
+    work = plan(files, stdin_data, workers)  # (large files cut into pieces here)
+    crds = collect_crds(sources, stdin_data, options.registry.strict, work.split)
     registry = SchemaRegistry(options.registry, crds)
     validator = DocumentValidator(options, registry)
     if validator.extra is not None:
         report.rules.update(validator.extra.RULES)
     results: list[FileResult] = []
-    files = [s for s in sources if not s.is_stdin]
-    workers = options.workers or os.cpu_count() or 1
     progress = Progress("validating files", len(sources), enabled=options.progress)
-    sizes = [s.size() for s in files]
-    stdin_size = len(stdin_data or b"")
-    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES  # (one file: pieces)
-    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
     try:
-        items: list[str | Piece] = []
-        if stdin_data is not None:
-            pieces = split_file(Source("-"), stdin_data) \
-                if parallel and stdin_size > SPLIT_BYTES else None
-            if pieces is None:
-                with quiet_native_stderr():
-                    results.append(validate_source(Source("-"), validator, stdin_data))
-                progress.advance()
-            else:
-                items.extend(pieces)
-        if parallel:
+        if stdin_data is not None and "-" not in work.split:
+            with quiet_native_stderr():
+                results.append(validate_source(Source("-"), validator, stdin_data))
+            progress.advance()
+        if work.parallel:
             from socle.core.workers import fork_pool
 
             global _WORKER
             _WORKER = validator  # inherited through fork
 
-            for s, size in zip(files, sizes, strict=True):
-                pieces = split_file(s) if size > SPLIT_BYTES else None
-                items.extend(pieces if pieces is not None else (s.path,))
-            batches = make_batches(items, workers)
+            batches = make_batches(work.items, workers)
             # the parent only collects results, which all stay alive (no garbage to find):
             # its collector walking them over and over cost as much as unpickling them
             with collector.paused(), fork_pool(workers, _init_worker, (options, crds)) as pool:
                 try:
                     for batch, done in zip(batches, pool.map(_work, batches), strict=True):
                         results.extend(done)
-                        progress.advance(sum(1 for i in batch
-                                             if isinstance(i, str) or i.last))
+                        progress.advance(work.done(batch))
                 finally:
                     _WORKER = None
         else:

@@ -1161,41 +1161,27 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
         return Scanner(local, controls.libraries, inputs, exceptions, options.engine,
                        frameworks=fw_names, cross_kinds=cross_kinds)
 
-    from socle.formats.pieces import SPLIT_BYTES, split_file
+    from socle.formats.pieces import plan
 
     results: list[FileResult] = []
     workers = options.workers or os.cpu_count() or 1
-    sizes = [s.size() for s in files]
-    stdin_size = len(stdin_data or b"")
-    # one large file or stream is shared by the workers in pieces (see socle.formats.pieces)
-    big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
-    parallel = workers > 1 and (len(files) > 1 or big) and sum(sizes) + stdin_size > 256 * 1024
+    work = plan(files, stdin_data, workers)  # (a large file or stream: pieces)
     progress = Progress("scanning files", len(sources), enabled=options.progress)
     try:
         # built once here, before the workers fork, so they inherit the compiled controls
         scanner = phase1()
-        items: list[str | Piece] = []
-        if stdin_data is not None:
-            pieces = split_file(Source("-"), stdin_data) \
-                if parallel and stdin_size > SPLIT_BYTES else None
-            if pieces is None:
-                with quiet_native_stderr():
-                    results.append(scan_source(Source("-"), scanner, stdin_data, collect))
-                progress.advance()
-            else:
-                items.extend(pieces)
-        if parallel:
-            for s, size in zip(files, sizes, strict=True):
-                pieces = split_file(s) if size > SPLIT_BYTES else None
-                items.extend(pieces if pieces is not None else (s.path,))
-            batches = [(b, collect) for b in make_batches(items, workers)]
+        if stdin_data is not None and "-" not in work.split:
+            with quiet_native_stderr():
+                results.append(scan_source(Source("-"), scanner, stdin_data, collect))
+            progress.advance()
+        if work.parallel:
+            batches = [(b, collect) for b in make_batches(work.items, workers)]
             _FACTORY = lambda: scanner  # noqa: E731
             try:
                 with collector.frozen(), _pool(workers) as pool:
                     for (batch, _), done in zip(batches, pool.map(_work, batches), strict=True):
                         results.extend(done)
-                        progress.advance(sum(1 for i in batch
-                                             if isinstance(i, str) or i.last))
+                        progress.advance(work.done(batch))
             finally:
                 _FACTORY = None
         else:
