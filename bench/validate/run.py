@@ -324,6 +324,20 @@ def prepare_corpus(out: str, small: bool, regenerate: bool) -> tuple[str, dict[s
     return corpus, manifest
 
 
+def write_stream(files: list[str], target: str) -> str:
+    """The corpus's YAML files as one stream, as ``helm template`` or a cluster dump writes
+    it (JSON files left out)."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w", encoding="utf-8") as out:
+        for f in files:
+            if f.endswith((".yaml", ".yml")):
+                with open(f, encoding="utf-8") as fh:
+                    text = fh.read()
+                out.write(text if text.endswith("\n") else text + "\n")
+                out.write("---\n")
+    return target
+
+
 def rate(docs: int, seconds: float) -> str:
     return f"{docs / seconds:,.0f}" if seconds > 0 else "-"
 
@@ -349,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="memory sampling interval of the separate memory run (timed runs are "
                    "not sampled); 0 turns it off")
     p.add_argument("--no-verdicts", action="store_true", help="skip the verdict check")
+    p.add_argument("--stream", action="store_true",
+                   help="the corpus's YAML files written as one stream (one large file)")
     args = p.parse_args(argv)
 
     kc = find_kubeconform(args.kubeconform)
@@ -365,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     build_catalog(corpus, catalog)
     files = corpus_files(corpus)
     docs = int(manifest["documents"])
+    expected: dict[str, Any] | None = manifest
+    if args.stream:
+        corpus = write_stream(files, os.path.join(
+            args.out, "stream-small" if args.small else "stream-full", "all.yaml"))
+        files = [corpus]
+        docs = sum(1 for r in manifest["resources"] if r["file"].endswith((".yaml", ".yml")))
+        expected = None  # (the generator's verdicts are per file of the corpus)
     mb = sum(os.path.getsize(f) for f in files) / 1e6
     print(f"corpus: {docs:,} documents ({manifest['invalid']} invalid) in {len(files):,} files, "
           f"{mb:.1f} MB: {corpus}", flush=True)
@@ -375,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts: dict[str, Any] | None = None
     if not args.no_verdicts:  # also warms socle's schema cache and the page cache
         print("checking verdicts ...", flush=True)
-        verdicts = check_verdicts(socle, kc, corpus, schemas, catalog, manifest,
+        verdicts = check_verdicts(socle, kc, corpus, schemas, catalog, expected,
                                   args.kubeconform_workers, args.socle_arg)
     else:
         measure(s_cmd, interval=None)
@@ -387,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     s_sum, k_sum = summarize(runs["socle"]), summarize(runs["kubeconform"])
 
     kv = None
-    if args.kv != "skip":
+    if args.kv != "skip" and not args.stream:
         print("running kubernetes-validate once ...", flush=True)
         kv = kubernetes_validate(files, args.kv, args.kv_subset)
 
@@ -419,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         rows)
 
     cpu_model = _cpu_model()
+    where = (f"one {mb:.1f} MB stream (the corpus's YAML files in one file)" if args.stream
+             else f"{len(files):,} files ({mb:.1f} MB)")
     lines = [
-        f"### validate: {docs:,} documents in {len(files):,} files ({mb:.1f} MB), strict, "
-        f"Kubernetes {K8S_VERSION}",
+        f"### validate: {docs:,} documents in {where}, strict, Kubernetes {K8S_VERSION}",
         "",
         f"Machine: {os.cpu_count()} cores ({cpu_model}), Linux {platform.release()}, "
         f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}.",
@@ -433,17 +457,19 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if verdicts is not None:
         sk = verdicts["socle_vs_kubeconform"]
+        against = (f"; against the generator's expected verdicts: socle "
+                   f"{len(verdicts['socle_vs_expected'])}, kubeconform "
+                   f"{len(verdicts['kubeconform_vs_expected'])} mismatches"
+                   if "socle_vs_expected" in verdicts else "")
         lines += ["", f"Verdicts: socle {_counts(verdicts['socle'])}; kubeconform "
                       f"{_counts(verdicts['kubeconform'])}; **{len(sk)} mismatches** between "
-                      f"them (valid / invalid, a parse error counting as invalid); against "
-                      f"the generator's expected verdicts: socle "
-                      f"{len(verdicts.get('socle_vs_expected', []))}, kubeconform "
-                      f"{len(verdicts.get('kubeconform_vs_expected', []))} mismatches."]
+                      f"them (valid / invalid, a parse error counting as invalid){against}."]
     lines += ["", "Commands (timed, output to /dev/null):", "", "```",
               shell_quote(s_cmd).replace(ROOT + os.sep, ""),
               shell_quote(k_cmd).replace(ROOT + os.sep, ""), "```", "",
               "Reproduce: `.venv/bin/python bench/validate/run.py"
-              + (" --small" if args.small else "") + "`"]
+              + (" --small" if args.small else "") + (" --stream" if args.stream else "")
+              + "`"]
     text = "\n".join(lines)
     print()
     print(text)
@@ -461,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                "socle": s_sum.__dict__, "kubeconform": k_sum.__dict__, "kubernetes_validate": kv,
                "startup": {"socle": startup.wall, "kubeconform": kc_startup.wall},
                "verdicts": verdicts, "commands": {"socle": s_cmd, "kubeconform": k_cmd}}
-    stem = "results-small" if args.small else "results"
+    stem = ("results-small" if args.small else "results") + ("-stream" if args.stream else "")
     with open(os.path.join(args.out, stem + ".json"), "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=2)
     with open(os.path.join(args.out, stem + ".md"), "w", encoding="utf-8") as fh:
