@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from socle.core.sources import Source
 from socle.formats import pieces as v
 from socle.formats.yaml import split_documents
@@ -65,8 +67,9 @@ def test_plan_spreads_files_and_cuts_only_large_ones(tmp_path: Path) -> None:
     two = v.plan(srcs, None, 2)
     assert two.parallel and two.items[0] == str(small)
     assert list(two.split) == [str(big)] and two.items[1:] == two.split[str(big)]
-    assert two.done(two.items) == 2  # the small file, and the big one at its last piece
-    assert two.done(two.items[1:-1]) == 0
+    # progress moves with every piece: the small file is one step, the big one one per piece
+    assert two.steps(2) == 1 + len(two.split[str(big)]) == len(two.items)
+    assert two.done(two.items[:3]) == 3
 
     files = v.plan([Source(str(m)) for m in mid], None, 2)
     assert files.parallel and files.items == [str(m) for m in mid] and files.split == {}
@@ -74,3 +77,17 @@ def test_plan_spreads_files_and_cuts_only_large_ones(tmp_path: Path) -> None:
     piped = v.plan([], _stream(3000).encode(), 2)  # a large stream on stdin is cut too
     assert piped.parallel and list(piped.split) == ["-"] and piped.items == piped.split["-"]
     assert not v.plan([], b"kind: x\n" * 10, 2).parallel  # a small one is read in-process
+
+
+def test_progress_counts_the_pieces_of_one_large_file(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # one large file on a terminal: the count moves piece by piece instead of sitting at 0/1
+    from socle.schema.validator import ValidateOptions, validate_paths
+
+    big = tmp_path / "big.yaml"
+    big.write_text(_stream(3000))
+    n = len(v.split_file(Source(str(big))) or [])
+    report = validate_paths([str(big)], ValidateOptions(workers=2, progress=True))
+    assert len(report.documents) == 3000
+    err = capsys.readouterr().err
+    assert n > 4 and f"validating files {n}/{n}" in err

@@ -451,7 +451,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
 
     timeout = options.test.timeout if options.test is not None else None
     results: list[FileOutcome] = []
-    progress = Progress("checking files", len(sources), enabled=options.progress)
+    progress = Progress("checking files", work.steps(len(sources)), enabled=options.progress)
     try:
         # built once here, before the workers fork, so they inherit it (compiled policies,
         # controls and schemas) instead of each building its own

@@ -84,9 +84,14 @@ class Plan:
     items: list[str | Piece]  # file paths and the pieces of large files, in input order
     split: dict[str, list[Piece]]  # the pieces of each large file (``-`` for stdin)
 
+    def steps(self, files: int) -> int:
+        """Progress steps for a run of ``files`` inputs: one per file, and one per piece of a
+        large file (so that the count moves while one large file is read)."""
+        return files + sum(len(p) - 1 for p in self.split.values())
+
     def done(self, batch: list[str | Piece]) -> int:
-        """How many files a finished batch completes (a large file, with its last piece)."""
-        return sum(1 for i in batch if isinstance(i, str) or i.last)
+        """The progress steps a finished batch makes (see :meth:`steps`)."""
+        return len(batch)
 
 
 # below this much input in all, one process does the work (forking costs more)

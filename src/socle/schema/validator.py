@@ -374,7 +374,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     if validator.extra is not None:
         report.rules.update(validator.extra.RULES)
     results: list[FileResult] = []
-    progress = Progress("validating files", len(sources), enabled=options.progress)
+    progress = Progress("validating files", work.steps(len(sources)), enabled=options.progress)
     try:
         if stdin_data is not None and "-" not in work.split:
             with quiet_native_stderr():

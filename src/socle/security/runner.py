@@ -1166,7 +1166,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     results: list[FileResult] = []
     workers = options.workers or os.cpu_count() or 1
     work = plan(files, stdin_data, workers)  # (a large file or stream: pieces)
-    progress = Progress("scanning files", len(sources), enabled=options.progress)
+    progress = Progress("scanning files", work.steps(len(sources)), enabled=options.progress)
     try:
         # built once here, before the workers fork, so they inherit the compiled controls
         scanner = phase1()
