@@ -27,7 +27,7 @@ class Piece:
     file: str  # as reported (``stdin`` for -)
     path: str  # as given (``-`` for stdin), for per-path settings
     parts: list[tuple[int, int, str]]
-    last: bool = False  # the file's last piece (a file counts as done when it is back)
+    last: bool = False  # the file's last piece
 
     @property
     def whole(self) -> bool:
