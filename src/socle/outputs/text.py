@@ -25,27 +25,19 @@ _SEVERITY = {s: str(s) for s in Severity}
 
 
 def format_finding(f: Finding, color: bool = False, what: str | None = None) -> str:
-    """One finding's line; ``what`` is the resource as text when the caller has it. (Written
-    out for the uncoloured case: a large check reports ~40,000 findings.)"""
+    """One finding's line; ``what`` is the resource as text when the caller has it. (The
+    uncoloured line skips the colour helpers: a large check reports ~40,000 findings.)"""
     if what is None:
         what = str(f.resource) if (f.resource.kind or f.resource.name) else ""
     message, path = f.message, f.path
     body = f"{what}: {message}" if what else message
     if path and path not in message:
         body = f"{body} (at {path})"
+    loc = f.location() or "-"
     if color:
-        loc = _paint(f.location() or "-", _BOLD, True)
-        sev = _paint(_SEVERITY[f.severity], _COLORS[f.severity], True)
-        return f"{loc}: {sev} {body} [{f.rule_id}]"
-    file = f.file
-    if not file:
-        loc = "-"
-    elif not f.line:
-        loc = file
-    elif f.column:
-        loc = f"{file}:{f.line}:{f.column}"
-    else:
-        loc = f"{file}:{f.line}"
+        loc = _paint(loc, _BOLD, True)
+        return f"{loc}: {_paint(_SEVERITY[f.severity], _COLORS[f.severity], True)} {body} " \
+            f"[{f.rule_id}]"
     return f"{loc}: {_SEVERITY[f.severity]} {body} [{f.rule_id}]"
 
 
