@@ -30,7 +30,16 @@ from typing import TYPE_CHECKING, Any
 from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
-from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.finding import (
+    DocumentResult,
+    Finding,
+    Report,
+    Resource,
+    Rule,
+    Severity,
+    Status,
+    unreadable,
+)
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
@@ -308,18 +317,8 @@ def _check(name: str, path: str, read: Callable[[], Iterator[Document]],
                     _policy(checkers, doc, p, out, False)
         if held is not None:
             _policy(checkers, held, p, out, count == 1)
-    except InputError as err:
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
-                                    Resource(), name, err.line or 0, err.column or 0))
-        out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
-                                            err.message))
-    except OSError as err:
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
-                                    Severity.HIGH, "input", Resource(), name))
-        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
-                                            str(err.strerror)))
+    except (InputError, OSError) as err:
+        unreadable(out, name, err)
     documents = v.documents if do_v else s.documents if do_s else p.documents
     out.documents[:0] = documents
     out.findings[:0] = [*v.findings, *s.findings, *p.findings]

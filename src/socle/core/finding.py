@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 import operator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from socle.core.errors import InputError
 
 
 class Severity(enum.IntEnum):
@@ -163,6 +166,28 @@ class DocumentResult:
         if self.reason:
             out["reason"] = self.reason
         return out
+
+
+class FileResults(Protocol):
+    """What every checker gathers from one file (its per-file result types have these)."""
+
+    errors: int
+    findings: list[Finding]
+    documents: list[DocumentResult]
+
+
+def unreadable(out: FileResults, file: str, err: InputError | OSError) -> None:
+    """Record a file (or a piece of one) that cannot be read or parsed: one
+    ``input/parse-error`` finding and an error verdict, with the error's line if it has one."""
+    if isinstance(err, OSError):
+        message, reason, line, column = f"cannot read: {err.strerror}", str(err.strerror), 0, 0
+    else:
+        message = reason = err.message
+        line, column = err.line or 0, err.column or 0
+    out.errors += 1
+    out.findings.append(Finding("input/parse-error", message, Severity.HIGH, "input",
+                                Resource(), file, line, column))
+    out.documents.append(DocumentResult(file, 0, line, Resource(), Status.ERROR, reason))
 
 
 @dataclass(slots=True)

@@ -19,7 +19,16 @@ from typing import Any
 from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError
-from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.finding import (
+    DocumentResult,
+    Finding,
+    Report,
+    Resource,
+    Rule,
+    Severity,
+    Status,
+    unreadable,
+)
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
@@ -243,24 +252,9 @@ def validate_source(source: Source, validator: DocumentValidator,
         for doc in _iter_file_documents(source, data, validator.options,
                                         validator.registry.options.strict):
             validator.validate(doc, out)
-    except InputError as err:
-        _unreadable(out, name, err)
-    except OSError as err:
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
-                                    Severity.HIGH, "input", Resource(), name))
-        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
-                                            str(err.strerror)))
+    except (InputError, OSError) as err:
+        unreadable(out, name, err)
     return out
-
-
-def _unreadable(out: FileResult, name: str, err: InputError) -> None:
-    err.file = err.file or name
-    out.errors += 1
-    out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
-                                Resource(), name, err.line or 0, err.column or 0))
-    out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
-                                        err.message))
 
 
 # --- large files, in pieces (see socle.formats.pieces) ---------------------------------------
@@ -274,7 +268,7 @@ def validate_piece(piece: Piece, validator: DocumentValidator) -> FileResult:
                                    validator.options.fast_yaml):
             validator.validate(doc, out)
     except InputError as err:
-        _unreadable(out, piece.file, err)
+        unreadable(out, piece.file, err)
     return out
 
 
@@ -318,38 +312,38 @@ def collect_crds(sources: list[Source], stdin: bytes | None, strict: bool,
 
 def _collect_crds(sources: list[Source], stdin: bytes | None,
                   out: dict[SchemaKey, dict[str, Any]], split: dict[str, list[Piece]]) -> None:
+    for source in sources:
+        for doc in _crd_candidates(source, stdin, split.get(source.path)):
+            if doc.error is None and is_crd(doc.obj):
+                out.update(schemas_from_crd(doc.obj))
+
+
+def _crd_candidates(source: Source, stdin: bytes | None,
+                    pieces: list[Piece] | None) -> list[Document]:
+    """The documents of a file that mention a CRD (only those are parsed twice), from its
+    pieces when it was cut into some."""
     from socle.formats import json as json_format
     from socle.formats.yaml import decode, load_document, split_documents
 
-    for source in sources:
-        pieces = split.get(source.path)
-        if pieces is not None:
-            docs = [load_document(chunk, source.display, i, line)
-                    for piece in pieces for i, line, chunk in piece.parts
-                    if "CustomResourceDefinition" in chunk]
-            for doc in docs:
-                if doc.error is None and is_crd(doc.obj):
-                    out.update(schemas_from_crd(doc.obj))
-            continue
-        try:
-            data = stdin if source.is_stdin else source.read()
-        except OSError:
-            continue
-        if data is None or b"CustomResourceDefinition" not in data:
-            continue
-        try:
-            text = decode(data, source.display)
-        except InputError:
-            continue  # reported when the file is validated
-        if source.path.lower().endswith(".json"):
-            docs = [json_format.load_document(text, source.display)]
-        else:  # only the documents that mention a CRD are parsed twice
-            docs = [load_document(chunk, source.display, i, line)
-                    for i, (line, chunk) in enumerate(split_documents(text))
-                    if "CustomResourceDefinition" in chunk]
-        for doc in docs:
-            if doc.error is None and is_crd(doc.obj):
-                out.update(schemas_from_crd(doc.obj))
+    if pieces is not None:
+        return [load_document(chunk, source.display, i, line)
+                for piece in pieces for i, line, chunk in piece.parts
+                if "CustomResourceDefinition" in chunk]
+    try:
+        data = stdin if source.is_stdin else source.read()
+    except OSError:
+        return []
+    if data is None or b"CustomResourceDefinition" not in data:
+        return []
+    try:
+        text = decode(data, source.display)
+    except InputError:
+        return []  # reported when the file is validated
+    if source.path.lower().endswith(".json"):
+        return [json_format.load_document(text, source.display)]
+    return [load_document(chunk, source.display, i, line)
+            for i, (line, chunk) in enumerate(split_documents(text))
+            if "CustomResourceDefinition" in chunk]
 
 
 # --- the whole run -----------------------------------------------------------------------------

@@ -33,7 +33,16 @@ from typing import TYPE_CHECKING, Any
 from socle.core import collector
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
-from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
+from socle.core.finding import (
+    DocumentResult,
+    Finding,
+    Report,
+    Resource,
+    Rule,
+    Severity,
+    Status,
+    unreadable,
+)
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import batches as make_batches
@@ -1026,14 +1035,8 @@ def scan_source(source: Source, scanner: Scanner, data: bytes | None = None,
             data = source.read()
         for doc in _iter_file_documents(source, data):
             scanner.scan_document(doc, out, 1, collect)
-    except InputError as err:
-        _unreadable(out, name, err)
-    except OSError as err:
-        out.errors += 1
-        out.findings.append(Finding("input/parse-error", f"cannot read: {err.strerror}",
-                                    Severity.HIGH, "input", Resource(), name))
-        out.documents.append(DocumentResult(name, 0, 0, Resource(), Status.ERROR,
-                                            str(err.strerror)))
+    except (InputError, OSError) as err:
+        unreadable(out, name, err)
     return out
 
 
@@ -1047,17 +1050,8 @@ def scan_piece(piece: Piece, scanner: Scanner, collect: bool = False) -> FileRes
         for doc in piece_documents(piece, False, True):
             scanner.scan_document(doc, out, 1, collect)
     except InputError as err:
-        _unreadable(out, piece.file, err)
+        unreadable(out, piece.file, err)
     return out
-
-
-def _unreadable(out: FileResult, name: str, err: InputError) -> None:
-    err.file = err.file or name
-    out.errors += 1
-    out.findings.append(Finding("input/parse-error", err.message, Severity.HIGH, "input",
-                                Resource(), err.file, err.line or 0, err.column or 0))
-    out.documents.append(DocumentResult(name, 0, err.line or 0, Resource(), Status.ERROR,
-                                        err.message))
 
 
 # --- worker processes --------------------------------------------------------------------------
