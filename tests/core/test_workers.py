@@ -77,7 +77,8 @@ def test_a_stopped_check_stops_its_worker_and_supervisor_processes(tmp_path: Pat
     policy.mkdir()
     (policy / "p.rego").write_text('package main\n\ndeny contains "x" if { input.nope }\n')
     corpus = _corpus(tmp_path / "corpus")
-    proc, left = _stop_when_working(["check", "-n", "2", "--policy", str(policy), str(corpus)],
+    # -n 3: the run checks files itself beside two forked workers
+    proc, left = _stop_when_working(["check", "-n", "3", "--policy", str(policy), str(corpus)],
                                     processes=4)  # supervisor, run, two workers
     assert proc.returncode == 128 + signal.SIGTERM
     assert left == 0
@@ -85,7 +86,7 @@ def test_a_stopped_check_stops_its_worker_and_supervisor_processes(tmp_path: Pat
 
 def test_a_stopped_validate_stops_its_workers(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "corpus")
-    proc, left = _stop_when_working(["validate", "-n", "2", str(corpus)], processes=3)
+    proc, left = _stop_when_working(["validate", "-n", "3", str(corpus)], processes=3)
     assert proc.returncode == -signal.SIGTERM
     assert left == 0
 
@@ -106,13 +107,68 @@ def test_a_process_whose_parent_is_already_gone_ends_at_once() -> None:
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 100, 1000, 12345])
-def test_batches_keep_every_file_in_order_and_end_small(n: int) -> None:
-    from socle.core.workers import batches
+def test_shared_work_keeps_every_item_in_order_and_ends_in_small_chunks(n: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
 
-    items = list(range(n))
-    out = batches(items, 2)
-    assert [x for b in out for x in b] == items
-    assert all(0 < len(b) <= 32 for b in out)
-    if n >= 1000:  # whoever finishes first waits for a batch of 8 files at most, not 32
-        assert max(len(b) for b in out) == 32
-        assert all(len(b) <= 8 for b in out[-8:])
+    from socle.core.workers import share
+
+    chunks: list[list[int]] = []
+    finished: list[int] = []
+
+    def remote(chunk: list[int]) -> list[str]:
+        chunks.append(chunk)
+        time.sleep(0.0005)
+        return [f"r{i}" for i in chunk]
+
+    def here(i: int) -> str:
+        time.sleep(0.0005)
+        return f"h{i}"
+
+    with ThreadPoolExecutor(1) as pool:
+        out = share(pool, 1, list(range(n)), remote, here, done=finished.extend)
+    assert [int(x[1:]) for x in out] == list(range(n))  # each once, in the items' order
+    assert sorted(finished) == list(range(n))  # progress heard of every item once
+    assert all(0 < len(c) <= 32 for c in chunks)
+    if n >= 1000:
+        # both did a share, and whoever finishes first waits for a chunk of a few items at
+        # most at the end, not 32
+        assert {x[0] for x in out} == {"r", "h"}
+        assert max(len(c) for c in chunks) == 32
+        assert all(len(c) <= 4 for c in chunks[-2:])
+
+
+def test_shared_work_runs_in_forked_workers_and_in_this_process() -> None:
+    # this process takes items between the chunks it hands out; a chunk's error is the
+    # caller's to turn into a message (collect), and one raised here goes up as it is
+    from concurrent.futures import Future
+
+    from socle.core.workers import fork_pool, share
+
+    with fork_pool(1, _nothing) as pool:
+        out = share(pool, 1, list(range(400)), _pids, lambda i: (i, os.getpid()))
+        assert [i for i, _ in out] == list(range(400))
+        workers = {p.pid for p in (pool._processes or {}).values()}
+        assert len(workers) == 1
+        assert {pid for _, pid in out} == {os.getpid(), *workers}
+
+        def collect(fut: Future[list[tuple[int, int]]], chunk: list[int]
+                    ) -> list[tuple[int, int]]:
+            raise ValueError(f"chunk from {chunk[0]} failed")
+
+        with pytest.raises(ValueError, match="chunk from 0 failed"):
+            share(pool, 1, list(range(400)), _pids, lambda i: (i, 0), collect=collect)
+
+        def broken(i: int) -> tuple[int, int]:
+            raise KeyError(i)
+
+        with pytest.raises(KeyError):
+            share(pool, 1, list(range(400)), _pids, broken)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _pids(chunk: list[int]) -> list[tuple[int, int]]:
+    time.sleep(0.001 * len(chunk))
+    return [(i, os.getpid()) for i in chunk]

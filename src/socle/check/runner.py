@@ -42,7 +42,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import batches as make_batches
+from socle.core.workers import share
 from socle.formats import pieces
 
 if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
@@ -463,31 +463,36 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             from concurrent.futures import TimeoutError as FutureTimeout
             from concurrent.futures.process import BrokenProcessPool
 
-            batches = make_batches(work.items, workers)
             _FACTORY = lambda: local  # noqa: E731
-            with collector.frozen():  # the workers' collections leave the checkers alone
-                pool = _pool(workers)
+
+            def collect(fut: Future[list[FileOutcome]], chunk: list[str | Piece]
+                        ) -> list[FileOutcome]:
+                names = list(dict.fromkeys(i if isinstance(i, str) else i.file for i in chunk))
                 try:
-                    futures: list[Future[list[FileOutcome]]] = [pool.submit(_work, b)
-                                                                for b in batches]
-                    for batch, fut in zip(batches, futures, strict=True):
-                        names = list(dict.fromkeys(i if isinstance(i, str) else i.file
-                                                   for i in batch))
-                        try:
-                            part = fut.result(timeout=(timeout * len(batch) + 30)
-                                              if timeout else None)
-                        except BrokenProcessPool:
-                            build()  # the same error in this process, as a one-line message
-                            raise InputError("a worker process died while checking "
-                                             + ", ".join(names[:3])) from None
-                        except FutureTimeout:
-                            raise InputError(
-                                f"policy evaluation took longer than {timeout:g}s per file in "
-                                f"one of {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
-                                " (a policy that loops or does too much work); fix the policy or "
-                                "raise --timeout") from None
-                        results.extend(part)
-                        progress.advance(work.done(batch))
+                    return fut.result(timeout=(timeout * len(chunk) + 30) if timeout else None)
+                except BrokenProcessPool:
+                    build()  # the same error in this process, as a one-line message
+                    raise InputError("a worker process died while checking "
+                                     + ", ".join(names[:3])) from None
+                except FutureTimeout:
+                    raise InputError(
+                        f"policy evaluation took longer than {timeout:g}s per file in "
+                        f"one of {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+                        " (a policy that loops or does too much work); fix the policy or "
+                        "raise --timeout") from None
+
+            def here(item: str | Piece) -> FileOutcome:
+                return (_guarded(local, Source(item)) if isinstance(item, str)
+                        else check_piece(item, local))
+
+            with collector.frozen():  # the workers' collections leave the checkers alone
+                # this process checks files too, between handing them out (see share)
+                pool = _pool(workers - 1)
+                try:
+                    with quiet_native_stderr():
+                        results.extend(share(pool, workers - 1, work.items, _work, here,
+                                             collect=collect,
+                                             done=lambda c: progress.advance(work.done(c))))
                     pool.shutdown()
                 except BaseException:
                     # the workers are stopped here: a supervised run leaves by os._exit, which

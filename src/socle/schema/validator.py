@@ -31,7 +31,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import batches as make_batches
+from socle.core.workers import share
 from socle.formats.pieces import Piece, piece_documents, plan
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
@@ -380,14 +380,19 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             global _WORKER
             _WORKER = validator  # inherited through fork
 
-            batches = make_batches(work.items, workers)
-            # the parent only collects results, which all stay alive (no garbage to find):
-            # its collector walking them over and over cost as much as unpickling them
-            with collector.paused(), fork_pool(workers, _init_worker, (options, crds)) as pool:
+            def here(item: str | Piece) -> FileResult:
+                return (validate_source(Source(item), validator) if isinstance(item, str)
+                        else validate_piece(item, validator))
+
+            # this process validates files too, between handing them out (see share); its
+            # collector is paused: the results all stay alive (no garbage to find), walking
+            # them over and over cost as much as unpickling them, and validating leaves no
+            # cycles behind (~350 objects for the collector after 10,000 documents)
+            with collector.paused(), quiet_native_stderr(), \
+                    fork_pool(workers - 1, _init_worker, (options, crds)) as pool:
                 try:
-                    for batch, done in zip(batches, pool.map(_work, batches), strict=True):
-                        results.extend(done)
-                        progress.advance(work.done(batch))
+                    results.extend(share(pool, workers - 1, work.items, _work, here,
+                                         done=lambda c: progress.advance(work.done(c))))
                 finally:
                     _WORKER = None
         else:

@@ -45,7 +45,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import batches as make_batches
+from socle.core.workers import share
 from socle.policy.engine import DEFAULT_ENGINE, PolicyError
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
 from socle.security.exceptions import (
@@ -1069,8 +1069,7 @@ def _init_worker() -> None:
     _WORKER = _FACTORY()
 
 
-def _work(args: tuple[list[str | Piece], bool]) -> list[FileResult]:
-    items, collect = args
+def _work(items: list[str | Piece], collect: bool) -> list[FileResult]:
     assert _WORKER is not None
     return [scan_source(Source(p), _WORKER, collect=collect) if isinstance(p, str)
             else scan_piece(p, _WORKER, collect) for p in items]
@@ -1169,13 +1168,20 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
                 results.append(scan_source(Source("-"), scanner, stdin_data, collect))
             progress.advance()
         if work.parallel:
-            batches = [(b, collect) for b in make_batches(work.items, workers)]
+            from functools import partial
+
+            def here(item: str | Piece) -> FileResult:
+                assert scanner is not None
+                return (scan_source(Source(item), scanner, collect=collect)
+                        if isinstance(item, str) else scan_piece(item, scanner, collect))
+
             _FACTORY = lambda: scanner  # noqa: E731
             try:
-                with collector.frozen(), _pool(workers) as pool:
-                    for (batch, _), done in zip(batches, pool.map(_work, batches), strict=True):
-                        results.extend(done)
-                        progress.advance(work.done(batch))
+                # this process scans files too, between handing them out (see share)
+                with collector.frozen(), _pool(workers - 1) as pool, quiet_native_stderr():
+                    results.extend(share(pool, workers - 1, work.items,
+                                         partial(_work, collect=collect), here,
+                                         done=lambda c: progress.advance(work.done(c))))
             finally:
                 _FACTORY = None
         else:
