@@ -236,7 +236,9 @@ class _Out:
         doc = self.doc
         if self._resource is None:
             self._resource = doc.resource
-        line, column = doc.position_of(path)
+        from socle.formats.lines import position  # (~3 ms of patterns; only with findings)
+
+        line, column = position(doc, list(path))
         self.findings.append(Finding(
             rule_id=rule_id, message=message,
             severity=rule.severity if severity is None else severity, source="schema",
@@ -830,7 +832,9 @@ class Facts:
     def selector_position(self) -> tuple[int, int]:
         if self.locator is None:
             return (self.line, 0)
-        return self.locator.position_of(("spec", "selector"))
+        from socle.formats.lines import position
+
+        return position(self.locator, ["spec", "selector"])
 
     def __reduce__(self) -> tuple[Any, ...]:
         # a constructor call, as Resource and Document pickle: the dataclass default (a

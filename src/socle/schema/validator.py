@@ -100,6 +100,8 @@ def _pointer(path: Iterable[str | int]) -> str:
 
 
 def schema_findings(doc: Document, validator: Any) -> list[Finding]:
+    from socle.formats.lines import position  # (~3 ms of patterns; a run with findings only)
+
     findings = []
     resource = doc.resource
     for err in validator.iter_errors(doc.obj):
@@ -109,7 +111,7 @@ def schema_findings(doc: Document, validator: Any) -> list[Finding]:
         m = _UNEXPECTED.search(message)
         if m:  # point at the unexpected key itself
             key_path.append(m.group(1) or m.group(2))
-        line, column = doc.position_of(key_path)
+        line, column = position(doc, key_path)
         pointer = _pointer(path)
         findings.append(Finding(
             rule_id=f"schema/{_error_kind(err)}",
