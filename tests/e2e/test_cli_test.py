@@ -155,6 +155,33 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_the_time_limit_holds_where_the_kernel_has_no_pidfd_open(tmp_path: Path) -> None:
+    # (Linux before 5.3, some seccomp profiles and sandboxes answer ENOSYS): the supervisor
+    # polls instead, and the run ends as it does with it, not with a traceback
+    (tmp_path / "slow.rego").write_text(
+        "package main\n\ndeny contains \"slow\" if {\n"
+        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
+        "i == j + 100000]) > 0\n}\n")
+    (tmp_path / "in.json").write_text("{}")
+    (tmp_path / "deny.rego").write_text('package main\n\ndeny contains "no" if input.x\n')
+    (tmp_path / "x.json").write_text('{"x": true}')
+    script = ("import errno, os, sys\n"
+              "def refuse(pid, flags=0):\n"
+              "    raise OSError(errno.ENOSYS, 'Function not implemented')\n"
+              "os.pidfd_open = refuse\n"
+              "from socle.cli.main import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    for policy, doc, code, said in (("slow.rego", "in.json", 2, "took longer than 0.5s"),
+                                    ("deny.rego", "x.json", 1, "no")):
+        proc = subprocess.run([sys.executable, "-c", script, "test", "--timeout", "0.5", "-p",
+                               str(tmp_path / policy), str(tmp_path / doc)],
+                              capture_output=True, text=True, timeout=60, check=False, env=env)
+        assert proc.returncode == code, proc.stderr
+        assert said in proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
 def test_a_policy_the_parser_chokes_on_is_stopped_too(tmp_path: Path) -> None:
     # regorus' parser takes time exponential in the nesting of array literals: 30 levels
     # would run for hours; loading the policies is under the same time limit as evaluating

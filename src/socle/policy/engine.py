@@ -315,12 +315,15 @@ def _wait(pid: int, watchdog: Watchdog, command: str) -> int:
     import signal
     import sys
 
-    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else -1
+    try:
+        pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else -1
+    except OSError:  # kernels before 5.3, seccomp profiles and sandboxes without it (ENOSYS)
+        pidfd = -1
     try:
         while True:
             if pidfd >= 0:
                 select.select([pidfd], [], [], 0.05)
-            else:  # pragma: no cover - kernels before 5.3
+            else:
                 import time
 
                 time.sleep(0.02)
