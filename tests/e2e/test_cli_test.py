@@ -134,6 +134,12 @@ def test_parse_prints_conftest_json(capsys: pytest.CaptureFixture[str], k8s: Pat
     assert "\n\t{" in out
 
 
+# a policy that would run for minutes
+SLOW_POLICY = ("package main\n\ndeny contains \"slow\" if {\n"
+               "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
+               "i == j + 100000]) > 0\n}\n")
+
+
 def _timed_test(policy: Path, document: Path, timeout: str) -> subprocess.CompletedProcess[str]:
     """``socle test --timeout`` in a process of its own (the limit forks and kills)."""
     return subprocess.run(
@@ -144,10 +150,7 @@ def _timed_test(policy: Path, document: Path, timeout: str) -> subprocess.Comple
 
 
 def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
-    (tmp_path / "slow.rego").write_text(
-        "package main\n\ndeny contains \"slow\" if {\n"
-        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
-        "i == j + 100000]) > 0\n}\n")
+    (tmp_path / "slow.rego").write_text(SLOW_POLICY)
     (tmp_path / "in.json").write_text("{}")
     proc = _timed_test(tmp_path / "slow.rego", tmp_path / "in.json", "0.5")
     assert proc.returncode == 2
@@ -158,10 +161,7 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
 def test_the_time_limit_holds_where_the_kernel_has_no_pidfd_open(tmp_path: Path) -> None:
     # (Linux before 5.3, some seccomp profiles and sandboxes answer ENOSYS): the supervisor
     # polls instead, and the run ends as it does with it, not with a traceback
-    (tmp_path / "slow.rego").write_text(
-        "package main\n\ndeny contains \"slow\" if {\n"
-        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
-        "i == j + 100000]) > 0\n}\n")
+    (tmp_path / "slow.rego").write_text(SLOW_POLICY)
     (tmp_path / "in.json").write_text("{}")
     (tmp_path / "deny.rego").write_text('package main\n\ndeny contains "no" if input.x\n')
     (tmp_path / "x.json").write_text('{"x": true}')
