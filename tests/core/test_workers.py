@@ -172,3 +172,55 @@ def _nothing() -> None:
 def _pids(chunk: list[int]) -> list[tuple[int, int]]:
     time.sleep(0.001 * len(chunk))
     return [(i, os.getpid()) for i in chunk]
+
+
+def _cgroups(root: Path, own: str, files: dict[str, str]) -> tuple[str, str]:
+    for rel, text in files.items():
+        path = root / "fs" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (root / "self").write_text(own)
+    return str(root / "fs"), str(root / "self")
+
+
+@pytest.mark.parametrize(("own", "files", "quota"), [
+    # cgroup v2: a container limited to 1.5 CPUs, its parent to 4
+    ("0::/kubepods/pod1/c1\n", {"cgroup.controllers": "cpu\n", "cpu.max": "max 100000\n",
+                                "kubepods/cpu.max": "400000 100000\n",
+                                "kubepods/pod1/c1/cpu.max": "150000 100000\n"}, 1.5),
+    # v2, no limit anywhere
+    ("0::/user.slice\n", {"cgroup.controllers": "cpu\n", "user.slice/cpu.max": "max 100000\n"},
+     None),
+    # v1 (the hierarchy named by its controllers), a limit of 2 CPUs in the container's root
+    ("12:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/\n",
+     {"cpu,cpuacct/cpu.cfs_quota_us": "200000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+     2.0),
+    # v1 with no quota (-1), as on this machine
+    ("1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    # nothing readable
+    ("garbage\n", {}, None),
+])
+def test_cpu_quota_reads_the_cgroup_limits(tmp_path: Path, own: str, files: dict[str, str],
+                                           quota: float | None) -> None:
+    from socle.core.workers import cpu_quota
+
+    root, path = _cgroups(tmp_path, own, files)
+    assert cpu_quota(root, path) == quota
+
+
+def test_default_processes_follow_affinity_and_the_cpu_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a CI job limited to 1.5 CPUs on a host with many cores runs 2 processes, not one per
+    # host core; with no limit, one per core it may run on
+    from socle.core import workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    root, path = _cgroups(tmp_path, "0::/job\n", {"cgroup.controllers": "cpu\n",
+                                                   "job/cpu.max": "150000 100000\n"})
+    assert workers.cores(root, path) == 2
+    root, path = _cgroups(tmp_path / "b", "0::/job\n", {"cgroup.controllers": "cpu\n",
+                                                         "job/cpu.max": "50000 100000\n"})
+    assert workers.cores(root, path) == 1
+    assert workers.cores(str(tmp_path / "none"), str(tmp_path / "none")) == 64
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3})
+    assert workers.cores(str(tmp_path / "none"), str(tmp_path / "none")) == 2

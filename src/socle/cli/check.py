@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"Rego engine for policies and controls (default: test.engine and "
                         f"scan.engine from the config, else {DEFAULT_ENGINE})")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: one per core)")
+                   help="processes (default: one per core this run may use, counting a "
+                        "container's CPU limit)")
     g.add_argument("--ignore-filename-pattern", dest="ignore_filename_pattern",
                    action="append", default=None, metavar="REGEX",
                    help="regular expression of paths to ignore (repeatable)")

@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--engine", dest="engine", choices=ENGINES, default=None,
                    help=f"Rego engine (default {DEFAULT_ENGINE}; opa for reference)")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: one per core)")
+                   help="processes (default: one per core this run may use, counting a "
+                        "container's CPU limit)")
     g.add_argument("--ignore-filename-pattern", dest="ignore_filename_pattern",
                    action="append", default=None, metavar="REGEX",
                    help="regular expression of paths to ignore (repeatable)")

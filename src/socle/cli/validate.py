@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    dest="insecure_skip_tls_verify", action="store_true", default=None,
                    help="do not verify TLS certificates of schema servers")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: one per core)")
+                   help="processes (default: one per core this run may use, counting a "
+                        "container's CPU limit)")
     g.add_argument("--no-extra-checks", dest="no_extra_checks", action="store_true",
                    default=None,
                    help="only JSON-schema validation, as kubeconform does (skip socle's checks "

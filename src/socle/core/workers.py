@@ -9,6 +9,7 @@ Linux each worker asks the kernel to kill it when its parent ends.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -22,6 +23,71 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def cores(cgroup_root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> int:
+    """How many processes a run uses by default: the CPUs this process may run on (its
+    affinity: a container's cpuset, ``taskset``), capped by a cgroup CPU quota rounded up (a
+    container's ``--cpus``, a Kubernetes CPU limit), at least 1. ``os.cpu_count()`` alone
+    counts the host's CPUs: a CI job limited to 2 CPUs on a 64-core node would fork 63
+    workers, each with its own copy of what it touches."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (not Linux)
+        n = os.cpu_count() or 1
+    quota = cpu_quota(cgroup_root, own)
+    if quota is not None:
+        n = min(n, max(1, math.ceil(quota - 1e-9)))
+    return max(1, n)
+
+
+def cpu_quota(cgroup_root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup"
+              ) -> float | None:
+    """The CPU time this process's cgroup and its ancestors may use, in CPUs (the smallest
+    limit on the way up; cgroup v2's ``cpu.max``, v1's ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``), or None when nothing limits it or nothing can be read."""
+    try:
+        with open(own, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    found: list[float] = []
+    names: tuple[str, ...]
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":  # cgroup v2
+            base, names = cgroup_root, ("cpu.max",)
+            if not os.path.exists(os.path.join(base, "cgroup.controllers")):
+                base = os.path.join(cgroup_root, "unified")
+        elif "cpu" in controllers.split(","):  # cgroup v1
+            base, names = os.path.join(cgroup_root, controllers), ("cpu.cfs_quota_us",
+                                                                   "cpu.cfs_period_us")
+        else:
+            continue
+        # from the process's own cgroup up to the root (in a container, /proc/self/cgroup may
+        # name a path of the host's hierarchy: what is not there is skipped)
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts), -1, -1):
+            limit = _limit(os.path.join(base, *parts[:depth]), names)
+            if limit is not None:
+                found.append(limit)
+    return min(found) if found else None
+
+
+def _limit(folder: str, names: tuple[str, ...]) -> float | None:
+    try:
+        values = []
+        for name in names:
+            with open(os.path.join(folder, name), encoding="ascii") as fh:
+                values.extend(fh.read().split())
+        quota, period = (values[0], values[1])
+        if quota in ("max", "-1"):
+            return None
+        q, p = int(quota), int(period)
+    except (OSError, ValueError, IndexError):
+        return None
+    return q / p if q > 0 and p > 0 else None
 
 
 def die_with_parent(parent: int) -> None:

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socle.core.errors import SocleError, UsageError
+from socle.core.workers import cores
 from socle.policy.engine import DEFAULT_ENGINE
 
 log = logging.getLogger("socle.webhook")
@@ -1932,7 +1933,7 @@ class WebhookServer:
                 ctx.load_cert_chain(certfile, keyfile)
             except (OSError, ssl.SSLError) as err:
                 raise UsageError(f"cannot load the TLS certificate/key: {err}") from None
-        self.size = settings.workers or os.cpu_count() or 1
+        self.size = settings.workers or cores()
         self.listener = socket.create_server((host, port), backlog=1024)
         self.address = (host, self.listener.getsockname()[1])
         self.port = self.address[1]

@@ -10,7 +10,6 @@ whatever the input size).
 from __future__ import annotations
 
 import gc
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import share
+from socle.core.workers import cores, share
 from socle.formats.pieces import Piece, piece_documents, plan
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
@@ -362,7 +361,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     if any(s.is_stdin for s in sources):
         stdin_data = Source("-").read()
     files = [s for s in sources if not s.is_stdin]
-    workers = options.workers or os.cpu_count() or 1
+    workers = options.workers or cores()
     work = plan(files, stdin_data, workers)  # (large files cut into pieces here)
     crds = collect_crds(sources, stdin_data, options.registry.strict, work.split)
     registry = SchemaRegistry(options.registry, crds)

@@ -23,7 +23,6 @@ The pipeline:
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import share
+from socle.core.workers import cores, share
 from socle.formats.lines import position
 from socle.policy.engine import DEFAULT_ENGINE, PolicyError
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
@@ -715,7 +714,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     from socle.formats.pieces import plan
 
     results: list[FileResult] = []
-    workers = options.workers or os.cpu_count() or 1
+    workers = options.workers or cores()
     work = plan(files, stdin_data, workers)  # (a large file or stream: pieces)
     progress = Progress("scanning files", work.steps(len(sources)), enabled=options.progress)
     try:
