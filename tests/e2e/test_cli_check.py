@@ -322,6 +322,26 @@ def test_one_large_file_or_stdin_is_shared_by_the_workers_with_the_same_report(
     assert piped.out == one.out.replace('"all.yaml"', '"stdin"')
 
 
+def test_the_time_limit_holds_for_pieces_of_a_large_file_this_process_checks(
+        tmp_path: Path) -> None:
+    # the run checks pieces of a large file itself beside its worker: a policy that loops is
+    # stopped at the time limit there too, as in the worker and for whole files
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "slow.rego").write_text(
+        "package main\n\ndeny contains \"slow\" if {\n  input.kind == \"Deployment\"\n"
+        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
+        "i == j + 100000]) > 0\n}\n")
+    text = "---\n".join(deployment(f"app{i:03d}") + "# " + "padding " * 150 + "\n"
+                        for i in range(800))
+    (tmp_path / "all.yaml").write_text(text)
+    assert (tmp_path / "all.yaml").stat().st_size > 1024 * 1024
+    (tmp_path / "socle.yaml").write_text("test:\n  policy: policy\n  timeout: 1\n")
+    got = run_check("--no-scan", "--no-validate", "-n", "2", "all.yaml", cwd=tmp_path)
+    assert got.code == 2, got.err
+    assert "policy evaluation took longer than 1s" in got.err
+    assert "Traceback" not in got.err
+
+
 def test_engine_flag_picks_the_rego_engine_for_policies_and_controls(tmp_path: Path) -> None:
     bad = deployment(privileged=True, labels="{app: web}")
     root = repo(tmp_path, {"apps/web.yaml": bad})

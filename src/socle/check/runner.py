@@ -268,7 +268,7 @@ def check_source(source: Source, checkers: Checkers, data: bytes | None = None) 
 
 def check_piece(piece: Piece, checkers: Checkers) -> FileOutcome:
     """Run every wanted checker over a piece of a large file (see
-    :func:`socle.schema.validator.split_file`), as :func:`check_source` over the whole file."""
+    :func:`socle.formats.pieces.split_file`), as :func:`check_source` over the whole file."""
     from socle.formats.pieces import piece_documents
 
     return _check(piece.file, piece.path,
@@ -375,8 +375,14 @@ def _work(paths: list[str | Piece]) -> list[FileOutcome]:
         # check_paths) and runs here, between two batches, when little is alive (the
         # inherited objects are frozen): any cyclic garbage lives for one batch at most
         gc.collect()
-    return [check_source(Source(p), _WORKER) if isinstance(p, str) else check_piece(p, _WORKER)
-            for p in paths]
+    return [_check_item(p, _WORKER) for p in paths]
+
+
+def _check_item(item: str | Piece, checkers: Checkers) -> FileOutcome:
+    """One work item: a file's path or a piece of a large file."""
+    if isinstance(item, str):
+        return check_source(Source(item), checkers)
+    return check_piece(item, checkers)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -457,7 +463,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
         local = build()
         if stdin_data is not None and "-" not in work.split:
             with quiet_native_stderr():
-                results.append(_guarded(local, Source("-"), stdin_data))
+                results.append(_guarded(local, "-", stdin_data))
             progress.advance()
         if work.parallel:
             from concurrent.futures import TimeoutError as FutureTimeout
@@ -481,16 +487,13 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
                         " (a policy that loops or does too much work); fix the policy or "
                         "raise --timeout") from None
 
-            def here(item: str | Piece) -> FileOutcome:
-                return (_guarded(local, Source(item)) if isinstance(item, str)
-                        else check_piece(item, local))
-
             with collector.frozen():  # the workers' collections leave the checkers alone
                 # this process checks files too, between handing them out (see share)
                 pool = _pool(workers - 1)
                 try:
                     with quiet_native_stderr():
-                        results.extend(share(pool, workers - 1, work.items, _work, here,
+                        results.extend(share(pool, workers - 1, work.items, _work,
+                                             lambda item: _guarded(local, item),
                                              collect=collect,
                                              done=lambda c: progress.advance(work.done(c))))
                     pool.shutdown()
@@ -505,7 +508,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             assert local is not None
             with quiet_native_stderr():
                 for s in files:
-                    results.append(_guarded(local, s))
+                    results.append(_guarded(local, s.path))
                     progress.advance()
     finally:
         progress.close()
@@ -514,17 +517,23 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     return report
 
 
-def _guarded(checkers: Checkers, source: Source, data: bytes | None = None) -> FileOutcome:
-    """One file in this process, under the policy time limit when ``socle check`` is supervised
-    (see :func:`socle.policy.engine.supervise`)."""
+def _guarded(checkers: Checkers, item: str | Piece, data: bytes | None = None) -> FileOutcome:
+    """One work item (``data``: a file's bytes, if read) in this process, under the policy
+    time limit when ``socle check`` is supervised (see
+    :func:`socle.policy.engine.supervise`)."""
     from socle.policy.engine import active_watchdog
+
+    def run() -> FileOutcome:
+        if data is not None and isinstance(item, str):
+            return check_source(Source(item), checkers, data)
+        return _check_item(item, checkers)
 
     watchdog = active_watchdog() if checkers.policy is not None else None
     if watchdog is None:
-        return check_source(source, checkers, data)
-    watchdog.arm(source.display)
+        return run()
+    watchdog.arm(Source(item).display if isinstance(item, str) else item.file)
     try:
-        return check_source(source, checkers, data)
+        return run()
     finally:
         watchdog.disarm()
 

@@ -67,13 +67,9 @@ def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
 def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document]:
     """A piece's documents, as :func:`socle.formats.yaml.iter_documents` reads a whole
     file's."""
-    from socle.formats.yaml import load_document
+    from socle.formats.yaml import load_documents
 
-    for index, line, text in piece.parts:
-        doc = load_document(text, piece.file, index, line, strict=strict, fast=fast)
-        if doc.error is None and doc.obj is None:
-            continue  # an empty document
-        yield doc
+    return load_documents(piece.parts, piece.file, strict, fast)
 
 
 @dataclass(slots=True)

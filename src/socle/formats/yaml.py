@@ -30,7 +30,7 @@ import re
 import struct
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -811,7 +811,15 @@ def iter_documents(data: bytes | str, file: str = "-", strict: bool = False,
     indexes match the position of the document in the file.
     """
     text = decode(data, file) if isinstance(data, bytes) else data
-    for index, (line, chunk) in enumerate(split_documents(text)):
+    yield from load_documents(((index, line, chunk) for index, (line, chunk)
+                               in enumerate(split_documents(text))), file, strict, fast)
+
+
+def load_documents(parts: Iterable[tuple[int, int, str]], file: str = "-", strict: bool = False,
+                   fast: bool = True) -> Iterator[Document]:
+    """The documents of ``parts`` (index in the file, first line, text), empty ones skipped: a
+    whole stream's (:func:`iter_documents`) or some of them (a piece of a large file)."""
+    for index, line, chunk in parts:
         doc = load_document(chunk, file, index, line, strict=strict, fast=fast)
         if doc.error is None and doc.obj is None:
             continue

@@ -291,8 +291,14 @@ def _init_worker(options: ValidateOptions, crds: dict[SchemaKey, dict[str, Any]]
 
 def _work(items: list[str | Piece]) -> list[FileResult]:
     assert _WORKER is not None
-    return [validate_source(Source(p), _WORKER) if isinstance(p, str)
-            else validate_piece(p, _WORKER) for p in items]
+    return [_validate_item(p, _WORKER) for p in items]
+
+
+def _validate_item(item: str | Piece, validator: DocumentValidator) -> FileResult:
+    """One work item: a file's path or a piece of a large file."""
+    if isinstance(item, str):
+        return validate_source(Source(item), validator)
+    return validate_piece(item, validator)
 
 
 # --- CRDs in the input -----------------------------------------------------------------------
@@ -381,10 +387,6 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             global _WORKER
             _WORKER = validator  # inherited through fork
 
-            def here(item: str | Piece) -> FileResult:
-                return (validate_source(Source(item), validator) if isinstance(item, str)
-                        else validate_piece(item, validator))
-
             # this process validates files too, between handing them out (see share); its
             # collector is paused: the results all stay alive (no garbage to find), walking
             # them over and over cost as much as unpickling them, and validating leaves no
@@ -392,7 +394,8 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
             with collector.paused(), quiet_native_stderr(), \
                     fork_pool(workers - 1, _init_worker, (options, crds)) as pool:
                 try:
-                    results.extend(share(pool, workers - 1, work.items, _work, here,
+                    results.extend(share(pool, workers - 1, work.items, _work,
+                                         lambda item: _validate_item(item, validator),
                                          done=lambda c: progress.advance(work.done(c))))
                 finally:
                     _WORKER = None

@@ -628,8 +628,14 @@ def _init_worker() -> None:
 
 def _work(items: list[str | Piece], collect: bool) -> list[FileResult]:
     assert _WORKER is not None
-    return [scan_source(Source(p), _WORKER, collect=collect) if isinstance(p, str)
-            else scan_piece(p, _WORKER, collect) for p in items]
+    return [_scan_item(p, _WORKER, collect) for p in items]
+
+
+def _scan_item(item: str | Piece, scanner: Scanner, collect: bool) -> FileResult:
+    """One work item: a file's path or a piece of a large file."""
+    if isinstance(item, str):
+        return scan_source(Source(item), scanner, collect=collect)
+    return scan_piece(item, scanner, collect)
 
 
 _PENDING: list[Document] = []  # phase 2's documents, set before forking (inherited, not sent)
@@ -727,17 +733,13 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
         if work.parallel:
             from functools import partial
 
-            def here(item: str | Piece) -> FileResult:
-                assert scanner is not None
-                return (scan_source(Source(item), scanner, collect=collect)
-                        if isinstance(item, str) else scan_piece(item, scanner, collect))
-
             _FACTORY = lambda: scanner  # noqa: E731
             try:
                 # this process scans files too, between handing them out (see share)
                 with collector.frozen(), _pool(workers - 1) as pool, quiet_native_stderr():
                     results.extend(share(pool, workers - 1, work.items,
-                                         partial(_work, collect=collect), here,
+                                         partial(_work, collect=collect),
+                                         lambda item: _scan_item(item, scanner, collect),
                                          done=lambda c: progress.advance(work.done(c))))
             finally:
                 _FACTORY = None
