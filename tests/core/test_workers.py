@@ -224,3 +224,72 @@ def test_default_processes_follow_affinity_and_the_cpu_limit(
     assert workers.cores(str(tmp_path / "none"), str(tmp_path / "none")) == 64
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3})
     assert workers.cores(str(tmp_path / "none"), str(tmp_path / "none")) == 2
+
+
+def _pipe_room(fd: int) -> int:
+    """How many bytes can be written to a pipe before a writer would wait."""
+    os.set_blocking(fd, False)
+    written = 0
+    try:
+        while True:
+            written += os.write(fd, b"x" * 65536)
+    except BlockingIOError:
+        pass
+    return written
+
+
+def test_a_widened_pipe_takes_a_large_result_without_the_writer_waiting(tmp_path: Path) -> None:
+    from socle.core.workers import widen_pipe
+
+    limit = tmp_path / "pipe-max-size"
+    limit.write_text("262144\n")
+    r, w = os.pipe()
+    try:
+        assert widen_pipe(_File(r), limit_file=str(limit)) == 262144
+        assert _pipe_room(w) == 262144  # the kernel's default pipe takes 64 KiB
+    finally:
+        os.close(r)
+        os.close(w)
+    r, w = os.pipe()
+    try:
+        widen_pipe(_File(r), most=1 << 40)  # asks for more than the system allows: its limit
+        with open("/proc/sys/fs/pipe-max-size") as fh:
+            assert _pipe_room(w) == min(int(fh.read()), 1 << 20)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_widening_what_is_not_a_pipe_changes_nothing(tmp_path: Path) -> None:
+    from socle.core.workers import widen_pipe
+
+    with open(tmp_path / "f", "wb") as fh:
+        assert widen_pipe(fh) == 0
+    assert widen_pipe(None) == 0
+    assert widen_pipe(_File(-1)) == 0
+
+
+def test_a_pool_sends_its_results_on_a_widened_pipe() -> None:
+    import fcntl
+
+    from socle.core.workers import fork_pool
+
+    with open("/proc/sys/fs/pipe-max-size") as fh:
+        want = min(int(fh.read()), 1 << 20)
+    with fork_pool(1, _nothing) as pool:
+        reader = pool._result_queue._reader
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ) == want
+        big = pool.submit(_big, 600_000).result()
+        assert len(big) == 600_000
+
+
+class _File:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def _big(n: int) -> bytes:
+    return os.urandom(n)

@@ -119,9 +119,38 @@ def fork_pool(workers: int, initializer: Callable[..., None],
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_start,
                                initargs=(os.getpid(), initializer, initargs))
+    widen_pipe(getattr(getattr(pool, "_result_queue", None), "_reader", None))
+    return pool
+
+
+# the most a pipe may hold that an unprivileged process may ask for (Linux's default
+# /proc/sys/fs/pipe-max-size); the kernel's default is 64 KiB
+_PIPE_MOST = 1 << 20
+_F_SETPIPE_SZ = 1031  # <linux/fcntl.h> (fcntl.F_SETPIPE_SZ, where Python names it)
+
+
+def widen_pipe(connection: Any, most: int = _PIPE_MOST,
+               limit_file: str = "/proc/sys/fs/pipe-max-size") -> int:
+    """Let the pipe under ``connection`` hold up to ``most`` bytes (as much as the system
+    allows); the new size, or 0 where it cannot be changed (not Linux, not a pipe, over the
+    user's pipe quota: nothing is lost, the pipe keeps its size).
+
+    A pool's results come back on one pipe, read in the parent by a thread that needs the GIL
+    after every read, while the parent's own thread holds it (it checks files too): with the
+    default 64 KiB, a worker sending a chunk's results (~1 MB of findings for check) waited
+    on full pipes for ~0.65 s of a 4 s run, about 15% of its time."""
+    try:
+        import fcntl
+
+        fd = connection.fileno()
+        with open(limit_file, encoding="ascii") as fh:
+            most = min(most, int(fh.read().split()[0]))
+        return int(fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), most))
+    except (AttributeError, ImportError, OSError, ValueError, IndexError):
+        return 0
 
 
 def share(pool: Executor, forked: int, items: Sequence[T],
