@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,17 @@ class Control:
     rego: str = ""
     bundled: bool = True
 
-    @property
+    # (computed once: every finding of the control carries them, and one string shared by
+    # all of them is sent once from a worker, not once per finding)
+    @cached_property
     def package(self) -> str:
         return "socle.controls." + self.name.replace("-", "_")
 
-    @property
+    @cached_property
     def anchor(self) -> str:
         return f"{self.id.lower()}-{self.name}"
 
-    @property
+    @cached_property
     def help_uri(self) -> str:
         return f"{DOCS_URI}#{self.anchor}"
 
