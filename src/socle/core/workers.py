@@ -141,7 +141,12 @@ def widen_pipe(connection: Any, most: int = _PIPE_MOST,
     A pool's results come back on one pipe, read in the parent by a thread that needs the GIL
     after every read, while the parent's own thread holds it (it checks files too): with the
     default 64 KiB, a worker sending a chunk's results (~1 MB of findings for check) waited
-    on full pipes for ~0.65 s of a 4 s run, about 15% of its time."""
+    on full pipes for ~0.65 s of a 4 s run, about 15% of its time.
+
+    The kernel counts the size against the user's pipe quota (``pipe-user-pages-soft``, 64 MiB
+    by default) while the pool lives: a run holds one such pipe at a time, so only dozens of
+    runs at once by one user could reach it, and past it the request fails and changes
+    nothing."""
     try:
         import fcntl
 
