@@ -12,6 +12,11 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# a conftest policy whose deny rule would run for minutes (for the time-limit tests)
+SLOW_POLICY = ("package main\n\ndeny contains \"slow\" if {\n"
+               "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
+               "i == j + 100000]) > 0\n}\n")
+
 
 @dataclass
 class Result:

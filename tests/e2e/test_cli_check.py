@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from socle_testing import ROOT, Result
+from socle_testing import ROOT, SLOW_POLICY, Result
 
 # `check` is registered in socle.cli.main by the lead; until then the tests register it.
 _RUN = ("import sys; from socle.cli.main import COMMANDS, main, register\n"
@@ -327,10 +327,7 @@ def test_the_time_limit_holds_for_pieces_of_a_large_file_this_process_checks(
     # the run checks pieces of a large file itself beside its worker: a policy that loops is
     # stopped at the time limit there too, as in the worker and for whole files
     (tmp_path / "policy").mkdir()
-    (tmp_path / "policy" / "slow.rego").write_text(
-        "package main\n\ndeny contains \"slow\" if {\n  input.kind == \"Deployment\"\n"
-        "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
-        "i == j + 100000]) > 0\n}\n")
+    (tmp_path / "policy" / "slow.rego").write_text(SLOW_POLICY)
     text = "---\n".join(deployment(f"app{i:03d}") + "# " + "padding " * 150 + "\n"
                         for i in range(800))
     (tmp_path / "all.yaml").write_text(text)

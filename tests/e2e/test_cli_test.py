@@ -12,6 +12,7 @@ import pytest
 
 from socle.cli.main import main
 from socle.policy.engine import available
+from socle_testing import SLOW_POLICY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "compat" / "conftest"
 ENGINES = ["regorus", pytest.param("opa", marks=pytest.mark.skipif(
@@ -132,12 +133,6 @@ def test_parse_prints_conftest_json(capsys: pytest.CaptureFixture[str], k8s: Pat
     code, out, _ = run(capsys, "parse", "--combine", "good.json")
     assert json.loads(out) == [{"path": "good.json", "contents": both["good.json"]}]
     assert "\n\t{" in out
-
-
-# a policy that would run for minutes
-SLOW_POLICY = ("package main\n\ndeny contains \"slow\" if {\n"
-               "  count([1 | some i in numbers.range(1, 50000); some j in numbers.range(1, 50000); "
-               "i == j + 100000]) > 0\n}\n")
 
 
 def _timed_test(policy: Path, document: Path, timeout: str) -> subprocess.CompletedProcess[str]:
