@@ -139,6 +139,18 @@ def test_odd_layouts_are_located_right_or_not_at_all(value: Any, data: st.DataOb
     _check_locator("\n".join(lines))
 
 
+@settings(max_examples=150, deadline=None)
+@given(containers, st.randoms(use_true_random=False))
+def test_a_locator_answers_the_same_whatever_it_was_asked_before(value: Any, rnd: Any) -> None:
+    # its steps are memoised per path prefix: a reused locator must answer as a new one
+    text = json.dumps(value, indent=2)
+    probes = [p for path in _paths(value) for p in (path, (*path, "missing"), (*path, 0))]
+    rnd.shuffle(probes)
+    reused = json_format.Locator(text, value)
+    for probe in probes:
+        assert reused.locate(probe) == json_format.Locator(text, value).locate(probe), probe
+
+
 def test_a_kubectl_list_is_located_without_the_token_scan() -> None:
     items = [{"apiVersion": "apps/v1", "kind": "Deployment",
               "metadata": {"name": f"d{i}", "labels": {"app": f"d{i}"}},

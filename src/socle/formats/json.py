@@ -120,13 +120,20 @@ _FIRST_CONTENT = re.compile(r"\n( +)[^\s\]}]")  # a container's first line of co
 @lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _ends(n: int) -> re.Pattern[str]:
     """A line indented less than ``n``."""
-    return re.compile(rf"\n {{0,{n - 1}}}\S")
+    return re.compile(rf"\n {{0,{n - 1}}}+\S")  # (possessive: no backtracking on deeper lines)
 
 
 @lru_cache(maxsize=256)  # (indentations seen; bounded whatever the input)
 def _items(n: int) -> re.Pattern[str]:
     """A line indented ``n`` that starts an array item."""
     return re.compile(rf"\n {{{n}}}[^\s\]}}]")
+
+
+# a step's state: where the container being entered opens, its value, where the value of
+# the last key found starts (-1: none yet), the (line, column) of that key or item
+_Step = tuple[int, Any, int, tuple[int, int]]
+_ABSENT = object()
+_NOT_PLAIN: _Step = (-1, None, -1, (0, 0))
 
 
 class Locator:
@@ -138,7 +145,7 @@ class Locator:
     the container as it has keys or items, the key written as JSON writes it); where that does
     not hold, :meth:`locate` says None and the caller uses :func:`positions`."""
 
-    __slots__ = ("containers", "keys", "root", "starts", "text")
+    __slots__ = ("containers", "memo", "root", "start", "starts", "text")
 
     def __init__(self, text: str, root: Any) -> None:
         self.text = text
@@ -147,9 +154,11 @@ class Locator:
         # per container (the offset of its "{" or "["): its first line break, the indentation
         # of its lines and, for an array, where its items start; None when not plain
         self.containers: dict[int, tuple[int, int, int, list[int] | None] | None] = {}
-        # (container, key) -> where the key's line starts and where its value starts (-1: not
-        # found as JSON writes the key)
-        self.keys: dict[tuple[int, str], tuple[int, int]] = {}
+        # the steps taken so far, as a trie of path keys: key -> (the state after it, or None
+        # when the text is not plain enough there; the next keys; the key itself)
+        self.memo: dict[str | int, tuple[_Step | None, dict[Any, Any], str | int]] = {}
+        # the root's state once its opening is checked (_NOT_PLAIN: it is not)
+        self.start: _Step | None = None
 
     def _container(self, at: int, obj: Any) -> tuple[int, int, int, list[int] | None] | None:
         t = self.text
@@ -180,62 +189,77 @@ class Locator:
     def locate(self, path: tuple[str | int, ...]) -> tuple[int, tuple[int, int]] | None:
         """(how many keys of ``path`` exist, the (line, column) of the last of them), as
         :func:`positions` would give them; None when the text is not laid out plainly enough
-        to be sure."""
-        t = self.text
-        obj = self.root
-        at = len(t) - len(t.lstrip())  # the container being entered: where it opens
-        if at >= len(t) or t[at] != ("{" if type(obj) is dict else "["):
-            return None
-        depth = 0
-        best = (0, 0)
-        after = -1  # where the value of the last key found starts
-        for key in path:
-            kind = type(obj)
-            if kind is dict:
-                if type(key) is not str or key not in obj:
-                    break
-            elif kind is list:
-                if type(key) is not int or not 0 <= key < len(obj):
-                    break
-            else:
-                break
-            if after >= 0:  # entering the value of the last key: "{" or "[" ends its line
-                eol = t.find("\n", after)
-                rest = t[after:eol if eol >= 0 else len(t)].strip()
-                if rest not in ("{", "["):
-                    return None
-                at = t.index(rest, after)
-            if at in self.containers:
-                plain = self.containers[at]
-            else:
-                plain = self.containers[at] = self._container(at, obj)
-            if plain is None:
+        to be sure. Steps are memoised per path prefix (the findings of a List's item share
+        theirs: ``items``, its index, ``spec``...)."""
+        state = self.start
+        if state is None:
+            t = self.text
+            at = len(t) - len(t.lstrip())  # the container being entered: where it opens
+            if at >= len(t) or t[at] != ("{" if type(self.root) is dict else "["):
+                self.start = _NOT_PLAIN
                 return None
-            eol, n, end, starts = plain
-            if starts is None:
-                assert isinstance(key, str)
-                hit = self.keys.get((at, key))
-                if hit is None:
-                    lead = "\n" + " " * n
-                    hit = (-1, -1)
-                    for form in (json.dumps(key, ensure_ascii=False), json.dumps(key)):
-                        found = t.find(lead + form + ":", eol, end)
-                        if found >= 0:
-                            hit = (found, found + 1 + n + len(form) + 1)
-                            break
-                    self.keys[(at, key)] = hit
-                found, after = hit
-                if found < 0:
-                    return None  # written with other escapes
-                pos = found + 1 + n
-            else:
-                assert isinstance(key, int)
-                pos = starts[key] + 1 + n
-                after = pos
-            best = self._where(pos)
+            state = self.start = (at, self.root, -1, (0, 0))
+        elif state is _NOT_PLAIN:
+            return None
+        node = self.memo
+        depth = 0
+        for key in path:
+            entry = node.get(key)
+            if entry is None or type(entry[2]) is not type(key):  # (1 and True share a key)
+                step = self._step(state, key)
+                if step is _ABSENT:
+                    break
+                entry = node[key] = (step if type(step) is tuple else None, {}, key)
+            if entry[0] is None:
+                return None
+            state = entry[0]
+            node = entry[1]
             depth += 1
-            obj = obj[key]
-        return depth, best
+        return depth, state[3]
+
+    def _step(self, state: _Step, key: str | int) -> object:
+        """The state after following ``key`` from ``state``: _ABSENT when the value has no
+        such key or item, None when the text is not plain enough to be sure."""
+        at, obj, after, _best = state
+        kind = type(obj)
+        if kind is dict:
+            if type(key) is not str or key not in obj:
+                return _ABSENT
+        elif kind is list:
+            if type(key) is not int or not 0 <= key < len(obj):
+                return _ABSENT
+        else:
+            return _ABSENT
+        t = self.text
+        if after >= 0:  # entering the value of the last key: "{" or "[" ends its line
+            eol = t.find("\n", after)
+            rest = t[after:eol if eol >= 0 else len(t)].strip()
+            if rest not in ("{", "["):
+                return None
+            at = t.index(rest, after)
+        if at in self.containers:
+            plain = self.containers[at]
+        else:
+            plain = self.containers[at] = self._container(at, obj)
+        if plain is None:
+            return None
+        eol, n, end, starts = plain
+        if starts is None:
+            assert isinstance(key, str)
+            lead = "\n" + " " * n
+            for form in (json.dumps(key, ensure_ascii=False), json.dumps(key)):
+                found = t.find(lead + form + ":", eol, end)
+                if found >= 0:
+                    break
+            else:
+                return None  # written with other escapes
+            pos = found + 1 + n
+            after = pos + len(form) + 1
+        else:
+            assert isinstance(key, int)
+            pos = starts[key] + 1 + n
+            after = pos
+        return (at, obj[key], after, self._where(pos))
 
 
 def load_document(text: str, file: str, strict: bool = False) -> Document:
