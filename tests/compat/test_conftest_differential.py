@@ -339,3 +339,27 @@ def test_verify_outcomes_match(tmp_path: Path, folder: str) -> None:
     assert socle["data.main.test_fails"] == "FAIL"
     assert socle["data.main.todo_test_later"] == "SKIP"
     assert int(socle["PASS"]) >= 3
+
+
+@pytest.mark.parametrize("args", [["."], ["./apps"], ["./apps//web/", "./apps/db.yaml"]])
+@pytest.mark.parametrize("ignore", [[], ["--ignore", r"^\..+"], ["--ignore", "^apps/web/"]])
+def test_files_are_found_named_and_ignored_as_conftest_does(
+        tmp_path: Path, args: list[str], ignore: list[str]) -> None:
+    # --ignore is written against the paths conftest walks: in a folder, joined and cleaned
+    # ("./apps" and "db.yaml" make "apps/db.yaml"); named on the command line, as given
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "all.rego").write_text(
+        'package main\n\nimport rego.v1\n\ndeny contains "seen" if input.kind\n')
+    for rel in ("apps/db.yaml", "apps/web/web.yaml", "apps/web/deep/x.yml", "top.yaml"):
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {target.stem}\n")
+    s = _run([*SOCLE, "test", "-p", "policy", *ignore, *args, "-o", "json"], tmp_path)
+    c = _run([str(CONFTEST), "test", "-p", "policy", *ignore, *args, "-o", "json"], tmp_path)
+    theirs = sorted(r["filename"] for r in json.loads(c.stdout or "[]") if r.get("failures"))
+    if not theirs:  # (conftest: nothing left to test is an error; socle says so too)
+        assert c.returncode != 0 and s.returncode == 2, (c.stdout, s.stdout, s.stderr)
+        return
+    assert c.returncode == 1 and s.returncode == 1, (c.stderr, s.stderr)
+    ours = sorted({f["file"] for f in json.loads(s.stdout)["findings"]})
+    assert ours == theirs

@@ -138,6 +138,25 @@ def test_folders_are_walked_and_ignore_patterns_apply(tmp_path: Path) -> None:
     assert r.code == 0 and "2 resources found in 2 files" in r.out
 
 
+def test_files_in_folders_are_named_and_matched_as_kubeconform_names_them(tmp_path: Path
+                                                                          ) -> None:
+    # found in a folder: joined and cleaned, as Go's filepath.Walk gives them ("./a" and
+    # "ok.yaml" make "a/ok.yaml"); named on the command line: as given
+    write(tmp_path, "a/ok.yaml", deployment())
+    write(tmp_path, "a/b/bad.yml", deployment(replicas='"x"'))
+    r = run_socle("validate", "-output", "tap", ".", cwd=tmp_path)
+    assert r.code == 1
+    assert " - a/ok.yaml - " in r.out and " - a/b/bad.yml - " in r.out and "./a" not in r.out
+    r = run_socle("validate", "-output", "tap", "./a//b/", "./a/ok.yaml", cwd=tmp_path)
+    assert " - a/b/bad.yml - " in r.out and " - ./a/ok.yaml - " in r.out
+    # a user's pattern for hidden files (kubeconform walks hidden folders) keeps the rest
+    r = run_socle("validate", "-summary", "-ignore-filename-pattern", r"^\..+", ".",
+                  cwd=tmp_path)
+    assert r.code == 1 and "2 resources found in 2 files" in r.out
+    r = run_socle("validate", "-summary", "-ignore-filename-pattern", "^a/b/", ".", cwd=tmp_path)
+    assert r.code == 0 and "1 resource found in 1 file" in r.out
+
+
 def test_stdin(tmp_path: Path) -> None:
     r = run_socle("validate", "-summary", "-", stdin=deployment() + "---\n" + deployment("'x'"))
     assert r.code == 1

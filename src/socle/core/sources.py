@@ -55,13 +55,25 @@ def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:
     return out
 
 
+def walked(folder: str, name: str) -> str:
+    """The path of ``name`` found under ``folder``, as Go's ``filepath.Walk`` gives it to
+    kubeconform and conftest: joined and cleaned (``./apps`` + ``a.yaml`` is ``apps/a.yaml``,
+    ``.`` + ``a.yaml`` is ``a.yaml``). Their users' ignore patterns are written against those
+    paths (``^\\..+`` for hidden files, ``^charts/``), and reports name files the same way."""
+    path = os.path.normpath(os.path.join(folder, name))
+    # (POSIX keeps two leading slashes; Go's Clean, like every other separator run, makes one)
+    return "/" + path.lstrip("/") if path.startswith("//") else path
+
+
 def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
              ignore: Iterable[re.Pattern[str]] = ()) -> Iterator[Source]:
     """Expand arguments into sources in a stable order.
 
     Folders are walked recursively (hidden folders skipped) for files with the given extensions;
     files named explicitly are read whatever their extension. ``ignore`` patterns are regular
-    expressions searched in the path (kubeconform's ``-ignore-filename-pattern``).
+    expressions searched in the path (kubeconform's ``-ignore-filename-pattern``): a file
+    named on the command line as it was given, a file found in a folder as :func:`walked`
+    names it.
     """
     ignore = list(ignore)
 
@@ -78,7 +90,7 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
                 for name in sorted(files):
                     if not name.lower().endswith(extensions) or name in SKIPPED_NAMES:
                         continue
-                    path = os.path.join(root, name)
+                    path = walked(root, name)
                     if not ignored(path):
                         yield Source(path)
         elif os.path.exists(arg):

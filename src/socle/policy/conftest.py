@@ -35,6 +35,7 @@ from typing import Any
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
+from socle.core.sources import walked
 from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
 from socle.policy.v0 import package_of, rule_names
 
@@ -196,9 +197,9 @@ def input_files(paths: Iterable[str], parser: str | None = None,
             continue
         for root, dirs, files in os.walk(p):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                             and not (pattern and pattern.search(os.path.join(root, d))))
+                             and not (pattern and pattern.search(walked(root, d))))
             for name in sorted(files):
-                full = os.path.join(root, name)
+                full = walked(root, name)  # (as conftest names it, and matches --ignore)
                 if pattern and pattern.search(full):
                     continue
                 if parser or formats.name_for_path(full):
