@@ -80,6 +80,10 @@ CASES: dict[str, list[list[str]]] = {
     "builtins": [["-p", "policy", "configmap.yaml"]],
     "combine": [["--combine", "-p", "policy", "deployment.yaml", "service.yaml"]],
     "data": [["-p", "policy", "-d", "data", "pod.yaml"]],
+    # conftest tests null for an empty file, a trailing ---, a part with only comments, a ~
+    "empty-documents": [["-p", "policy", "array.yaml", "comments.yaml", "crlf.yaml",
+                         "directive.yaml", "empty.yaml", "markers.yaml", "mixed.yaml",
+                         "trailing.yaml"], ["-p", "policy", "."]],
     "kubernetes": [["-p", "policy", "deployment.yaml", "service.yaml", "good.json"],
                    ["-p", "policy", "."]],
     "namespaces": [["--all-namespaces", "-p", "policy", "configmap.yaml", "nokind.yaml"],
@@ -228,6 +232,9 @@ PARSE: list[Any] = [
     pytest.param(FIXTURES / "kubernetes", ["deployment.yaml", "service.yaml", "good.json"],
                  id="several-files"),
     pytest.param(FORMATS, ["Dockerfile"], id="dockerfile"),
+    *(pytest.param(FIXTURES / "empty-documents", [name], id=f"yaml-{name}")
+      for name in ("array.yaml", "comments.yaml", "crlf.yaml", "directive.yaml", "empty.yaml",
+                   "markers.yaml", "mixed.yaml", "trailing.yaml")),
     pytest.param(FORMATS, ["pom.xml"], id="xml"),
     pytest.param(FIXTURES / "kubernetes", ["--combine", "deployment.yaml", "service.yaml"],
                  id="combine"),

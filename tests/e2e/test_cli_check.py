@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from socle_testing import ROOT, SLOW_POLICY, Result
+from socle_testing import ROOT, SLOW_POLICY, Result, run_socle
 
 # `check` is registered in socle.cli.main by the lead; until then the tests register it.
 _RUN = ("import sys; from socle.cli.main import COMMANDS, main, register\n"
@@ -387,3 +387,36 @@ def test_nothing_to_run_and_bad_flags_are_usage_errors(tmp_path: Path) -> None:
     r = run_check(str(root))
     assert r.code == 2 and "no-such-option" in r.err
     assert "Traceback" not in r.err
+
+
+def test_policies_see_the_null_documents_conftest_tests_as_socle_test_does(
+        tmp_path: Path) -> None:
+    # an empty file, a trailing ---, a part with only comments, a ~: conftest tests null for
+    # each, and so do `socle test` and the policy step of `socle check`, in a file read whole
+    # or cut into pieces for the workers (over a megabyte)
+    import shutil
+
+    fixtures = ROOT / "tests" / "compat" / "conftest" / "empty-documents"
+    shutil.copytree(fixtures, tmp_path, dirs_exist_ok=True)
+    big = [f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m{i}\n  labels: {{owner: me}}\n"
+           f"data:\n  pad: '{'x' * 2000}'\n" for i in range(600)]
+    big[300] = "# a part with only a comment, in the middle of the stream\n"
+    (tmp_path / "big.yaml").write_text("---\n".join(big) + "---\n", encoding="utf-8")
+    assert (tmp_path / "big.yaml").stat().st_size > 1024 * 1024
+
+    def rows(r: Result) -> list[tuple[Any, ...]]:
+        assert r.code == 1, r.err
+        return sorted((f["file"], f["line"], f["ruleId"], f["message"])
+                      for f in json.loads(r.out)["findings"])
+
+    tested = rows(run_socle("test", "-p", "policy", "-o", "json", ".", cwd=tmp_path))
+    for workers in ("1", "2"):
+        checked = rows(run_check("--no-validate", "--no-scan", "-p", "policy", "-o", "json",
+                                 "-n", workers, ".", cwd=tmp_path))
+        assert checked == tested
+    nulls = [r for r in tested if r[3] == "no kind"]
+    # empty.yaml, comments.yaml, markers.yaml (2), trailing.yaml, mixed.yaml (3: its header,
+    # the ~, the comment), crlf.yaml, directive.yaml, array.yaml (2: its array, one input
+    # with no kind, and the trailing ---), big.yaml (2: the comment, the trailing ---)
+    assert len(nulls) == 14
+    assert ("big.yaml", 2401, "main.warn", "no kind") in nulls  # the comment's part

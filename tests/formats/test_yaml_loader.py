@@ -157,3 +157,21 @@ def test_quiet_native_stderr_restores_fd_2(capfd) -> None:  # type: ignore[no-un
         os.write(2, b"hidden\n")
     os.write(2, b"shown\n")
     assert capfd.readouterr().err == "shown\n"
+
+
+def test_conftest_documents_keep_what_conftest_tests_as_null() -> None:
+    from socle.formats.yaml import conftest_documents
+
+    text = ("# header\n---\napiVersion: v1\nkind: ConfigMap\n---\n~\n---\n# note\n---\n"
+            "a: 1\n--- # not a bare marker: the same part for conftest\nb: 2\n---\n")
+    docs = conftest_documents(text, "f.yaml")
+    assert [(d.line, d.obj) for d in docs] == [
+        (1, None), (3, {"apiVersion": "v1", "kind": "ConfigMap"}), (6, None), (8, None),
+        (10, {"a": 1}), (12, {"b": 2}), (13, None)]
+    # the stream's documents keep the indexes every other command gives them; the parts with
+    # no content come after
+    assert [d.index for d in docs] == [4, 0, 1, 5, 2, 3, 6]
+    assert [(d.line, d.obj) for d in conftest_documents("", "e.yaml")] == [(1, None)]
+    assert [d.line for d in conftest_documents("a: 1\r\n---\r\n\r\n", "c.yaml")] == [1, 3]
+    # a directive belongs to the document after it: one document, not a null and a document
+    assert [d.obj for d in conftest_documents("%YAML 1.1\n---\na: 1\n", "d.yaml")] == [{"a": 1}]

@@ -231,11 +231,14 @@ class Checkers:
         return v, t, s
 
 
-def _documents(source: Source, data: bytes, strict: bool, fast: bool) -> Iterator[Document]:
-    """The documents of one file, as ``socle validate`` and ``socle scan`` read them."""
+def _documents(source: Source, data: bytes, strict: bool, fast: bool, keep_null: bool = False,
+               empty: list[int] | None = None) -> Iterator[Document]:
+    """The documents of one file, as ``socle validate`` and ``socle scan`` read them; with
+    ``keep_null`` also null ones, and the first lines of the parts conftest tests as null for
+    want of content go into ``empty`` (see :func:`socle.formats.yaml.conftest_documents`)."""
     from socle import formats
     from socle.formats import json as json_format
-    from socle.formats.yaml import decode, iter_documents
+    from socle.formats.yaml import conftest_empty_parts, decode, iter_documents
 
     name = source.display
     if formats.name_for_path(source.path) == "json":
@@ -246,7 +249,12 @@ def _documents(source: Source, data: bytes, strict: bool, fast: bool) -> Iterato
         if doc.error is None or not text.lstrip().startswith(("{", "[")):
             yield doc
             return
-    yield from iter_documents(data, name, strict=strict, fast=fast)
+    if empty is None:
+        yield from iter_documents(data, name, strict=strict, fast=fast, keep_null=keep_null)
+        return
+    text = decode(data, name)
+    empty.extend(conftest_empty_parts(text))
+    yield from iter_documents(text, name, strict=strict, fast=fast, keep_null=keep_null)
 
 
 def _error_finding(out: FileOutcome, source: str, err: SocleError, doc: Document) -> None:
@@ -259,9 +267,15 @@ def _error_finding(out: FileOutcome, source: str, err: SocleError, doc: Document
 def check_source(source: Source, checkers: Checkers, data: bytes | None = None) -> FileOutcome:
     """Run every wanted checker over one file, parsed once."""
 
-    def documents() -> Iterator[Document]:
-        return _documents(source, source.read() if data is None else data, checkers.strict,
-                          checkers.fast)
+    def documents(policies: bool, empty: list[tuple[int, int]]) -> Iterator[Document]:
+        lines: list[int] | None = [] if policies else None
+        n = 0
+        for doc in _documents(source, source.read() if data is None else data,
+                              checkers.strict, checkers.fast, policies, lines):
+            n += 1
+            yield doc
+        # (numbered after the file's documents, as socle test numbers them)
+        empty.extend((line, n + k) for k, line in enumerate(lines or ()))
 
     return _check(source.display, source.path, documents, checkers, True)
 
@@ -271,15 +285,20 @@ def check_piece(piece: Piece, checkers: Checkers) -> FileOutcome:
     :func:`socle.formats.pieces.split_file`), as :func:`check_source` over the whole file."""
     from socle.formats.pieces import piece_documents
 
-    return _check(piece.file, piece.path,
-                  lambda: piece_documents(piece, checkers.strict, checkers.fast),
-                  checkers, piece.whole)
+    def documents(policies: bool, empty: list[tuple[int, int]]) -> Iterator[Document]:
+        if policies:
+            empty.extend(piece.empty)
+        return piece_documents(piece, checkers.strict, checkers.fast, policies)
+
+    return _check(piece.file, piece.path, documents, checkers, piece.whole)
 
 
-def _check(name: str, path: str, read: Callable[[], Iterator[Document]],
+def _check(name: str, path: str,
+           read: Callable[[bool, list[tuple[int, int]]], Iterator[Document]],
            checkers: Checkers, whole: bool) -> FileOutcome:
-    """``read`` gives the documents; ``whole``: they are all the file has (else they are some
-    of many, never one alone)."""
+    """``read(policies, empty)`` gives the documents, null ones too when ``policies``, and puts
+    the (line, index) of each part conftest tests as null for want of content in ``empty``;
+    ``whole``: they are all the file has (else they are some of many, never one alone)."""
     from socle.schema.validator import FileResult as VResult
     from socle.security.runner import FileResult as SResult
 
@@ -291,12 +310,16 @@ def _check(name: str, path: str, read: Callable[[], Iterator[Document]],
     p = Report()
     held: Document | None = None  # a top-level array waits: conftest splits it when alone
     count = 0
+    empty: list[tuple[int, int]] = []
     try:
-        for doc in read():
+        for doc in read(do_t, empty):
             count += 1
             if held is not None:
                 _policy(checkers, held, p, out, False)
                 held = None
+            if doc.obj is None and doc.error is None:  # null: for the policies only (conftest
+                _policy(checkers, doc, p, out, False)  # tests it; kubeconform skips it)
+                continue
             if doc.error is not None:
                 if do_v:
                     checkers.validator.validate(doc, v)
@@ -315,6 +338,10 @@ def _check(name: str, path: str, read: Callable[[], Iterator[Document]],
                     held = doc
                 else:
                     _policy(checkers, doc, p, out, False)
+        for line, index in empty:  # parts conftest tests as null for want of content
+            _policy(checkers, Document(obj=None, file=name, index=index, line=line, text=""),
+                    p, out, False)
+        count += len(empty)
         if held is not None:
             _policy(checkers, held, p, out, count == 1)
     except (InputError, OSError) as err:

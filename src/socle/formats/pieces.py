@@ -28,6 +28,9 @@ class Piece:
     path: str  # as given (``-`` for stdin), for per-path settings
     parts: list[tuple[int, int, str]]
     last: bool = False  # the file's last piece
+    # the file's parts conftest tests as null for want of content: (line, index), on its
+    # last piece (see socle.formats.yaml.conftest_documents)
+    empty: tuple[tuple[int, int], ...] = ()
 
     @property
     def whole(self) -> bool:
@@ -40,7 +43,7 @@ def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
     gives them; None when the file is better read whole (JSON, or a file that cannot be read
     or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand."""
     from socle import formats
-    from socle.formats.yaml import decode, split_documents
+    from socle.formats.yaml import conftest_empty_parts, decode, split_documents
 
     if not source.is_stdin and formats.name_for_path(source.path) == "json":
         return None
@@ -61,15 +64,19 @@ def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
     if parts or not pieces:
         pieces.append(Piece(name, source.path, parts))
     pieces[-1].last = True
+    chunks = sum(len(p.parts) for p in pieces)
+    pieces[-1].empty = tuple((line, chunks + k)
+                             for k, line in enumerate(conftest_empty_parts(text)))
     return pieces
 
 
-def piece_documents(piece: Piece, strict: bool, fast: bool) -> Iterator[Document]:
+def piece_documents(piece: Piece, strict: bool, fast: bool, keep_null: bool = False
+                    ) -> Iterator[Document]:
     """A piece's documents, as :func:`socle.formats.yaml.iter_documents` reads a whole
     file's."""
     from socle.formats.yaml import load_documents
 
-    return load_documents(piece.parts, piece.file, strict, fast)
+    return load_documents(piece.parts, piece.file, strict, fast, keep_null)
 
 
 @dataclass(slots=True)

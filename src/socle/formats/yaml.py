@@ -804,26 +804,109 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
 
 
 def iter_documents(data: bytes | str, file: str = "-", strict: bool = False,
-                   fast: bool = True) -> Iterator[Document]:
+                   fast: bool = True, keep_null: bool = False) -> Iterator[Document]:
     """Every document of a YAML stream, with its index and first line.
 
     Empty documents are skipped (as kubectl and kubeconform do); their index still counts, so
-    indexes match the position of the document in the file.
+    indexes match the position of the document in the file. ``keep_null``: see
+    :func:`load_documents`.
     """
     text = decode(data, file) if isinstance(data, bytes) else data
     yield from load_documents(((index, line, chunk) for index, (line, chunk)
-                               in enumerate(split_documents(text))), file, strict, fast)
+                               in enumerate(split_documents(text))), file, strict, fast,
+                              keep_null)
 
 
 def load_documents(parts: Iterable[tuple[int, int, str]], file: str = "-", strict: bool = False,
-                   fast: bool = True) -> Iterator[Document]:
+                   fast: bool = True, keep_null: bool = False) -> Iterator[Document]:
     """The documents of ``parts`` (index in the file, first line, text), empty ones skipped: a
-    whole stream's (:func:`iter_documents`) or some of them (a piece of a large file)."""
+    whole stream's (:func:`iter_documents`) or some of them (a piece of a large file).
+    ``keep_null``: a document whose value is null (``~``, ``null``) is kept (as conftest
+    reads it), not skipped (as kubeconform and kubectl do)."""
     for index, line, chunk in parts:
         doc = load_document(chunk, file, index, line, strict=strict, fast=fast)
-        if doc.error is None and doc.obj is None:
+        if doc.error is None and doc.obj is None and not keep_null:
             continue
         yield doc
+
+
+# --- conftest's documents ----------------------------------------------------------------------
+
+_MARKER_ONLY = re.compile(r"(?:---|\.\.\.)(?:\s+#.*)?")
+
+
+def _conftest_parts(text: str) -> list[tuple[int, int, int]]:
+    """(first line, start, end) of each part of ``text`` conftest's YAML parser reads as one
+    document: the text cut at every line that is exactly ``---`` (with the file's line breaks:
+    CRLF when it has one), a leading ``%`` directive kept with the document after it."""
+    brk = "\r\n" if "\r\n" in text else "\n"
+    sep = brk + "---" + brk
+    cuts = []
+    at = text.find(sep)
+    while at >= 0:
+        cuts.append(at)
+        at = text.find(sep, at + len(sep))
+    if text.startswith("%"):
+        cuts = cuts[1:]  # (the directive's document: the first two parts as one)
+    out = []
+    line, start = 1, 0
+    for cut in [*cuts, len(text)]:
+        out.append((line, start, cut))
+        line += text.count("\n", start, cut) + 2  # its lines, then the separator's
+        start = cut + len(sep)
+    return out
+
+
+def _part_is_empty(text: str, start: int, end: int) -> bool:
+    """Whether a part holds nothing but blank lines, comments and document markers (conftest
+    then tests ``null``); most parts start with content, and are answered at their first
+    line."""
+    lines = (text[start:end].splitlines() if text.find("\r", start, end) >= 0
+             else _lines_of(text, start, end))
+    for raw in lines:
+        s = raw.strip()
+        if s and not s.startswith(("#", "%")) and not _MARKER_ONLY.fullmatch(s):
+            return False
+    return True
+
+
+def _lines_of(text: str, start: int, end: int) -> Iterator[str]:
+    while start < end:
+        eol = text.find("\n", start, end)
+        if eol < 0:
+            eol = end
+        yield text[start:eol]
+        start = eol + 1
+
+
+def conftest_empty_parts(text: str) -> list[int]:
+    """The first lines of the parts of ``text`` that conftest tests as ``null`` for want of
+    content (an empty file, a trailing ``---``, a part holding only comments); ``socle
+    test`` and ``socle check`` test them too. (A document whose value is null is the other
+    kind: see ``keep_null``.)"""
+    out = []
+    for line, start, end in _conftest_parts(text):
+        if _part_is_empty(text, start, end):
+            # (nothing after a trailing ---: its own line, not the one past the file's end)
+            out.append(line - 1 if start >= len(text) and line > 1 else line)
+    return out
+
+
+def conftest_documents(data: bytes | str, file: str = "-", strict: bool = False) -> list[Document]:
+    """A YAML file's documents as ``conftest test`` tests them: every document of the stream
+    (conftest reads only the first of a part holding several, when they are not cut by a bare
+    ``---`` line: socle tests them all), null ones kept, and a null document for every part
+    with no content. Those are numbered after the file's other documents."""
+    text = decode(data, file) if isinstance(data, bytes) else data
+    docs = list(iter_documents(text, file, strict, keep_null=True))
+    empty = conftest_empty_parts(text)
+    if empty:
+        n = len(docs)
+        docs.extend(Document(obj=None, file=file, index=n + k, line=line, text="",
+                             format="yaml", _locate=positions)
+                    for k, line in enumerate(empty))
+        docs.sort(key=lambda d: d.line)
+    return docs
 
 
 def load_all(data: bytes | str, file: str = "-", strict: bool = False) -> list[Any]:

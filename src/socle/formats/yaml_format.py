@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from socle.core.document import Document
-from socle.formats.yaml import iter_documents
+from socle.formats.yaml import conftest_documents
 
 name = "yaml"
 extensions = (".yaml", ".yml")
 
 
 def parse(data: bytes, path: str, strict: bool = False) -> list[Document]:
-    return list(iter_documents(data, path, strict=strict))
+    """A YAML file as conftest reads it (the registry serves ``socle test``, ``parse`` and the
+    ``parse_config*`` builtins): empty and null documents are tested as ``null``."""
+    return conftest_documents(data, path, strict=strict)
