@@ -69,11 +69,11 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
              ignore: Iterable[re.Pattern[str]] = ()) -> Iterator[Source]:
     """Expand arguments into sources in a stable order.
 
-    Folders are walked recursively (hidden folders skipped) for files with the given extensions;
-    files named explicitly are read whatever their extension. ``ignore`` patterns are regular
-    expressions searched in the path (kubeconform's ``-ignore-filename-pattern``): a file
-    named on the command line as it was given, a file found in a folder as :func:`walked`
-    names it.
+    Folders are walked recursively (hidden folders and files skipped) for files with the given
+    extensions; files named explicitly are read whatever their extension. ``ignore`` patterns
+    are regular expressions searched in the path (kubeconform's ``-ignore-filename-pattern``):
+    a file named on the command line as it was given, a file found in a folder as
+    :func:`walked` names it.
     """
     ignore = list(ignore)
 
@@ -88,7 +88,10 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
             for root, dirs, files in os.walk(arg):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if not name.lower().endswith(extensions) or name in SKIPPED_NAMES:
+                    # hidden files, like hidden folders, are other tools' configuration
+                    # (.pre-commit-config.yaml, .gitlab-ci.yml, .golangci.yml...)
+                    if not name.lower().endswith(extensions) or name in SKIPPED_NAMES \
+                            or name.startswith("."):
                         continue
                     path = walked(root, name)
                     if not ignored(path):
