@@ -420,3 +420,16 @@ def test_policies_see_the_null_documents_conftest_tests_as_socle_test_does(
     # with no kind, and the trailing ---), big.yaml (2: the comment, the trailing ---)
     assert len(nulls) == 14
     assert ("big.yaml", 2401, "main.warn", "no kind") in nulls  # the comment's part
+
+
+def test_a_null_json_file_is_still_validated_when_policies_run(tmp_path: Path) -> None:
+    # (null YAML documents go to the policies alone; JSON is read as before by every checker)
+    import shutil
+
+    shutil.copytree(ROOT / "tests" / "compat" / "conftest" / "empty-documents" / "policy",
+                    tmp_path / "policy")
+    (tmp_path / "n.json").write_text("null\n", encoding="utf-8")
+    r = run_check("--no-scan", "-p", "policy", "-o", "json", "n.json", cwd=tmp_path)
+    assert r.code == 2, r.err
+    rules = sorted(f["ruleId"] for f in json.loads(r.out)["findings"])
+    assert rules == ["input/missing-kind", "main.deny", "main.warn"]

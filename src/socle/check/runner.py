@@ -317,8 +317,10 @@ def _check(name: str, path: str,
             if held is not None:
                 _policy(checkers, held, p, out, False)
                 held = None
-            if doc.obj is None and doc.error is None:  # null: for the policies only (conftest
-                _policy(checkers, doc, p, out, False)  # tests it; kubeconform skips it)
+            if doc.obj is None and doc.error is None and doc.format == "yaml":
+                # a null YAML document (kept for the policies: conftest tests it, kubeconform
+                # skips it)
+                _policy(checkers, doc, p, out, False)
                 continue
             if doc.error is not None:
                 if do_v:
