@@ -384,3 +384,17 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert r.code == 2 and "no such file" in r.err
     r = run_socle("validate", "-o", "yamlish", str(ROOT / "examples" / "repo"))
     assert r.code == 2 and "unknown output" in r.err
+
+
+@pytest.mark.parametrize("command", ["validate", "check", "scan"])
+def test_config_paths_are_relative_to_the_config_file(tmp_path: Path, command: str) -> None:
+    # `paths: [apps]` in socle.yaml names the same folder from the root and from a subfolder
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "socle.yaml").write_text("paths: [apps]\n", encoding="utf-8")
+    write(tmp_path, "apps/bad.yaml", deployment(replicas='"x"'))
+    (tmp_path / "docs").mkdir()
+    at_root = run_socle(command, "-o", "tap", cwd=tmp_path)
+    below = run_socle(command, "-o", "tap", cwd=tmp_path / "docs")
+    assert at_root.code == below.code == 1, at_root.err + below.err
+    assert "apps/bad.yaml" in at_root.out and "../apps/bad.yaml" in below.out
+    assert below.out.replace("../apps/", "apps/") == at_root.out
