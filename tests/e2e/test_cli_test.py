@@ -198,3 +198,23 @@ def test_trace_with_opa(capsys: pytest.CaptureFixture[str], k8s: Path) -> None:
     # conftest's layout: a header per file and query, then OPA's trace lines
     assert err.startswith("file: good.json | query: data.main.")
     assert "TRAC Enter data.main.deny" in err
+
+
+def test_config_policy_and_data_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    # test.policy and test.data in socle.yaml name the same folders from a subfolder
+    from socle_testing import run_socle
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "socle.yaml").write_text(
+        "test:\n  policy: [rules]\n  data: [rules/data.yaml]\n", encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "p.rego").write_text(
+        'package main\n\nimport rego.v1\n\ndeny contains "banned" if '
+        "input.name in data.banned\n", encoding="utf-8")
+    (tmp_path / "rules" / "data.yaml").write_text("banned: [x]\n", encoding="utf-8")
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "a.yaml").write_text("name: x\n", encoding="utf-8")
+    at_root = run_socle("test", "apps/a.yaml", cwd=tmp_path)
+    below = run_socle("test", "a.yaml", cwd=tmp_path / "apps")
+    assert at_root.code == below.code == 1, at_root.err + below.err
+    assert "banned" in at_root.out and "banned" in below.out

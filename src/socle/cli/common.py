@@ -31,6 +31,11 @@ def add_output_arguments(parser: argparse.ArgumentParser, default: str = "text")
     parser.set_defaults(_default_output=default)
 
 
+# options whose values are files or folders: from the config file, relative to its folder
+_PATH_OPTIONS = {"test": {"policy", "data"}, "verify": {"policy", "data"},
+                 "scan": {"exceptions", "controls-dir", "framework-file"}}
+
+
 def apply_config(args: argparse.Namespace, command: str, start: str | None = None) -> Config:
     """Fill every option the user did not give from the config file, then the built-in default.
 
@@ -47,6 +52,8 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         if not hasattr(args, attr):
             raise UsageError(f"unknown option {key!r} for {command}", cfg.path)
         if getattr(args, attr) in (None, [], ()):
+            if key in _PATH_OPTIONS.get(command, ()) and cfg.path is not None:
+                value = _rooted(cfg.root, value)
             setattr(args, attr, value)
     if getattr(args, "output", None) is None:
         args.output = getattr(args, "_default_output", "text")
@@ -78,6 +85,14 @@ def emit(report: Report, args: argparse.Namespace) -> None:
     options = WriterOptions(use_color(args.color, sys.stdout), args.verbose, args.summary)
     writer.write(report, sys.stdout, options)
     sys.stdout.flush()
+
+
+def _rooted(root: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return value if os.path.isabs(value) else os.path.join(root, value)
+    if isinstance(value, list):
+        return [_rooted(root, v) for v in value]
+    return value
 
 
 def config_paths(cfg: Config, value: Any) -> list[str]:
