@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, config_paths, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
@@ -179,7 +179,7 @@ def _default_policies(cfg: Config) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     cfg = apply_config(args, "check")
-    paths = list(args.paths) or config_paths(cfg, cfg.data.get("paths"))
+    paths = list(args.paths) or as_list(cfg.data.get("paths"))
     if not paths:
         raise UsageError("no input: give files, folders, or - for stdin")
     args.paths = paths

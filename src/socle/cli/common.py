@@ -95,19 +95,6 @@ def _rooted(root: str, value: Any) -> Any:
     return value
 
 
-def config_paths(cfg: Config, value: Any) -> list[str]:
-    """Input paths the config file names (``paths``): relative to its folder, so that a run
-    from a subfolder reads what a run at the root reads; given as paths from the current
-    folder (``apps`` at the root, ``../apps`` one folder down)."""
-    out = []
-    for p in as_list(value):
-        if p == "-" or os.path.isabs(p) or cfg.path is None:
-            out.append(p)
-        else:
-            out.append(os.path.relpath(os.path.join(cfg.root, p)))
-    return out
-
-
 def as_list(value: Any) -> list[str]:
     if value is None:
         return []

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, config_paths, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
 from socle.policy.engine import DEFAULT_ENGINE, ENGINES
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--cluster scans a live cluster: give no paths with it")
     if cluster and args.fix:
         raise UsageError("--fix rewrites files: it does not go with --cluster")
-    paths = [] if cluster else (list(args.paths) or config_paths(cfg, cfg.data.get("paths")))
+    paths = [] if cluster else (list(args.paths) or as_list(cfg.data.get("paths")) or [])
     if not paths and not cluster:
         raise UsageError("no input: give files, folders, or - for stdin")
     if args.workers is not None and int(args.workers) < 1:

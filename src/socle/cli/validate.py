@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, config_paths, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
 from socle.core.finding import Severity
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from socle.schema.registry import RegistryOptions
     from socle.schema.validator import ValidateOptions, validate_paths
 
-    paths = list(args.paths) or config_paths(cfg, cfg.data.get("paths"))
+    paths = list(args.paths) or as_list(cfg.data.get("paths")) or []
     if not paths:
         raise UsageError("no input: give files, folders, or - for stdin")
     if args.workers is not None and args.workers < 1:
