@@ -349,7 +349,8 @@ def test_verify_outcomes_match(tmp_path: Path, folder: str) -> None:
 
 
 @pytest.mark.parametrize("args", [["."], ["./apps"], ["./apps//web/", "./apps/db.yaml"]])
-@pytest.mark.parametrize("ignore", [[], ["--ignore", r"^\..+"], ["--ignore", "^apps/web/"]])
+@pytest.mark.parametrize("ignore", [[], ["--ignore", r"^\..+"], ["--ignore", "^apps/web/"],
+                                    ["--ignore", "yaml|yml"]])
 def test_files_are_found_named_and_ignored_as_conftest_does(
         tmp_path: Path, args: list[str], ignore: list[str]) -> None:
     # --ignore is written against the paths conftest walks: in a folder, joined and cleaned
