@@ -40,7 +40,6 @@ if GATOR is None:
 SUITES = sorted(p.parent.name for p in FIXTURES.glob("*/suite.yaml"))
 SAMPLES = sorted((p.parent.name, s.name) for p in FIXTURES.glob("*/template.yaml")
                  for s in (p.parent / "samples").iterdir() if s.is_dir())
-_RUN = re.compile(r"^=== RUN\s+(.+?)\s*$")
 _RESULT = re.compile(r"^(\s*)--- (PASS|FAIL|SKIP): (.+?)\s+\(")
 
 
@@ -53,8 +52,9 @@ def _gator(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 Tree = dict[str, tuple[str, dict[str, str]]]  # test -> (its result, {case: result})
 
 
-def _gator_tree(text: str) -> Tree:
-    """gator verify -v prints go test's way: a test's cases, then the test's own result."""
+def _tree(text: str, cases_first: bool) -> Tree:
+    """The tests and cases of a verify run: gator prints go test's way, a test's cases and
+    then the test's own result (``cases_first``); socle prints the test, then its cases."""
     tree: Tree = {}
     cases: dict[str, str] = {}
     for line in text.splitlines():
@@ -63,25 +63,12 @@ def _gator_tree(text: str) -> Tree:
             continue
         if m.group(1):
             cases[m.group(3)] = m.group(2)
-        else:
-            tree[m.group(3)] = (m.group(2), cases)
-            cases = {}
-    return tree
-
-
-def _socle_tree(text: str) -> Tree:
-    """socle gatekeeper verify -v prints a test's result, then its cases."""
-    tree: Tree = {}
-    current: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _RESULT.match(line)
-        if m is None:
             continue
-        if m.group(1):
-            current[m.group(3)] = m.group(2)
-        else:
-            current = {}
-            tree[m.group(3)] = (m.group(2), current)
+        if not cases_first:
+            cases = {}
+        tree[m.group(3)] = (m.group(2), cases)
+        if cases_first:
+            cases = {}
     return tree
 
 
@@ -94,9 +81,9 @@ def test_every_fixture_is_compared() -> None:
 def test_verify_passes_and_fails_the_cases_gator_does(suite: str) -> None:
     theirs = _gator("verify", "-v", suite, cwd=FIXTURES)
     ours = run_socle("gatekeeper", "verify", "-v", suite, cwd=FIXTURES)
-    expected = _gator_tree(theirs.stdout + theirs.stderr)
+    expected = _tree(theirs.stdout + theirs.stderr, cases_first=True)
     assert expected, theirs.stdout + theirs.stderr  # (the comparison proves something)
-    assert _socle_tree(ours.out) == expected, ours.out
+    assert _tree(ours.out, cases_first=False) == expected, ours.out
     assert (ours.code == 0) == (theirs.returncode == 0), (ours.out, theirs.stdout)
     if suite == "failing":
         assert ours.code == 1
