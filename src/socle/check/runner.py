@@ -231,11 +231,12 @@ class Checkers:
         return v, t, s
 
 
-def _documents(source: Source, data: bytes, strict: bool, fast: bool, keep_null: bool = False,
-               empty: list[int] | None = None) -> Iterator[Document]:
+def _documents(source: Source, data: bytes, strict: bool, fast: bool,
+               empty: list[tuple[int, int]] | None = None) -> Iterator[Document]:
     """The documents of one file, as ``socle validate`` and ``socle scan`` read them; with
-    ``keep_null`` also null ones, and the first lines of the parts conftest tests as null for
-    want of content go into ``empty`` (see :func:`socle.formats.yaml.conftest_documents`)."""
+    ``empty`` (for conftest policies) null ones too, and, once they are read, the (line, index)
+    of the parts conftest tests as null for want of content go into ``empty`` (see
+    :func:`socle.formats.yaml.conftest_documents`)."""
     from socle import formats
     from socle.formats import json as json_format
     from socle.formats.yaml import conftest_empty_parts, decode, iter_documents
@@ -250,11 +251,14 @@ def _documents(source: Source, data: bytes, strict: bool, fast: bool, keep_null:
             yield doc
             return
     if empty is None:
-        yield from iter_documents(data, name, strict=strict, fast=fast, keep_null=keep_null)
+        yield from iter_documents(data, name, strict=strict, fast=fast)
         return
     text = decode(data, name)
-    empty.extend(conftest_empty_parts(text))
-    yield from iter_documents(text, name, strict=strict, fast=fast, keep_null=keep_null)
+    n = 0
+    for doc in iter_documents(text, name, strict=strict, fast=fast, keep_null=True):
+        n += 1
+        yield doc
+    empty.extend(conftest_empty_parts(text, n))  # (numbered after the file's documents)
 
 
 def _error_finding(out: FileOutcome, source: str, err: SocleError, doc: Document) -> None:
@@ -268,14 +272,8 @@ def check_source(source: Source, checkers: Checkers, data: bytes | None = None) 
     """Run every wanted checker over one file, parsed once."""
 
     def documents(policies: bool, empty: list[tuple[int, int]]) -> Iterator[Document]:
-        lines: list[int] | None = [] if policies else None
-        n = 0
-        for doc in _documents(source, source.read() if data is None else data,
-                              checkers.strict, checkers.fast, policies, lines):
-            n += 1
-            yield doc
-        # (numbered after the file's documents, as socle test numbers them)
-        empty.extend((line, n + k) for k, line in enumerate(lines or ()))
+        return _documents(source, source.read() if data is None else data, checkers.strict,
+                          checkers.fast, empty if policies else None)
 
     return _check(source.display, source.path, documents, checkers, True)
 
@@ -461,7 +459,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     files = [s for s in sources if not s.is_stdin]
     workers = options.workers or cores()
     # a large file or stream is cut into pieces that the workers share
-    work = pieces.plan(files, stdin_data, workers)
+    work = pieces.plan(files, stdin_data, workers, policies=options.test is not None)
     crds: dict[Any, Any] = {}
     if options.validate is not None:
         from socle.schema.validator import RULES as V_RULES

@@ -38,10 +38,12 @@ class Piece:
         return self.last and (not self.parts or self.parts[0][0] == 0)
 
 
-def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
+def split_file(source: Source, data: bytes | None = None, policies: bool = False
+               ) -> list[Piece] | None:
     """A large YAML file's documents in pieces, with the indexes and lines a whole-file read
     gives them; None when the file is better read whole (JSON, or a file that cannot be read
-    or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand."""
+    or decoded: the worker reading it reports why). ``data``: the file's bytes if at hand;
+    ``policies``: conftest policies will read it (its empty parts are found, see Piece)."""
     from socle import formats
     from socle.formats.yaml import conftest_empty_parts, decode, split_documents
 
@@ -64,9 +66,8 @@ def split_file(source: Source, data: bytes | None = None) -> list[Piece] | None:
     if parts or not pieces:
         pieces.append(Piece(name, source.path, parts))
     pieces[-1].last = True
-    chunks = sum(len(p.parts) for p in pieces)
-    pieces[-1].empty = tuple((line, chunks + k)
-                             for k, line in enumerate(conftest_empty_parts(text)))
+    if policies:
+        pieces[-1].empty = tuple(conftest_empty_parts(text, sum(len(p.parts) for p in pieces)))
     return pieces
 
 
@@ -101,10 +102,12 @@ class Plan:
 _PARALLEL_BYTES = 256 * 1024
 
 
-def plan(files: list[Source], stdin: bytes | None, workers: int) -> Plan:
+def plan(files: list[Source], stdin: bytes | None, workers: int, policies: bool = False
+         ) -> Plan:
     """Whether ``files`` (and ``stdin``'s bytes, when read) go to ``workers`` processes, and
     in which items: a path per file, pieces for a file or stream over :data:`SPLIT_BYTES`.
-    Standard input is in the items only when it is split; else the caller reads it itself."""
+    Standard input is in the items only when it is split; else the caller reads it itself.
+    ``policies``: see :func:`split_file`."""
     sizes = [s.size() for s in files]
     stdin_size = len(stdin or b"")
     big = workers > 1 and max([*sizes, stdin_size]) > SPLIT_BYTES
@@ -114,12 +117,12 @@ def plan(files: list[Source], stdin: bytes | None, workers: int) -> Plan:
     if not parallel:
         return out
     if stdin is not None and stdin_size > SPLIT_BYTES:
-        pieces = split_file(Source("-"), stdin)
+        pieces = split_file(Source("-"), stdin, policies)
         if pieces is not None:
             out.split["-"] = pieces
             out.items.extend(pieces)
     for source, size in zip(files, sizes, strict=True):
-        pieces = split_file(source) if size > SPLIT_BYTES else None
+        pieces = split_file(source, policies=policies) if size > SPLIT_BYTES else None
         if pieces is None:
             out.items.append(source.path)
         else:

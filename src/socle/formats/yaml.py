@@ -835,32 +835,19 @@ def load_documents(parts: Iterable[tuple[int, int, str]], file: str = "-", stric
 _MARKER_ONLY = re.compile(r"(?:---|\.\.\.)(?:\s+#.*)?")
 
 
-def _conftest_parts(text: str) -> list[tuple[int, int, int]]:
-    """(first line, start, end) of each part of ``text`` conftest's YAML parser reads as one
-    document: the text cut at every line that is exactly ``---`` (with the file's line breaks:
-    CRLF when it has one), a leading ``%`` directive kept with the document after it."""
-    brk = "\r\n" if "\r\n" in text else "\n"
-    sep = brk + "---" + brk
-    cuts = []
-    at = text.find(sep)
-    while at >= 0:
-        cuts.append(at)
-        at = text.find(sep, at + len(sep))
-    if text.startswith("%"):
-        cuts = cuts[1:]  # (the directive's document: the first two parts as one)
-    out = []
-    line, start = 1, 0
-    for cut in [*cuts, len(text)]:
-        out.append((line, start, cut))
-        line += text.count("\n", start, cut) + 2  # its lines, then the separator's
-        start = cut + len(sep)
-    return out
+# line breaks str.splitlines knows besides "\n"
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def _part_is_empty(text: str, start: int, end: int) -> bool:
     """Whether a part holds nothing but blank lines, comments and document markers (conftest
     then tests ``null``); most parts start with content, and are answered at their first
     line."""
+    eol = text.find("\n", start, end)
+    first = text[start:end if eol < 0 else eol].strip()
+    if first and not first.startswith(("#", "%")) and not _MARKER_ONLY.fullmatch(first) \
+            and _OTHER_BREAKS.search(first) is None:
+        return False
     lines = (text[start:end].splitlines() if text.find("\r", start, end) >= 0
              else _lines_of(text, start, end))
     for raw in lines:
@@ -879,16 +866,32 @@ def _lines_of(text: str, start: int, end: int) -> Iterator[str]:
         start = eol + 1
 
 
-def conftest_empty_parts(text: str) -> list[int]:
-    """The first lines of the parts of ``text`` that conftest tests as ``null`` for want of
-    content (an empty file, a trailing ``---``, a part holding only comments); ``socle
-    test`` and ``socle check`` test them too. (A document whose value is null is the other
-    kind: see ``keep_null``.)"""
-    out = []
-    for line, start, end in _conftest_parts(text):
-        if _part_is_empty(text, start, end):
+def conftest_empty_parts(text: str, first_index: int = 0) -> list[tuple[int, int]]:
+    """(first line, document index) of each part of ``text`` that conftest tests as ``null``
+    for want of content (an empty file, a trailing ``---``, a part holding only comments);
+    ``socle test`` and ``socle check`` test them too, numbered from ``first_index`` (after the
+    file's documents). conftest cuts the text at every line that is exactly ``---`` (with the
+    file's line breaks: CRLF when it has one), a leading ``%`` directive kept with the
+    document after it. (A document whose value is null is the other kind: see
+    ``keep_null``.)"""
+    brk = "\r\n" if "\r\n" in text else "\n"
+    sep = brk + "---" + brk
+    cuts = [m.start() for m in re.finditer(re.escape(sep), text)]
+    if text.startswith("%"):
+        cuts = cuts[1:]  # (the directive's document: the first two parts as one)
+    cuts.append(len(text))
+    out: list[tuple[int, int]] = []
+    start = counted = 0
+    line = 1  # the line at offset `counted` (counted only for the empty parts)
+    for cut in cuts:
+        # (a part that starts with a letter or digit has content: most do)
+        if not text[start:start + 1].isalnum() and _part_is_empty(text, start, cut):
+            line += text.count("\n", counted, start)
+            counted = start
             # (nothing after a trailing ---: its own line, not the one past the file's end)
-            out.append(line - 1 if start >= len(text) and line > 1 else line)
+            out.append((line - 1 if start >= len(text) and line > 1 else line,
+                        first_index + len(out)))
+        start = cut + len(sep)
     return out
 
 
@@ -899,12 +902,10 @@ def conftest_documents(data: bytes | str, file: str = "-", strict: bool = False)
     with no content. Those are numbered after the file's other documents."""
     text = decode(data, file) if isinstance(data, bytes) else data
     docs = list(iter_documents(text, file, strict, keep_null=True))
-    empty = conftest_empty_parts(text)
+    empty = conftest_empty_parts(text, len(docs))
     if empty:
-        n = len(docs)
-        docs.extend(Document(obj=None, file=file, index=n + k, line=line, text="",
-                             format="yaml", _locate=positions)
-                    for k, line in enumerate(empty))
+        docs.extend(Document(obj=None, file=file, index=index, line=line, text="",
+                             format="yaml", _locate=positions) for line, index in empty)
         docs.sort(key=lambda d: d.line)
     return docs
 
