@@ -68,11 +68,6 @@ def _section(verb: str, args: argparse.Namespace, start: str) -> argparse.Namesp
     return ns
 
 
-def _rooted(cfg: Config, value: Any) -> list[str]:
-    """Paths from the config file are relative to its folder."""
-    return [p if os.path.isabs(p) else os.path.join(cfg.root, p) for p in as_list(value)]
-
-
 def _threshold(value: Any, where: str) -> Severity | None:
     if value in (None, ""):
         return None
@@ -120,7 +115,7 @@ def _test_options(ns: argparse.Namespace, policies: list[str], cfg: Config) -> A
         policies=policies,
         namespaces=as_list(ns.namespace) or ["main"],
         all_namespaces=bool(ns.all_namespaces),
-        data=_rooted(cfg, ns.data),
+        data=as_list(ns.data),
         fail_on_warn=bool(ns.fail_on_warn),
         no_fail=bool(ns.no_fail),
         suppress_exceptions=bool(ns.suppress_exceptions),
@@ -153,13 +148,13 @@ def _scan_options(ns: argparse.Namespace, frameworks: list[str], workers: int,
         except Exception as err:
             raise UsageError(f"scan.input {name}: {err}", cfg.path) from None
         inputs[name.strip()] = values[0] if values else ""
-    exceptions = _rooted(cfg, ns.exceptions)
+    exceptions = as_list(ns.exceptions)
     return ScanOptions(
-        controls_dirs=_rooted(cfg, ns.controls_dir),
+        controls_dirs=as_list(ns.controls_dir),
         include=as_list(ns.controls),
         exclude=as_list(ns.exclude_controls),
         frameworks=frameworks,
-        framework_files=_rooted(cfg, ns.framework_file),
+        framework_files=as_list(ns.framework_file),
         inputs=inputs,
         exceptions_file=exceptions[0] if exceptions else None,
         engine=str(ns.engine or DEFAULT_ENGINE),
@@ -204,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_test:
         ns = _section("test", args, start)
         ns.engine = args.engine or ns.engine
-        policies = as_list(args.policy) or _rooted(cfg, ns.policy) or _default_policies(cfg)
+        policies = as_list(args.policy) or as_list(ns.policy) or _default_policies(cfg)
         if policies:
             options.test = _test_options(ns, policies, cfg)
             options.test_ignore = ns.ignore
