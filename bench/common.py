@@ -169,6 +169,31 @@ def measure(cmd: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str
                        samples=sampler.samples if sampler else 0)
 
 
+def find_tool(name: str, env: str, explicit: str | None = None) -> str | None:
+    """A Go peer's binary: ``explicit``, then ``$env``, then PATH, then where ``.ci/run``
+    installs them (``~/.cache/socle-ci/bin``), then ``$(go env GOPATH)/bin`` and ``~/go/bin``
+    (``go install``'s default)."""
+    import shutil
+
+    for candidate in (explicit, os.environ.get(env), shutil.which(name),
+                      os.path.expanduser(f"~/.cache/socle-ci/bin/{name}")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    gopath = ""
+    go = shutil.which("go")
+    if go:
+        try:
+            gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True,
+                                    timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            gopath = ""
+    for base in [p for p in gopath.split(os.pathsep) if p] + [os.path.expanduser("~/go")]:
+        path = os.path.join(base, "bin", name)
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
 def compile_socle() -> None:
     """Compile socle's bytecode as ``pip install`` does for an installed package. From an
     editable checkout with ``PYTHONDONTWRITEBYTECODE`` set (as on the benchmark machine),

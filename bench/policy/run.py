@@ -54,26 +54,9 @@ Key = tuple[str, str, str, str]  # file, namespace, kind (fail | warn | exceptio
 
 
 def find_conftest(explicit: str | None = None) -> str | None:
-    """$CONFTEST, then PATH, then $(go env GOPATH)/bin (CI builds it with go install)."""
-    for candidate in (explicit, os.environ.get("CONFTEST")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("conftest")
-    if found:
-        return found
-    gopath = ""
-    go = shutil.which("go")
-    if go:
-        try:
-            gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True,
-                                    timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            gopath = ""
-    for base in [p for p in gopath.split(os.pathsep) if p] + [os.path.expanduser("~/go")]:
-        path = os.path.join(base, "bin", "conftest")
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    """$CONFTEST, then PATH, then where CI and ``go install`` put it."""
+    result: str | None = _common.find_tool("conftest", "CONFTEST", explicit)
+    return result
 
 
 def socle_command() -> list[str]:

@@ -57,26 +57,9 @@ STATUS = {"statusValid": "valid", "statusInvalid": "invalid", "statusError": "er
 
 
 def find_kubeconform(explicit: str | None = None) -> str | None:
-    """$KUBECONFORM, then PATH, then $(go env GOPATH)/bin (CI builds it with go install)."""
-    for candidate in (explicit, os.environ.get("KUBECONFORM")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("kubeconform")
-    if found:
-        return found
-    go = shutil.which("go")
-    gopath = ""
-    if go:
-        try:
-            gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True,
-                                    timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            gopath = ""
-    for base in [p for p in gopath.split(os.pathsep) if p] + [os.path.expanduser("~/go")]:
-        path = os.path.join(base, "bin", "kubeconform")
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    """$KUBECONFORM, then PATH, then where CI and ``go install`` put it."""
+    result: str | None = _common.find_tool("kubeconform", "KUBECONFORM", explicit)
+    return result
 
 
 def socle_command() -> list[str]:

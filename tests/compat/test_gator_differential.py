@@ -2,16 +2,15 @@
 the fixture library: the same suites pass and fail case by case (`verify`), and the same
 constraints report the same messages on the same objects (`test`).
 
-gator is found in $GATOR, then PATH, then ~/.cache/socle-ci/bin (where .ci/run installs it);
-without it the module is skipped.
+gator is found as the other Go peers are (bench/common.py ``find_tool``: $GATOR, PATH,
+~/.cache/socle-ci/bin where .ci/run installs it, then Go's bin folders); without it the module
+is skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -19,20 +18,13 @@ from typing import Any
 
 import pytest
 
-from socle_testing import ROOT, run_socle
+from socle_testing import ROOT, load_module, run_socle
 
 FIXTURES = ROOT / "tests" / "compat" / "gatekeeper"
 
 
-def _find_gator() -> str | None:
-    for cand in (os.environ.get("GATOR"), shutil.which("gator"),
-                 os.path.expanduser("~/.cache/socle-ci/bin/gator")):
-        if cand and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-GATOR = _find_gator()
+GATOR = load_module("socle_bench_common", ROOT / "bench" / "common.py").find_tool(
+    "gator", "GATOR")
 if GATOR is None:
     pytest.skip("gator not built (go install github.com/open-policy-agent/gatekeeper/v3/cmd/"
                 "gator@v3.23.1, or set $GATOR)", allow_module_level=True)
