@@ -3,14 +3,19 @@
 Each finding may carry ``fix``: JSON-patch operations with array paths (``add`` creates missing
 parents, ``replace``, ``remove``). Only the documents that change are rewritten, with
 ruamel.yaml's round-trip mode (comments, key order, quotes and flow style kept; the
-indentation of the file is detected and reused); every other document keeps its exact bytes.
-A file is written only when the result parses to the same number of documents without errors,
-through a temporary file renamed over the original (never half-written).
+indentation and line breaks of the file are detected and reused); every other document keeps
+its exact bytes. A file is written only when the result, read as Kubernetes reads it (YAML
+1.1), holds exactly the original values with the fixes applied (so a new value ruamel.yaml
+would write in a way Kubernetes types differently, or an anchor that would carry a fix to
+another place, stops the write), through a temporary file renamed over the original (never
+half-written; a symbolic link is followed and kept, the encoding, mode and owner kept).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import copy
 import difflib
 import io
 import os
@@ -78,19 +83,28 @@ def _yaml(text: str) -> Any:
 def _container_for(next_key: str | int) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    return CommentedSeq() if isinstance(next_key, int) else CommentedMap()
+    # (an index or "-", the end of a list in JSON patch, says the missing parent is a list)
+    return CommentedSeq() if isinstance(next_key, int) or next_key == "-" else CommentedMap()
 
 
 def _plain(value: Any) -> Any:
+    """A fix's value as round-trip nodes; a string that Kubernetes would read as something else
+    when written plain (``no``, ``on``, ``0644``, ``~`` ... are YAML 1.1 bools, numbers and
+    null, and ruamel.yaml writes YAML 1.2) is quoted."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from socle.formats.yaml import resolve_plain
 
     if isinstance(value, dict):
         m = CommentedMap()
         for k, v in value.items():
-            m[k] = _plain(v)
+            m[_plain(k) if isinstance(k, str) else k] = _plain(v)
         return m
     if isinstance(value, list):
         return CommentedSeq([_plain(v) for v in value])
+    if isinstance(value, str) and (value == "" or not isinstance(resolve_plain(value), str)):
+        return DoubleQuotedScalarString(value)
     return value
 
 
@@ -178,6 +192,8 @@ def _rewrite(chunk: str, ops: list[dict[str, Any]]) -> str:
     out = head + buf.getvalue()
     if not chunk.endswith("\n"):
         out = out.rstrip("\n")
+    if "\r\n" in chunk:  # (ruamel.yaml writes "\n"): the document's own line breaks
+        out = out.replace("\r\n", "\n").replace("\n", "\r\n")
     return out
 
 
@@ -196,8 +212,9 @@ def plan(findings: Iterable[Finding]) -> tuple[dict[str, dict[int, list[tuple[Fi
 
 
 def fix_text(text: str, docs: dict[int, list[tuple[Finding, list[Any]]]],
-             result: FixResult) -> str:
-    """The text with every fix applied (documents that cannot be fixed are left alone)."""
+             result: FixResult, applied: dict[int, list[dict[str, Any]]] | None = None) -> str:
+    """The text with every fix applied (documents that cannot be fixed are left alone);
+    ``applied`` receives the operations applied to each document, by index."""
     spans = _doc_spans(text)
     lines = text.splitlines(keepends=True)
     replacements: list[tuple[int, int, str]] = []
@@ -217,12 +234,18 @@ def fix_text(text: str, docs: dict[int, list[tuple[Finding, list[Any]]]],
                     ops.append(op)
         try:
             new = _rewrite(chunk, ops)
-        except Exception as err:  # any ruamel or patch problem: leave the document alone
+        except FixError as err:
+            result.failed.extend((f, str(err)) for f, _ in items)
+            continue
+        except Exception as err:  # any ruamel problem: leave the document alone
             why = str(err).splitlines()[0] if str(err) else type(err).__name__
-            result.failed.extend((f, why) for f, _ in items)
+            result.failed.extend((f, f"ruamel.yaml cannot rewrite the document ({why})")
+                                 for f, _ in items)
             continue
         replacements.append((start, end, new))
         result.fixed.extend(f for f, _ in items)
+        if applied is not None:
+            applied[index] = ops
     for start, end, new in sorted(replacements, reverse=True):
         new_lines = new.splitlines(keepends=True)
         if new_lines and not new_lines[-1].endswith("\n") and end < len(lines):
@@ -231,15 +254,88 @@ def fix_text(text: str, docs: dict[int, list[tuple[Finding, list[Any]]]],
     return "".join(lines)
 
 
-def _count_documents(text: str, name: str) -> tuple[int, str | None]:
+def _values(text: str, name: str) -> tuple[dict[int, Any], str | None]:
+    """Each document's value by index, read as Kubernetes reads it, or the first error."""
     from socle.formats.yaml import iter_documents
 
-    n = 0
+    out: dict[int, Any] = {}
     for doc in iter_documents(text, name):
         if doc.error is not None:
-            return n, doc.error.message
-        n += 1
-    return n, None
+            line = f" (line {doc.error.line})" if doc.error.line else ""
+            return out, f"{doc.error.message}{line}"
+        out[doc.index] = doc.obj
+    return out, None
+
+
+def _kind(v: Any) -> int:
+    for i, t in enumerate((bool, int, float, str, dict, list)):  # (bool before int)
+        if isinstance(v, t):
+            return i
+    return -1 if v is None else -2
+
+
+def _difference(a: Any, b: Any, at: str = "") -> str | None:
+    """The JSON pointer of the first place where ``a`` and ``b`` differ, type included (1 is
+    neither 1.0 nor true here), or None when they are the same."""
+    if _kind(a) != _kind(b):
+        return at or "/"
+    if isinstance(a, dict):
+        for k in a.keys() | b.keys():
+            if k not in a or k not in b:
+                return f"{at}/{k}"
+            found = _difference(a[k], b[k], f"{at}/{k}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return at or "/"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _difference(x, y, f"{at}/{i}")
+            if found is not None:
+                return found
+        return None
+    return None if a == b else (at or "/")
+
+
+def _check_rewrite(text: str, new: str, name: str,
+                   applied: dict[int, list[dict[str, Any]]]) -> str | None:
+    """None when ``new``, read as Kubernetes reads it, is ``text`` with the operations
+    ``applied`` and nothing else; else why the file must not be written."""
+    before, problem = _values(text, name)
+    if problem is not None:
+        return f"the file does not read cleanly: {problem}"
+    after, problem = _values(new, name)
+    if problem is not None:
+        return f"the fixed file would not read: {problem}"
+    if before.keys() != after.keys():
+        return "the fixed file would change the number of documents"
+    for index, value in before.items():
+        expected = value
+        if index in applied:
+            expected = copy.deepcopy(value)
+            try:
+                for op in applied[index]:
+                    expected = apply_op(expected, op)
+            except FixError as err:
+                return str(err)
+        where = _difference(expected, after[index])
+        if where is not None:
+            return (f"document {index + 1} would read differently at {where} than the fixes "
+                    "say (an anchor shared with another place, or a value Kubernetes types "
+                    "differently)")
+    return None
+
+
+def _encoding(data: bytes) -> tuple[bytes, str]:
+    """(byte order mark, codec) of a file's bytes, as :func:`socle.formats.yaml.decode` reads
+    them, to write it back the same way."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                       (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+                       (codecs.BOM_UTF8, "utf-8")):
+        if data.startswith(bom):
+            return bom, codec
+    return b"", "utf-8"
 
 
 def apply_fixes(findings: Iterable[Finding], dry_run: bool = False) -> FixResult:
@@ -247,15 +343,24 @@ def apply_fixes(findings: Iterable[Finding], dry_run: bool = False) -> FixResult
     from socle.formats.yaml import decode
 
     result = FixResult()
-    by_file, result.unfixable = plan(findings)
-    for path in sorted(by_file):
-        docs = by_file[path]
+    by_name, result.unfixable = plan(findings)
+    # one file under two names (a symbolic link and its target, "./a.yaml" and "a.yaml") is
+    # fixed once, through the first name
+    by_file: dict[str, tuple[str, dict[int, list[tuple[Finding, list[Any]]]]]] = {}
+    for name in sorted(by_name):
+        real = os.path.realpath(name)
+        if real not in by_file:
+            by_file[real] = (name, {})
+        merged = by_file[real][1]
+        for index, items in by_name[name].items():
+            merged.setdefault(index, []).extend(items)
+    for real, (path, docs) in by_file.items():
         try:
-            with open(path, "rb") as fh:
+            with open(real, "rb") as fh:
                 data = fh.read()
             text = decode(data, path)
         except Exception as err:
-            why = getattr(err, "strerror", None) or str(err)
+            why = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
             for items in docs.values():
                 result.failed.extend((f, f"cannot read: {why}") for f, _ in items)
             continue
@@ -265,23 +370,22 @@ def apply_fixes(findings: Iterable[Finding], dry_run: bool = False) -> FixResult
                                      for f, _ in items)
             continue
         part = FixResult()
-        new = fix_text(text, docs, part)
+        applied: dict[int, list[dict[str, Any]]] = {}
+        new = fix_text(text, docs, part, applied)
         result.failed.extend(part.failed)
         if new == text:
             result.fixed.extend(part.fixed)
             continue
-        before, _ = _count_documents(text, path)
-        after, problem = _count_documents(new, path)
-        if problem is not None or after != before:
-            why = problem or "the fixed file would change the number of documents"
-            result.failed.extend((f, f"not written: {why}") for f in part.fixed)
+        problem = _check_rewrite(text, new, path, applied)
+        if problem is not None:
+            result.failed.extend((f, f"not written: {problem}") for f in part.fixed)
             continue
         result.fixed.extend(part.fixed)
         result.diffs[path] = "".join(difflib.unified_diff(
             text.splitlines(keepends=True), new.splitlines(keepends=True),
             _label("a", path), _label("b", path)))
         if not dry_run:
-            _write_atomic(path, new, data)
+            _write_atomic(real, new, data)
             result.written.append(path)
     return result
 
@@ -291,14 +395,20 @@ def _label(side: str, path: str) -> str:
 
 
 def _write_atomic(path: str, text: str, original: bytes) -> None:
+    """Write ``text`` over the file ``path`` (no link: see apply_fixes) in the encoding of its
+    ``original`` bytes, keeping its mode and, where allowed, its owner."""
     directory = os.path.dirname(os.path.abspath(path))
-    bom = original.startswith(b"\xef\xbb\xbf")
+    bom, codec = _encoding(original)
     fd, tmp = tempfile.mkstemp(prefix=".socle-fix-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+            fh.write(bom + text.encode(codec))
+        st = os.stat(path)
         with contextlib.suppress(OSError):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            os.chmod(tmp, st.st_mode & 0o7777)
+        with contextlib.suppress(OSError):
+            if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                os.chown(tmp, st.st_uid, st.st_gid)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
