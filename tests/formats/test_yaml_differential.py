@@ -170,6 +170,9 @@ DOCS: list[tuple[str, Any]] = [
     ("%YAML 1.1\n---\na: 1\n", {"a": 1}),
     ("a: 1\na: 2\n", {"a": 2}),
     ("- - - deep\n", [[["deep"]]]),
+    ("k" * 1024 + ": 1\n", {"k" * 1024: 1}),  # (the longest implicit key YAML allows)
+    ('"' + "k" * 1022 + '": 1\n', {"k" * 1022: 1}),
+    ("k: " + "v" * 2000 + "\n", {"k": "v" * 2000}),
 ]
 
 # documents go-yaml v2 / sigs.k8s.io/yaml refuse
@@ -179,6 +182,9 @@ REFUSED = [
     "a: !!timestamp 12\n", 'a: "\\q"\n', 'a: "\\ud83d"\n', "a: !!binary '%%%'\n",
     # a flow closer where a block node starts (rapidyaml reads it as a plain scalar)
     "k: }\n", "k: ]\n", "- }\n", "a: 1\n]: 2\n", "k:\n  }\n", "k: # c\n  ]\n",
+    # an implicit key over 1,024 characters from its start to the ":" (rapidyaml takes it)
+    "k" * 1025 + ": 1\n", "a:\n  " + "k" * 1025 + ": 1\n", '"' + "k" * 1023 + '": 1\n',
+    "{" + "k" * 1100 + ": 1}\n", '["' + "\\U0001F600" * 103 + '": 1]\n',
 ]
 
 # (document with one slot, path to the slot's value)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from scan_testing import write_controls
 from socle.core.finding import Finding
 from socle.security.fix import apply_fixes, apply_op

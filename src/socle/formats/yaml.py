@@ -268,6 +268,11 @@ _NUMBER_ENDS = frozenset("0123456789abcdefABCDEF_nN")
 # what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
 # writes "0e5" as a string, hence the lookahead
 _JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
+# A plain or quoted key ends at most 1024 characters after it starts (YAML's limit for an
+# implicit key, which go-yaml and PyYAML enforce and rapidyaml does not: a longer one is an
+# error). A decoded key longer than this may have been written longer than 1024 characters
+# (an escape such as "\U0001F600" is ten characters for one): the reference loader decides.
+_LONG_KEY = 102
 # beyond int64 (negative) or uint64, go-yaml reads an integer as a float and orjson does too,
 # but such a float is left to the reference loader rather than trust two roundings to agree
 _BIG_FLOAT = 9.2e18
@@ -289,7 +294,8 @@ def _numeric_risky(s: str, key: bool) -> bool:
 
 def _typed_count(obj: Any) -> int:
     """The number of values in a decoded document, itself included (rapidyaml's node count),
-    or -1 when a key or string in it may be typed differently by go-yaml (see above).
+    or -1 when a key or string in it may be typed differently by go-yaml, or a key may be too
+    long for it (see above).
 
     The mapping and sequence loops repeat each other on purpose: this walk runs over every
     value of every document, and sharing the value checks (a separate key pass, one loop over
@@ -298,7 +304,8 @@ def _typed_count(obj: Any) -> int:
     if type(obj) is dict:
         count += len(obj)
         for key, value in obj.items():
-            if key in _RISKY_KEYS or (key[0] in _NUMERIC_START and _numeric_risky(key, True)):
+            if key in _RISKY_KEYS or len(key) > _LONG_KEY or (
+                    key[0] in _NUMERIC_START and _numeric_risky(key, True)):
                 return -1
             kind = type(value)
             if kind is str:

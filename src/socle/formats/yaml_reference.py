@@ -229,8 +229,10 @@ def load(text: str, file: str, line: int, strict: bool) -> tuple[Any, InputError
         return None, DuplicateKeyError(str(err.problem), file, line - 1 + rel_line, col)
     except yaml.MarkedYAMLError as err:
         rel_line, col = _mark(err)
-        return None, InputError(_describe(err), file,
-                                line - 1 + rel_line if rel_line else line, col)
+        message = _describe(err)
+        if col > 1024:  # (the likely cause, the parser's own words do not say it)
+            message += " (a key may be at most 1,024 characters long; this line is longer)"
+        return None, InputError(message, file, line - 1 + rel_line if rel_line else line, col)
     except InputError as err:
         err.file, err.line = file, line
         return None, err
