@@ -197,6 +197,18 @@ metadata:
 data: {{{value}: v}}
 """
 
+COMMAND = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: q{i}
+spec:
+  containers:
+  - name: c
+    image: curlimages/curl:8.5.0
+    command: [curl, {value}]
+"""
+
 # (template, plain scalar, what go-yaml v2 makes of it, so what kubeconform says)
 SCALARS: list[tuple[str, str, str]] = [
     (REPLICAS, "0x10", "valid"),  # YAML 1.1 hex int
@@ -249,6 +261,11 @@ SCALARS: list[tuple[str, str, str]] = [
     (DATA_KEY, "k: " + "v" * 3000 + "\n  other", "valid"),  # a long value is fine
     (FLOW_KEY, "k" * 1100, "invalid"),
     (FLOW_KEY, "k" * 1000, "valid"),
+    # go-yaml v2 ends a plain scalar at a "?" in a flow collection, then fails
+    (COMMAND, "http://localhost/health?full=1", "invalid"),
+    (COMMAND, "'http://localhost/health?full=1'", "valid"),
+    (COMMAND, "-fsS #x", "invalid"),  # the comment eats the "]"
+    (COMMAND, "-fsS]\t# x", "valid"),  # a tab, then a comment (the template's "]" in it)
 ]
 
 

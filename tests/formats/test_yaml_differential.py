@@ -173,6 +173,15 @@ DOCS: list[tuple[str, Any]] = [
     ("k" * 1024 + ": 1\n", {"k" * 1024: 1}),  # (the longest implicit key YAML allows)
     ('"' + "k" * 1022 + '": 1\n', {"k" * 1022: 1}),
     ("k: " + "v" * 2000 + "\n", {"k": "v" * 2000}),
+    # a "?" starting a flow entry is a key indicator (rapidyaml read "?x" as a string)
+    ("k: [?x]\n", {"k": [{"x": None}]}), ("k: [b, ?c]\n", {"k": ["b", {"c": None}]}),
+    ("k: {?b: c}\n", {"k": {"b": "c"}}), ('k: ["x?y", \'a?\']\n', {"k": ["x?y", "a?"]}),
+    ("k: x?y\n", {"k": "x?y"}), ("k: [a] # what?\n", {"k": ["a"]}),
+    # tabs as separators, which rapidyaml misread next to flow collections
+    ("k:\t{b: c}\n", {"k": {"b": "c"}}), ("k: {b:\tc}\n", {"k": {"b": "c"}}),
+    ("k: [b\t, c]\n", {"k": ["b", "c"]}), ("k: {b: c}\t# x\n", {"k": {"b": "c"}}),
+    ("k: |-2 # c\n   x\n", {"k": " x"}), ("k: | #c\n  x\n", {"k": "x\n"}),
+    ("k: ! x\n", {"k": "x"}),
 ]
 
 # documents go-yaml v2 / sigs.k8s.io/yaml refuse
@@ -185,6 +194,17 @@ REFUSED = [
     # an implicit key over 1,024 characters from its start to the ":" (rapidyaml takes it)
     "k" * 1025 + ": 1\n", "a:\n  " + "k" * 1025 + ": 1\n", '"' + "k" * 1023 + '": 1\n',
     "{" + "k" * 1100 + ": 1}\n", '["' + "\\U0001F600" * 103 + '": 1]\n',
+    # go-yaml v2 ends a plain scalar at a "?" in a flow collection (libyaml 0.2, the reference
+    # loader's parser, and rapidyaml read on)
+    "k: [curl, http://x/health?full=1]\n", "k: {a: b?}\n", "[a?b]\n", "k: [a ?b]\n",
+    "k: [\n  http://x?y\n]\n", "k: [a, {b: c?d}]\n",
+    # what rapidyaml reads and go-yaml refuses: a comment eating a flow collection's closer,
+    # anchors, aliases and tags without a name, "%" starting a node, text after a block
+    # scalar header, a tab where go-yaml allows none
+    "k: {b: c #x}\n", "k: & x\n", "k: [x, &]\n", "k: [x, *]\n", "k: [x, !]\n", "k: [%x]\n",
+    "k: {a: %y}\n", "k: |2 x\n", "env:\n  | - name: A\n", "- \tx\n", "k: |\n  \tx\n",
+    # rapidyaml makes a key with leading spaces of the line after this comment
+    "v:\n  - a\n  - name #x: v\n    b: {}\n",
 ]
 
 # (document with one slot, path to the slot's value)
@@ -217,8 +237,10 @@ def _check_fast(doc: str, expected: Any) -> None:
 def test_plain_scalar_is_typed_as_go_yaml_v2(text: str, expected: Any) -> None:
     assert same(resolve_plain(text), expected)
     for context, path in CONTEXTS:
-        if _FLOW_CHARS.intersection(text) and _FLOW_CHARS.intersection(context):
-            continue  # "a,b" is one scalar only outside flow collections
+        if (_FLOW_CHARS | {"?"}).intersection(text) and _FLOW_CHARS.intersection(context):
+            # "a,b" is one scalar only outside flow collections; in them go-yaml v2 ends a
+            # plain scalar at a "?" and refuses the rest (test_refused_like_kubernetes)
+            continue
         doc = context.format(text)
         got = reference_load(doc)
         assert same(_at(got, path), expected), f"reference read {doc!r} as {got!r}"
@@ -570,3 +592,85 @@ def test_anchored_documents_rapidyaml_resolves_read_as_go_yaml_v2(go_yaml_v2: Pa
              zip(docs, _ask(go_yaml_v2, [d for d, _ in docs]), strict=True)
              if got is _REFUSED or not same(mine, got)]
     assert not wrong, wrong[:5]
+
+
+_MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+    tier: "front"
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25
+          args: [--port, "8080"]
+          command:
+            - sh
+            - -c
+            - |
+              echo start
+          env:
+            - name: A
+              value: x
+      volumes:
+      - name: v
+        emptyDir: {}
+"""
+_INSERTS = [" ", "  ", "\t", "- ", ":", ": ", "#", " #x", "?", "|", ">", "'", '"', "-", "---",
+            "...", "{", "}", "[", "]", ",", "&a ", "*a", "!", "%", "@", "\\", "x", "|2 ", "? "]
+
+
+def _mutate(rng: random.Random, lines: list[str]) -> str:
+    """A manifest with one to three typing slips: a line re-indented, a character put in or
+    taken out, a line repeated or joined to the next."""
+    ls = list(lines)
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(len(ls) - 1)
+        op = rng.random()
+        if op < 0.3:
+            body = ls[i].lstrip(" ")
+            indent = len(ls[i]) - len(body) + rng.choice([-3, -2, -1, 1, 2, 3])
+            ls[i] = " " * max(0, indent) + body
+        elif op < 0.6:
+            j = rng.randint(0, len(ls[i]))
+            ls[i] = ls[i][:j] + rng.choice(_INSERTS) + ls[i][j:]
+        elif op < 0.75:
+            if ls[i]:
+                j = rng.randrange(len(ls[i]))
+                ls[i] = ls[i][:j] + ls[i][j + 1:]
+        elif op < 0.85:
+            ls.insert(i, ls[i])
+        else:
+            ls[i] = ls[i] + rng.choice(["", " "]) + ls.pop(i + 1).lstrip()
+    return "\n".join(ls)
+
+
+def test_mistyped_manifests_the_fast_path_takes_read_as_go_yaml_v2(go_yaml_v2: Path) -> None:
+    """Whatever slips a hand-edited manifest has, a document rapidyaml is trusted with reads as
+    go-yaml v2 reads it: the same value, never one go-yaml refuses. (This found "?" in flow
+    collections, comments inside them, tabs, bare anchors and block scalar headers.)"""
+    rng = random.Random(20261127)
+    lines = _MANIFEST.split("\n")
+    docs: list[tuple[str, Any]] = []
+    with quiet_native_stderr():
+        for _ in range(6000):
+            doc = _mutate(rng, lines)
+            ok, value = fast_load(doc)
+            if ok:
+                docs.append((doc, value))
+    assert len(docs) > 1000
+    wrong = [(doc, mine, "refused" if got is _REFUSED else got) for (doc, mine), got in
+             zip(docs, _ask(go_yaml_v2, [d for d, _ in docs]), strict=True)
+             if got is _REFUSED or not same(mine, got)]
+    assert not wrong, wrong[:3]

@@ -292,6 +292,15 @@ def _numeric_risky(s: str, key: bool) -> bool:
                 and _JSON_NUMBER.match(s))
 
 
+# a key that starts like a number, or with a space (only a quoted key does: rapidyaml makes one
+# of a line after a comment it misreads, "- a #c: v" then a deeper "  b: 1")
+_KEY_START = _NUMERIC_START | {" ", "\t"}
+
+
+def _risky_key(key: str) -> bool:
+    return key[0] in " \t" or _numeric_risky(key, True)
+
+
 def _typed_count(obj: Any) -> int:
     """The number of values in a decoded document, itself included (rapidyaml's node count),
     or -1 when a key or string in it may be typed differently by go-yaml, or a key may be too
@@ -305,7 +314,7 @@ def _typed_count(obj: Any) -> int:
         count += len(obj)
         for key, value in obj.items():
             if key in _RISKY_KEYS or len(key) > _LONG_KEY or (
-                    key[0] in _NUMERIC_START and _numeric_risky(key, True)):
+                    key[0] in _KEY_START and _risky_key(key)):
                 return -1
             kind = type(value)
             if kind is str:
@@ -350,6 +359,81 @@ def _indicator_starts_node(text: str, chars: str = "&*!") -> bool:
                     and _starts_node(text, at):
                 return True
             at = text.find(char, after)
+    return False
+
+
+def _bare_indicator(text: str, chars: str) -> bool:
+    """True when an indicator among ``chars`` starts a node with nothing usable after it: an
+    anchor or alias without a name ("a: & x", "[x, *]"), a tag without one before a flow
+    indicator or the end ("[x, !]"), or a "%" ("[%x]"). go-yaml refuses all of them;
+    rapidyaml reads them as empty or plain values."""
+    size = len(text)
+    for char in chars:
+        at = text.find(char)
+        while at >= 0:
+            after = at + 1
+            bare = after >= size or text[after] in ",[]{}" or (
+                char != "!" and text[after].isspace())
+            if (bare or char == "%") and _starts_node(text, at):
+                return True
+            at = text.find(char, after)
+    return False
+
+
+# a line that leaves a flow collection open ("args: [", "{a: 1,"), or a flow collection that
+# starts a node on the line of a "?" ("- [a, b?", "k: {x: y?"): see _question_in_flow
+_OPEN_FLOW_LINE = re.compile(r"[\[{,][ \t]*(?:#[^\n]*)?$", re.M)
+_FLOW_DOCUMENT = re.compile(r"\s*+[\[{]")
+_FLOW_START = re.compile(r"(?:^|[:\-?,\[{][ \t]|[\[{,])[ \t]*[\[{]")
+
+
+def _comment_in_flow(text: str) -> bool:
+    """True when a comment may start inside a flow collection on its line ("{b: c #x}"):
+    go-yaml reads the rest of the line as the comment (the collection is then unclosed),
+    rapidyaml reads "c #x". Approximate, erring towards True."""
+    for mark in (" #", "\t#"):
+        at = text.find(mark)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            line = text[start:at]
+            if line.count("[") + line.count("{") > line.count("]") + line.count("}"):
+                return True
+            at = text.find(mark, at + 2)
+    return False
+
+
+# what may follow a block scalar indicator on its line: indentation and chomping indicators,
+# then spaces and a comment
+_BLOCK_HEADER = re.compile(r"(?:[+-]?[1-9]?|[1-9][+-])(?:[ \t]*+\r?$|[ \t]++#[^\n]*+$)", re.M)
+
+
+def _bad_block_header(text: str) -> bool:
+    """True when a block scalar header has something else after its indicators ("a: |2 x",
+    "- | text"): go-yaml refuses it, rapidyaml reads an empty or other value. (A line of a
+    block scalar's content that starts with "|" or ">" counts too: the reference loader
+    decides.)"""
+    for char in "|>":
+        at = text.find(char)
+        while at >= 0:
+            if _BLOCK_HEADER.match(text, at + 1) is None and _starts_node(text, at):
+                return True
+            at = text.find(char, at + 1)
+    return False
+
+
+def _question_in_flow(text: str) -> bool:
+    """True when a "?" may stand in a flow collection: go-yaml v2 ends a plain scalar there
+    ("[http://x?y=1]" is an error) and reads "[?x]" as a mapping; rapidyaml and libyaml 0.2
+    read both as strings. Approximate, erring towards True (the reference loader decides)."""
+    if _FLOW_DOCUMENT.match(text) or _OPEN_FLOW_LINE.search(text):
+        return True  # (flow collections over several lines)
+    at = text.find("?")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = text[start:at]
+        if ("[" in line or "{" in line) and _FLOW_START.search(line):
+            return True
+        at = text.find("?", at + 1)
     return False
 
 
@@ -409,7 +493,7 @@ _MANY_ANCHORS = 32
 
 # every byte but those the gate looks for (the characters below and anything not ASCII): what
 # is left of a document after deleting them says which of the gate's tests can apply
-_SPECIAL = b"%<&*!@`[]{}\\" + bytes(range(0x80, 0x100))
+_SPECIAL = b"%<&*!@`[]{}\\?\t" + bytes(range(0x80, 0x100))
 _NOT_SPECIAL = bytes(b for b in range(256) if b not in _SPECIAL)
 
 
@@ -419,13 +503,29 @@ def _gate(text: str, data: bytes | None = None) -> int:
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
     special = data.translate(None, _NOT_SPECIAL)  # one pass in C over the document
+    if ("|" in text or ">" in text) and _bad_block_header(text):
+        return _REFERENCE
     if not special:
         return _FAST  # (40% of the benchmark corpus)
     if text[0] in "&*!%" or (b"%" in special and "\n%" in text) \
             or (b"<" in special and "<<" in text):
         return _REFERENCE
+    if b"\t" in special:
+        # rapidyaml reads a tab next to flow indicators, after "- " or at the start of a block
+        # scalar's first line otherwise than go-yaml ("a:\t{b: c}" as one key): the
+        # reference loader reads every document with a tab
+        return _REFERENCE
+    if b"[" in special or b"{" in special:
+        if b"?" in special and _question_in_flow(text):
+            return _REFERENCE
+        if "#" in text and _comment_in_flow(text):
+            return _REFERENCE
+    if b"%" in special and _bare_indicator(text, "%"):
+        return _REFERENCE
     anchors = False
     if b"&" in special or b"*" in special or b"!" in special:
+        if _bare_indicator(text, "&*!"):
+            return _REFERENCE
         if b"!" in special and _indicator_starts_node(text, "!"):
             return _REFERENCE  # tags
         anchors = _indicator_starts_node(text, "&*")

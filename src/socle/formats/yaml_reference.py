@@ -193,6 +193,34 @@ def _check_expansion(root: yaml.Node) -> None:
                     stack.append((v, False))
 
 
+def _check_flow_questions(root: yaml.Node) -> None:
+    """Refuse a plain scalar with a "?" in a flow collection ("[http://x?y=1]"): go-yaml v2
+    ends the scalar at the "?" and then fails, where libyaml 0.2 (this loader) reads it whole.
+    (A "?" that starts a flow entry, "[?x]", is a key indicator for both.)"""
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    seen: set[int] = set()
+    while stack:
+        node, in_flow = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if in_flow and not node.style and "?" in node.value:  # (plain: None or "")
+                mark = node.start_mark
+                raise yaml.MarkedYAMLError(
+                    "while scanning a plain scalar in a flow collection", mark,
+                    "found '?', which go-yaml reads as a key indicator (quote the value)",
+                    mark)
+            continue
+        flow = in_flow or bool(getattr(node, "flow_style", False))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((c, flow) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append((k, flow))
+                stack.append((v, flow))
+
+
 def _reference_load(text: str, strict: bool) -> Any:
     loader_cls = _StrictLoader if strict else _K8sLoader
     loader = loader_cls(text)
@@ -202,6 +230,8 @@ def _reference_load(text: str, strict: bool) -> Any:
             return _EMPTY
         if text.count("*") > _HARMLESS_ALIASES:
             _check_expansion(node)
+        if "?" in text and ("[" in text or "{" in text):
+            _check_flow_questions(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
