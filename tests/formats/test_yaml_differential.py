@@ -182,6 +182,9 @@ DOCS: list[tuple[str, Any]] = [
     ("k: [b\t, c]\n", {"k": ["b", "c"]}), ("k: {b: c}\t# x\n", {"k": {"b": "c"}}),
     ("k: |-2 # c\n   x\n", {"k": " x"}), ("k: | #c\n  x\n", {"k": "x\n"}),
     ("k: ! x\n", {"k": "x"}),
+    ("10.: a\n", {"10": "a"}), ("k: 1_0.\n", {"k": 10.0}),  # "10." is a float for go-yaml
+    ("k: &a-b_1 x\nl: *a-b_1\n", {"k": "x", "l": "x"}), ('k: "a\\\\/b"\n', {"k": "a\\/b"}),
+    ("k: {b: c} # d\n", {"k": {"b": "c"}}),
 ]
 
 # documents go-yaml v2 / sigs.k8s.io/yaml refuse
@@ -205,6 +208,11 @@ REFUSED = [
     "k: {a: %y}\n", "k: |2 x\n", "env:\n  | - name: A\n", "- \tx\n", "k: |\n  \tx\n",
     # rapidyaml makes a key with leading spaces of the line after this comment
     "v:\n  - a\n  - name #x: v\n    b: {}\n",
+    # anchor and alias names go-yaml does not take (ASCII letters, digits, "_", "-" only), an
+    # unquoted cron schedule (an alias to nothing), "\/" (a YAML 1.2 escape: libyaml 0.2 and
+    # rapidyaml read it), text after a flow collection on its line
+    "k: &n\\ x\n", "k: &!n x\n", "k: &n} x\n", "- *.example.com\n", "s: */5 * * * *\n",
+    'k: "http:\\/\\/x"\n', '{"k": "a\\/b"}\n', "- {a: 1}   - b\n", "k: [x] y\n",
 ]
 
 # (document with one slot, path to the slot's value)

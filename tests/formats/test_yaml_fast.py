@@ -199,7 +199,7 @@ def _gate_scanning_everything(text: str) -> int:
         return y._REFERENCE
     anchors = False
     if "&" in text or "*" in text or "!" in text:
-        if y._bare_indicator(text, "&*!"):
+        if y._bare_indicator(text, "!") or y._odd_anchor_name(text):
             return y._REFERENCE
         if "!" in text and y._indicator_starts_node(text, "!"):
             return y._REFERENCE
@@ -213,19 +213,22 @@ def _gate_scanning_everything(text: str) -> int:
     for m in _RESERVED_CHAR.finditer(text):
         if m.start() == 0 or text[m.start() - 1] in y._BEFORE_RESERVED:
             return y._REFERENCE
+    if ("]" in text or "}" in text) and y._AFTER_FLOW.search(text):
+        return y._REFERENCE
     if ("]" in text or "}" in text) and text[len(text) - len(text.lstrip())] not in "[{" \
             and y._closer_starts_node(text):
         return y._REFERENCE
     if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
         return y._REFERENCE
-    if ("\\u" in text or "\\U" in text) and y._ODD_TEXT.search(text) is not None:
+    if "\\/" in text or (
+            ("\\u" in text or "\\U" in text) and y._ODD_TEXT.search(text) is not None):
         return y._REFERENCE
     return y._ANCHORS if anchors else y._FAST
 
 
 _GATE_PIECES = [*PIECES, "]", "}", "{}", "[]", "k: }", "- ]", "\\u", "\\ud800", "\\U0000d800",
                 "\x85", "\u2028", "é", "25%", "a@b.c", "&x ", "*x", "a: &x\n", "\n  - ", "\t",
-                "?", " #x", "|", "|2 x", ">-", "% ", "& ", "!]"]
+                "?", " #x", "|", "|2 x", ">-", "% ", "& ", "!]", "&n\\", "*.x", "} x", "\\/"]
 
 
 @settings(max_examples=4000, deadline=None)

@@ -263,8 +263,9 @@ _TYPED_WORDS = (_BOOL_TRUE | _BOOL_FALSE | _NULLS) - {"true", "false", "null", "
 # keys go-yaml reads as null (plain "~:", "null:" or an empty key), which Kubernetes refuses
 _RISKY_KEYS = _TYPED_WORDS | {"", "null"}
 _NUMERIC_START = frozenset("-+.0123456789")
-# a number go-yaml reads ends with a digit, a hex digit, "_" or the "f"/"n" of .inf/.nan
-_NUMBER_ENDS = frozenset("0123456789abcdefABCDEF_nN")
+# a number go-yaml reads ends with a digit, a hex digit, "_", the "f"/"n" of .inf/.nan or a
+# "." ("10." is a float)
+_NUMBER_ENDS = frozenset("0123456789abcdefABCDEF_nN.")
 # what rapidyaml writes as a JSON number when it is plain (so as a string it was quoted); it
 # writes "0e5" as a string, hence the lookahead
 _JSON_NUMBER = re.compile(r"-?(?:0(?![eE])|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
@@ -380,6 +381,39 @@ def _bare_indicator(text: str, chars: str) -> bool:
     return False
 
 
+# what go-yaml v2 takes as an anchor's or alias's name: ASCII letters, digits, "_" and "-", then
+# a space, a line break, a flow indicator or the end (rapidyaml takes any other character; a
+# closer in block context, "k: &n} x", is _AFTER_FLOW's)
+_ANCHOR_NAME = re.compile(r"[0-9A-Za-z_-]++(?=[\s,\]}]|\Z)")
+
+
+def _odd_anchor_name(text: str) -> bool:
+    """True when an anchor or alias starting a node has a name go-yaml refuses ("&n\\ x",
+    "*.example.com", "& x")."""
+    size = len(text)
+    for char in "&*":
+        at = text.find(char)
+        while at >= 0:
+            name = _ANCHOR_NAME.match(text, at + 1)
+            if (name is None or (name.end() < size and text[name.end()] in ",]}"
+                                 and not _in_flow(text, at))) and _starts_node(text, at):
+                return True
+            at = text.find(char, at + 1)
+    return False
+
+
+def _in_flow(text: str, at: int) -> bool:
+    """Whether more flow collections open than close on the line before ``at`` (roughly: a
+    flow collection over several lines counts as closed)."""
+    line = text[text.rfind("\n", 0, at) + 1:at]
+    return line.count("[") + line.count("{") > line.count("]") + line.count("}")
+
+
+# text after a flow collection on its line ("- {a: 1}   - b"): go-yaml refuses it, rapidyaml
+# drops it (a "]" or "}" in a plain scalar, followed by a space and more, matches too)
+_AFTER_FLOW = re.compile(r"[\]}][ \t]++[^\s#,\]}:]")
+
+
 # a line that leaves a flow collection open ("args: [", "{a: 1,"), or a flow collection that
 # starts a node on the line of a "?" ("- [a, b?", "k: {x: y?"): see _question_in_flow
 _OPEN_FLOW_LINE = re.compile(r"[\[{,][ \t]*(?:#[^\n]*)?$", re.M)
@@ -394,9 +428,7 @@ def _comment_in_flow(text: str) -> bool:
     for mark in (" #", "\t#"):
         at = text.find(mark)
         while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            line = text[start:at]
-            if line.count("[") + line.count("{") > line.count("]") + line.count("}"):
+            if _in_flow(text, at):
                 return True
             at = text.find(mark, at + 2)
     return False
@@ -524,7 +556,8 @@ def _gate(text: str, data: bytes | None = None) -> int:
         return _REFERENCE
     anchors = False
     if b"&" in special or b"*" in special or b"!" in special:
-        if _bare_indicator(text, "&*!"):
+        if _bare_indicator(text, "!") or (
+                (b"&" in special or b"*" in special) and _odd_anchor_name(text)):
             return _REFERENCE
         if b"!" in special and _indicator_starts_node(text, "!"):
             return _REFERENCE  # tags
@@ -544,14 +577,16 @@ def _gate(text: str, data: bytes | None = None) -> int:
             if at == 0 or text[at - 1] in _BEFORE_RESERVED:
                 return _REFERENCE
             at = text.find(char, at + 1)
+    if (b"]" in special or b"}" in special) and _AFTER_FLOW.search(text):
+        return _REFERENCE
     if (b"]" in special or b"}" in special) and text[len(text) - len(text.lstrip())] not in "[{" \
             and _closer_starts_node(text):
         return _REFERENCE
     if not special.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):
         return _REFERENCE
-    if b"\\" in special and ("\\u" in text or "\\U" in text) \
-            and _ODD_TEXT.search(text) is not None:
-        return _REFERENCE
+    if b"\\" in special and ("\\/" in text or (
+            ("\\u" in text or "\\U" in text) and _ODD_TEXT.search(text) is not None)):
+        return _REFERENCE  # (an escaped "/" is YAML 1.2: go-yaml refuses it, rapidyaml not)
     return _ANCHORS if anchors else _FAST
 
 

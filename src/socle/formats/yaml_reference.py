@@ -221,6 +221,37 @@ def _check_flow_questions(root: yaml.Node) -> None:
                 stack.append((v, flow))
 
 
+_ESCAPED_SLASH = re.compile(r"(?<!\\)(?:\\\\)*+\\/")
+
+
+def _check_escaped_slashes(text: str, root: yaml.Node) -> None:
+    """Refuse "\\/" in a double-quoted scalar: YAML 1.2 (libyaml 0.2, this loader) reads it as
+    "/", YAML 1.1 (go-yaml v2) has no such escape and refuses the document."""
+    stack: list[yaml.Node] = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.style == '"':
+                span = text[node.start_mark.index:node.end_mark.index]
+                found = _ESCAPED_SLASH.search(span)
+                if found is not None:
+                    mark = node.start_mark
+                    raise yaml.MarkedYAMLError(
+                        "while parsing a quoted scalar", mark,
+                        "found unknown escape character '/' (YAML 1.1 has no \\/: write /)",
+                        mark)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append(k)
+                stack.append(v)
+
+
 def _reference_load(text: str, strict: bool) -> Any:
     loader_cls = _StrictLoader if strict else _K8sLoader
     loader = loader_cls(text)
@@ -232,6 +263,8 @@ def _reference_load(text: str, strict: bool) -> Any:
             _check_expansion(node)
         if "?" in text and ("[" in text or "{" in text):
             _check_flow_questions(node)
+        if "\\/" in text:
+            _check_escaped_slashes(text, node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
