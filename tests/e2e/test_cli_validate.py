@@ -399,3 +399,20 @@ def test_config_paths_are_inputs_from_the_current_folder(tmp_path: Path, command
     assert at_root.code == 1 and "apps/bad.yaml" in at_root.out, at_root.err
     below = run_socle(command, "-o", "tap", cwd=tmp_path / "docs")
     assert below.code == 2 and below.err.strip() == f"socle {command}: apps: no such file or folder"
+
+
+@pytest.mark.parametrize("command", ["validate", "check", "test", "scan"])
+def test_a_deleted_current_folder_is_one_line_not_a_traceback(tmp_path: Path,
+                                                              command: str) -> None:
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    # (a shell: a process cannot be started in a folder that no longer exists)
+    proc = subprocess.run(["sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh",
+                           str(gone), sys.executable, "-m", "socle.cli.main", command, "."],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"socle {command}: the current folder no longer exists (was it "
+                           "deleted?); change to an existing folder\n")

@@ -112,6 +112,20 @@ def test_split_documents_keeps_inline_content_and_drops_empty_documents() -> Non
     assert [d.obj for d in iter_documents(text)] == [{"a": 1}, "text\n"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_document_after_document_end_without_a_marker_is_an_error(newline: str) -> None:
+    # kubectl, kubeconform and conftest cut at "---" lines and read the first document of a
+    # part: "b" and "c" would be dropped without a word
+    text = "a: 1\n...\nb: 2\n... # end\n# c\nc: 3\n---\nd: 4\n...\n# only a comment\n"
+    docs = list(iter_documents(text.replace("\n", newline), "f.yaml"))
+    assert [(d.index, d.line, d.obj) for d in docs] == [
+        (0, 1, {"a": 1}), (1, 3, None), (2, 6, None), (3, 8, {"d": 4})]
+    for d in docs[1:3]:
+        assert d.error is not None and d.error.line == d.line
+        assert d.error.message == ("this document follows a '...' line without '---': kubectl,"
+                                   " kubeconform and conftest ignore it (start it with '---')")
+
+
 def test_null_documents_count_in_the_index() -> None:
     docs = list(iter_documents("a: 1\n---\n~\n---\nb: 2\n"))
     assert [(d.index, d.obj) for d in docs] == [(0, {"a": 1}), (2, {"b": 2})]

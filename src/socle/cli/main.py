@@ -87,6 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from socle.core.errors import SocleError
 
     _isolate_native_stderr()
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # (every relative path and the config search would fail)
+        print(f"socle {args.command}: the current folder no longer exists (was it deleted?);"
+              " change to an existing folder", file=sys.stderr)
+        return 2
     import importlib
 
     module = importlib.import_module(COMMANDS[args.command][0])

@@ -749,7 +749,9 @@ _EMPTY = object()
 
 # --- splitting a stream into documents -------------------------------------------------------
 
-_MARKER = re.compile(r"^(---|\.\.\.)(?=\s|$)")
+# (a "---" directly followed by "#" is a separator for kubectl and kubeconform, though not for
+# YAML: "---#c" is cut there too)
+_MARKER = re.compile(r"^(---(?=[\s#]|$)|\.\.\.(?=\s|$))")
 
 
 # YAML's own line breaks (str.splitlines also breaks on \f, \v, \x1c-\x1e and would shift
@@ -758,14 +760,34 @@ _MARKER = re.compile(r"^(---|\.\.\.)(?=\s|$)")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 
 
-_MARKER_LINE = re.compile(r"^(?:---|\.\.\.)(?=\s|\Z)", re.MULTILINE)
+_MARKER_LINE = re.compile(r"^(?:---(?=[\s#]|\Z)|\.\.\.(?=\s|\Z))", re.MULTILINE)
+
+
+class AfterDocumentEnd(str):
+    """The text of a document that follows a ``...`` line with no ``---`` before it. YAML reads
+    it, but kubectl, kubeconform and conftest cut a stream at ``---`` lines only and read the
+    first document of each part: they drop it without a word. :func:`load_document` makes it
+    an input error, so that the resources a file seems to hold are the ones applied."""
+
+    __slots__ = ()
+
+
+_AFTER_END = ("this document follows a '...' line without '---': kubectl, kubeconform and "
+              "conftest ignore it (start it with '---')")
+
+
+def _after_end(chunk: tuple[int, str] | None, after_end: bool) -> tuple[int, str] | None:
+    if chunk is None or not after_end:
+        return chunk
+    return (chunk[0], AfterDocumentEnd(chunk[1]))
 
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) for each document of a stream; empty ones are dropped.
 
     The text of a document keeps the ``---`` line when content follows the marker on it.
-    Line numbers are 1-based and point at the first line with content.
+    Line numbers are 1-based and point at the first line with content. A document after a
+    ``...`` line without a ``---`` is an :class:`AfterDocumentEnd`.
     """
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         yield from _split_lines(text)  # old Mac line ends: count them one line at a time
@@ -773,15 +795,17 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # offset where the current chunk starts
     start_line = 0  # its 0-based line number
     directives_done = False
+    after_end = False  # whether the current chunk follows a "..." line (and no "---")
     for at in _marker_lines(text):
         end = text.find("\n", at)
         end = len(text) if end < 0 else end + 1
         if text[at] == "-" and not directives_done and _first_content(text, start, at) == "%":
             directives_done = True  # directives belong to the document this marker opens
             continue
-        chunk = _emit_text(text, start, at, start_line)
+        chunk = _after_end(_emit_text(text, start, at, start_line), after_end)
         if chunk is not None:
             yield chunk
+        after_end = text[at] == "."
         rest = text[at + 3:end]
         marker_line = start_line + text.count("\n", start, at)
         if text[at] == "-" and rest.strip() and not rest.lstrip().startswith("#"):
@@ -789,7 +813,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         else:
             start, start_line = end, marker_line + 1
         directives_done = False
-    chunk = _emit_text(text, start, len(text), start_line)
+    chunk = _after_end(_emit_text(text, start, len(text), start_line), after_end)
     if chunk is not None:
         yield chunk
 
@@ -799,7 +823,8 @@ def _marker_lines(text: str) -> Iterator[int]:
     ``_MARKER_LINE.finditer`` finds, found with plain substring searches (a regular expression
     anchored at every line start costs more than all the rest of the splitting)."""
     size = len(text)
-    if text.startswith(("---", "...")) and (size == 3 or text[3].isspace()):
+    if text.startswith(("---", "...")) and (size == 3 or text[3].isspace() or (
+            text[3] == "#" and text[0] == "-")):
         yield 0
     dash = text.find("\n---")
     dots = text.find("\n...")
@@ -810,7 +835,8 @@ def _marker_lines(text: str) -> Iterator[int]:
         else:
             at = dots + 1
             dots = text.find("\n...", at)
-        if at + 3 == size or text[at + 3].isspace():
+        if at + 3 == size or text[at + 3].isspace() or (text[at + 3] == "#"
+                                                        and text[at] == "-"):
             yield at
 
 
@@ -845,6 +871,7 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # line index where the current chunk starts
     lines: list[str] = []
     directives = False
+    after_end = False
     for number, match in enumerate(_LINE.finditer(text)):
         line = match.group()
         if line.startswith("%") and not any(_has_content(x) for x in lines):
@@ -858,9 +885,10 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
             directives = False
             lines.append(line)
             continue
-        chunk = _emit(start, lines)
+        chunk = _after_end(_emit(start, lines), after_end)
         if chunk is not None:
             yield chunk
+        after_end = m.group(1) == "..."
         rest = line[3:]
         if m.group(1) == "---" and rest.strip() and not rest.lstrip().startswith("#"):
             lines = [line]
@@ -868,7 +896,7 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
         else:
             lines = []
             start = number + 1
-    chunk = _emit(start, lines)
+    chunk = _after_end(_emit(start, lines), after_end)
     if chunk is not None:
         yield chunk
 
@@ -920,6 +948,9 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
     """Read one document's text into a Document; errors are returned on it, never raised."""
     doc = Document(obj=None, file=file, index=index, line=line, text=text, format="yaml",
                    _locate=positions)
+    if type(text) is AfterDocumentEnd:
+        doc.error = InputError(_AFTER_END, file, line)
+        return doc
     if len(text) > MAX_DOCUMENT_BYTES:
         doc.error = InputError(
             f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
