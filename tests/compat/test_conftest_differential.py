@@ -371,3 +371,55 @@ def test_files_are_found_named_and_ignored_as_conftest_does(
     assert c.returncode == 1 and s.returncode == 1, (c.stderr, s.stderr)
     ours = sorted({f["file"] for f in json.loads(s.stdout)["findings"]})
     assert ours == theirs
+
+
+# --- dotenv, mistyped ---------------------------------------------------------------------------
+
+_DOTENV = """\
+# comment
+export DB_HOST=localhost
+DB_PORT=5432
+QUOTED="hello world"
+SINGLE='raw $VAR'
+EMPTY=
+EXPANDED="${DB_HOST}:${DB_PORT}"
+ESCAPED="line1\\nline2"
+MULTI="first
+  second \\" still
+third"
+SPACES = around
+"""
+_DOTENV_SLIPS = [" ", "=", ":", "#", '"', "'", "\\", "\n", "\r", "\t", "x", "$", "{x}", "export "]
+
+
+def test_mistyped_dotenv_files_read_as_conftest_reads_them(tmp_path: Path) -> None:
+    """gotenv v1.6 (conftest v0.71.1): quoted values over several lines, CR line ends, what is
+    refused. 150 slips of a file, each read by both (socle in this process)."""
+    import random
+
+    from socle.core.errors import InputError
+    from socle.formats import dotenv
+
+    rng = random.Random(20261127)
+    wrong = []
+    for case in range(150):
+        text = _DOTENV
+        for _ in range(rng.randint(1, 2)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.7:
+                text = text[:at] + rng.choice(_DOTENV_SLIPS) + text[at:]
+            else:
+                text = text[:at] + text[at + 1:]
+        folder = tmp_path / str(case)
+        folder.mkdir()
+        (folder / "app.env").write_bytes(text.encode())
+        c = _run([str(CONFTEST), "parse", "app.env"], folder)
+        theirs = json.loads(c.stdout) if c.returncode == 0 else "refused"
+        try:
+            docs = dotenv.parse(text.encode(), "app.env")
+            mine: Any = docs[0].obj if docs else None
+        except InputError:
+            mine = "refused"
+        if mine != theirs:
+            wrong.append((text, mine, theirs))
+    assert not wrong, wrong[:2]

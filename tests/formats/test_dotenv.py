@@ -49,3 +49,22 @@ def test_malformed(text: bytes, line: int) -> None:
     with pytest.raises(InputError) as err:
         dotenv.parse(text, ".env")
     assert err.value.line == line
+
+
+def test_a_quoted_value_goes_on_over_lines_until_its_quote() -> None:
+    text = b'A="one\n  two \\" still\nthree"\nB=\'x\ny\'\r\nC=after\rD=cr\n'
+    doc = dotenv.parse(text, ".env")[0]
+    assert doc.obj == {"A": 'one\n  two " still\nthree', "B": "x\ny", "C": "after", "D": "cr"}
+    assert [doc.line_of([k]) for k in "ABCD"] == [1, 4, 6, 7]
+
+
+def test_an_unclosed_quote_is_an_error_at_its_line() -> None:
+    with pytest.raises(InputError) as err:
+        dotenv.parse(b'A=1\nB="open\nC=2\n', ".env")
+    assert err.value.line == 2 and err.value.message.startswith("missing quotes")
+
+
+def test_error_messages_stay_on_one_line() -> None:
+    with pytest.raises(InputError) as err:
+        dotenv.parse(b"A=1\nBAD\x0bLINE here\n", ".env")
+    assert "\n" not in str(err.value) and "\\x0b" in err.value.message
