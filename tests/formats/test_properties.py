@@ -34,3 +34,11 @@ def test_malformed(text: bytes, line: int, message: str) -> None:
         properties.parse(text, "bad.properties")
     assert err.value.line == line
     assert message in err.value.message
+
+
+@pytest.mark.parametrize("line", ["=value", "  : value", "\t=\n"])
+def test_an_entry_without_a_key_is_refused_as_conftest_refuses_it(line: str) -> None:
+    # (Java reads the key ""; magiconair/properties, conftest's reader, stops at it)
+    with pytest.raises(InputError) as err:
+        properties.parse(f"a=1\n{line}\nb=2\n".encode(), "app.properties")
+    assert err.value.line == 2 and "without a key" in err.value.message

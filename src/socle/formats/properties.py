@@ -49,6 +49,9 @@ def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
     try:
         for element in javaproperties.parse(text):
             if isinstance(element, javaproperties.KeyValue):
+                if not element.key:  # (Java takes it; magiconair, so conftest, refuses it)
+                    raise InputError("malformed properties file: an entry without a key",
+                                     file, line)
                 values[element.key] = element.value
                 lines[element.key] = line
             line += element.source.count("\n")
