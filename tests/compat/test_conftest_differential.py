@@ -423,3 +423,29 @@ def test_mistyped_dotenv_files_read_as_conftest_reads_them(tmp_path: Path) -> No
         if mine != theirs:
             wrong.append((text, mine, theirs))
     assert not wrong, wrong[:2]
+
+
+_DOCKERFILE_LINES = [
+    "HEALTHCHECK --interval=30 CMD true", "HEALTHCHECK --interval=30s: CMD true",
+    "HEALTHCHECK --interval=999us CMD true", "HEALTHCHECK --timeout=-1s CMD true",
+    "HEALTHCHECK --retries=x CMD true", "HEALTHCHECK --retries=-1 CMD true",
+    "HEALTHCHECK --interval=1s --interval=2s CMD true",
+    "HEALTHCHECK --interval=1m30s --timeout=.5s --start-period=0 --retries=+3 CMD true",
+    'CMD   ["a"]  b  ', 'RUN --network=none ["x", "y"] z', 'ONBUILD CMD ["c"] d',
+    'SHELL ["/bin/sh", "-c"] x', 'ENTRYPOINT ["a"]\t',
+]
+
+
+@pytest.mark.parametrize("line", _DOCKERFILE_LINES)
+def test_dockerfile_instructions_read_or_refused_as_conftest_does(tmp_path: Path,
+                                                                  line: str) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM alpine:3.20\n{line}\n")
+    c = _run([str(CONFTEST), "parse", "Dockerfile"], tmp_path)
+    s = _run([*SOCLE, "parse", "Dockerfile"], tmp_path)
+    if c.returncode == 0:
+        assert s.returncode == 0, s.stderr
+        assert json.loads(s.stdout) == json.loads(c.stdout)
+    else:
+        assert s.returncode == 2
+        theirs = c.stderr.split("process dockerfile instructions: ", 1)[1].rsplit(", path:")[0]
+        assert s.stderr == f"socle parse: Dockerfile:2: {theirs}\n"

@@ -100,3 +100,42 @@ def test_malformed(text: str, line: int, message: str) -> None:
         dockerfile.parse(text.encode(), "Dockerfile")
     assert err.value.line == line
     assert message in err.value.message
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ("--interval=30", 'time: missing unit in duration "30"'),
+    ("--interval=30s:", 'time: unknown unit "s:" in duration "30s:"'),
+    ("--timeout=-", 'time: invalid duration "-"'),
+    ("--interval=999us", 'Interval "interval" cannot be less than 1ms'),
+    ("--timeout=-1s", 'Interval "timeout" cannot be less than 1ms'),
+    ("--retries=x", 'strconv.ParseInt: parsing "x": invalid syntax'),
+    ("--retries=99999999999", 'strconv.ParseInt: parsing "99999999999": value out of range'),
+    ("--retries=-1", "--retries cannot be negative (-1)"),
+    ("--interval=1s --interval=2s", "duplicate flag specified: --interval"),
+])
+def test_healthcheck_flag_values_are_checked_as_buildkit_checks_them(flags: str,
+                                                                    message: str) -> None:
+    text = f"FROM alpine:3.20\nHEALTHCHECK {flags} CMD true\n".encode()
+    with pytest.raises(InputError) as err:
+        dockerfile.parse(text, "Dockerfile")
+    assert (err.value.line, err.value.message) == (2, message)
+
+
+def test_healthcheck_flag_values_buildkit_takes() -> None:
+    text = (b"FROM alpine:3.20\nHEALTHCHECK --interval=1m30s --timeout=.5s --start-period=0 "
+            b"--start-interval=1ms --retries=+3 CMD true\n")
+    [commands] = dockerfile.parse(text, "Dockerfile")[0].obj
+    assert commands[1]["Flags"] == ["--interval=1m30s", "--timeout=.5s", "--start-period=0",
+                                    "--start-interval=1ms", "--retries=+3"]
+
+
+def test_text_after_a_json_array_makes_the_shell_form() -> None:
+    # (BuildKit reads the whole as a shell command; the older parser took the array)
+    text = (b'FROM alpine:3.20\nCMD   ["a"]  b  \nRUN --network=none ["x", "y"] z\n'
+            b'ENTRYPOINT ["a"]\t\nONBUILD CMD ["c"] d\nCMD ["e", \\\n  "f"] \\\n  g\n')
+    [commands] = dockerfile.parse(text, "Dockerfile")[0].obj
+    assert [(c["JSON"], c["Value"]) for c in commands[1:]] == [
+        (False, ['["a"]  b']), (False, ['["x", "y"] z']), (True, ["a"]), (False, ['["c"] d']),
+        (False, ['["e",   "f"]   g'])]
+    with pytest.raises(InputError, match="SHELL requires the arguments to be in JSON form"):
+        dockerfile.parse(b'FROM alpine:3.20\nSHELL ["/bin/sh", "-c"] x\n', "Dockerfile")

@@ -22,6 +22,7 @@ argument counts) are reported with their line, as conftest reports them.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -118,7 +119,96 @@ def _check(cmd: str, sub: str | None, args: list[str], flags: tuple[str, ...],
                 return f'Unknown type "{kind}" in HEALTHCHECK (try CMD)'
             if len(args) < 2:
                 return "Missing command after HEALTHCHECK CMD"
+            return _check_healthcheck(flags)
     return None
+
+
+# Go's time.ParseDuration units, in nanoseconds
+_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
+          "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
+
+
+def _go_duration(text: str) -> int:
+    """Nanoseconds, as Go's time.ParseDuration reads ``text``; ValueError with its message."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    rest = text
+    negative = rest[:1] == "-"
+    if rest[:1] in "+-" and rest:
+        rest = rest[1:]
+    if rest == "0":
+        return 0
+    if not rest:
+        raise ValueError(f"time: invalid duration {quoted}")
+    total = 0.0
+    while rest:
+        m = _DURATION_PART.match(rest)
+        assert m is not None  # (every part is optional)
+        whole, fraction, unit = m.group(1), m.group(2), m.group(3)
+        if not whole and not fraction:
+            raise ValueError(f"time: invalid duration {quoted}")
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        if unit not in _UNITS:
+            unit_quoted = '"' + unit.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            raise ValueError(f"time: unknown unit {unit_quoted} in duration {quoted}")
+        total += float(f"{whole or 0}.{fraction or 0}") * _UNITS[unit]
+        rest = rest[m.end():]
+    if total > 2**63 - 1:
+        raise ValueError(f"time: invalid duration {quoted}")
+    return int(-total if negative else total)
+
+
+def _check_healthcheck(flags: tuple[str, ...]) -> str | None:
+    """BuildKit's checks of HEALTHCHECK CMD's flag values (durations, retries)."""
+    names = [f[2:].split("=", 1)[0] for f in flags]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            return f"duplicate flag specified: --{name}"
+    given = dict(f[2:].split("=", 1) for f in flags if "=" in f)
+    for name in ("interval", "timeout", "start-period", "start-interval"):
+        value = given.get(name, "")
+        if not value:
+            continue
+        try:
+            duration = _go_duration(value)
+        except ValueError as err:
+            return str(err)
+        if duration != 0 and duration < 1_000_000:
+            return f'Interval "{name}" cannot be less than 1ms'
+    retries = given.get("retries", "")
+    if retries:
+        if not re.fullmatch(r"[+-]?[0-9]+", retries):
+            return f'strconv.ParseInt: parsing "{retries}": invalid syntax'
+        count = int(retries)
+        if not -2**31 <= count < 2**31:
+            return f'strconv.ParseInt: parsing "{retries}": value out of range'
+        if count < 0:
+            return f"--retries cannot be negative ({count})"
+    return None
+
+
+def _trailing_after_json(node: Any) -> str | None:
+    """The shell form of an instruction whose JSON array has text after it (``CMD ["a"] b``):
+    BuildKit reads the whole as a shell command then; the older parser socle binds took the
+    array. None when the JSON form stands."""
+    words = 2 if node.sub_cmd else 1  # (ONBUILD CMD [...]: after the trigger's name)
+    parts = node.original.strip().split(None, words)
+    if len(parts) <= words:
+        return None
+    rest = parts[words]
+    for flag in node.flags:
+        if not rest.startswith(flag):
+            return None  # (a flag written otherwise than it was read: leave the node)
+        rest = rest[len(flag):].lstrip()
+    try:
+        _, end = _JSON_ARRAY.raw_decode(rest)
+    except ValueError:
+        return None
+    return rest if rest[end:].strip() else None
+
+
+_JSON_ARRAY = json.JSONDecoder()
 
 
 def _error_line(text: str, message: str) -> int:
@@ -184,21 +274,25 @@ def _convert(text: str, file: str) -> tuple[list[dict[str, Any]], PositionMap]:
                                  "Flags": None, "Value": [comment], "Stage": current})
         previous_end = node.end_line
         has_args = len(node.original.strip().split(None, 1)) > 1
-        args = list(node.value)
+        is_json = bool(node.json)
+        shell = _trailing_after_json(node) if is_json else None
+        if shell is not None:
+            is_json = False
+        args = list(node.value) if shell is None else [shell]
         if node.sub_cmd:
             args = [node.sub_cmd, *args]
         problem = _check(cmd, node.sub_cmd, args if cmd != "onbuild" else args[1:],
-                         node.flags, node.json)
+                         node.flags, is_json)
         if problem:
             raise InputError(problem, file, node.start_line)
-        value = list(node.value)
+        value = list(node.value) if shell is None else [shell]
         if cmd in ("env", "label") and value:
             value = _key_value_triples(value, node.original)
         where[(0, len(commands))] = (node.start_line, 1)
         commands.append({
             "Cmd": cmd,
             "SubCmd": node.sub_cmd or "",
-            "JSON": bool(node.json),
+            "JSON": is_json,
             "Flags": (list(node.flags) if cmd != "onbuild" else []) if has_args else None,
             "Value": value or None,
             "Stage": current,
