@@ -449,3 +449,30 @@ def test_dockerfile_instructions_read_or_refused_as_conftest_does(tmp_path: Path
         assert s.returncode == 2
         theirs = c.stderr.split("process dockerfile instructions: ", 1)[1].rsplit(", path:")[0]
         assert s.stderr == f"socle parse: Dockerfile:2: {theirs}\n"
+
+
+_HCL = [
+    'a = "x\\qy"', 'a = "x\\u00ry"', 'a = "two\nlines"', "a = 1 b = 2", "a = 1 /* c */ b = 2",
+    "b { c = 1 } d = 2", "b {\n  c = 1}", 'provider "aws"\n{\n  a = 1\n}',
+    "a = {\n  x = 1   y = 2\n}", "a = 1\nb =\r 2",
+    'b { c = 1 }\nd = {p = 1, q = 2}\ne = "x${1 +\n2}y"\nf = {\n  p = 1 # c\n  q = 2,\n}',
+    "g = <<EOT\nx\nEOT\nh = 1\n# a comment\rwith a CR",
+]
+
+
+@pytest.mark.parametrize("text", _HCL)
+def test_hcl_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> None:
+    (tmp_path / "main.tf").write_bytes(f"{text}\n".encode())
+    c = _run([str(CONFTEST), "parse", "main.tf"], tmp_path)
+    s = _run([*SOCLE, "parse", "main.tf"], tmp_path)
+    if c.returncode == 0:
+        assert s.returncode == 0, s.stderr
+        assert json.loads(s.stdout) == json.loads(c.stdout)
+    else:
+        assert s.returncode == 2
+        # (conftest: "[:LINE,COL-...: Summary; Detail.]"; socle: "main.tf:LINE: Summary; Detail.")
+        found = re.search(r"\[:(\d+),(\d+)-[\d,]+: (.+?\.)(?: :\d|\], path)", c.stderr)
+        assert found is not None, c.stderr
+        line, column, message = found.groups()
+        assert s.stderr in (f"socle parse: main.tf:{line}: {message}\n",
+                            f"socle parse: main.tf:{line}:{column}: {message}\n")

@@ -155,3 +155,42 @@ def test_malformed(text: str, line: int) -> None:
 
 def test_empty_file_has_no_documents() -> None:
     assert hcl2.parse(b"\n  \n", "empty.tf") == []
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('a = "x\\qy"\n', 1,
+     'Invalid escape sequence; The symbol "q" is not a valid escape sequence selector.'),
+    ('a = "x\\u00ry"\n', 1, "Invalid escape sequence; The \\u escape sequence must be followed "
+     "by four hexadecimal digits."),
+    ('a = "${"in\\$"}"\n', 1,
+     'Invalid escape sequence; The symbol "$" is not a valid escape sequence selector.'),
+    ('a = 1\nb = "two\nlines"\n', 2, "Invalid multi-line string; Quoted strings may not be "
+     "split over multiple lines. To produce a multi-line string, either use the \\n escape to "
+     'represent a newline character or use the "heredoc" multi-line template syntax.'),
+    ("a = 1 b = 2\n", 1,
+     "Missing newline after argument; An argument definition must end with a newline."),
+    ("a = 1 /* c */ b = 2\n", 1,
+     "Missing newline after argument; An argument definition must end with a newline."),
+    ("b { c = 1 } d = 2\n", 1, "Missing newline after block definition; A block definition "
+     "must end with a newline."),
+    ("b {\n  c = 1}\n", 2,
+     "Missing newline after argument; An argument definition must end with a newline."),
+    ('provider "aws"\n{\n  a = 1\n}\n', 1, 'Invalid block definition; A block definition must '
+     'have block content delimited by "{" and "}", starting on the same line as the block '
+     "header."),
+    ("a = {\n  x = 1   y = 2\n}\n", 2, "Missing attribute separator; Expected a newline or "
+     "comma to mark the beginning of the next attribute."),
+    ("a = 1\nb =\r 2\n", 2,
+     "Invalid character; This character is not used within the language."),
+])
+def test_what_hcl_refuses_and_python_hcl2_takes(text: str, line: int, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        hcl2.parse(text.encode(), "main.tf")
+    assert (err.value.line, err.value.message) == (line, message)
+
+
+def test_what_hcl_takes_on_one_line_or_over_several() -> None:
+    assert _obj('b { c = 1 }\nd = {p = 1, q = 2}\ne = "x${1 +\n2}y"\nf = {\n  p = 1 # c\n'
+                '  q = 2,\n}\ng = <<EOT\nx\nEOT\nh = "\\\\q \\u00e9 \\n"\n# a comment\rwith a CR\n'
+                ) == {"b": [{"c": 1}], "d": {"p": 1, "q": 2}, "e": "x${1 +\n2}y",
+                      "f": {"p": 1, "q": 2}, "g": "x\n", "h": "\\q \u00e9 \n"}

@@ -65,6 +65,35 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
+_MULTI_LINE = ("Invalid multi-line string; Quoted strings may not be split over multiple "
+               "lines. To produce a multi-line string, either use the \\n escape to represent a "
+               "newline character or use the \"heredoc\" multi-line template syntax.")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _check_literal(raw: str, line: int) -> None:
+    """HCL's checks of a quoted string's literal text (python-hcl2 takes what they refuse): no
+    line break, and only the escapes \\n \\r \\t \\" \\\\ \\uNNNN \\UNNNNNNNN."""
+    if "\n" in raw:
+        raise _Fail(_MULTI_LINE, line)
+    at = raw.find("\\")
+    while at >= 0:
+        selector = raw[at + 1:at + 2]
+        if selector in ("u", "U"):
+            size = 4 if selector == "u" else 8
+            digits = raw[at + 2:at + 2 + size]
+            if len(digits) != size or not _HEX.issuperset(digits):
+                count = "four" if size == 4 else "eight"
+                raise _Fail(f"Invalid escape sequence; The \\{selector} escape sequence must be "
+                            f"followed by {count} hexadecimal digits.", line)
+            at = raw.find("\\", at + 2 + size)
+            continue
+        if selector not in _ESCAPES:
+            raise _Fail(f'Invalid escape sequence; The symbol "{selector}" is not a valid '
+                        "escape sequence selector.", line)
+        at = raw.find("\\", at + 2)
+
+
 def _number(text: str) -> int | float:
     try:
         value = Decimal(text)
@@ -129,6 +158,10 @@ class _Converter:
     # --- bodies and blocks ---------------------------------------------------------------
 
     def body(self, tree: Tree[Any], path: PathKey) -> dict[str, Any]:
+        # (a block's body over several lines ends its last definition with a line break too:
+        # "a = 1}" is refused, "b { c = 1 }" on one line is not)
+        self.check_newlines(tree, closed=bool(path) and any(
+            isinstance(c, Tree) and c.data == _SKIP for c in tree.children))
         out: dict[str, Any] = {}
         blocks = []
         for item in _subtrees(tree):
@@ -144,6 +177,58 @@ class _Converter:
             self.block(block, out, path)
         return out
 
+    def check_newlines(self, tree: Tree[Any], closed: bool = False) -> None:
+        """HCL ends every argument and block definition with a line break (python-hcl2 takes
+        ``a = 1 b = 2`` on one line; Terraform and conftest refuse it)."""
+        previous: Tree[Any] | None = None
+        for child in tree.children:
+            if not isinstance(child, Tree):
+                continue
+            if child.data == _SKIP:
+                text = "".join(str(t) for t in self._all_tokens(child))
+                if "\n" in text or text.lstrip().startswith(("#", "//")):
+                    previous = None
+                continue
+            if child.data in ("attribute", "block"):
+                if previous is not None:
+                    what = "argument" if previous.data == "attribute" else "block definition"
+                    raise _Fail(f"Missing newline after {what}; An {what.split()[0]} "
+                                f"definition must end with a newline.".replace(
+                                    "An block", "A block"), self.line(child))
+                tokens = self._all_tokens(child)
+                # (a heredoc's token takes the line break after its end marker along)
+                previous = None if tokens and str(tokens[-1]).endswith("\n") else child
+        if closed and previous is not None:
+            what = "argument" if previous.data == "attribute" else "block definition"
+            raise _Fail(f"Missing newline after {what}; An {what.split()[0]} definition must "
+                        "end with a newline.".replace("An block", "A block"), self.line(previous))
+
+    def check_separators(self, node: Tree[Any]) -> None:
+        """A comma or a line break between an object's elements (python-hcl2 takes
+        ``{a = 1  b = 2}``; HCL refuses it)."""
+        previous = None
+        for child in node.children:
+            if isinstance(child, Token):
+                if child.type == "COMMA" or str(child) == ",":
+                    previous = None
+                continue
+            if child.data == _SKIP:
+                text = "".join(str(t) for t in self._all_tokens(child))
+                if "\n" in text or text.lstrip().startswith(("#", "//")):
+                    previous = None
+                continue
+            if child.data == "object_elem":
+                if previous is not None:
+                    raise _Fail("Missing attribute separator; Expected a newline or comma to "
+                                "mark the beginning of the next attribute.", self.line(child))
+                tokens = self._all_tokens(child)
+                previous = None if tokens and str(tokens[-1]).endswith("\n") else child
+
+    def _all_tokens(self, node: Any) -> list[Token]:
+        if isinstance(node, Token):
+            return [node]
+        return [t for c in node.children for t in self._all_tokens(c)]
+
     def name_of(self, node: Any) -> str:
         if isinstance(node, Token):
             return str(node)
@@ -155,6 +240,14 @@ class _Converter:
         return str(self._tokens(node)[0])
 
     def block(self, tree: Tree[Any], out: dict[str, Any], path: PathKey) -> None:
+        kids = list(tree.children)
+        brace = next((i for i, c in enumerate(kids)
+                      if isinstance(c, Token) and c.type == "LBRACE"), None)
+        if brace is not None and any(isinstance(c, Tree) and c.data == _SKIP
+                                     for c in kids[:brace]):
+            raise _Fail('Invalid block definition; A block definition must have block content '
+                        'delimited by "{" and "}", starting on the same line as the block '
+                        "header.", self.line(tree))
         parts = [c for c in _children(tree) if not isinstance(c, Token)]
         names = [self.name_of(p) for p in parts if p.data != "body"]
         body_tree = next(p for p in parts if p.data == "body")
@@ -209,6 +302,7 @@ class _Converter:
         if kind == "tuple":
             return [self.expression(c) for c in _subtrees(node)]
         if kind == "object":
+            self.check_separators(node)
             out: dict[str, Any] = {}
             for elem in _subtrees(node):
                 key_node, value_node = _subtrees(elem)
@@ -253,6 +347,7 @@ class _Converter:
                 if piece.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
                     parts.append(("lit", str(piece)[1:]))
                 else:
+                    _check_literal(str(piece), self.line(piece))
                     parts.append(("lit", _unescape(str(piece))))
                 continue
             if piece.data == "interpolation":
@@ -463,8 +558,25 @@ def _error(err: Exception, text: str) -> tuple[str, int, int | None]:
     return str(err).splitlines()[0] if str(err) else type(err).__name__, 1, None
 
 
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _lone_cr(text: str, file: str) -> None:
+    """HCL reads a CR only as part of CRLF (python-hcl2 takes it as a space): outside a
+    comment, one alone is an error."""
+    for hit in _LONE_CR.finditer(text):
+        start = text.rfind("\n", 0, hit.start()) + 1
+        before = text[start:hit.start()]
+        if "#" in before or "//" in before:
+            continue  # (in a comment, most likely: HCL takes it there)
+        raise InputError("Invalid character; This character is not used within the language.",
+                         file, text.count("\n", 0, hit.start()) + 1, hit.start() - start + 1)
+
+
 def convert(text: str, file: str) -> tuple[dict[str, Any], PositionMap]:
     """HCL2 text -> (hcl2json object, JSON path -> position)."""
+    if "\r" in text:
+        _lone_cr(text, file)
     source = text if text.endswith("\n") else text + "\n"
     try:
         tree = _hcl2.parses_to_tree(source)
