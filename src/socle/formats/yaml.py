@@ -410,8 +410,25 @@ def _in_flow(text: str, at: int) -> bool:
 
 
 # text after a flow collection on its line ("- {a: 1}   - b"): go-yaml refuses it, rapidyaml
-# drops it (a "]" or "}" in a plain scalar, followed by a space and more, matches too)
+# drops it (a "]" or "}" in a plain scalar, followed by a space and more, counts too)
 _AFTER_FLOW = re.compile(r"[\]}][ \t]++[^\s#,\]}:]")
+
+
+def _after_flow(text: str) -> bool:
+    """What ``_AFTER_FLOW.search`` finds, found from each closer (a regular expression tries
+    every character of the document; most documents have a few closers)."""
+    size = len(text)
+    for char in "]}":
+        at = text.find(char)
+        while at >= 0:
+            j = at + 1
+            while j < size and text[j] in " \t":
+                j += 1
+            if j > at + 1 and j < size and text[j] not in "#,]}: \t\n\r\x0b\x0c\x1c\x1d\x1e" \
+                    "\x1f\x85\xa0" and not text[j].isspace():
+                return True
+            at = text.find(char, at + 1)
+    return False
 
 
 # a line that leaves a flow collection open ("args: [", "{a: 1,"), or a flow collection that
@@ -577,7 +594,7 @@ def _gate(text: str, data: bytes | None = None) -> int:
             if at == 0 or text[at - 1] in _BEFORE_RESERVED:
                 return _REFERENCE
             at = text.find(char, at + 1)
-    if (b"]" in special or b"}" in special) and _AFTER_FLOW.search(text):
+    if (b"]" in special or b"}" in special) and _after_flow(text):
         return _REFERENCE
     if (b"]" in special or b"}" in special) and text[len(text) - len(text.lstrip())] not in "[{" \
             and _closer_starts_node(text):
