@@ -235,3 +235,9 @@ _GATE_PIECES = [*PIECES, "]", "}", "{}", "[]", "k: }", "- ]", "\\u", "\\ud800", 
 @given(st.lists(st.sampled_from(_GATE_PIECES), max_size=16).map("".join).filter(bool))
 def test_gate_prefilter_decides_as_scanning_everything(text: str) -> None:
     assert y._gate(text) == _gate_scanning_everything(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab ]}\t\n#,:x\x0b\x85\xa0\u2028-", max_size=16))
+def test_after_flow_finds_what_its_expression_finds(text: str) -> None:
+    assert y._after_flow(text) == (y._AFTER_FLOW.search(text) is not None)
