@@ -46,3 +46,16 @@ def test_malformed(text: bytes, line: int) -> None:
     with pytest.raises(InputError) as err:
         xml.parse(text, "bad.xml")
     assert err.value.line == line
+
+
+@pytest.mark.parametrize(("declaration", "message"), [
+    ('<?xml version="1.1"?>', 'malformed XML: unsupported XML version "1.1"'),
+    ('<?xml version="1.0" encoding="UF-8"?>', 'malformed XML: unknown encoding "UF-8"'),
+])
+def test_a_declaration_go_cannot_read_is_refused(declaration: str, message: str) -> None:
+    # (conftest's reader gives up on these and tests "" instead: socle says why)
+    with pytest.raises(InputError) as err:
+        xml.parse(f"{declaration}\n<a>1</a>\n".encode(), "a.xml")
+    assert (err.value.line, err.value.message) == (1, message)
+    assert xml.parse(b'<?xml version="1.0" encoding="utf-8"?>\n<a>1</a>\n', "a.xml")[0].obj \
+        == {"a": "1"}

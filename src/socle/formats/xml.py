@@ -20,6 +20,7 @@ expansion attacks.
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 from typing import Any
 from xml.parsers import expat
@@ -150,6 +151,18 @@ def _read(text: str, file: str) -> Any:
     parser.EndCdataSectionHandler = boundary
     parser.StartNamespaceDeclHandler = namespace_decl
     parser.EntityDeclHandler = entity_decl
+
+    def declaration(version: str | None, encoding: str | None, _standalone: int) -> None:
+        # (Go's reader, so conftest, gives up on both; expat reads on)
+        if version is not None and version != "1.0":
+            raise _Refused(f'malformed XML: unsupported XML version "{version}"')
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise _Refused(f'malformed XML: unknown encoding "{encoding}"') from None
+
+    parser.XmlDeclHandler = declaration
     try:
         parser.Parse(text, True)
     except expat.ExpatError as err:
