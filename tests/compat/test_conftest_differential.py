@@ -436,19 +436,28 @@ _DOCKERFILE_LINES = [
 ]
 
 
-@pytest.mark.parametrize("line", _DOCKERFILE_LINES)
-def test_dockerfile_instructions_read_or_refused_as_conftest_does(tmp_path: Path,
-                                                                  line: str) -> None:
-    (tmp_path / "Dockerfile").write_text(f"FROM alpine:3.20\n{line}\n")
-    c = _run([str(CONFTEST), "parse", "Dockerfile"], tmp_path)
-    s = _run([*SOCLE, "parse", "Dockerfile"], tmp_path)
+def _parse_both(folder: Path, name: str, text: str) -> tuple[str, str] | None:
+    """``parse`` by both of a file holding ``text``: None when both read it alike, else
+    (conftest's error, socle's) when both refuse it (anything else fails the test)."""
+    (folder / name).write_bytes(text.encode())
+    c = _run([str(CONFTEST), "parse", name], folder)
+    s = _run([*SOCLE, "parse", name], folder)
     if c.returncode == 0:
         assert s.returncode == 0, s.stderr
         assert json.loads(s.stdout) == json.loads(c.stdout)
-    else:
-        assert s.returncode == 2
-        theirs = c.stderr.split("process dockerfile instructions: ", 1)[1].rsplit(", path:")[0]
-        assert s.stderr == f"socle parse: Dockerfile:2: {theirs}\n"
+        return None
+    assert s.returncode == 2, s.stdout
+    return c.stderr, s.stderr
+
+
+@pytest.mark.parametrize("line", _DOCKERFILE_LINES)
+def test_dockerfile_instructions_read_or_refused_as_conftest_does(tmp_path: Path,
+                                                                  line: str) -> None:
+    refused = _parse_both(tmp_path, "Dockerfile", f"FROM alpine:3.20\n{line}\n")
+    if refused is not None:
+        theirs, mine = refused
+        theirs = theirs.split("process dockerfile instructions: ", 1)[1].rsplit(", path:")[0]
+        assert mine == f"socle parse: Dockerfile:2: {theirs}\n"
 
 
 _HCL = [
@@ -462,17 +471,12 @@ _HCL = [
 
 @pytest.mark.parametrize("text", _HCL)
 def test_hcl_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> None:
-    (tmp_path / "main.tf").write_bytes(f"{text}\n".encode())
-    c = _run([str(CONFTEST), "parse", "main.tf"], tmp_path)
-    s = _run([*SOCLE, "parse", "main.tf"], tmp_path)
-    if c.returncode == 0:
-        assert s.returncode == 0, s.stderr
-        assert json.loads(s.stdout) == json.loads(c.stdout)
-    else:
-        assert s.returncode == 2
+    refused = _parse_both(tmp_path, "main.tf", f"{text}\n")
+    if refused is not None:
+        theirs, mine = refused
         # (conftest: "[:LINE,COL-...: Summary; Detail.]"; socle: "main.tf:LINE: Summary; Detail.")
-        found = re.search(r"\[:(\d+),(\d+)-[\d,]+: (.+?\.)(?: :\d|\], path)", c.stderr)
-        assert found is not None, c.stderr
+        found = re.search(r"\[:(\d+),(\d+)-[\d,]+: (.+?\.)(?: :\d|\], path)", theirs)
+        assert found is not None, theirs
         line, column, message = found.groups()
-        assert s.stderr in (f"socle parse: main.tf:{line}: {message}\n",
-                            f"socle parse: main.tf:{line}:{column}: {message}\n")
+        assert mine in (f"socle parse: main.tf:{line}: {message}\n",
+                        f"socle parse: main.tf:{line}:{column}: {message}\n")

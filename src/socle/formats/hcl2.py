@@ -179,35 +179,30 @@ class _Converter:
 
     def check_newlines(self, tree: Tree[Any], closed: bool = False) -> None:
         """HCL ends every argument and block definition with a line break (python-hcl2 takes
-        ``a = 1 b = 2`` on one line; Terraform and conftest refuse it)."""
-        previous: Tree[Any] | None = None
-        for child in tree.children:
-            if not isinstance(child, Tree):
-                continue
-            if child.data == _SKIP:
-                text = "".join(str(t) for t in self._all_tokens(child))
-                if "\n" in text or text.lstrip().startswith(("#", "//")):
-                    previous = None
-                continue
-            if child.data in ("attribute", "block"):
-                if previous is not None:
-                    what = "argument" if previous.data == "attribute" else "block definition"
-                    raise _Fail(f"Missing newline after {what}; An {what.split()[0]} "
-                                f"definition must end with a newline.".replace(
-                                    "An block", "A block"), self.line(child))
-                tokens = self._all_tokens(child)
-                # (a heredoc's token takes the line break after its end marker along)
-                previous = None if tokens and str(tokens[-1]).endswith("\n") else child
-        if closed and previous is not None:
+        ``a = 1 b = 2`` on one line; Terraform and conftest refuse it); ``closed``: the last one
+        too (a block's body over several lines)."""
+        item, previous = self.unseparated(tree, ("attribute", "block"), closed)
+        if previous is not None:
             what = "argument" if previous.data == "attribute" else "block definition"
             raise _Fail(f"Missing newline after {what}; An {what.split()[0]} definition must "
-                        "end with a newline.".replace("An block", "A block"), self.line(previous))
+                        "end with a newline.".replace("An block", "A block"),
+                        self.line(item if item is not None else previous))
 
     def check_separators(self, node: Tree[Any]) -> None:
         """A comma or a line break between an object's elements (python-hcl2 takes
         ``{a = 1  b = 2}``; HCL refuses it)."""
-        previous = None
-        for child in node.children:
+        item, _ = self.unseparated(node, ("object_elem",), False)
+        if item is not None:
+            raise _Fail("Missing attribute separator; Expected a newline or comma to mark the "
+                        "beginning of the next attribute.", self.line(item))
+
+    def unseparated(self, tree: Tree[Any], kinds: tuple[str, ...], closed: bool
+                    ) -> tuple[Tree[Any] | None, Tree[Any] | None]:
+        """(the first of ``tree``'s children of ``kinds`` that follows another on the same line,
+        that other), or, when ``closed``, (None, the last one) if no line break ends it; (None,
+        None) when all are apart. A comma separates too (objects)."""
+        previous: Tree[Any] | None = None
+        for child in tree.children:
             if isinstance(child, Token):
                 if child.type == "COMMA" or str(child) == ",":
                     previous = None
@@ -217,12 +212,13 @@ class _Converter:
                 if "\n" in text or text.lstrip().startswith(("#", "//")):
                     previous = None
                 continue
-            if child.data == "object_elem":
+            if child.data in kinds:
                 if previous is not None:
-                    raise _Fail("Missing attribute separator; Expected a newline or comma to "
-                                "mark the beginning of the next attribute.", self.line(child))
+                    return child, previous
                 tokens = self._all_tokens(child)
+                # (a heredoc's token takes the line break after its end marker along)
                 previous = None if tokens and str(tokens[-1]).endswith("\n") else child
+        return None, previous if closed else None
 
     def _all_tokens(self, node: Any) -> list[Token]:
         if isinstance(node, Token):

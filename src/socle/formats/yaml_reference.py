@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import yaml
@@ -193,10 +194,8 @@ def _check_expansion(root: yaml.Node) -> None:
                     stack.append((v, False))
 
 
-def _check_flow_questions(root: yaml.Node) -> None:
-    """Refuse a plain scalar with a "?" in a flow collection ("[http://x?y=1]"): go-yaml v2
-    ends the scalar at the "?" and then fails, where libyaml 0.2 (this loader) reads it whole.
-    (A "?" that starts a flow entry, "[?x]", is a key indicator for both.)"""
+def _scalars(root: yaml.Node) -> Iterator[tuple[yaml.ScalarNode, bool]]:
+    """Every scalar node of a document once, and whether it stands in a flow collection."""
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     seen: set[int] = set()
     while stack:
@@ -205,12 +204,7 @@ def _check_flow_questions(root: yaml.Node) -> None:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            if in_flow and not node.style and "?" in node.value:  # (plain: None or "")
-                mark = node.start_mark
-                raise yaml.MarkedYAMLError(
-                    "while scanning a plain scalar in a flow collection", mark,
-                    "found '?', which go-yaml reads as a key indicator (quote the value)",
-                    mark)
+            yield node, in_flow
             continue
         flow = in_flow or bool(getattr(node, "flow_style", False))
         if isinstance(node, yaml.SequenceNode):
@@ -221,35 +215,31 @@ def _check_flow_questions(root: yaml.Node) -> None:
                 stack.append((v, flow))
 
 
+def _check_flow_questions(root: yaml.Node) -> None:
+    """Refuse a plain scalar with a "?" in a flow collection ("[http://x?y=1]"): go-yaml v2
+    ends the scalar at the "?" and then fails, where libyaml 0.2 (this loader) reads it whole.
+    (A "?" that starts a flow entry, "[?x]", is a key indicator for both.)"""
+    for node, in_flow in _scalars(root):
+        if in_flow and not node.style and "?" in node.value:  # (plain: None or "")
+            mark = node.start_mark
+            raise yaml.MarkedYAMLError(
+                "while scanning a plain scalar in a flow collection", mark,
+                "found '?', which go-yaml reads as a key indicator (quote the value)", mark)
+
+
 _ESCAPED_SLASH = re.compile(r"(?<!\\)(?:\\\\)*+\\/")
 
 
 def _check_escaped_slashes(text: str, root: yaml.Node) -> None:
     """Refuse "\\/" in a double-quoted scalar: YAML 1.2 (libyaml 0.2, this loader) reads it as
     "/", YAML 1.1 (go-yaml v2) has no such escape and refuses the document."""
-    stack: list[yaml.Node] = [root]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            if node.style == '"':
-                span = text[node.start_mark.index:node.end_mark.index]
-                found = _ESCAPED_SLASH.search(span)
-                if found is not None:
-                    mark = node.start_mark
-                    raise yaml.MarkedYAMLError(
-                        "while parsing a quoted scalar", mark,
-                        "found unknown escape character '/' (YAML 1.1 has no \\/: write /)",
-                        mark)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.append(k)
-                stack.append(v)
+    for node, _ in _scalars(root):
+        if node.style == '"' and _ESCAPED_SLASH.search(
+                text, node.start_mark.index, node.end_mark.index) is not None:
+            mark = node.start_mark
+            raise yaml.MarkedYAMLError(
+                "while parsing a quoted scalar", mark,
+                "found unknown escape character '/' (YAML 1.1 has no \\/: write /)", mark)
 
 
 def _reference_load(text: str, strict: bool) -> Any:
