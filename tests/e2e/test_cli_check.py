@@ -433,3 +433,42 @@ def test_a_null_json_file_is_still_validated_when_policies_run(tmp_path: Path) -
     assert r.code == 2, r.err
     rules = sorted(f["ruleId"] for f in json.loads(r.out)["findings"])
     assert rules == ["input/missing-kind", "main.deny", "main.warn"]
+
+
+@pytest.mark.parametrize(("config", "command", "message"), [
+    ("validate:\n  strict: maybe\n", "validate",
+     "socle.yaml:2: validate.strict: expected true or false, got 'maybe'"),
+    ("validate:\n  strict: true\n  kubernetes-version: 1.30\n", "check",
+     "socle.yaml:3: validate.kubernetes-version: 1.3 is a number here (YAML and TOML read 1.30 "
+     "as 1.3): write it in quotes"),
+    ("validate:\n  schema-location: 5\n  skip: [ConfigMap, {a: b}]\n", "validate",
+     "socle.yaml:3: validate.skip: expected a value or a list of values, got a mapping"),
+    ("test:\n  policy: {a: b}\n", "test",
+     "socle.yaml:2: test.policy: expected a value or a list of values, got a mapping"),
+    ("test:\n  timeout: fast\n", "check",
+     "socle.yaml:2: test.timeout: invalid value 'fast' (could not convert string to float: "
+     "'fast')"),
+    ("scan:\n  engine: nope\n", "scan",
+     "socle.yaml:2: scan.engine: 'nope' is not one of regorus, opa, compiled"),
+    ("color: purple\n", "validate", "socle.yaml:1: color: 'purple' is not one of auto, always, "
+     "never"),
+])
+def test_config_values_of_the_wrong_kind_are_one_line_errors(tmp_path: Path, config: str,
+                                                             command: str,
+                                                             message: str) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "socle.yaml").write_text(config)
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_socle(command, "a.yaml", cwd=tmp_path)
+    assert r.code == 2
+    assert r.err == f"socle {command}: {tmp_path / message}\n"
+
+
+def test_config_values_as_the_command_line_takes_them(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.socle.validate]\nstrict = true\nkubernetes-version = "1.30"\nskip = "Secret"\n'
+        'workers = 1\n[tool.socle.scan]\nframework = ["nsa"]\ncompliance-threshold = 80\n')
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_socle("check", "--no-test", "a.yaml", cwd=tmp_path)
+    assert r.code in (0, 1), r.err

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from socle.core.config import Config
+from socle.core.config import SHARED_KEYS, Config
 from socle.core.config import load as load_config
 from socle.core.errors import UsageError
 from socle.core.finding import Report
@@ -47,11 +47,21 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         start = paths[0] if paths else "."
     cfg = load_config(getattr(args, "config", None), start)
     values = cfg.for_command(command)
+    actions = _actions(command) if values else {}
     for key, value in values.items():
         attr = key.replace("-", "_")
         if not hasattr(args, attr):
-            raise UsageError(f"unknown option {key!r} for {command}", cfg.path)
+            raise UsageError(f"unknown option {key!r} for {command}", cfg.path,
+                             cfg.line_of(command, key) or 0)
         if getattr(args, attr) in (None, [], ()):
+            action = actions.get(attr)
+            if action is not None:
+                try:
+                    value = config_value(action, value)
+                except ValueError as err:
+                    name = key if key in SHARED_KEYS else f"{command}.{key}"
+                    raise UsageError(f"{name}: {err}", cfg.path,
+                                     cfg.line_of(command, key) or 0) from None
             if key in _PATH_OPTIONS.get(command, ()) and cfg.path is not None:
                 value = _rooted(cfg.root, value)
             setattr(args, attr, value)
@@ -61,6 +71,52 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         if getattr(args, flag, None) is None:
             setattr(args, flag, False)
     return cfg
+
+
+def _actions(command: str) -> dict[str, argparse.Action]:
+    """The options of ``command`` by destination, as its parser defines them."""
+    import importlib
+
+    from socle.cli.main import COMMANDS
+
+    parser = argparse.ArgumentParser(add_help=False)
+    importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
+    return {a.dest: a for a in parser._actions}
+
+
+def config_value(action: argparse.Action, value: Any) -> Any:
+    """A config file's value for an option, checked and converted as the command line's would
+    be (a flag takes true or false, a repeatable option a value or a list of them, a number a
+    number); ValueError saying what is wrong."""
+    def shown(v: Any) -> str:
+        return "a list" if isinstance(v, list) else "a mapping" if isinstance(v, dict) else \
+            "nothing" if v is None else repr(v)
+
+    if action.nargs == 0:  # a flag
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {shown(value)}")
+        return value
+    many = isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+")
+    items = value if many and isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise ValueError(f"expected {'a value or a list of values' if many else 'a value'}"
+                             f", got {shown(item)}")
+        if isinstance(item, float) and action.type not in (float, int):
+            # ("1.30" unquoted is the number 1.3: the text as written is gone)
+            raise ValueError(f"{item!r} is a number here (YAML and TOML read 1.30 as 1.3): "
+                             "write it in quotes")
+        converted: Any = str(item) if not isinstance(item, float) else item
+        if callable(action.type):
+            try:
+                converted = action.type(str(item))
+            except (ValueError, TypeError, argparse.ArgumentTypeError) as err:
+                raise ValueError(f"invalid value {item!r} ({err})") from None
+        if action.choices is not None and converted not in action.choices:
+            raise ValueError(f"{item!r} is not one of {', '.join(map(str, action.choices))}")
+        out.append(converted)
+    return out if many else out[0]
 
 
 def use_color(choice: str | None, stream: TextIO) -> bool:

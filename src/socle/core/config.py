@@ -30,28 +30,41 @@ class Config:
     path: str | None = None
     root: str = "."
     data: dict[str, Any] = field(default_factory=dict)
+    document: Any = None  # the YAML file's Document, for the lines of keys
+
+    def line_of(self, command: str, key: str) -> int | None:
+        """The line of ``key`` in ``command``'s section, or at the top (None: unknown)."""
+        if self.document is None:
+            return None
+        known = self.document.positions()
+        for name in dict.fromkeys((key, key.replace("-", "_"))):
+            for path in ((command, name), (name,)):
+                if path in known:
+                    return int(self.document.position_of(list(path))[0])
+        return int(self.document.line)
 
     def for_command(self, command: str) -> dict[str, Any]:
         """Options for one command: shared keys overlaid by the command's own section."""
         out = {k: self.data[k] for k in SHARED_KEYS if k in self.data}
         section = self.data.get(command) or {}
         if not isinstance(section, dict):
-            raise UsageError(f"section {command!r} must be a mapping", self.path)
+            raise UsageError(f"section {command!r} must be a mapping", self.path,
+                             self.line_of(command, command) or 0)
         out.update(section)
         return {k.replace("_", "-"): v for k, v in out.items()}
 
 
 def find_root(start: str) -> str:
     """The repository root: the nearest folder up from ``start`` holding .git or a config."""
-    cur = os.path.abspath(start)
+    first = cur = os.path.abspath(start)
     if os.path.isfile(cur):
-        cur = os.path.dirname(cur)
+        first = cur = os.path.dirname(cur)
     while True:
         if any(os.path.exists(os.path.join(cur, n)) for n in (".git", *CONFIG_NAMES)):
             return cur
         parent = os.path.dirname(cur)
         if parent == cur:
-            return os.path.abspath(start)
+            return first  # (no repository: the folder of what was given)
         cur = parent
 
 
@@ -104,4 +117,4 @@ def _read(path: str, root: str) -> Config:
         raise UsageError(docs[0].error.message, path, docs[0].error.line)
     if not isinstance(docs[0].obj, dict):
         raise UsageError("config must be a mapping", path, docs[0].line)
-    return Config(path, root, docs[0].obj)
+    return Config(path, root, docs[0].obj, docs[0])
