@@ -416,3 +416,15 @@ def test_a_deleted_current_folder_is_one_line_not_a_traceback(tmp_path: Path,
     assert proc.returncode == 2
     assert proc.stderr == (f"socle {command}: the current folder no longer exists (was it "
                            "deleted?); change to an existing folder\n")
+
+
+@pytest.mark.parametrize("command", ["validate", "check", "scan"])
+def test_an_output_file_that_cannot_be_written_is_said_before_the_run(tmp_path: Path,
+                                                                    command: str) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_socle(command, "--output-file", "missing/report.json", "a.yaml", cwd=tmp_path)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == (f"socle {command}: --output-file missing/report.json: folder "
+                     f"{tmp_path / 'missing'} does not exist\n")
+    r = run_socle(command, "--output-file", ".", "a.yaml", cwd=tmp_path)
+    assert (r.code, r.err) == (2, f"socle {command}: --output-file .: is a folder\n")

@@ -67,6 +67,13 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
             setattr(args, attr, value)
     if getattr(args, "output", None) is None:
         args.output = getattr(args, "_default_output", "text")
+    target = getattr(args, "output_file", None)
+    if target:  # (found out before the run, not after it)
+        folder = os.path.dirname(os.path.abspath(target))
+        if os.path.isdir(target):
+            raise UsageError(f"--output-file {target}: is a folder")
+        if not os.path.isdir(folder):
+            raise UsageError(f"--output-file {target}: folder {folder} does not exist")
     for flag in ("summary", "verbose"):
         if getattr(args, flag, None) is None:
             setattr(args, flag, False)
@@ -135,8 +142,12 @@ def emit(report: Report, args: argparse.Namespace) -> None:
     except KeyError as err:
         raise UsageError(str(err.args[0])) from None
     if args.output_file:
-        with open(args.output_file, "w", encoding="utf-8") as fh:
-            writer.write(report, fh, WriterOptions(False, args.verbose, args.summary))
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as fh:
+                writer.write(report, fh, WriterOptions(False, args.verbose, args.summary))
+        except OSError as err:
+            raise UsageError(f"cannot write the report to {args.output_file}: "
+                             f"{err.strerror or err}") from None
         return
     options = WriterOptions(use_color(args.color, sys.stdout), args.verbose, args.summary)
     writer.write(report, sys.stdout, options)
