@@ -428,3 +428,46 @@ def test_an_output_file_that_cannot_be_written_is_said_before_the_run(tmp_path: 
                      f"{tmp_path / 'missing'} does not exist\n")
     r = run_socle(command, "--output-file", ".", "a.yaml", cwd=tmp_path)
     assert (r.code, r.err) == (2, f"socle {command}: --output-file .: is a folder\n")
+
+
+@pytest.mark.parametrize("args", [["validate"], ["check"], ["scan"], ["parse"],
+                                  ["test", "-p", "policy"], ["gatekeeper", "test", "-f"]])
+def test_an_endless_device_is_refused_at_once_not_read_forever(tmp_path: Path,
+                                                               args: list[str]) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text("package main\n\ndeny contains 1 if false\n")
+    r = run_socle(*args, "/dev/zero", cwd=tmp_path, timeout=60)
+    assert r.code == 2
+    assert "/dev/zero:1: " in r.out + r.err
+    assert "binary input (contains NUL bytes), not YAML or JSON" in r.out + r.err
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["validate"], "/data/k: 1 is not of types"),
+    (["check", "--no-test"], "/data/k: 1 is not of types"),
+    (["test", "-p", "policy", "--parser", "yaml"], "cm a [main.deny]"),
+])
+def test_a_named_pipe_is_read_once_like_a_file(tmp_path: Path, args: list[str],
+                                              expected: str) -> None:
+    # (what `socle validate <(helm template ...)` hands socle: a pipe, whose bytes come once;
+    # validate read it twice, CRDs first, and passed having validated nothing)
+    import os
+    import threading
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\ndeny contains sprintf("cm %v", [input.metadata.name]) if '
+        'input.kind == "ConfigMap"\n')
+    fifo = tmp_path / "manifests"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w") as fh:
+            fh.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: 1}\n")
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    r = run_socle(*args, str(fifo), cwd=tmp_path, timeout=60)
+    writer.join(timeout=30)
+    assert r.code == 1, r.err
+    assert f"{fifo}:" in r.out and expected in r.out

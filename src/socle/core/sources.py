@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from socle.core.errors import UsageError
+from socle.core.errors import InputError, UsageError
 
 STDIN = "-"
 DEFAULT_EXTENSIONS = (".yaml", ".yml", ".json")
@@ -32,9 +34,18 @@ class Source:
 
     def read(self) -> bytes:
         if self.is_stdin:
-            return sys.stdin.buffer.read()
+            return _read_stream(sys.stdin.buffer, "stdin")
+        kept = _STREAMS.get(self.path)
+        if kept is not None:
+            return kept
         with open(self.path, "rb") as fh:
-            return fh.read()
+            if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return fh.read()
+            # a pipe (<(helm template ...)) or a device gives its bytes once: kept for a
+            # second read in this process or the workers it forks (the CRD pre-pass reads
+            # every input before the workers do)
+            data = _STREAMS[self.path] = _read_stream(fh, self.path)
+            return data
 
     def size(self) -> int:
         if self.is_stdin:
@@ -43,6 +54,30 @@ class Source:
             return os.path.getsize(self.path)
         except OSError:
             return 0
+
+
+_STREAMS: dict[str, bytes] = {}  # what named pipes and devices gave, by path (see read)
+MAX_STREAM_BYTES = 1 << 30
+_CHUNK = 1 << 20
+
+
+def _read_stream(fh: BinaryIO, name: str) -> bytes:
+    """All of a stream that is no regular file, read a piece at a time: one that starts with
+    NUL bytes (``/dev/zero``, a binary pipe) is refused at once, one that never ends stops at
+    MAX_STREAM_BYTES, instead of reading until memory runs out."""
+    pieces: list[bytes] = []
+    total = 0
+    while True:
+        piece = fh.read(_CHUNK)
+        if not piece:
+            return b"".join(pieces)
+        if not pieces and b"\x00" in piece[:8192]:
+            raise InputError("binary input (contains NUL bytes), not YAML or JSON", name, 1)
+        total += len(piece)
+        if total > MAX_STREAM_BYTES:
+            raise InputError(f"more than {MAX_STREAM_BYTES >> 30} GiB from a stream; refusing "
+                             "to read on", name, 1)
+        pieces.append(piece)
 
 
 def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:

@@ -149,13 +149,10 @@ def load_data(paths: Iterable[str]) -> dict[str, Any]:
 
 def parse_file(path: str, parser: str | None = None) -> list[Document]:
     from socle import formats
+    from socle.core.sources import Source
 
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
+        data = Source(path).read()  # (stdin, files, pipes: a stream that never ends stops)
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", path) from None
     try:
@@ -191,7 +188,7 @@ def input_files(paths: Iterable[str], parser: str | None = None,
             continue
         if not os.path.exists(p):
             raise UsageError(f"{p}: no such file or folder")
-        if os.path.isfile(p):
+        if not os.path.isdir(p):  # (a file, or a named pipe: <(helm template ...))
             if not (pattern and pattern.search(p)):
                 out.append(p)
             continue

@@ -93,9 +93,10 @@ def read_documents(paths: Iterable[str]) -> Iterator[Document]:
 
 
 def _read(path: str) -> bytes:
+    from socle.core.sources import Source
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return Source(path).read()
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror}", path) from None
 
