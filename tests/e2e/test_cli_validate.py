@@ -471,3 +471,16 @@ def test_a_named_pipe_is_read_once_like_a_file(tmp_path: Path, args: list[str],
     writer.join(timeout=30)
     assert r.code == 1, r.err
     assert f"{fifo}:" in r.out and expected in r.out
+
+
+def test_schemas_written_where_they_cannot_be_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    r = run_socle("schemas", "export", "--kubernetes-version", "1.31", "--dir",
+                  str(tmp_path / "file" / "sub"))
+    assert r.code == 2 and r.err.startswith(
+        f"socle schemas: cannot write the schemas to {tmp_path / 'file' / 'sub'}: ")
+    assert r.err.count("\n") == 1
+    r = run_socle("schemas", "crd", "--dir", str(tmp_path / "file" / "sub"),
+                  str(ROOT / "examples/repo/platform/crds/postgresclusters.yaml"))
+    assert r.code == 2 and r.err.startswith(f"socle schemas: cannot write {tmp_path}/file/sub/")
+    assert r.err.count("\n") == 1

@@ -36,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
         folder = kubernetes.export(version, args.strict)
         if args.dir:
             target = os.path.join(args.dir, os.path.basename(folder))
-            shutil.copytree(folder, target, dirs_exist_ok=True)
+            try:
+                shutil.copytree(folder, target, dirs_exist_ok=True)
+            except (OSError, shutil.Error) as err:
+                raise UsageError(f"cannot write the schemas to {args.dir}: "
+                                 f"{getattr(err, 'strerror', None) or err}") from None
             folder = target
         print(folder)
         return 0
@@ -63,9 +67,12 @@ def _crd(files: list[str], out_dir: str) -> int:
                 continue
             for (group, kind, version), schema in schemas_from_crd(doc.obj).items():
                 target = os.path.join(out_dir, catalog_name(group, kind, version))
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with open(target, "w", encoding="utf-8") as fh:
-                    json.dump(schema, fh, indent=2)
+                try:
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    with open(target, "w", encoding="utf-8") as fh:
+                        json.dump(schema, fh, indent=2)
+                except OSError as err:
+                    raise UsageError(f"cannot write {target}: {err.strerror or err}") from None
                 print(target)
                 count += 1
     if not count:
