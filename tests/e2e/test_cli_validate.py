@@ -484,3 +484,23 @@ def test_schemas_written_where_they_cannot_be_is_a_one_line_error(tmp_path: Path
                   str(ROOT / "examples/repo/platform/crds/postgresclusters.yaml"))
     assert r.code == 2 and r.err.startswith(f"socle schemas: cannot write {tmp_path}/file/sub/")
     assert r.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["validate"], ["test", "-p", "policy"]])
+def test_a_walked_folder_skips_pipes_and_names_dangling_links(tmp_path: Path,
+                                                             args: list[str]) -> None:
+    import os
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text("package main\n\ndeny contains 1 if false\n")
+    (tmp_path / "real.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "link.yaml").symlink_to(tmp_path / "real.yaml")
+    (d / "loop").symlink_to(tmp_path)  # (not followed)
+    (d / "dangling.yaml").symlink_to(tmp_path / "missing.yaml")
+    os.mkfifo(d / "pipe.yaml")  # (nobody writes to it: reading it would never end)
+    r = run_socle(*args, "d", cwd=tmp_path, timeout=60)
+    assert r.code == 2, r.err
+    assert "d/dangling.yaml: high cannot read: No such file or directory" in r.out
+    assert "pipe.yaml" not in r.out + r.err

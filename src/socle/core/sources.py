@@ -100,6 +100,13 @@ def walked(folder: str, name: str) -> str:
     return "/" + path.lstrip("/") if path.startswith("//") else path
 
 
+def special(path: str) -> bool:
+    """A named pipe, socket or device found in a folder (or a link to one): skipped, as
+    kubeconform skips it (a pipe nobody writes to would block the read for ever). A dangling
+    link is kept: reading it reports it."""
+    return not os.path.isfile(path) and os.path.exists(path)
+
+
 def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
              ignore: Iterable[re.Pattern[str]] = ()) -> Iterator[Source]:
     """Expand arguments into sources in a stable order.
@@ -129,7 +136,7 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
                             or name.startswith("."):
                         continue
                     path = walked(root, name)
-                    if not ignored(path):
+                    if not ignored(path) and not special(path):
                         yield Source(path)
         elif os.path.exists(arg):
             if not ignored(arg):

@@ -35,7 +35,7 @@ from typing import Any
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
-from socle.core.sources import walked
+from socle.core.sources import special, walked
 from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
 from socle.policy.v0 import package_of, rule_names
 
@@ -197,7 +197,7 @@ def input_files(paths: Iterable[str], parser: str | None = None,
                              and not (pattern and pattern.search(walked(root, d))))
             for name in sorted(files):
                 full = walked(root, name)  # (as conftest names it, and matches --ignore)
-                if pattern and pattern.search(full):
+                if (pattern and pattern.search(full)) or special(full):
                     continue
                 if parser or formats.name_for_path(full):
                     out.append(full)
