@@ -23,6 +23,31 @@ def clean(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# what a terminal, a CI log or a rendered comment would act on rather than show: control
+# characters (escape sequences, line breaks, NUL), line and paragraph separators, and the
+# bidirectional overrides that make text read otherwise than it is ("Trojan Source")
+_INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                        "\ud800-\udfff]")
+_INVISIBLE_INLINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+                               "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _shown(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, breaks: bool = False) -> str:
+    """``text`` as human output shows it: characters a terminal or a renderer would act on
+    (a manifest's or a policy's text may hold any) written as escapes, ``\\x1b``, ``\\u202e``;
+    ``breaks``: line breaks stay (the writer encodes them its own way)."""
+    if text.isprintable():
+        return text
+    return (_INVISIBLE_INLINE if breaks else _INVISIBLE).sub(_shown, text)
+
+
 @dataclass
 class Case:
     """One document (or one orphan group of findings) and what was found in it."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from socle.core.finding import Finding, Report, Severity
-from socle.outputs._cases import clean, describe, resource_label
+from socle.outputs._cases import clean, describe, resource_label, visible
 from socle.outputs.text import summary_line
 
 _COMMANDS = {
@@ -26,7 +26,8 @@ _COMMANDS = {
 
 
 def escape_data(text: str) -> str:
-    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(clean(text), breaks=True).replace("%", "%25").replace("\r", "%0D").replace(
+        "\n", "%0A")
 
 
 def escape_property(text: str) -> str:

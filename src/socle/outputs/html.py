@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from socle import __version__
 from socle.core.finding import Finding, Report, Severity
+from socle.outputs._cases import visible
 
 _SEV_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
 CONTEXT = 3
@@ -52,7 +53,7 @@ margin:1px 2px;font-size:11px}.exc{color:var(--mut)}a{color:#2563eb}
 
 
 def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(visible(str(value), breaks=True), quote=True)
 
 
 def _sev(severity: Severity | str) -> str:

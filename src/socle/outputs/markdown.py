@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from socle.core.finding import Finding, Report, Severity
+from socle.outputs._cases import visible
 
 TOP = 10
 _ICON = {Severity.CRITICAL: "🟥", Severity.HIGH: "🔴", Severity.MEDIUM: "🟠",
@@ -12,7 +13,7 @@ _ICON = {Severity.CRITICAL: "🟥", Severity.HIGH: "🔴", Severity.MEDIUM: "�
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return visible(str(text).replace("|", "\\|").replace("\n", " ").replace("`", "'"))
 
 
 def _where(f: Finding) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from socle.core.finding import Finding, Report, Severity, Status
+from socle.outputs._cases import visible
 
 HEADERS = ("RESULT", "FILE", "NAMESPACE", "MESSAGE")
 
@@ -28,10 +29,10 @@ def _namespace(f: Finding) -> str:
 
 
 def rows(report: Report, verbose: bool = False) -> list[tuple[str, str, str, str]]:
-    out = [(_result(f), f.file, _namespace(f), " ".join(f.message.split()))
-           for f in report.sorted_findings()]
+    out = [(_result(f), visible(f.file), visible(_namespace(f)),
+            visible(" ".join(f.message.split()))) for f in report.sorted_findings()]
     if verbose:
-        out.extend(("success", d.file, "", "") for d in report.documents
+        out.extend(("success", visible(d.file), "", "") for d in report.documents
                    if d.status is Status.VALID)
     return out
 

@@ -15,18 +15,20 @@ import re
 from typing import TextIO
 
 from socle.core.finding import Report
-from socle.outputs._cases import Case, cases, clean, describe
+from socle.outputs._cases import Case, cases, clean, describe, visible
 from socle.outputs.text import summary_line
 
-# Characters YAML cannot hold unescaped in a double-quoted scalar: non-printables, and the
-# line breaks of YAML 1.1 (NEL, LS, PS) that a reader would fold into a space.
-_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# Characters YAML cannot hold unescaped in a double-quoted scalar: non-printables, the line
+# breaks of YAML 1.1 (NEL, LS, PS) that a reader would fold into a space, and the
+# bidirectional overrides that make text read otherwise than it is
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+                          "\ufffe\uffff]")
 
 
 def tap_text(text: str) -> str:
     """A description or directive reason on one TAP line."""
     text = clean(text).replace("\\", "\\\\").replace("#", "\\#")
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))
 
 
 def yaml_str(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from socle.core.finding import Finding, Report, Severity, Status
+from socle.outputs._cases import visible
 
 _COLORS = {
     Severity.CRITICAL: "\x1b[1;31m",
@@ -33,12 +34,13 @@ def format_finding(f: Finding, color: bool = False, what: str | None = None) -> 
     body = f"{what}: {message}" if what else message
     if path and path not in message:
         body = f"{body} (at {path})"
-    loc = f.location() or "-"
+    loc = visible(f.location() or "-")
+    body = visible(body)
     if color:
         loc = _paint(loc, _BOLD, True)
         return f"{loc}: {_paint(_SEVERITY[f.severity], _COLORS[f.severity], True)} {body} " \
-            f"[{f.rule_id}]"
-    return f"{loc}: {_SEVERITY[f.severity]} {body} [{f.rule_id}]"
+            f"[{visible(f.rule_id)}]"
+    return f"{loc}: {_SEVERITY[f.severity]} {body} [{visible(f.rule_id)}]"
 
 
 def summary_line(report: Report) -> str:
@@ -64,7 +66,7 @@ def write(report: Report, stream: TextIO, options: object) -> None:
             what = names[id(res)] = str(res) if (res.kind or res.name) else ""
         lines.append(format_finding(f, color, what))
         if verbose and f.remediation:
-            lines.append(f"    fix: {f.remediation}")
+            lines.append(f"    fix: {visible(f.remediation)}")
         if len(lines) >= 4096:
             stream.write("\n".join(lines) + "\n")
             lines.clear()
@@ -73,9 +75,9 @@ def write(report: Report, stream: TextIO, options: object) -> None:
     if verbose:
         for d in report.documents:
             if d.status is Status.VALID:
-                stream.write(f"{d.file}:{d.line}: {d.resource} is valid\n")
+                stream.write(visible(f"{d.file}:{d.line}: {d.resource} is valid") + "\n")
             elif d.status is Status.SKIPPED:
                 why = f" ({d.reason})" if d.reason else ""
-                stream.write(f"{d.file}:{d.line}: {d.resource} skipped{why}\n")
+                stream.write(visible(f"{d.file}:{d.line}: {d.resource} skipped{why}") + "\n")
     if show_summary:
         stream.write(summary_line(report) + "\n")
