@@ -573,7 +573,7 @@ def targets(path: str, docs: list[Document]) -> Iterator[Target]:
 
 def _error(report: Report, err: SocleError, file: str) -> None:
     report.errors += 1
-    report.add(Finding(rule_id="input-error", severity=Severity.HIGH, source="input",
+    report.add(Finding(rule_id="input/parse-error", severity=Severity.HIGH, source="input",
                        message=err.message, file=err.file or file, line=err.line or 0,
                        column=err.column or 0))
 
