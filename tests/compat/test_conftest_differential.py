@@ -466,6 +466,8 @@ _HCL = [
     "a = {\n  x = 1   y = 2\n}", "a = 1\nb =\r 2",
     'b { c = 1 }\nd = {p = 1, q = 2}\ne = "x${1 +\n2}y"\nf = {\n  p = 1 # c\n  q = 2,\n}',
     "g = <<EOT\nx\nEOT\nh = 1\n# a comment\rwith a CR",
+    "b { a = 1 c = 2 }", 'b { c "x" { d = 1 } }', "b { a = 1\n  c = 2\n}",
+    "b { # c\n  a = 1\n}\nd { e = 1 }",
 ]
 
 

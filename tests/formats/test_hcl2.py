@@ -182,6 +182,17 @@ def test_empty_file_has_no_documents() -> None:
      "comma to mark the beginning of the next attribute."),
     ("a = 1\nb =\r 2\n", 2,
      "Invalid character; This character is not used within the language."),
+    ("b { a = 1 c = 2 }\n", 1, "Invalid single-argument block definition; A single-line block "
+     "definition must end with a closing brace immediately after its single argument "
+     "definition."),
+    ("b {\n}\nc { d { e = 1 } }\n", 3, "Argument definition required; A single-line block "
+     'definition can contain only a single argument. If you meant to define argument "d", use '
+     "an equals sign to assign it a value. To define a nested block, place it on a line of its "
+     "own within its parent block."),
+    ("b { a = 1\n  c = 2\n}\n", 1, "Invalid single-argument block definition; An argument "
+     "definition on the same line as its containing block creates a single-line block "
+     "definition, which must also be closed on the same line. Place the block's closing brace "
+     "immediately after the argument definition."),
 ])
 def test_what_hcl_refuses_and_python_hcl2_takes(text: str, line: int, message: str) -> None:
     with pytest.raises(InputError) as err:

@@ -160,8 +160,19 @@ class _Converter:
     def body(self, tree: Tree[Any], path: PathKey) -> dict[str, Any]:
         # (a block's body over several lines ends its last definition with a line break too:
         # "a = 1}" is refused, "b { c = 1 }" on one line is not)
-        self.check_newlines(tree, closed=bool(path) and any(
-            isinstance(c, Tree) and c.data == _SKIP for c in tree.children))
+        multi_line = any(isinstance(c, Tree) and c.data == _SKIP for c in tree.children)
+        if path and not multi_line:
+            self.check_single_line(tree)
+        elif path:
+            first = next((c for c in tree.children if isinstance(c, Tree)), None)
+            if first is not None and first.data in ("attribute", "block"):
+                # (a definition on the "{" line makes a single-line block, closed there)
+                raise _Fail("Invalid single-argument block definition; An argument definition "
+                            "on the same line as its containing block creates a single-line "
+                            "block definition, which must also be closed on the same line. "
+                            "Place the block's closing brace immediately after the argument "
+                            "definition.", self.line(first))
+        self.check_newlines(tree, closed=bool(path) and multi_line)
         out: dict[str, Any] = {}
         blocks = []
         for item in _subtrees(tree):
@@ -187,6 +198,23 @@ class _Converter:
             raise _Fail(f"Missing newline after {what}; An {what.split()[0]} definition must "
                         "end with a newline.".replace("An block", "A block"),
                         self.line(item if item is not None else previous))
+
+    def check_single_line(self, tree: Tree[Any]) -> None:
+        """A block on one line (``b { a = 1 }``) holds one argument at most, no block."""
+        items = [c for c in tree.children if isinstance(c, Tree) and c.data in ("attribute",
+                                                                              "block")]
+        for item in items:
+            if item.data == "block":
+                name = self.name_of(_children(item)[0])
+                raise _Fail("Argument definition required; A single-line block definition can "
+                            "contain only a single argument. If you meant to define argument "
+                            f'"{name}", use an equals sign to assign it a value. To define a '
+                            "nested block, place it on a line of its own within its parent "
+                            "block.", self.line(item))
+        if len(items) > 1:
+            raise _Fail("Invalid single-argument block definition; A single-line block "
+                        "definition must end with a closing brace immediately after its single "
+                        "argument definition.", self.line(items[1]))
 
     def check_separators(self, node: Tree[Any]) -> None:
         """A comma or a line break between an object's elements (python-hcl2 takes
