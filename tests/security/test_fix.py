@@ -222,3 +222,10 @@ def test_mode_and_owner_are_kept(tmp_path: Path) -> None:
     assert apply_fixes([_finding(path, ADD_CONTEXT)]).written == [str(path)]
     st = path.stat()
     assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o640, 4321, 4322)
+
+
+def test_a_pipe_is_not_rewritten_nor_waited_on(tmp_path: Path) -> None:
+    pipe = tmp_path / "manifests.yaml"
+    os.mkfifo(pipe)  # (nobody writes to it: opening it to read would wait for ever)
+    result = apply_fixes([_finding(pipe, ADD_CONTEXT)])
+    assert result.written == [] and result.failed[0][1] == "not a regular file, nothing to rewrite"

@@ -355,6 +355,11 @@ def apply_fixes(findings: Iterable[Finding], dry_run: bool = False) -> FixResult
         for index, items in by_name[name].items():
             merged.setdefault(index, []).extend(items)
     for real, (path, docs) in by_file.items():
+        if os.path.exists(real) and not os.path.isfile(real):  # (a pipe: <(helm template .))
+            for items in docs.values():
+                result.failed.extend((f, "not a regular file, nothing to rewrite")
+                                     for f, _ in items)
+            continue
         try:
             with open(real, "rb") as fh:
                 data = fh.read()
