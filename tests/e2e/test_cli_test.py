@@ -12,7 +12,7 @@ import pytest
 
 from socle.cli.main import main
 from socle.policy.engine import available
-from socle_testing import SLOW_POLICY
+from socle_testing import SLOW_POLICY, run_socle
 
 FIXTURES = Path(__file__).resolve().parents[1] / "compat" / "conftest"
 ENGINES = ["regorus", pytest.param("opa", marks=pytest.mark.skipif(
@@ -218,3 +218,18 @@ def test_config_policy_and_data_paths_are_relative_to_the_config_file(tmp_path: 
     below = run_socle("test", "a.yaml", cwd=tmp_path / "apps")
     assert at_root.code == below.code == 1, at_root.err + below.err
     assert "banned" in at_root.out and "banned" in below.out
+
+
+@pytest.mark.parametrize("engine", ["compiled", *ENGINES])
+def test_a_policy_saved_with_a_byte_order_mark_and_crlf_is_read(tmp_path: Path,
+                                                                 engine: str) -> None:
+    # (Notepad's UTF-8: conftest reads it; socle stopped at "invalid character", and with the
+    # opa engine found no package and passed everything)
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_bytes(
+        b'\xef\xbb\xbfpackage main\r\nimport rego.v1\r\n\r\ndeny contains "cm" if {\r\n'
+        b'  input.kind == "ConfigMap"\r\n}\r\n')
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_socle("test", "-p", "policy", "--engine", engine, "a.yaml", cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert "a.yaml:1: high ConfigMap a: cm [main.deny]" in r.out

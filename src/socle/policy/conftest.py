@@ -94,7 +94,8 @@ def read_policies(paths: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in policy_files(paths):
         try:
-            with open(f, encoding="utf-8") as fh:
+            # (a byte order mark, as some Windows editors write one, is dropped)
+            with open(f, encoding="utf-8-sig") as fh:
                 out[f] = fh.read()
         except (OSError, UnicodeDecodeError) as err:
             raise PolicyError(f"cannot read policy: {err}", f) from None

@@ -312,7 +312,7 @@ def main(argv: list[str]) -> int:
     engine = CompiledEngine()
     try:
         for path in argv:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8-sig") as f:
                 engine.add_policy(path, f.read())
         print(engine.generated_source())
     except (OSError, PolicyError) as err:

@@ -161,7 +161,7 @@ def parse_control(folder: Path, bundled: bool = True) -> Control:
     if not isinstance(inputs, dict):
         raise bad("inputs", "must be a mapping of names to default values")
     try:
-        rego = rego_path.read_text(encoding="utf-8")
+        rego = rego_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"cannot read the control's Rego: {err}", str(rego_path)) from None
     package = "socle.controls." + name.replace("-", "_")
@@ -190,7 +190,7 @@ def _load_dir(root: Path, out: ControlSet, bundled: bool) -> None:
     lib = root / "lib"
     if lib.is_dir():
         for path in sorted(lib.glob("*.rego")):
-            part.libraries[str(path)] = path.read_text(encoding="utf-8")
+            part.libraries[str(path)] = path.read_text(encoding="utf-8-sig")
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         folder = Path(entry.path)
         if entry.is_dir() and (folder / "control.yaml").is_file():
@@ -279,7 +279,7 @@ def load_controls(extra_dirs: list[str] | None = None, bundled: bool = True) -> 
         _load_dir(BUNDLED, out, True)
     else:  # user controls still import the bundled helpers (data.socle.lib.k8s)
         for path in sorted((BUNDLED / "lib").glob("*.rego")):
-            out.libraries[str(path)] = path.read_text(encoding="utf-8")
+            out.libraries[str(path)] = path.read_text(encoding="utf-8-sig")
     for d in extra_dirs or []:
         _load_dir(Path(d), out, False)
     seen: dict[str, Control] = {}
