@@ -290,6 +290,19 @@ def test_http_schema_location_with_disk_cache(tmp_path: Path,
     assert r.code == 2 and "could not find schema" in r.out
 
 
+def test_a_schema_server_sending_too_much_is_not_read_to_the_end(
+        tmp_path: Path, schema_server: tuple[str, list[str]]) -> None:
+    base, _ = schema_server
+    with open(tmp_path / "served" / "example.com" / "widget_v1.json", "wb") as fh:
+        fh.truncate((64 << 20) + 1)  # (one byte over the limit; sparse)
+    cr = write(tmp_path, "w.yaml", widget("  size: big\n"))
+    location = base + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    r = run_socle("validate", "-schema-location", location, str(cr))
+    assert r.code == 2
+    assert r.err == (f"socle validate: cannot fetch schema {base}/example.com/widget_v1.json: "
+                     "larger than 64 MiB\n")
+
+
 def test_kubernetes_version_selects_bundled_schemas(tmp_path: Path) -> None:
     hpa = write(tmp_path, "hpa.yaml", """\
 apiVersion: autoscaling/v2beta2

@@ -82,6 +82,9 @@ def render(template: str, kind: str, api_version: str, k8s_version: str, strict:
     return _VAR.sub(lambda m: values[m.group(1)], template)
 
 
+MAX_SCHEMA_BYTES = 64 << 20
+
+
 class Fetcher:
     """Reads local schema files and http(s) schemas through an on-disk cache."""
 
@@ -137,7 +140,11 @@ class Fetcher:
         req = urllib.request.Request(url, headers={"User-Agent": "socle"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=context) as resp:
-                data: bytes = resp.read()
+                # (a schema is a few MiB at most: a server sending more is not read to the end)
+                data: bytes = resp.read(MAX_SCHEMA_BYTES + 1)
+                if len(data) > MAX_SCHEMA_BYTES:
+                    raise UsageError(f"cannot fetch schema {url}: larger than "
+                                     f"{MAX_SCHEMA_BYTES >> 20} MiB")
                 return data
         except urllib.error.HTTPError as err:
             if err.code == 404:
