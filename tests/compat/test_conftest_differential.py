@@ -482,3 +482,14 @@ def test_hcl_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> None
         line, column, message = found.groups()
         assert mine in (f"socle parse: main.tf:{line}: {message}\n",
                         f"socle parse: main.tf:{line}:{column}: {message}\n")
+
+
+@pytest.mark.parametrize("text", ["apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                                  '{"a": 1}', "a = 1\n", "- 1\n---\nb: 2\n"])
+def test_standard_input_is_yaml_unless_told_otherwise(tmp_path: Path, text: str) -> None:
+    # (`helm template . | conftest test -` : conftest reads standard input as YAML)
+    c = subprocess.run([str(CONFTEST), "parse", "-"], input=text, capture_output=True, text=True,
+                       cwd=tmp_path, timeout=60, check=False)
+    s = subprocess.run([*SOCLE, "parse", "-"], input=text, capture_output=True, text=True,
+                       cwd=tmp_path, timeout=60, check=False)
+    assert (s.returncode, json.loads(s.stdout)) == (c.returncode, json.loads(c.stdout))

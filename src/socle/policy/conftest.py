@@ -156,6 +156,8 @@ def parse_file(path: str, parser: str | None = None) -> list[Document]:
         data = Source(path).read()  # (stdin, files, pipes: a stream that never ends stops)
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", path) from None
+    if not parser and path == "-":
+        parser = "yaml"  # (conftest's default for standard input: `helm template . | ... -`)
     try:
         if parser:
             fn = formats.get(parser).parse
