@@ -472,3 +472,25 @@ def test_config_values_as_the_command_line_takes_them(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     r = run_socle("check", "--no-test", "a.yaml", cwd=tmp_path)
     assert r.code in (0, 1), r.err
+
+
+@pytest.mark.parametrize(("command", "flag"), [("check", "--ignore-filename-pattern"),
+                                               ("validate", "--ignore-filename-pattern"),
+                                               ("test", "--ignore")])
+def test_unreadable_files_of_a_helm_chart_say_how_to_render_or_skip_it(
+        tmp_path: Path, command: str, flag: str) -> None:
+    chart = tmp_path / "charts" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n"
+        "    {{- include \"web.labels\" . | nindent 4 }}\n")
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text("package main\n\ndeny contains 1 if false\n")
+    args = ["-p", "policy"] if command == "test" else []
+    r = run_socle(command, *args, "charts", cwd=tmp_path)
+    assert r.code == 2
+    hint = (f"(in the Helm chart charts/web: render it, `helm template charts/web | socle "
+            f"{command} -`, or leave it out with {flag})")
+    line = next(x for x in r.out.splitlines() if "templates/deployment.yaml" in x)
+    assert "malformed YAML" in line and hint in line

@@ -134,8 +134,47 @@ def use_color(choice: str | None, stream: TextIO) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def _chart_of(file: str, charts: dict[str, str | None]) -> str | None:
+    """The Helm chart folder holding ``file`` (a folder with a Chart.yaml above it), if any."""
+    folder = os.path.dirname(file) or "."
+    seen: list[str] = []
+    found: str | None = None
+    for _ in range(32):  # (deep enough for any repository; bounded)
+        if folder in charts:
+            found = charts[folder]
+            break
+        seen.append(folder)
+        if os.path.isfile(os.path.join(folder, "Chart.yaml")):
+            found = folder
+            break
+        parent = os.path.dirname(folder)
+        if parent in ("", folder):
+            break
+        folder = parent
+    for f in seen:
+        charts[f] = found
+    return found
+
+
+def hint_helm_charts(report: Report) -> None:
+    """Say so when a file that cannot be read as a manifest lies in a Helm chart: its
+    templates (``{{ ... }}``), Chart.yaml and values.yaml are not manifests until rendered."""
+    charts: dict[str, str | None] = {}
+    command = report.command or "check"
+    flag = "--ignore" if command == "test" else "--ignore-filename-pattern"
+    for f in report.findings:
+        if f.source != "input" or not f.file or f.file in ("-", "stdin"):
+            continue
+        chart = _chart_of(f.file, charts)
+        if chart is not None and "Helm chart" not in f.message:
+            f.message += (f" (in the Helm chart {chart}: render it, `helm template {chart} | "
+                          f"socle {command} -`, or leave it out with {flag})")
+
+
 def emit(report: Report, args: argparse.Namespace) -> None:
     from socle.outputs import WriterOptions, get
+
+    hint_helm_charts(report)
 
     try:
         writer = get(args.output)
