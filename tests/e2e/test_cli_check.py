@@ -494,3 +494,25 @@ def test_unreadable_files_of_a_helm_chart_say_how_to_render_or_skip_it(
             f"{command} -`, or leave it out with {flag})")
     line = next(x for x in r.out.splitlines() if "templates/deployment.yaml" in x)
     assert "malformed YAML" in line and hint in line
+
+
+@pytest.mark.parametrize("args", [["test", "-p", "policy", "--no-color", "--quiet"],
+                                  ["test", "-p", "policy", "--junit-hide-message"],
+                                  ["validate", "--no-color"], ["check", "--no-color"]])
+def test_conftest_and_ci_flags_are_taken(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\ndeny contains "cm" if input.kind == "ConfigMap"\n')
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: 1}\n")
+    r = run_socle(*args, "a.yaml", cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert "a.yaml:" in r.out and "\x1b[" not in r.out
+
+
+def test_no_color_turns_colour_off(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+                                     "data: {k: 1}\n")
+    assert "\x1b[" in run_socle("validate", "--color", "always", "a.yaml", cwd=tmp_path).out
+    r = run_socle("validate", "--color", "always", "--no-color", "a.yaml", cwd=tmp_path)
+    assert r.code == 1 and "a.yaml:4:" in r.out and "\x1b[" not in r.out

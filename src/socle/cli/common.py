@@ -25,6 +25,8 @@ def add_output_arguments(parser: argparse.ArgumentParser, default: str = "text")
                    default=None, help="also list what passed and what was skipped")
     g.add_argument("--color", choices=("auto", "always", "never"), default=None,
                    help="colour in text output (default auto: only on a terminal)")
+    g.add_argument("--no-color", dest="color", action="store_const", const="never",
+                   help="the same as --color never (conftest's flag)")
     g.add_argument("--config", default=None,
                    help="config file (default: socle.yaml or [tool.socle] in pyproject.toml "
                         "at the repository root)")
@@ -88,7 +90,11 @@ def _actions(command: str) -> dict[str, argparse.Action]:
 
     parser = argparse.ArgumentParser(add_help=False)
     importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
-    return {a.dest: a for a in parser._actions}
+    out: dict[str, argparse.Action] = {}
+    for a in parser._actions:  # (--color and --no-color share a destination: the value wins)
+        if a.dest not in out or out[a.dest].nargs == 0:
+            out[a.dest] = a
+    return out
 
 
 def config_value(action: argparse.Action, value: Any) -> Any:

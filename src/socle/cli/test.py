@@ -51,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="exit 0 even when policies fail")
     g.add_argument("--suppress-exceptions", dest="suppress_exceptions", action="store_true",
                    default=None, help="do not report rules excepted by exception rules")
+    g.add_argument("--quiet", dest="quiet", action="store_true", default=None,
+                   help="accepted for conftest's command lines: socle lists only what failed "
+                        "unless --verbose")
+    g.add_argument("--junit-hide-message", dest="junit_hide_message", action="store_true",
+                   default=None, help="accepted for conftest's command lines (socle's JUnit "
+                                      "test names never hold the message)")
     g.add_argument("--ignore", dest="ignore", default=None, metavar="REGEX",
                    help="regular expression of input paths to skip")
     g.add_argument("-u", "--update", dest="update", action="append", default=None,
