@@ -517,3 +517,10 @@ def test_a_walked_folder_skips_pipes_and_names_dangling_links(tmp_path: Path,
     assert r.code == 2, r.err
     assert "d/dangling.yaml: high cannot read: No such file or directory" in r.out
     assert "pipe.yaml" not in r.out + r.err
+
+
+def test_kubeconform_flags_socle_has_no_use_for_are_accepted(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+                                     "data: {k: 1}\n")
+    r = run_socle("validate", "-exit-on-error", "-debug", "-summary", "a.yaml", cwd=tmp_path)
+    assert r.code == 1 and "a.yaml:4:" in r.out and "Invalid: 1" in r.out

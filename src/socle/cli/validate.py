@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lowest severity that fails the run (default low)")
     g.add_argument("-exit-on-error", "--exit-on-error", dest="exit_on_error",
                    action="store_true", default=None, help=argparse.SUPPRESS)
+    g.add_argument("-debug", "--debug", dest="debug", action="store_true", default=None,
+                   help=argparse.SUPPRESS)  # (kubeconform's; accepted, no effect)
     add_output_arguments(p)
 
 
