@@ -58,14 +58,17 @@ def test_json_output_and_cel(capsys: pytest.CaptureFixture[str]) -> None:
     assert {f["source"] for f in data["findings"]} == {"policy"}
 
 
-def test_image_flag_is_ignored_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_flag_is_refused_not_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    # (ignored, the image's policies would not run and what they deny would pass)
     code, _, err = run(capsys, "test", "--image", "ghcr.io/x/policies:1", "-f",
                        "gatekeeper/requiredlabels/template.yaml", "-f",
                        "gatekeeper/requiredlabels/samples/all-must-have-owner/constraint.yaml",
                        "-f", "gatekeeper/requiredlabels/samples/all-must-have-owner/"
                              "example_allowed.yaml")
-    assert code == 0
-    assert "--image is not supported" in err and "ghcr.io/x/policies:1" in err
+    assert code == 2
+    assert err == ("socle gatekeeper: --image ghcr.io/x/policies:1: policy images are not "
+                   "pulled by gatekeeper test; pull the image's files (socle pull oci://REF "
+                   "--policy DIR) and give the folder with -f DIR\n")
 
 
 def test_bad_input_exits_2_with_file_and_line(capsys: pytest.CaptureFixture[str],

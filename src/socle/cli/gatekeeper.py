@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                         "(repeatable; '-' reads standard input)")
     t.add_argument("paths", nargs="*", metavar="PATH", help="more files or folders")
     t.add_argument("-i", "--image", dest="image", action="append", default=[],
-                   help="OCI images of policies (not supported offline; ignored with a warning)")
+                   help="OCI images of policies: refused (exit 2); pull them with socle pull "
+                        "and pass the folder with -f")
     t.add_argument("--deny-only", dest="deny_only", action="store_true", default=None,
                    help="report only violations of deny constraints")
     _common(t)
@@ -80,8 +81,10 @@ def _run_test(args: argparse.Namespace) -> int:
 
     apply_config(args, "gatekeeper")
     if args.image:
-        print("socle gatekeeper test: --image is not supported (socle runs offline); ignoring "
-              f"{', '.join(args.image)}", file=sys.stderr)
+        # (ignoring it would pass what its policies deny: a gate must not)
+        raise UsageError(f"--image {args.image[0]}: policy images are not pulled by gatekeeper "
+                         "test; pull the image's files (socle pull oci://REF --policy DIR) and "
+                         "give the folder with -f DIR")
     if args.include_trace:
         print("socle gatekeeper test: --include-trace is accepted but produces no trace",
               file=sys.stderr)
