@@ -68,7 +68,7 @@ def test_image_flag_is_refused_not_ignored(capsys: pytest.CaptureFixture[str]) -
     assert code == 2
     assert err == ("socle gatekeeper: --image ghcr.io/x/policies:1: policy images are not "
                    "pulled by gatekeeper test; pull the image's files (socle pull oci://REF "
-                   "--policy DIR) and give the folder with -f DIR\n")
+                   "--policy DIR, or your registry tool) and give the folder with -f DIR\n")
 
 
 def test_bad_input_exits_2_with_file_and_line(capsys: pytest.CaptureFixture[str],

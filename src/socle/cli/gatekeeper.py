@@ -83,8 +83,8 @@ def _run_test(args: argparse.Namespace) -> int:
     if args.image:
         # (ignoring it would pass what its policies deny: a gate must not)
         raise UsageError(f"--image {args.image[0]}: policy images are not pulled by gatekeeper "
-                         "test; pull the image's files (socle pull oci://REF --policy DIR) and "
-                         "give the folder with -f DIR")
+                         "test; pull the image's files (socle pull oci://REF --policy DIR, or "
+                         "your registry tool) and give the folder with -f DIR")
     if args.include_trace:
         print("socle gatekeeper test: --include-trace is accepted but produces no trace",
               file=sys.stderr)
