@@ -496,6 +496,15 @@ def test_unreadable_files_of_a_helm_chart_say_how_to_render_or_skip_it(
     assert "malformed YAML" in line and hint in line
 
 
+def test_conftest_verify_flags_are_taken(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\ndeny contains "cm" if input.kind == "ConfigMap"\n\n'
+        'test_cm if deny["cm"] with input as {"kind": "ConfigMap"}\n')
+    r = run_socle("verify", "-p", "policy", "--quiet", "--no-color", cwd=tmp_path)
+    assert (r.code, r.err) == (0, "") and "PASS: 1/1" in r.out
+
+
 @pytest.mark.parametrize("args", [["test", "-p", "policy", "--no-color", "--quiet"],
                                   ["test", "-p", "policy", "--junit-hide-message"],
                                   ["validate", "--no-color"], ["check", "--no-color"]])

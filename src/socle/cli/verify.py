@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("verify")
     g.add_argument("-r", "--run", dest="run", default=None, metavar="REGEX",
                    help="only run tests whose data.<package>.<test> path matches")
+    g.add_argument("--quiet", dest="quiet", action="store_true", default=None,
+                   help="accepted for conftest's command lines: socle lists passing tests only "
+                        "with --verbose")
     g.add_argument("--coverage", dest="coverage", action="store_true", default=None,
                    help="report the lines of each policy file the tests evaluated")
     add_output_arguments(p)
