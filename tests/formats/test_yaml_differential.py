@@ -182,6 +182,10 @@ DOCS: list[tuple[str, Any]] = [
     ("k: [b\t, c]\n", {"k": ["b", "c"]}), ("k: {b: c}\t# x\n", {"k": {"b": "c"}}),
     ("k: |-2 # c\n   x\n", {"k": " x"}), ("k: | #c\n  x\n", {"k": "x\n"}),
     ("k: ! x\n", {"k": "x"}),
+    # a block scalar running to the end of a text with no final line break keeps none
+    # (rapidyaml added one): the last document of a file saved without it
+    ("a: |\n  x", {"a": "x"}), ("a: >\n  x\n  y", {"a": "x y"}),
+    ("k:\n  a: |\n    x \n    y", {"k": {"a": "x \ny"}}),
     ("10.: a\n", {"10": "a"}), ("k: 1_0.\n", {"k": 10.0}),  # "10." is a float for go-yaml
     ("k: &a-b_1 x\nl: *a-b_1\n", {"k": "x", "l": "x"}), ('k: "a\\\\/b"\n', {"k": "a\\/b"}),
     ("k: {b: c} # d\n", {"k": {"b": "c"}}),
@@ -634,6 +638,12 @@ spec:
       volumes:
       - name: v
         emptyDir: {}
+      - name: key
+        secret:
+          items: [{key: k, path: p}]
+  note: |
+    ends the text with a block scalar
+    ---
 """
 _INSERTS = [" ", "  ", "\t", "- ", ":", ": ", "#", " #x", "?", "|", ">", "'", '"', "-", "---",
             "...", "{", "}", "[", "]", ",", "&a ", "*a", "!", "%", "@", "\\", "x", "|2 ", "? "]
