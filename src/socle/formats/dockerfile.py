@@ -129,9 +129,14 @@ _UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_
 _DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
 
 
+def _go_quoted(text: str) -> str:
+    """``text`` as Go's %q writes it in the errors quoted here (ASCII text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _go_duration(text: str) -> int:
     """Nanoseconds, as Go's time.ParseDuration reads ``text``; ValueError with its message."""
-    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = _go_quoted(text)
     rest = text
     negative = rest[:1] == "-"
     if rest[:1] in "+-" and rest:
@@ -150,8 +155,7 @@ def _go_duration(text: str) -> int:
         if not unit:
             raise ValueError(f"time: missing unit in duration {quoted}")
         if unit not in _UNITS:
-            unit_quoted = '"' + unit.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            raise ValueError(f"time: unknown unit {unit_quoted} in duration {quoted}")
+            raise ValueError(f"time: unknown unit {_go_quoted(unit)} in duration {quoted}")
         total += float(f"{whole or 0}.{fraction or 0}") * _UNITS[unit]
         rest = rest[m.end():]
     if total > 2**63 - 1:

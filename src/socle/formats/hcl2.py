@@ -69,6 +69,12 @@ _MULTI_LINE = ("Invalid multi-line string; Quoted strings may not be split over 
                "lines. To produce a multi-line string, either use the \\n escape to represent a "
                "newline character or use the \"heredoc\" multi-line template syntax.")
 _HEX = frozenset("0123456789abcdefABCDEF")
+_MISSING_NEWLINE = {
+    "attribute": "Missing newline after argument; An argument definition must end with a "
+                 "newline.",
+    "block": "Missing newline after block definition; A block definition must end with a "
+             "newline.",
+}
 
 
 def _check_literal(raw: str, line: int) -> None:
@@ -194,9 +200,7 @@ class _Converter:
         too (a block's body over several lines)."""
         item, previous = self.unseparated(tree, ("attribute", "block"), closed)
         if previous is not None:
-            what = "argument" if previous.data == "attribute" else "block definition"
-            raise _Fail(f"Missing newline after {what}; An {what.split()[0]} definition must "
-                        "end with a newline.".replace("An block", "A block"),
+            raise _Fail(_MISSING_NEWLINE[previous.data],
                         self.line(item if item is not None else previous))
 
     def check_single_line(self, tree: Tree[Any]) -> None:
@@ -236,22 +240,17 @@ class _Converter:
                     previous = None
                 continue
             if child.data == _SKIP:
-                text = "".join(str(t) for t in self._all_tokens(child))
+                text = "".join(str(t) for t in self._tokens(child))
                 if "\n" in text or text.lstrip().startswith(("#", "//")):
                     previous = None
                 continue
             if child.data in kinds:
                 if previous is not None:
                     return child, previous
-                tokens = self._all_tokens(child)
+                tokens = self._tokens(child)
                 # (a heredoc's token takes the line break after its end marker along)
                 previous = None if tokens and str(tokens[-1]).endswith("\n") else child
         return None, previous if closed else None
-
-    def _all_tokens(self, node: Any) -> list[Token]:
-        if isinstance(node, Token):
-            return [node]
-        return [t for c in node.children for t in self._all_tokens(c)]
 
     def name_of(self, node: Any) -> str:
         if isinstance(node, Token):

@@ -35,7 +35,7 @@ from typing import Any
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
-from socle.core.sources import special, walked
+from socle.core.sources import Source, special, walked
 from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
 from socle.policy.v0 import package_of, rule_names
 
@@ -150,7 +150,6 @@ def load_data(paths: Iterable[str]) -> dict[str, Any]:
 
 def parse_file(path: str, parser: str | None = None) -> list[Document]:
     from socle import formats
-    from socle.core.sources import Source
 
     try:
         data = Source(path).read()  # (stdin, files, pipes: a stream that never ends stops)
