@@ -347,19 +347,27 @@ def _typed_count(obj: Any) -> int:
     return count
 
 
+def _offsets(text: str, needles: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """(needle, offset) of every occurrence in ``text`` of each of ``needles`` (the characters
+    of a string), found with substring searches: the gate's tests look at a few characters of
+    a document each, and a regular expression would try every character."""
+    for needle in needles:
+        at = text.find(needle)
+        while at >= 0:
+            yield needle, at
+            at = text.find(needle, at + 1)
+
+
 def _indicator_starts_node(text: str, chars: str = "&*!") -> bool:
     """True when an anchor, alias or tag indicator among ``chars``, followed by a character
     that is neither a space nor a flow indicator, starts a node (every occurrence is looked
     at)."""
     size = len(text)
-    for char in chars:
-        at = text.find(char)
-        while at >= 0:
-            after = at + 1
-            if after < size and not text[after].isspace() and text[after] not in ",[]{}" \
-                    and _starts_node(text, at):
-                return True
-            at = text.find(char, after)
+    for _, at in _offsets(text, chars):
+        after = at + 1
+        if after < size and not text[after].isspace() and text[after] not in ",[]{}" \
+                and _starts_node(text, at):
+            return True
     return False
 
 
@@ -369,15 +377,12 @@ def _bare_indicator(text: str, chars: str) -> bool:
     indicator or the end ("[x, !]"), or a "%" ("[%x]"). go-yaml refuses all of them;
     rapidyaml reads them as empty or plain values."""
     size = len(text)
-    for char in chars:
-        at = text.find(char)
-        while at >= 0:
-            after = at + 1
-            bare = after >= size or text[after] in ",[]{}" or (
-                char != "!" and text[after].isspace())
-            if (bare or char == "%") and _starts_node(text, at):
-                return True
-            at = text.find(char, after)
+    for char, at in _offsets(text, chars):
+        after = at + 1
+        bare = after >= size or text[after] in ",[]{}" or (
+            char != "!" and text[after].isspace())
+        if (bare or char == "%") and _starts_node(text, at):
+            return True
     return False
 
 
@@ -391,14 +396,11 @@ def _odd_anchor_name(text: str) -> bool:
     """True when an anchor or alias starting a node has a name go-yaml refuses ("&n\\ x",
     "*.example.com", "& x")."""
     size = len(text)
-    for char in "&*":
-        at = text.find(char)
-        while at >= 0:
-            name = _ANCHOR_NAME.match(text, at + 1)
-            if (name is None or (name.end() < size and text[name.end()] in ",]}"
-                                 and not _in_flow(text, at))) and _starts_node(text, at):
-                return True
-            at = text.find(char, at + 1)
+    for _, at in _offsets(text, "&*"):
+        name = _ANCHOR_NAME.match(text, at + 1)
+        if (name is None or (name.end() < size and text[name.end()] in ",]}"
+                             and not _in_flow(text, at))) and _starts_node(text, at):
+            return True
     return False
 
 
@@ -418,16 +420,12 @@ def _after_flow(text: str) -> bool:
     """What ``_AFTER_FLOW.search`` finds, found from each closer (a regular expression tries
     every character of the document; most documents have a few closers)."""
     size = len(text)
-    for char in "]}":
-        at = text.find(char)
-        while at >= 0:
-            j = at + 1
-            while j < size and text[j] in " \t":
-                j += 1
-            if j > at + 1 and j < size and text[j] not in "#,]}: \t\n\r\x0b\x0c\x1c\x1d\x1e" \
-                    "\x1f\x85\xa0" and not text[j].isspace():
-                return True
-            at = text.find(char, at + 1)
+    for _, at in _offsets(text, "]}"):
+        j = at + 1
+        while j < size and text[j] in " \t":
+            j += 1
+        if at + 1 < j < size and text[j] not in "#,]}:" and not text[j].isspace():
+            return True
     return False
 
 
@@ -442,15 +440,12 @@ def _comment_in_flow(text: str) -> bool:
     """True when a comment may start inside a flow collection on its line ("{b: c #x}"):
     go-yaml reads the rest of the line as the comment (the collection is then unclosed),
     rapidyaml reads "c #x". Approximate, erring towards True."""
-    for mark in (" #", "\t#"):
-        at = text.find(mark)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            # (most comments have no bracket before them on their line: two short searches)
-            if (text.find("[", start, at) >= 0 or text.find("{", start, at) >= 0) \
-                    and _in_flow(text, at):
-                return True
-            at = text.find(mark, at + 2)
+    for _, at in _offsets(text, (" #", "\t#")):
+        start = text.rfind("\n", 0, at) + 1
+        # (most comments have no bracket before them on their line: two short searches)
+        if (text.find("[", start, at) >= 0 or text.find("{", start, at) >= 0) \
+                and _in_flow(text, at):
+            return True
     return False
 
 
@@ -464,13 +459,8 @@ def _bad_block_header(text: str) -> bool:
     "- | text"): go-yaml refuses it, rapidyaml reads an empty or other value. (A line of a
     block scalar's content that starts with "|" or ">" counts too: the reference loader
     decides.)"""
-    for char in "|>":
-        at = text.find(char)
-        while at >= 0:
-            if _BLOCK_HEADER.match(text, at + 1) is None and _starts_node(text, at):
-                return True
-            at = text.find(char, at + 1)
-    return False
+    return any(_BLOCK_HEADER.match(text, at + 1) is None and _starts_node(text, at)
+               for _, at in _offsets(text, "|>"))
 
 
 def _question_in_flow(text: str) -> bool:
