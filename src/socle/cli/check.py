@@ -64,7 +64,7 @@ def _section(verb: str, args: argparse.Namespace, start: str) -> argparse.Namesp
     ns = parser.parse_args([])
     ns.paths = list(args.paths)
     ns.config = args.config
-    apply_config(ns, verb, start)
+    apply_config(ns, verb, start, parser)
     return ns
 
 

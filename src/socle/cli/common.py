@@ -38,7 +38,8 @@ _PATH_OPTIONS = {"test": {"policy", "data"}, "verify": {"policy", "data"},
                  "scan": {"exceptions", "controls-dir", "framework-file"}}
 
 
-def apply_config(args: argparse.Namespace, command: str, start: str | None = None) -> Config:
+def apply_config(args: argparse.Namespace, command: str, start: str | None = None,
+                 parser: argparse.ArgumentParser | None = None) -> Config:
     """Fill every option the user did not give from the config file, then the built-in default.
 
     Options left as ``None`` by argparse are unset; keys in the file use long flag names.
@@ -49,7 +50,7 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         start = paths[0] if paths else "."
     cfg = load_config(getattr(args, "config", None), start)
     values = cfg.for_command(command)
-    actions = _actions(command) if values else {}
+    actions = _actions(command, parser) if values else {}
     for key, value in values.items():
         attr = key.replace("-", "_")
         if not hasattr(args, attr):
@@ -82,14 +83,17 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
     return cfg
 
 
-def _actions(command: str) -> dict[str, argparse.Action]:
-    """The options of ``command`` by destination, as its parser defines them."""
-    import importlib
+def _actions(command: str, parser: argparse.ArgumentParser | None = None
+             ) -> dict[str, argparse.Action]:
+    """The options of ``command`` by destination, as its parser (``parser``, else one built
+    for the purpose) defines them."""
+    if parser is None:
+        import importlib
 
-    from socle.cli.main import COMMANDS
+        from socle.cli.main import COMMANDS
 
-    parser = argparse.ArgumentParser(add_help=False)
-    importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
+        parser = argparse.ArgumentParser(add_help=False)
+        importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
     out: dict[str, argparse.Action] = {}
     for a in parser._actions:  # (--color and --no-color share a destination: the value wins)
         if a.dest not in out or out[a.dest].nargs == 0:
