@@ -90,6 +90,9 @@ CASES: dict[str, list[list[str]]] = {
                    ["-n", "team.labels", "-p", "policy", "configmap.yaml", "nokind.yaml"]],
     "v0": [["--rego-version", "v0", "-p", "policy", "deployment.yaml", "legacy.yaml",
             "service.yaml"]],
+    # failing builtins (undefined) and values missing under `not` (the query fails), as OPA
+    "semantics": [["-p", "policy", "deployment.yaml", "configmap.yaml", "bare.json",
+                   "service.yaml"]],
 }
 
 
@@ -302,7 +305,7 @@ todo_test_later {
 """
 
 VERIFY = {"kubernetes": ([], EXTRA_V1), "v0": (["--rego-version", "v0"], EXTRA_V0),
-          "bench": ([], EXTRA_V1)}
+          "bench": ([], EXTRA_V1), "semantics": ([], EXTRA_V1)}
 
 
 def _conftest_verdicts(out: str) -> dict[str, str] | Counter[str]:

@@ -30,6 +30,11 @@ def add_policy_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strict", dest="strict", action="store_true", default=None,
                    help="OPA's strict-mode compile checks (unused variables and imports, "
                         "deprecated builtins, ...)")
+    g.add_argument("--show-builtin-errors", dest="show_builtin_errors", action="store_true",
+                   default=None,
+                   help="a builtin that fails (to_number(\"abc\"), upper(5), ...) stops the "
+                        "run with its error (exit 2) instead of leaving its expression "
+                        "undefined, as conftest's flag does")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -74,6 +79,7 @@ def options_from(args: argparse.Namespace) -> dict[str, object]:
         "timeout": timeout,
         "trace": bool(args.trace),
         "strict": bool(args.strict),
+        "show_builtin_errors": bool(args.show_builtin_errors),
     }
 
 

@@ -36,7 +36,13 @@ from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
 from socle.core.sources import Source, special, walked
-from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
+from socle.policy.engine import (
+    DEFAULT_ENGINE,
+    Engine,
+    PolicyError,
+    create_engine,
+    strict_builtin_errors,
+)
 from socle.policy.v0 import package_of, rule_names
 
 FAILURE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
@@ -63,6 +69,7 @@ class TestOptions:
     rego_version: str = "v1"
     engine: str = DEFAULT_ENGINE
     strict: bool = False
+    show_builtin_errors: bool = False
     trace: bool = False
     timeout: float | None = None
 
@@ -399,6 +406,7 @@ class Runner:
         self.engine = engine or create_engine(tracing_engine(options.engine)
                                               if options.trace else options.engine,
                                               options.rego_version, options.timeout)
+        strict_builtin_errors(self.engine, options.show_builtin_errors)
         self.tracing = bool(options.trace and hasattr(self.engine, "trace"))
         if self.tracing:
             self.engine.trace = True  # type: ignore[attr-defined]

@@ -99,6 +99,15 @@ def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
     raise PolicyError(f"unknown engine {name!r} (one of {', '.join(ENGINES)})")
 
 
+def strict_builtin_errors(engine: Engine, strict: bool) -> None:
+    """Whether a failing builtin (``to_number("abc")``) is an error or leaves its expression
+    undefined. Undefined is what OPA, conftest and Gatekeeper do by default and what the
+    ``compiled`` engine does unless told otherwise; regorus' Python binding and the OPA
+    bridge have no such setting and always report the error."""
+    if hasattr(engine, "strict_builtin_errors"):
+        setattr(engine, "strict_builtin_errors", strict)  # noqa: B010
+
+
 def available(name: str) -> bool:
     """True when the named engine's package can be imported."""
     import importlib.util

@@ -54,12 +54,14 @@ _RULE_PATH = re.compile(r"data(\.[A-Za-z_][A-Za-z0-9_]*)+")
 class Context:
     """What one evaluation's generated code sees."""
 
-    __slots__ = ("data", "input", "memo")
+    __slots__ = ("data", "input", "memo", "strict")
 
-    def __init__(self, input: Any, data: Any) -> None:
+    def __init__(self, input: Any, data: Any, strict: bool = False) -> None:
         self.input = input
         self.data = data
         self.memo: dict[str, Any] = {}
+        # builtin errors: undefined (False, OPA's default) or errors reported by regorus
+        self.strict = strict
 
 
 def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
@@ -161,6 +163,10 @@ class CompiledEngine:
         self._pending: list[dict[str, Any]] = []  # data regorus has not been given yet
         self._custom: set[str] = set()
         self._program: Program | None = None
+        # builtin errors (a string that is no number...): undefined, as in OPA, conftest and
+        # Gatekeeper by default; True: errors (conftest's --show-builtin-errors), which the
+        # generated code leaves to regorus to report
+        self.strict_builtin_errors = False
         self.runtime_fallbacks = 0  # calls the generated code handed back to regorus
         self.last_fallback = ""  # why the last of them was
 
@@ -280,10 +286,10 @@ class CompiledEngine:
         fn = self._function(rule)
         if fn is None:
             return self._fallback.eval_rule(rule, input)
-        return self._run(fn, rule, input, Context(input, self._data))
+        return self._run(fn, rule, input, Context(input, self._data, self.strict_builtin_errors))
 
     def eval_rules(self, rules: list[str], input: Any) -> dict[str, Any]:
-        ctx = Context(input, self._data)
+        ctx = Context(input, self._data, self.strict_builtin_errors)
         out: dict[str, Any] = {}
         for rule in rules:
             fn = self._function(rule)
@@ -296,7 +302,8 @@ class CompiledEngine:
         if _RULE_PATH.fullmatch(q):
             fn = self._function(q[len("data."):])
             if fn is not None:
-                value = self._run(fn, q[len("data."):], input, Context(input, self._data))
+                ctx = Context(input, self._data, self.strict_builtin_errors)
+                value = self._run(fn, q[len("data."):], input, ctx)
                 return [] if value is None else [value]
         return self._fallback.eval_query(query, input)
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
 from socle.policy.conftest import load_data, load_policies, register_builtins
-from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, active_watchdog, create_engine
+from socle.policy.engine import (
+    DEFAULT_ENGINE,
+    Engine,
+    PolicyError,
+    active_watchdog,
+    create_engine,
+    strict_builtin_errors,
+)
 from socle.policy.v0 import package_of, rule_names
 
 
@@ -29,6 +36,7 @@ class VerifyOptions:
     coverage: bool = False
     trace: bool = False
     strict: bool = False
+    show_builtin_errors: bool = False
     timeout: float | None = None
 
 
@@ -96,6 +104,7 @@ def discover_tests(modules: dict[str, str], pattern: str | None = None) -> list[
 
 def build_engine(options: VerifyOptions) -> Engine:
     engine = create_engine(options.engine, options.rego_version, options.timeout)
+    strict_builtin_errors(engine, options.show_builtin_errors)
     register_builtins(engine)
     files = load_policies(engine, options.policies)
     if not files:

@@ -223,6 +223,9 @@ class RuleCompiler:
         self.prefixes = prefixes
         self.rule = rule
         self.lines: list[str] = []
+        self.guard = True  # statements that may raise BuiltinError are guarded (emit)
+        # code of the nodes already evaluated before a negation (by id): see hoist_negated
+        self.pre: dict[int, str] = {}
         self.bools: set[str] = set()  # inline checks (always a bool)
         self.str_checks: dict[str, str] = {}  # inline ``is_string(x)`` check -> x
         self.ints: set[str] = set()  # temporaries always holding an int (count)
@@ -231,8 +234,19 @@ class RuleCompiler:
 
     # -- output ------------------------------------------------------------------------------
 
-    def emit(self, ind: int, text: str) -> None:
-        self.lines.append("    " * ind + text)
+    def emit(self, ind: int, text: str, catch: str = "BuiltinError") -> None:
+        """One line of code. A statement that calls a builtin or an operator that may fail
+        as OPA's would (:class:`BuiltinError`) is guarded: the expression is undefined for
+        this binding (``continue``), as with OPA's default non-strict builtin errors,
+        unless the evaluation asks for strict errors (``C.strict``: then regorus reports
+        it)."""
+        pad = "    " * ind
+        if self.guard and not text.endswith(":") and (catch != "BuiltinError"
+                                                      or _RAISES.search(text)):
+            self.lines += [pad + "try:", pad + "    " + text, pad + f"except {catch}:",
+                           pad + "    if C.strict: raise", pad + "    continue"]
+            return
+        self.lines.append(pad + text)
 
     def tmp(self, prefix: str = "t") -> str:
         self.n += 1
@@ -294,7 +308,9 @@ class RuleCompiler:
         if rule.default is not None:
             self.module = rule.default.module
             self.emit(1, "if res is U:")
+            self.guard = False  # (a constant: nothing to guard, and no loop to continue)
             _, val = self.expr(rule.default.node["value"], 2, Scope())
+            self.guard = True
             self.emit(2, f"res = {val}")
         self.emit(1, f"@MEMO@[{name!r}] = res")
         self.emit(1, "return res")
@@ -414,9 +430,38 @@ class RuleCompiler:
     def query(self, stmts: list[Node], ind: int, scope: Scope) -> tuple[int, Scope]:
         for stmt in stmts:
             if stmt.get("with_mods"):
-                raise Unsupported("with")
+                ind = self.with_input(stmt, ind, scope)
+                continue
             ind = self.literal(stmt["literal"], ind, scope)
         return ind, scope
+
+    def with_input(self, stmt: Node, ind: int, scope: Scope) -> int:
+        """``literal with input as x``: the literal in a generator of its new bindings,
+        evaluated with a context of its own (its input, a new memo), so that every rule it
+        reaches sees that input. Other ``with`` targets (data, functions) are left to
+        regorus."""
+        mods = stmt["with_mods"]
+        if len(mods) != 1 or ref_path(mods[0]["refr"]) != ["input"]:
+            raise Unsupported("with")
+        ind, val = self.expr(mods[0]["as"], ind, scope)
+        if not _is_name(val):
+            val = self.value(val, ind)
+        sub = scope.child()
+        sub.cse = {}  # (values computed with the other input)
+        fn = self.tmp("w")
+        self.emit(ind, f"def {fn}(C, I):")
+        self.emit(ind + 1, "for _ in ONCE:")
+        inner = self.literal(stmt["literal"], ind + 2, sub)
+        new = {name: py for name, py in sub.vars.items() if scope.vars.get(name) != py}
+        self.emit(inner, f"yield ({''.join(py + ', ' for py in new.values())})")
+        call = f"{fn}(with_input(C, {val}), {val})"
+        if not new:
+            self.emit(ind, f"if next({call}, MISS) is MISS: continue")
+            return ind
+        self.emit(ind, f"for ({''.join(py + ', ' for py in new.values())}) in {call}:")
+        for name, py in new.items():
+            self.bind_local(name, py, scope)
+        return ind + 1
 
     def literal(self, lit: Node, ind: int, scope: Scope) -> int:
         k, v = kind_of(lit)
@@ -460,6 +505,92 @@ class RuleCompiler:
         raise Unsupported(f"literal {k}")
 
     def negation(self, lits: list[Node], ind: int, scope: Scope) -> int:
+        hoisted: list[int] = []
+        for lit in lits:
+            if kind_of(lit)[0] == "Expr":
+                ind = self.hoist_negated(kind_of(lit)[1]["expr"], ind, scope, hoisted)
+        try:
+            return self._negation(lits, ind, scope)
+        finally:
+            for key in hoisted:
+                self.pre.pop(key, None)
+
+    # OPA's compiler moves parts of a negated expression out of the negation before it is
+    # evaluated (rewriteExprTerms: nested calls; rewriteDynamics: the references given to a
+    # call, a reference's computed keys, the items of arrays, sets and objects), so when one
+    # of them is undefined (or its builtin fails) the whole query fails instead of the
+    # negation succeeding: `not startswith(input.missing, "x")` is undefined, not true. The
+    # same parts are evaluated here before the negation (the negation then reuses them, see
+    # ``pre``); `==` and `=` keep their own operands inside, as in OPA.
+
+    def hoist_negated(self, node: Node, ind: int, scope: Scope, hoisted: list[int]) -> int:
+        k, v = kind_of(node)
+        if k == "Call":
+            operands = list(v["params"])
+        elif (k == "BoolExpr" and v["op"] != "Eq") or k in ("ArithExpr", "BinExpr"):
+            operands = [v["lhs"], v["rhs"]]
+        elif k == "Membership":
+            operands = [x for x in (v.get("key"), v["value"], v["collection"]) if x is not None]
+        elif k in ("BoolExpr", "AssignExpr"):  # ==, =: the operands' own parts only
+            for side in (v["lhs"], v["rhs"]):
+                ind = self.hoist_inside(side, ind, scope, hoisted)
+            return ind
+        else:
+            return self.hoist_inside(node, ind, scope, hoisted)
+        for op in operands:
+            ind = self.hoist_operand(op, ind, scope, hoisted)
+        return ind
+
+    def hoist_operand(self, node: Node, ind: int, scope: Scope, hoisted: list[int]) -> int:
+        """A call's operand: a reference or a call is evaluated now, a composite's items."""
+        k, v = kind_of(node)
+        if k in ("RefDot", "RefBrack", "Call", "ArithExpr", "BinExpr"):
+            return self.hoist(node, ind, scope, hoisted)
+        if k == "Var" and str(v["value"]) not in scope.vars:
+            return self.hoist(node, ind, scope, hoisted)  # input, data, a rule
+        if k in ("Array", "Set", "Object") and not _is_const(node):
+            items = ([x for f in v["fields"] for x in (f[1], f[2])] if k == "Object"
+                     else v["items"])
+            for item in items:
+                ind = self.hoist_operand(item, ind, scope, hoisted)
+        return ind
+
+    def hoist_inside(self, node: Node, ind: int, scope: Scope, hoisted: list[int]) -> int:
+        """A term: a reference's computed keys, a composite's items, a nested call."""
+        k, v = kind_of(node)
+        if k in ("Call", "ArithExpr", "BinExpr"):
+            return self.hoist(node, ind, scope, hoisted)
+        if k in ("Array", "Set", "Object"):
+            return self.hoist_operand(node, ind, scope, hoisted)
+        keys = []
+        while k in ("RefDot", "RefBrack"):
+            if k == "RefBrack":
+                keys.append(v["index"])
+            node = v["refr"]
+            k, v = kind_of(node)
+        for key in reversed(keys):
+            if not _is_const(key):
+                ind = self.hoist_operand(key, ind, scope, hoisted)
+        if k == "Call":  # f(x).y
+            ind = self.hoist(node, ind, scope, hoisted)
+        return ind
+
+    def hoist(self, node: Node, ind: int, scope: Scope, hoisted: list[int]) -> int:
+        """Evaluates ``node`` now (undefined fails the query here) for the negation to reuse.
+        A node that would iterate stays inside: OPA refuses those (unsafe variables)."""
+        mark, cse, strs = len(self.lines), dict(scope.cse), set(scope.strs)
+        try:
+            after, code = self.expr(node, ind, scope, no_loops=True)
+        except Unsupported:
+            del self.lines[mark:]
+            scope.cse, scope.strs = cse, strs
+            return ind
+        assert after == ind
+        self.pre[id(node)] = code
+        hoisted.append(id(node))
+        return ind
+
+    def _negation(self, lits: list[Node], ind: int, scope: Scope) -> int:
         flag = self.tmp("n")
         mark = len(self.lines)
         self.emit(ind, f"{flag} = False")
@@ -646,6 +777,10 @@ class RuleCompiler:
     def expr(self, node: Node, ind: int, scope: Scope, no_loops: bool = False
              ) -> tuple[int, str]:
         """Python code for a value; checks for undefined (``continue``) come first."""
+        if self.pre:
+            done = self.pre.get(id(node))
+            if done is not None:
+                return ind, done
         k, v = kind_of(node)
         if k in ("String", "RawString"):
             return ind, repr(str(v["value"]))
@@ -813,7 +948,8 @@ class RuleCompiler:
                 self.str_checks[check] = a
             return ind, check
         if name == "count":  # len() raises TypeError on anything else, as count
-            t = self.value(f"len({args[0]})", ind)
+            t = self.tmp()
+            self.emit(ind, f"{t} = len({args[0]})", catch="(BuiltinError, TypeError)")
             self.ints.add(t)
             return ind, t
         fast = self.inline_builtin(name, args, ind, scope)
@@ -1191,6 +1327,8 @@ def _is_const(node: Node) -> bool:
 
 
 _USES_INPUT = re.compile(r"\bI\b")
+# calls that may raise BuiltinError: builtins and the arithmetic and set operators
+_RAISES = re.compile(r"(?<![\w.])(?:B_[A-Za-z0-9_]+|add|sub|mul|div|mod|union|intersection)\(")
 _LOOP = re.compile(r" *for (?!_ in ONCE:)")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -1260,9 +1398,9 @@ def _is_str_literal(code: str) -> bool:
 HEADER = """\
 # generated by socle's Rego compiler (socle.policy.regoc); one function per rule
 from socle.policy.regoc.runtime import (
-    U, ONCE, RSet, Conflict, eq, ne, lt, le, gt, ge, get, items, values, member, member2,
-    put, unite, add, sub, mul, div, mod, neg, union, intersection, mkset, mkobj, is_coll,
-    F_v, F_q, F_d, REGEXES,
+    U, ONCE, RSet, Conflict, BuiltinError, with_input, eq, ne, lt, le, gt, ge, get, items,
+    values, member, member2, put, unite, add, sub, mul, div, mod, neg, union, intersection,
+    mkset, mkobj, is_coll, F_v, F_q, F_d, REGEXES,
 )
 import re as _re
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program

@@ -30,6 +30,13 @@ class Conflict(Exception):
     """A complete rule, function or object produced two different values."""
 
 
+class BuiltinError(Exception):
+    """A builtin failed as OPA's would (an operand of the wrong type, a string that is no
+    number, a division by zero...). OPA, conftest and Gatekeeper evaluate the expression as
+    undefined then and go on (unless builtin errors are strict): the generated code does
+    the same. Other exceptions mean "ask regorus" (see the module's docstring)."""
+
+
 class Unsupported(Exception):
     """A construct or builtin the compiler does not handle (compile time)."""
 
@@ -297,6 +304,12 @@ def mkobj(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     return out
 
 
+def with_input(ctx: Any, value: Any) -> Any:
+    """The context of an expression evaluated ``with input as value``: the same data and
+    error mode, that input, a memo of its own."""
+    return type(ctx)(value, ctx.data, ctx.strict)
+
+
 def truthy(v: Any) -> bool:
     return v is not U and v is not False
 
@@ -324,7 +337,7 @@ def _num(x: Any) -> Any:
     t = type(x)
     if t is int or t is float:
         return x
-    raise TypeError("not a number")
+    raise BuiltinError("operand must be a number")
 
 
 def add(a: Any, b: Any) -> Any:
@@ -343,14 +356,19 @@ def mul(a: Any, b: Any) -> Any:
 
 def div(a: Any, b: Any) -> Any:
     if _num(b) == 0:
-        raise ZeroDivisionError("divide by zero")
+        _num(a)
+        raise BuiltinError("divide by zero")
     r = _num(a) / b
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
 
 
 def mod(a: Any, b: Any) -> Any:
-    if type(a) is not int or type(b) is not int or b == 0:
-        raise TypeError("modulo needs integers")
+    if type(a) is not int or type(b) is not int:
+        _num(a)
+        _num(b)
+        raise TypeError("modulo of floats left to regorus")
+    if b == 0:
+        raise BuiltinError("modulo by zero")
     return a - b * int(a / b)
 
 
@@ -360,7 +378,7 @@ def neg(a: Any) -> Any:
 
 def union(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
-        raise TypeError("union of non-sets")
+        raise BuiltinError("union of non-sets")
     out = mkset(a)
     for x in b:
         out.add(x)
@@ -369,7 +387,7 @@ def union(a: Any, b: Any) -> RSet:
 
 def intersection(a: Any, b: Any) -> RSet:
     if type(a) is not RSet or type(b) is not RSet:
-        raise TypeError("intersection of non-sets")
+        raise BuiltinError("intersection of non-sets")
     return mkset(x for x in a if x in b)
 
 
@@ -492,7 +510,7 @@ def ordered(xs: list[Any]) -> list[Any]:
 
 def _s(x: Any) -> str:
     if type(x) is not str:
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     return x
 
 
@@ -500,7 +518,7 @@ def _count(x: Any) -> int:
     t = type(x)
     if t is str or t is list or t is dict or t is RSet:
         return len(x)
-    raise TypeError("count: operand must be a collection or string")
+    raise BuiltinError("count: operand must be a collection or string")
 
 
 def _fmt_num(v: Any) -> str:
@@ -610,9 +628,9 @@ def parse_format(fmt: str) -> tuple[list[str], str]:
 
 def _sprintf(fmt: Any, args: Any) -> str:
     if type(fmt) is not str:
-        raise TypeError("sprintf: operand 1 must be a string")
+        raise BuiltinError("sprintf: operand 1 must be a string")
     if type(args) is not list:
-        raise TypeError("sprintf: operand 2 must be an array")
+        raise BuiltinError("sprintf: operand 2 must be an array")
     parsed = _FORMATS.get(fmt)
     lits, verbs = parsed if parsed is not None else parse_format(fmt)
     if len(args) != len(verbs):
@@ -653,7 +671,7 @@ def F_d(x: Any) -> str:
 
 def _object_get(obj: Any, key: Any, default: Any) -> Any:
     if type(obj) is not dict:
-        raise TypeError("object.get: operand 1 must be an object")
+        raise BuiltinError("object.get: operand 1 must be an object")
     if type(key) is list:
         cur: Any = obj
         for k in key:
@@ -668,7 +686,7 @@ def _object_get(obj: Any, key: Any, default: Any) -> Any:
 
 def _array_concat(a: Any, b: Any) -> list[Any]:
     if type(a) is not list or type(b) is not list:
-        raise TypeError("array.concat: operands must be arrays")
+        raise BuiltinError("array.concat: operands must be arrays")
     return a + b
 
 
@@ -679,16 +697,18 @@ def _concat(sep: Any, xs: Any) -> str:
     elif type(xs) is list:
         seq = xs
     else:
-        raise TypeError("concat: operand 2 must be an array or set")
+        raise BuiltinError("concat: operand 2 must be an array or set")
     return sep.join(_s(x) for x in seq)  # type: ignore[no-any-return]
 
 
 def _substring(s: Any, start: Any, length: Any) -> str:
     s = _s(s)
     if type(start) is not int or type(length) is not int:
-        raise TypeError("substring: integer operands")
+        _num(start)
+        _num(length)
+        raise TypeError("substring: non-integer offsets left to regorus")
     if start < 0:
-        raise ValueError("substring: negative offset")
+        raise BuiltinError("substring: negative offset")
     if start >= len(s):
         return ""
     if length < 0:
@@ -757,13 +777,13 @@ def _is(kind: Any) -> Callable[[Any], Any]:
 
 def _keys(obj: Any) -> RSet:
     if type(obj) is not dict:
-        raise TypeError("object.keys: operand must be an object")
+        raise BuiltinError("object.keys: operand must be an object")
     return mkset(obj.keys())
 
 
 def _sort(xs: Any) -> list[Any]:
     if type(xs) is not list and type(xs) is not RSet:
-        raise TypeError("sort: operand must be an array or set")
+        raise BuiltinError("sort: operand must be an array or set")
     return ordered(list(xs))
 
 
@@ -771,7 +791,7 @@ def _any_prefix(s: Any, ps: Any) -> bool:
     ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
     if ss is None or pp is None:
-        raise TypeError("strings.any_prefix_match: strings or collections of strings")
+        raise BuiltinError("strings.any_prefix_match: strings or collections of strings")
     if _all_str(ss) and _all_str(pp):
         prefixes = tuple(pp)
         return any(a.startswith(prefixes) for a in ss)
@@ -782,7 +802,7 @@ def _any_suffix(s: Any, ps: Any) -> bool:
     ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
     if ss is None or pp is None:
-        raise TypeError("strings.any_suffix_match: strings or collections of strings")
+        raise BuiltinError("strings.any_suffix_match: strings or collections of strings")
     if _all_str(ss) and _all_str(pp):
         suffixes = tuple(pp)
         return any(a.endswith(suffixes) for a in ss)
@@ -811,7 +831,7 @@ REGEXES: dict[str, re.Pattern[str]] = {}
 
 def _regex_match(pattern: Any, s: Any) -> bool:
     if type(pattern) is not str or type(s) is not str:  # (_s inlined in the hot builtins)
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     rx = _REGEX_CACHE.get(pattern)
     if rx is None:
         if not regex_is_safe(pattern):
@@ -828,7 +848,7 @@ def _regex_match(pattern: Any, s: Any) -> bool:
 
 def _object_union(a: Any, b: Any) -> dict[Any, Any]:
     if type(a) is not dict or type(b) is not dict:
-        raise TypeError("object.union: operands must be objects")
+        raise BuiltinError("object.union: operands must be objects")
     out = dict(a)
     for k, v in b.items():
         old = out.get(k, U)
@@ -838,13 +858,13 @@ def _object_union(a: Any, b: Any) -> dict[Any, Any]:
 
 def _object_filter(obj: Any, keys: Any) -> dict[Any, Any]:
     if type(obj) is not dict:
-        raise TypeError("object.filter: operand 1 must be an object")
+        raise BuiltinError("object.filter: operand 1 must be an object")
     if type(keys) is dict:
         ks = list(keys.keys())
     elif type(keys) is list or type(keys) is RSet:
         ks = list(keys)
     else:
-        raise TypeError("object.filter: operand 2 must be a collection")
+        raise BuiltinError("object.filter: operand 2 must be a collection")
     wanted = {k for k in ks if type(k) is str}
     if len(wanted) != len(ks):
         raise TypeError("object.filter: non-string keys left to regorus")
@@ -852,8 +872,12 @@ def _object_filter(obj: Any, keys: Any) -> dict[Any, Any]:
 
 
 def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
-    if type(a) is not list or type(start) is not int or type(stop) is not int:
-        raise TypeError("array.slice: operands")
+    if type(a) is not list:
+        raise BuiltinError("array.slice: operand 1 must be an array")
+    if type(start) is not int or type(stop) is not int:
+        _num(start)
+        _num(stop)
+        raise TypeError("array.slice: non-integer indexes left to regorus")
     start = max(start, 0)
     stop = min(stop, len(a))
     return a[start:stop] if start < stop else []
@@ -861,19 +885,19 @@ def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
 
 def _startswith(s: Any, p: Any) -> bool:
     if type(s) is not str or type(p) is not str:
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     return s.startswith(p)
 
 
 def _endswith(s: Any, p: Any) -> bool:
     if type(s) is not str or type(p) is not str:
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     return s.endswith(p)
 
 
 def _contains(s: Any, p: Any) -> bool:
     if type(s) is not str or type(p) is not str:
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     return p in s
 
 
@@ -886,7 +910,7 @@ def _upper(s: Any) -> str:
 
 def _lower(s: Any) -> str:
     if type(s) is not str:
-        raise TypeError("operand must be a string")
+        raise BuiltinError("operand must be a string")
     if not s.isascii():
         raise ValueError("case mapping left to regorus")
     return s.lower()
@@ -901,8 +925,9 @@ def _json_marshal(v: Any) -> str:
 
 
 def _format_int(n: Any, base: Any) -> str:
-    if type(n) not in (int, float) or base not in (2, 8, 10, 16):
-        raise TypeError("format_int: operands")
+    _num(n)
+    if type(base) not in (int, float) or base not in (2, 8, 10, 16):
+        raise BuiltinError("format_int: operand 2 must be one of 2, 8, 10, 16")
     i = int(n)
     digits = {2: "b", 8: "o", 10: "d", 16: "x"}[base]
     return format(i, digits)
@@ -916,9 +941,22 @@ def _to_number(x: Any) -> Any:
         return 0
     if t is bool:
         return 1 if x else 0
-    if t is str and re.fullmatch(r"-?[0-9]+", x):
-        return int(x)
-    raise ValueError("to_number left to regorus")
+    if t is str:
+        if _INTEGER.fullmatch(x):
+            return int(x)
+        if not (_FLOATISH.fullmatch(x) and _DIGITS.search(x)):  # not even ParseFloat's
+            raise BuiltinError(f"to_number: {x!r} is not a number")
+        raise ValueError("to_number left to regorus")
+    raise BuiltinError("to_number: operand must be a number, string, boolean or null")
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+# what Go's strconv.ParseFloat may accept: decimal and hexadecimal forms with their
+# underscores, infinities and NaN (whatever OPA then makes of them, regorus is asked)
+_FLOATISH = re.compile(r"[+-]?(?:[0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9_]+)?"
+                       r"|0[xX][0-9a-fA-F_]*\.?[0-9a-fA-F_]*(?:[pP][+-]?[0-9_]+)?"
+                       r"|(?i:inf|infinity|nan))")
+_DIGITS = re.compile(r"[0-9]|(?i:inf|nan)")
 
 
 def _abs(x: Any) -> Any:

@@ -19,5 +19,6 @@ deny contains {
 	"evidence": "unset",
 } if {
 	input.kind == "CronJob"
-	not is_number(input.spec.startingDeadlineSeconds)
+	# (object.get: under `not`, OPA fails the query when a value given to a call is missing)
+	not is_number(object.get(input, ["spec", "startingDeadlineSeconds"], null))
 }

@@ -31,7 +31,7 @@ deny contains {
 	c := pair[0]
 	image := pair[1]
 	k8s.image_digest(image) == ""
-	not is_string(c.container.imagePullPolicy)
+	not is_string(object.get(c.container, "imagePullPolicy", null)) # (not is_string(missing): undefined in OPA)
 	not lower(k8s.image_tag(image)) in {"", "latest"}
 	path := array.concat(c.path, ["imagePullPolicy"])
 }

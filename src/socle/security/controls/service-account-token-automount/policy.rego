@@ -25,7 +25,7 @@ deny contains {
 } if {
 	some ps in data.socle.lib.k8s.pod_specs
 	spec := ps[1]
-	not is_boolean(spec.automountServiceAccountToken)
+	not is_boolean(object.get(spec, "automountServiceAccountToken", null)) # (as OPA reads `not`)
 	sa := k8s.service_account_of(spec)
 	not account_opts_out(sa)
 	path := array.concat(ps[0], ["automountServiceAccountToken"])

@@ -1,0 +1,90 @@
+package main
+
+# OPA's semantics where regorus differs, compared with conftest by
+# tests/compat/test_conftest_differential.py:
+# * a builtin that fails (a string that is no number, an operand of the wrong type, a
+#   division by zero) leaves its expression undefined and the rest of the rule goes on;
+# * under `not`, the values given to a call, the computed keys of a reference and the items
+#   of a composite are evaluated before the negation: when one is missing, the rule body
+#   fails instead of the negation succeeding; `==` and `=` keep their operands inside.
+
+# builtin errors
+deny contains msg if {
+	some key, value in input.metadata.annotations
+	to_number(value) > 10
+	msg := sprintf("annotation %s is %v, over 10", [key, value])
+}
+
+deny contains msg if {
+	half := input.spec.replicas / 2
+	msg := sprintf("half of the replicas: %v", [half])
+}
+
+deny contains msg if {
+	per := 100 / input.spec.replicas
+	msg := sprintf("each replica takes %v%%", [per])
+}
+
+warn contains msg if {
+	some c in input.spec.template.spec.containers
+	not startswith(c.image, "registry.example.com/")
+	msg := sprintf("container %s: image from another registry", [c.name])
+}
+
+warn contains msg if {
+	tier := upper(input.metadata.labels.tier)
+	msg := sprintf("tier %s", [tier])
+}
+
+warn contains msg if {
+	n := count(input.data)
+	msg := sprintf("%d data entries", [n])
+}
+
+# negation
+deny contains "no owner label, or not a team" if {
+	not startswith(input.metadata.labels.owner, "team-")
+}
+
+deny contains "not named by the convention" if {
+	not regex.match("^[a-z]+-[a-z]+$", input.metadata.name)
+}
+
+deny contains "owner is not exactly team-a" if {
+	not input.metadata.labels.owner == "team-a"
+}
+
+deny contains "no such port" if {
+	not input.spec.ports[input.spec.selectedPort]
+}
+
+deny contains "tier is not FRONT" if {
+	not upper(input.metadata.labels.tier) == "FRONT"
+}
+
+deny contains "size not over 2" if {
+	not count(input.data) > 2
+}
+
+deny contains "no labels at all" if {
+	not input.metadata.labels
+}
+
+deny contains "kind not in the list" if {
+	not input.kind in {"Deployment", "Service"}
+}
+
+deny contains "name not a string" if {
+	not is_string(input.metadata.name)
+}
+
+deny contains "name not a string (object.get)" if {
+	not is_string(object.get(input, ["metadata", "name"], null))
+}
+
+warn contains "a container without a probe" if {
+	some c in input.spec.template.spec.containers
+	not has_probe(c)
+}
+
+has_probe(c) if c.livenessProbe
