@@ -61,9 +61,9 @@ def test_failing_suite_reports_the_assertion() -> None:
 def test_folders_are_not_walked_without_dots() -> None:
     assert gs.find_suites([FIXTURES]) == []
     found = gs.find_suites([FIXTURES + "/..."])
-    assert len(found) == len(LIBRARY) + 1
+    assert len(found) == len(LIBRARY) + 2
     assert [os.path.basename(os.path.dirname(s.path)) for s in found] == sorted(
-        [*LIBRARY, "failing"])
+        [*LIBRARY, "builtinerrors", "failing"])
 
 
 def test_run_filter() -> None:
@@ -171,4 +171,10 @@ def test_same_results_with_the_opa_engine() -> None:
         gs.run_suites([FIXTURES + "/..."])).items()}
     got = {k: (c.passed, c.violations) for k, c in _cases(
         gs.run_suites([FIXTURES + "/..."], engine="opa")).items()}
+    # (the OPA bridge reports a failing builtin as an error, where Gatekeeper, and socle's
+    # default engine, leave the expression undefined: tests/compat/gatekeeper/builtinerrors)
+    erring = [k for k in want if k.startswith("every-object/")]
+    assert [got.pop(k) for k in erring] == [(False, 0), (False, 0), (True, 1)]
+    for k in erring:
+        del want[k]
     assert got == want

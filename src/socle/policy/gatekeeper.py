@@ -134,8 +134,8 @@ class Template:
     _validator: Any = field(default=None, repr=False)
 
     @property
-    def query(self) -> str:
-        return f"[v | data.{self.package}.violation[v]]"
+    def rule(self) -> str:
+        return f"{self.package}.violation"
 
     def engine(self, enable_cel: bool = True) -> str:
         """The code that runs: CEL when present and enabled (as gator), else Rego."""
@@ -643,11 +643,14 @@ class Client:
         eng = self._compiled(t)
         params = c.parameters if c.parameters is not None else {}
         try:
-            # an array comprehension: the same plain JSON array from every engine
-            values = eng.eval_query(t.query, {"review": review, "parameters": params})
+            # the violation set as a sorted JSON array from every engine (undefined: None);
+            # a rule path, so that the compiled engine evaluates it (a failing builtin is
+            # then undefined, as in Gatekeeper, instead of an error from regorus)
+            result = eng.eval_rule(t.rule, {"review": review, "parameters": params})
         except SocleError as err:
             raise ReviewError(f"{c.rule_id}: {err}") from None
-        result = values[0] if values else []
+        if result is None:
+            result = []
         out = []
         for item in result if isinstance(result, (list, set, tuple)) else [result]:
             if isinstance(item, dict):
@@ -673,8 +676,9 @@ class TestRun:
 def load(paths: Sequence[str], client: Client) -> list[Document]:
     """Read templates, constraints and objects from ``paths`` into ``client``.
 
-    Returns the documents to review (everything that is neither a template nor a constraint);
-    they also become ``data.inventory``.
+    Returns the documents to review: every document, templates and constraints included, as
+    gator reviews them (a constraint matching every kind reports on the templates too).
+    The others become ``data.inventory``.
     """
     docs = list(read_documents(paths))
     for d in docs:
@@ -683,9 +687,9 @@ def load(paths: Sequence[str], client: Client) -> list[Document]:
     for d in docs:
         if is_constraint(d.obj):
             client.add_constraint_doc(d)
-    objects = [d for d in docs if not is_template(d.obj) and not is_constraint(d.obj)]
-    client.add_data(d.obj for d in objects if not is_admission_review(d.obj))
-    return objects
+    client.add_data(d.obj for d in docs if not is_template(d.obj) and not is_constraint(d.obj)
+                    and not is_admission_review(d.obj))
+    return docs
 
 
 def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
