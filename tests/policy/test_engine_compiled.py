@@ -419,7 +419,7 @@ def semantics() -> tuple[CompiledEngine, Engine]:
     return _pair({"t.rego": SEMANTICS})
 
 
-@pytest.mark.parametrize("rule", ["objs", "mixed", "nums", "fmt", "missing", "safe",
+@pytest.mark.parametrize("rule", ["objs", "nums", "missing", "safe",
                                   "count_set", "arr", "eqs", "obj", "d", "else_chain",
                                   "all_pos", "nested"])
 @pytest.mark.parametrize("doc", [
@@ -436,15 +436,30 @@ def test_semantics_match_regorus(semantics: tuple[CompiledEngine, Engine], rule:
         assert compiled.runtime_fallbacks == before, compiled.last_fallback
 
 
-def test_sets_of_objects_come_back_deduplicated_in_regorus_order(
+def test_sprintf_verbs_print_what_opa_prints(semantics: tuple[CompiledEngine, Engine]) -> None:
+    # Go's fmt behind OPA's sprintf: %s of a number is %!s(float64=2.5) (regorus: 2.5); the
+    # whole table of verbs and types is compared with conftest (tests/compat/conftest/semantics)
+    compiled, _ = semantics
+    assert compiled.eval_rule("t.fmt", {}) == ['1|%!s(float64=2.5)|3|"x\\"y"',
+                                                '{"a": null, "b": [1, "z"]} {1, "x"}']
+
+
+def test_sets_of_objects_come_back_deduplicated_in_opa_order(
         semantics: tuple[CompiledEngine, Engine]) -> None:
     compiled, regorus = semantics
     doc = {"nums": [2, 1, 2.0]}
     assert compiled.eval_rule("t.objs", doc) == regorus.eval_rule("t.objs", doc) == [
         {"k": 0, "n": 2}, {"k": 1, "n": 1}, {"k": 2, "n": 2}]
+    # OPA's order puts sets after objects (regorus' before them): OPA v1.20 gives this list
     assert compiled.eval_rule("t.mixed", {}) == [
-        None, True, 1, 2.5, "a", [1], [1], {"a": 1}, {"b": 0}]
+        None, True, 1, 2.5, "a", [1], {"a": 1}, {"b": 0}, [1]]
     assert compiled.runtime_fallbacks == 0
+    if available("opa"):  # OPA's own JSON (socle's OpaEngine sorts sets its own way)
+        import opa_bindings  # type: ignore[import-untyped]
+
+        opa = opa_bindings.OpaEngine()
+        opa.add_policy("t.rego", SEMANTICS)
+        assert opa.eval_document("t.mixed") == compiled.eval_rule("t.mixed", {})
 
 
 VALUES = """package v
@@ -461,7 +476,7 @@ lits := [[x == 0, x != 1, x < 1, x >= 1.5, x == null, x != null, x == true, x !=
 types := [[is_string(x), is_number(x), is_object(x), is_array(x), is_boolean(x), is_null(x)] |
 	some x in input.xs]
 sizes := [n | some x in input.xs; n := count(x)]
-fmts := [[sprintf("<%v>", [x]), sprintf("%s", [x]), sprintf("%v%v", [x, x])] | some x in input.xs]
+fmts := [[sprintf("<%v>", [x]), sprintf("%v", [x]), sprintf("%v%v", [x, x])] | some x in input.xs]
 quoted := [sprintf("%q and %s", [x, x]) | some x in input.xs; is_string(x)]
 ints := [sprintf("%d%%", [x]) | some x in input.xs; is_number(x)]
 strs := {"a", "b"}
@@ -492,6 +507,17 @@ def test_sets_order_and_equality_of_any_values_match_regorus(
     doc = {"xs": xs}
     for rule in ("as_set", "sets", "sorted", "fmt", "less", "has", "lits", "types", "sizes",
                  "fmts", "quoted", "ints", "inn", "idx"):
+        if rule == "fmt" and not xs:  # an empty set: OPA prints set(), regorus {}
+            assert compiled.eval_rule("v.fmt", doc) == "[] set()"
+            continue
+        if rule == "ints":  # %d of a negative number: OPA prints -1, regorus --1
+            if any(type(x) is float for x in xs):
+                continue  # (%d of a float: OPA %!d(float64=0.5), regorus an error; see conftest)
+            want = _value_or_error(regorus, "v.ints", doc)
+            if isinstance(want, list):
+                want = [w.replace("--", "-") for w in want]
+            assert _value_or_error(compiled, "v.ints", doc) == want
+            continue
         assert _value_or_error(compiled, f"v.{rule}", doc) == _value_or_error(
             regorus, f"v.{rule}", doc), rule
 
@@ -807,7 +833,7 @@ def test_to_json_refuses_what_is_not_a_rego_value() -> None:
         to_json({"a": [object()]})
 
 
-def test_any_prefix_and_suffix_match_answer_and_fail_as_before() -> None:
+def test_any_prefix_and_suffix_match_answer_and_fail_as_opa() -> None:
     from socle.policy.regoc.runtime import BUILTINS, BuiltinError, mkset
 
     suffix = BUILTINS["strings.any_suffix_match"][1]
@@ -816,8 +842,10 @@ def test_any_prefix_and_suffix_match_answer_and_fail_as_before() -> None:
     assert suffix(["a", "b_url"], mkset(["_url"])) is True
     assert suffix("secret", ["_file"]) is False and suffix("x", []) is False
     assert prefix("$(VAR)", ["{{", "$"]) is True and prefix(["a", "b"], "c") is False
-    # a non-string is an error only when it is reached, as before
-    assert suffix("abc", ["c", 5]) is True
+    # a non-string anywhere is an error, even after a match (OPA checks every element first;
+    # regorus only those it reaches)
+    with pytest.raises(BuiltinError):
+        suffix("abc", ["c", 5])
     with pytest.raises(BuiltinError):
         suffix("abc", [5, "c"])
     with pytest.raises(BuiltinError):
@@ -909,7 +937,9 @@ def test_inline_builtins_take_the_fast_path_only_with_the_right_types() -> None:
         before = compiled.runtime_fallbacks
         assert _value_or_error(compiled, f"b.{rule}", doc) == _value_or_error(
             regorus, f"b.{rule}", doc), rule
-        assert compiled.runtime_fallbacks == before + 1, rule
+        # wrong types: errors of the builtin (strict here, so regorus reports them); a
+        # non-ASCII case mapping: that one call is asked of regorus, not the whole rule
+        assert compiled.runtime_fallbacks == before + (rule != "low" or doc["x"] != "É"), rule
 
 
 def test_a_regex_ending_in_dollar_is_left_to_the_builtin_before_a_newline() -> None:

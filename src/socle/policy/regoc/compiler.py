@@ -224,6 +224,9 @@ class RuleCompiler:
         self.rule = rule
         self.lines: list[str] = []
         self.guard = True  # statements that may raise BuiltinError are guarded (emit)
+        # inside an array comprehension: iteration in OPA's order (objects by key, sets
+        # sorted), since the array shows it; elsewhere the order cannot be seen
+        self.in_array = 0
         # code of the nodes already evaluated before a negation (by id): see hoist_negated
         self.pre: dict[int, str] = {}
         self.bools: set[str] = set()  # inline checks (always a bool)
@@ -586,6 +589,13 @@ class RuleCompiler:
             scope.cse, scope.strs = cse, strs
             return ind
         assert after == ind
+        if not (_is_name(code) or _is_str_literal(code) or _is_scalar_literal(code)):
+            # an inline expression (a call's fast path): computed here, not in the negation
+            t = self.value(code, ind)
+            for known in (self.bools, self.ints, scope.strs):
+                if code in known:
+                    known.add(t)
+            code = t
         self.pre[id(node)] = code
         hoisted.append(id(node))
         return ind
@@ -894,7 +904,12 @@ class RuleCompiler:
         init = {"ArrayCompr": "[]", "SetCompr": "RSet()", "ObjectCompr": "{}"}[k]
         self.emit(ind, f"{out} = {init}")
         self.emit(ind, "for _ in ONCE:")
-        inner, sub = self.query(v["query"]["stmts"], ind + 1, scope.child())
+        array = k == "ArrayCompr"
+        self.in_array += array
+        try:
+            inner, sub = self.query(v["query"]["stmts"], ind + 1, scope.child())
+        finally:
+            self.in_array -= array
         if k == "ObjectCompr":
             inner, key = self.expr(v["key"], inner, sub)
             inner, val = self.expr(v["value"], inner, sub)
@@ -1083,6 +1098,8 @@ class RuleCompiler:
         return t
 
     def items_code(self, coll: str) -> str:
+        if self.in_array:  # (the order is seen: OPA's, objects by key and sets sorted)
+            return f"sorted_items({coll})"
         kind = self.const_kinds.get(coll)
         if kind == "Object":
             return f"{coll}.items()"
@@ -1091,6 +1108,8 @@ class RuleCompiler:
         return _items(coll)
 
     def values_code(self, coll: str) -> str:
+        if self.in_array:
+            return f"sorted_values({coll})"
         kind = self.const_kinds.get(coll)
         if kind == "Object":
             return f"{coll}.values()"
@@ -1123,7 +1142,9 @@ class RuleCompiler:
         else:
             # a pattern known at run time: the compiled regexes the builtin found safe
             # (and without `$`) are in REGEXES
-            rx = self.value(f"REGEXES.get({p})", ind)
+            known = self.str_guard([p], scope)
+            rx = self.value(f"REGEXES.get({p}) if {known} else None" if known
+                            else f"REGEXES.get({p})", ind)
             cond = f"{rx} is not None"
             guard = self.str_guard([s], scope)
             if guard:
@@ -1153,7 +1174,7 @@ class RuleCompiler:
             if not _is_name(x):
                 x = self.value(x, ind)
             if verb in "sv":
-                pieces.append(f"({x} if {x}.__class__ is str else F_v({x}))")
+                pieces.append(f"({x} if {x}.__class__ is str else F_{verb}({x}))")
             else:
                 pieces.append(f"F_{verb}({x})")
             if lit:
@@ -1327,8 +1348,9 @@ def _is_const(node: Node) -> bool:
 
 
 _USES_INPUT = re.compile(r"\bI\b")
-# calls that may raise BuiltinError: builtins and the arithmetic and set operators
-_RAISES = re.compile(r"(?<![\w.])(?:B_[A-Za-z0-9_]+|add|sub|mul|div|mod|union|intersection)\(")
+# calls that may raise BuiltinError: builtins, sprintf's verbs, arithmetic and set operators
+_RAISES = re.compile(r"(?<![\w.])(?:B_[A-Za-z0-9_]+|F_[vsqd]|add|sub|mul|div|mod|union|"
+                     r"intersection)\(")
 _LOOP = re.compile(r" *for (?!_ in ONCE:)")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -1400,7 +1422,7 @@ HEADER = """\
 from socle.policy.regoc.runtime import (
     U, ONCE, RSet, Conflict, BuiltinError, with_input, eq, ne, lt, le, gt, ge, get, items,
     values, member, member2, put, unite, add, sub, mul, div, mod, neg, union, intersection,
-    mkset, mkobj, is_coll, F_v, F_q, F_d, REGEXES,
+    mkset, mkobj, is_coll, sorted_items, sorted_values, F_v, F_s, F_q, F_d, REGEXES,
 )
 import re as _re
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program

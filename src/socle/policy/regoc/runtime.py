@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable
+from decimal import Context, Decimal
 from functools import cmp_to_key
 from typing import Any
 
@@ -155,7 +157,8 @@ def mkset(items: Iterable[Any]) -> RSet:
 # --- order and equality ------------------------------------------------------------------------
 
 def okey(v: Any) -> Any:
-    """A sort key in regorus' value order: null, bool, number, string, array, set, object."""
+    """A sort key in OPA's value order: null, bool, number, string, array, object, set
+    (regorus puts sets before objects)."""
     t = type(v)
     if t is str:
         return (3, v)
@@ -168,7 +171,7 @@ def okey(v: Any) -> Any:
     if t is list:
         return (4, tuple(okey(x) for x in v))
     if t is RSet:
-        return (5, tuple(sorted(okey(x) for x in v)))
+        return (7, tuple(sorted(okey(x) for x in v)))
     if t is dict:
         return (6, tuple(sorted((okey(k), okey(x)) for k, x in v.items())))
     raise TypeError(f"not a Rego value: {t.__name__}")
@@ -265,6 +268,30 @@ def items(x: Any) -> Iterable[tuple[Any, Any]]:
     return ()
 
 
+def sorted_items(x: Any) -> Iterable[tuple[Any, Any]]:
+    """:func:`items` in OPA's order: an object's keys sorted, a set's elements sorted."""
+    t = type(x)
+    if t is dict:
+        return [(k, x[k]) for k in ordered(list(x))]
+    if t is list:
+        return enumerate(x)
+    if t is RSet:
+        xs = ordered(list(x))
+        return zip(xs, xs, strict=True)
+    return ()
+
+
+def sorted_values(x: Any) -> Iterable[Any]:
+    t = type(x)
+    if t is dict:
+        return [x[k] for k in ordered(list(x))]
+    if t is list:
+        return x  # type: ignore[no-any-return]
+    if t is RSet:
+        return ordered(list(x))
+    return ()
+
+
 def values(x: Any) -> Iterable[Any]:
     t = type(x)
     if t is dict:
@@ -304,6 +331,46 @@ def mkobj(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     return out
 
 
+_LOCAL = threading.local()
+
+
+def _holds_set(v: Any) -> bool:
+    t = type(v)
+    if t is RSet:
+        return True
+    if t is list:
+        return any(_holds_set(x) for x in v)
+    if t is dict:
+        return any(_holds_set(x) for x in v.values())
+    return False
+
+
+def regorus_builtin(name: str, *args: Any) -> Any:
+    """One call of builtin ``name`` evaluated by regorus, for the arguments this runtime does
+    not answer itself (a float for ``to_number``, non-ASCII case mapping, a regular
+    expression outside the common syntax...). Only the call is handed over, not the rule:
+    when regorus fails on it, that is a :class:`BuiltinError` like any other (undefined, or
+    the rule's error in strict mode)."""
+    if any(_holds_set(a) for a in args):
+        raise TypeError(f"{name}: sets left to regorus")  # (JSON would make them arrays)
+    engine = getattr(_LOCAL, "engine", None)
+    if engine is None:
+        import regorus  # type: ignore[import-untyped]
+
+        engine = _LOCAL.engine = regorus.Engine()
+    engine.set_input_json(json.dumps({"a": [to_json(a) for a in args]}))
+    params = [f"input.a[{i}]" for i in range(len(args))]
+    call = f" {name} ".join(params) if name == "%" else f"{name}({', '.join(params)})"
+    try:
+        rows = json.loads(engine.eval_query_as_json(f"x := {call}")).get("result")
+    except RuntimeError as err:
+        said = [ln for ln in str(err).splitlines() if ln.startswith("error:")]
+        raise BuiltinError(f"{name}: {said[0][7:] if said else 'failed'}") from None
+    if not rows:
+        raise BuiltinError(f"{name}: undefined")
+    return rows[0]["bindings"]["x"]
+
+
 def with_input(ctx: Any, value: Any) -> Any:
     """The context of an expression evaluated ``with input as value``: the same data and
     error mode, that input, a memo of its own."""
@@ -340,25 +407,51 @@ def _num(x: Any) -> Any:
     raise BuiltinError("operand must be a number")
 
 
+def _int(x: Any) -> int:
+    """An integer operand as OPA takes it: an int, or a float with an integer value."""
+    if type(x) is int:
+        return x
+    if type(x) is float and x.is_integer():
+        return int(x)
+    _num(x)
+    raise BuiltinError("operand must be an integer number")
+
+
+# OPA computes with arbitrary precision and gives the nearest float64 (0.1 + 0.2 is 0.3, not
+# 0.30000000000000004): with a float among the operands, so does this (integers stay exact)
+_EXACT = Context(prec=40)
+
+
+def _dec(x: Any) -> Decimal:
+    return Decimal(x) if type(x) is int else Decimal(repr(_num(x)))
+
+
 def add(a: Any, b: Any) -> Any:
-    return _num(a) + _num(b)
+    if type(a) is int and type(b) is int:
+        return a + b
+    return float(_EXACT.add(_dec(a), _dec(b)))
 
 
 def sub(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int:
+        return a - b
     if type(a) is RSet and type(b) is RSet:
         return mkset(x for x in a if x not in b)
-    return _num(a) - _num(b)
+    return float(_EXACT.subtract(_dec(a), _dec(b)))
 
 
 def mul(a: Any, b: Any) -> Any:
-    return _num(a) * _num(b)
+    if type(a) is int and type(b) is int:
+        return a * b
+    return float(_EXACT.multiply(_dec(a), _dec(b)))
 
 
 def div(a: Any, b: Any) -> Any:
     if _num(b) == 0:
         _num(a)
         raise BuiltinError("divide by zero")
-    r = _num(a) / b
+    exact = type(a) is int and type(b) is int
+    r = a / b if exact else float(_EXACT.divide(_dec(a), _dec(b)))
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
 
 
@@ -366,7 +459,7 @@ def mod(a: Any, b: Any) -> Any:
     if type(a) is not int or type(b) is not int:
         _num(a)
         _num(b)
-        raise TypeError("modulo of floats left to regorus")
+        return regorus_builtin("%", a, b)  # (floats)
     if b == 0:
         raise BuiltinError("modulo by zero")
     return a - b * int(a / b)
@@ -453,13 +546,13 @@ _RANK = {type(None): 0, bool: 1, int: 2, float: 2, str: 3, list: 4, dict: 6}
 
 
 def rcmp(a: Any, b: Any) -> int:
-    """-1, 0 or 1: ``a`` against ``b`` in regorus' value order (as :func:`okey`, lazily)."""
+    """-1, 0 or 1: ``a`` against ``b`` in OPA's value order (as :func:`okey`, lazily)."""
     ta = type(a)
     tb = type(b)
     if ta is tb and (ta is str or ta is int):
         return -1 if a < b else (1 if a > b else 0)
-    ra = 5 if ta is RSet else _RANK[ta]
-    rb = 5 if tb is RSet else _RANK[tb]
+    ra = 7 if ta is RSet else _RANK[ta]
+    rb = 7 if tb is RSet else _RANK[tb]
     if ra != rb:
         return -1 if ra < rb else 1
     if ra <= 3:
@@ -472,7 +565,7 @@ def rcmp(a: Any, b: Any) -> int:
             if c:
                 return c
         return (len(a) > len(b)) - (len(a) < len(b))
-    if ra == 5:
+    if ra == 7:
         a = ordered(a)
         b = ordered(b)
         for x, y in zip(a, b, strict=False):
@@ -493,7 +586,7 @@ _RKEY = cmp_to_key(rcmp)
 
 
 def ordered(xs: list[Any]) -> list[Any]:
-    """The values sorted in regorus' value order."""
+    """The values sorted in OPA's value order."""
     if len(xs) <= 1:
         return xs
     t = type(xs[0])
@@ -524,11 +617,45 @@ def _count(x: Any) -> int:
 def _fmt_num(v: Any) -> str:
     if type(v) is int:
         return str(v)
-    if v.is_integer() and abs(v) < 1e21:
-        return str(int(v))
-    if 1e-4 <= abs(v) < 1e15:
-        return repr(v)
-    raise ValueError("number formatting left to regorus")
+    return _go_float(v)
+
+
+def _go_float(f: float) -> str:
+    """A float as OPA prints it: Go's shortest %v (``strconv`` 'g', exponent from 1e+06 and
+    below 1e-04: 1e+06, 2.5e-05, 999999.5)."""
+    if f != f or f in (float("inf"), float("-inf")):
+        raise ValueError("NaN and infinities left to regorus")
+    sign, digits, exp = Decimal(repr(f)).as_tuple()
+    ds = "".join(map(str, digits)).rstrip("0") or "0"
+    assert isinstance(exp, int)
+    dp = len("".join(map(str, digits))) + exp  # the decimal point's place in ds
+    if ds == "0":
+        dp = 1
+    x = dp - 1
+    out = "-" if sign else ""
+    if x < -4 or x >= 6:
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{out}{mant}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    if dp <= 0:
+        return f"{out}0.{'0' * -dp}{ds}"
+    if dp >= len(ds):
+        return out + ds + "0" * (dp - len(ds))
+    return f"{out}{ds[:dp]}.{ds[dp:]}"
+
+
+_INT64 = 2**63
+
+
+def _go_number(v: Any) -> tuple[str, str]:
+    """How OPA's sprintf hands a number to Go's fmt: ("int64", "5"), ("big.Int", ...) or
+    ("float64", "2.5"). (Input numbers reach OPA as float64, so a whole float that Go
+    prints without an exponent is an int64 there.)"""
+    if type(v) is int:
+        return ("int64", str(v)) if -_INT64 <= v < _INT64 else ("big.Int", str(v))
+    g = _go_float(v)
+    if v.is_integer() and "e" not in g:
+        return "int64", g
+    return "float64", g
 
 
 _PLAIN = re.compile(r'[ !#-\[\]-~]*')
@@ -569,15 +696,15 @@ def _quote(s: str) -> str:
 def _fmt_inner(v: Any) -> str:
     t = type(v)
     if t is str:
-        if not v.isascii():
-            raise ValueError("formatting left to regorus")
-        return json.dumps(v)
+        return _quote(v)  # (Go's quoting, as OPA prints a string inside a value)
     if t is list:
         return "[" + ", ".join(_fmt_inner(x) for x in v) + "]"
     if t is dict:
         return "{" + ", ".join(f"{_fmt_inner(k)}: {_fmt_inner(v[k])}"
                                for k in ordered(list(v))) + "}"
     if t is RSet:
+        if not v:
+            return "set()"  # (OPA's; {} is an empty object)
         return "{" + ", ".join(_fmt_inner(x) for x in ordered(v)) + "}"
     return _fmt_top(v)
 
@@ -627,6 +754,13 @@ def parse_format(fmt: str) -> tuple[list[str], str]:
 
 
 def _sprintf(fmt: Any, args: Any) -> str:
+    try:
+        return _sprintf_here(fmt, args)
+    except ValueError:  # a verb or a value this runtime does not format
+        return regorus_builtin("sprintf", fmt, args)  # type: ignore[no-any-return]
+
+
+def _sprintf_here(fmt: Any, args: Any) -> str:
     if type(fmt) is not str:
         raise BuiltinError("sprintf: operand 1 must be a string")
     if type(args) is not list:
@@ -641,32 +775,86 @@ def _sprintf(fmt: Any, args: Any) -> str:
         ta = type(a)
         if ta is str and (verb == "s" or verb == "v"):
             out.append(a)
-        elif verb == "q" and ta is str:
-            out.append(_quote(a))
-        elif verb == "s" or verb == "v":
-            out.append(_fmt_top(a))
-        elif verb == "d" and ta is int and a >= 0:  # regorus prints -1 as "--1"
-            out.append(str(a))
         else:
-            raise ValueError("sprintf verb left to regorus")
+            out.append(_VERBS[verb](a))
         out.append(lits[i])
     return "".join(out)
 
 
-# sprintf's verbs, for the generated code (a format known when compiling)
-F_v = _fmt_top
+_VERBS: dict[str, Callable[[Any], str]] = {}
+
+# sprintf's verbs, for the generated code (a format known when compiling), as OPA's sprintf
+# does them: numbers go to Go's fmt as int64, big.Int or float64, anything else as its
+# string, so a verb that does not fit prints Go's %!verb(type=value). A value this runtime
+# does not format (NaN, a non-ASCII string inside a collection...) is formatted by regorus.
+
+def F_v(x: Any) -> str:
+    try:
+        return _fmt_top(x)
+    except ValueError:
+        return regorus_builtin("sprintf", "%v", [x])  # type: ignore[no-any-return]
 
 
-def F_q(x: Any) -> str:
-    if type(x) is not str:
-        raise ValueError("sprintf verb left to regorus")
-    return _quote(x)
+def F_s(x: Any) -> str:
+    t = type(x)
+    if t is str:
+        return x  # type: ignore[no-any-return]
+    if t is int or t is float:
+        try:
+            kind, text = _go_number(x)
+        except ValueError:
+            return regorus_builtin("sprintf", "%s", [x])  # type: ignore[no-any-return]
+        return text if kind == "big.Int" else f"%!s({kind}={text})"
+    return F_v(x)
 
 
 def F_d(x: Any) -> str:
-    if type(x) is not int or x < 0:  # regorus prints -1 as "--1"
-        raise ValueError("sprintf verb left to regorus")
-    return str(x)
+    t = type(x)
+    if t is int:
+        return str(x)  # (OPA's -1; regorus prints "--1")
+    try:
+        if t is float:
+            kind, text = _go_number(x)
+            return text if kind == "int64" else f"%!d({kind}={text})"
+        return f"%!d(string={_fmt_top(x)})"
+    except ValueError:
+        return regorus_builtin("sprintf", "%d", [x])  # type: ignore[no-any-return]
+
+
+def F_q(x: Any) -> str:
+    t = type(x)
+    try:
+        if t is str:
+            return _quote(x)
+        if t is int or t is float:
+            kind, text = _go_number(x)
+            if kind == "int64":
+                return _quote_rune(int(text))
+            return f"%!q({kind}={text})"
+        return _quote(_fmt_top(x))
+    except ValueError:
+        return regorus_builtin("sprintf", "%q", [x])  # type: ignore[no-any-return]
+
+
+_RUNE_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t",
+                 11: "\\v", 39: "\\'", 92: "\\\\"}
+
+
+def _quote_rune(n: int) -> str:
+    """Go's %q of an integer: the character quoted as a rune literal ('a', '\\x05')."""
+    if n < 0 or n > 0x10FFFF or 0xD800 <= n <= 0xDFFF:
+        return "'\ufffd'"
+    if n in _RUNE_ESCAPES:
+        return f"'{_RUNE_ESCAPES[n]}'"
+    c = chr(n)
+    if c.isprintable():
+        return f"'{c}'"
+    if n < 0x80:
+        return f"'\\x{n:02x}'"
+    return f"'\\u{n:04x}'" if n < 0x10000 else f"'\\U{n:08x}'"
+
+
+_VERBS.update(v=F_v, s=F_s, d=F_d, q=F_q)
 
 
 def _object_get(obj: Any, key: Any, default: Any) -> Any:
@@ -704,9 +892,7 @@ def _concat(sep: Any, xs: Any) -> str:
 def _substring(s: Any, start: Any, length: Any) -> str:
     s = _s(s)
     if type(start) is not int or type(length) is not int:
-        _num(start)
-        _num(length)
-        raise TypeError("substring: non-integer offsets left to regorus")
+        start, length = _int(start), _int(length)
     if start < 0:
         raise BuiltinError("substring: negative offset")
     if start >= len(s):
@@ -717,7 +903,9 @@ def _substring(s: Any, start: Any, length: Any) -> str:
 
 
 def _indexof(s: Any, sub: Any) -> int:
-    return _s(s).find(_s(sub))
+    if _s(sub) == "":
+        raise BuiltinError("indexof: empty search character")  # (as OPA)
+    return _s(s).find(sub)
 
 
 def _trim_left(s: Any, cut: Any) -> str:
@@ -790,23 +978,18 @@ def _sort(xs: Any) -> list[Any]:
 def _any_prefix(s: Any, ps: Any) -> bool:
     ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
-    if ss is None or pp is None:
+    if ss is None or pp is None or not (_all_str(ss) and _all_str(pp)):
+        # (OPA checks every element before it compares any)
         raise BuiltinError("strings.any_prefix_match: strings or collections of strings")
-    if _all_str(ss) and _all_str(pp):
-        prefixes = tuple(pp)
-        return any(a.startswith(prefixes) for a in ss)
-    return any(_s(a).startswith(_s(b)) for a in ss for b in pp)
+    return any(a.startswith(tuple(pp)) for a in ss)
 
 
 def _any_suffix(s: Any, ps: Any) -> bool:
     ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
     pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
-    if ss is None or pp is None:
+    if ss is None or pp is None or not (_all_str(ss) and _all_str(pp)):
         raise BuiltinError("strings.any_suffix_match: strings or collections of strings")
-    if _all_str(ss) and _all_str(pp):
-        suffixes = tuple(pp)
-        return any(a.endswith(suffixes) for a in ss)
-    return any(_s(a).endswith(_s(b)) for a in ss for b in pp)
+    return any(a.endswith(tuple(pp)) for a in ss)
 
 
 def _all_str(xs: list[Any]) -> bool:
@@ -820,8 +1003,14 @@ _SAFE_REGEX = re.compile(r"(?:[A-Za-z0-9_\-.^$*+?()\[\]|/:@ ,=<>!#%&;'\"~`]"
 
 
 def regex_is_safe(pattern: str) -> bool:
-    """Whether Python's re reads the pattern as Rust's regex crate does."""
-    return bool(_SAFE_REGEX.fullmatch(pattern)) and "(?" not in pattern
+    """Whether Python's re reads the pattern as Rust's regex crate does (and it is valid)."""
+    if not _SAFE_REGEX.fullmatch(pattern) or "(?" in pattern:
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:  # (an unbalanced bracket: regorus gives the error)
+        return False
+    return True
 
 
 # the safe patterns without `$` (no newline check needed), compiled: the generated code
@@ -835,14 +1024,14 @@ def _regex_match(pattern: Any, s: Any) -> bool:
     rx = _REGEX_CACHE.get(pattern)
     if rx is None:
         if not regex_is_safe(pattern):
-            raise ValueError("regex syntax left to regorus")
+            return regorus_builtin("regex.match", pattern, s)  # type: ignore[no-any-return]
         rx = re.compile(pattern)
         if len(_REGEX_CACHE) < 4096:
             _REGEX_CACHE[pattern] = rx
             if "$" not in pattern:
                 REGEXES[pattern] = rx
-    if "\n" in s and "$" in pattern:
-        raise ValueError("$ before a newline left to regorus")
+    if "\n" in s and "$" in pattern:  # (Python's $ also matches before a final newline)
+        return regorus_builtin("regex.match", pattern, s)  # type: ignore[no-any-return]
     return rx.search(s) is not None
 
 
@@ -867,7 +1056,7 @@ def _object_filter(obj: Any, keys: Any) -> dict[Any, Any]:
         raise BuiltinError("object.filter: operand 2 must be a collection")
     wanted = {k for k in ks if type(k) is str}
     if len(wanted) != len(ks):
-        raise TypeError("object.filter: non-string keys left to regorus")
+        return regorus_builtin("object.filter", obj, keys)  # type: ignore[no-any-return]
     return {k: v for k, v in obj.items() if k in wanted}
 
 
@@ -875,9 +1064,7 @@ def _array_slice(a: Any, start: Any, stop: Any) -> list[Any]:
     if type(a) is not list:
         raise BuiltinError("array.slice: operand 1 must be an array")
     if type(start) is not int or type(stop) is not int:
-        _num(start)
-        _num(stop)
-        raise TypeError("array.slice: non-integer indexes left to regorus")
+        start, stop = _int(start), _int(stop)
     start = max(start, 0)
     stop = min(stop, len(a))
     return a[start:stop] if start < stop else []
@@ -904,7 +1091,7 @@ def _contains(s: Any, p: Any) -> bool:
 def _upper(s: Any) -> str:
     s = _s(s)
     if not s.isascii():
-        raise ValueError("case mapping left to regorus")
+        return regorus_builtin("upper", s)  # type: ignore[no-any-return]
     return s.upper()  # type: ignore[no-any-return]
 
 
@@ -912,7 +1099,7 @@ def _lower(s: Any) -> str:
     if type(s) is not str:
         raise BuiltinError("operand must be a string")
     if not s.isascii():
-        raise ValueError("case mapping left to regorus")
+        return regorus_builtin("lower", s)  # type: ignore[no-any-return]
     return s.lower()
 
 
@@ -946,7 +1133,7 @@ def _to_number(x: Any) -> Any:
             return int(x)
         if not (_FLOATISH.fullmatch(x) and _DIGITS.search(x)):  # not even ParseFloat's
             raise BuiltinError(f"to_number: {x!r} is not a number")
-        raise ValueError("to_number left to regorus")
+        return regorus_builtin("to_number", x)
     raise BuiltinError("to_number: operand must be a number, string, boolean or null")
 
 

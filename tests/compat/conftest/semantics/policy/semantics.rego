@@ -6,7 +6,9 @@ package main
 #   division by zero) leaves its expression undefined and the rest of the rule goes on;
 # * under `not`, the values given to a call, the computed keys of a reference and the items
 #   of a composite are evaluated before the negation: when one is missing, the rule body
-#   fails instead of the negation succeeding; `==` and `=` keep their operands inside.
+#   fails instead of the negation succeeding; `==` and `=` keep their operands inside;
+# * sprintf's verbs follow Go's fmt (%s of a number is %!s(int64=5)), and arithmetic with
+#   floats is exact before it is rounded to a float64 (0.0001 * 3 is 0.0003).
 
 # builtin errors
 deny contains msg if {
@@ -88,3 +90,16 @@ warn contains "a container without a probe" if {
 }
 
 has_probe(c) if c.livenessProbe
+
+# sprintf as OPA's: numbers reach Go's fmt as int64 or float64, anything else as its text,
+# so a verb that does not fit prints %!verb(type=value)
+warn contains msg if {
+	some i, v in input.values
+	msg := sprintf("%d: s=%s d=%d v=%v q=%q", [i, v, v, v, v])
+}
+
+warn contains msg if {
+	some v in input.values
+	is_number(v)
+	msg := sprintf("number %v", [v * 3])
+}
