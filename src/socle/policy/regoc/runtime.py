@@ -325,8 +325,8 @@ def is_coll(x: Any) -> bool:
 def mkobj(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for k, v in pairs:
-        if type(k) is not str:
-            raise TypeError("non-string object key")
+        if type(k) is not str and type(k) is not int and type(k) is not float:
+            raise TypeError("object key of another type")  # (true would be 1 in a dict)
         out[k] = v
     return out
 
@@ -383,8 +383,8 @@ def truthy(v: Any) -> bool:
 
 def put(obj: dict[Any, Any], k: Any, v: Any) -> None:
     """Adds one entry of an object comprehension or partial object rule."""
-    if type(k) is not str:
-        raise TypeError("non-string object key")
+    if type(k) is not str and type(k) is not int and type(k) is not float:
+        raise TypeError("object key of another type")  # (true would be 1 in a dict)
     old = obj.get(k, U)
     if old is not U and not eq(old, v):
         raise Conflict("object keys must be unique")

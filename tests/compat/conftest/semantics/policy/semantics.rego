@@ -103,3 +103,9 @@ warn contains msg if {
 	is_number(v)
 	msg := sprintf("number %v", [v * 3])
 }
+
+# objects with number keys
+warn contains msg if {
+	by_index := {i: c.name | some i, c in input.spec.template.spec.containers}
+	msg := sprintf("containers by index: %v, first %v", [object.keys(by_index), by_index[0]])
+}
