@@ -603,9 +603,9 @@ def test_unsupported_rules_fall_back_with_a_reason() -> None:
     fallback = compiled.fallback_rules()
     assert fallback["t.w"] == "with"
     assert "print" in fallback["t.p"]
-    assert "custom" in fallback["t.c"]
     assert fallback["t.dep"] == "depends on t.w"
-    assert compiled.compiled_rules() == ["t.plain"]
+    # a builtin added with add_builtin is called by the generated code itself
+    assert compiled.compiled_rules() == ["t.c", "t.plain"]
     doc = {"a": False, "s": "x"}
     for rule in ("w", "p", "c", "dep", "plain"):
         assert compiled.eval_rule(f"t.{rule}", doc) == regorus.eval_rule(f"t.{rule}", doc)

@@ -44,7 +44,7 @@ from socle.policy.engine import Coverage, PolicyError, time_limited
 from socle.policy.engine_regorus import RegorusEngine
 from socle.policy.regoc import compiler as _compiler
 from socle.policy.regoc.compiler import Program, Rule, compile_program
-from socle.policy.regoc.runtime import BUILTINS, U, to_json
+from socle.policy.regoc.runtime import BUILTINS, BuiltinError, Halt, U, to_json
 
 MISS = object()
 
@@ -152,6 +152,20 @@ def _instantiate(rules: dict[Any, Rule], source: str, code: Any) -> Program:
     return Program(rules, source, namespace, code=code)
 
 
+def _custom_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A builtin added with ``add_builtin``, as the generated code calls it: with JSON-like
+    arguments (sets as sorted arrays, as regorus hands them), and a failure is the builtin's
+    error (undefined, or regorus' error in strict mode)."""
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*(to_json(a) for a in args))
+        except (RecursionError, Halt):
+            raise
+        except Exception as err:
+            raise BuiltinError(str(err)) from None
+    return call
+
+
 class CompiledEngine:
     name = "compiled"
 
@@ -161,7 +175,8 @@ class CompiledEngine:
         self.timeout = timeout
         self._data: dict[str, Any] = {}
         self._pending: list[dict[str, Any]] = []  # data regorus has not been given yet
-        self._custom: set[str] = set()
+        # builtins the caller added (conftest's parse_config...): name -> (arity, function)
+        self._custom: dict[str, tuple[int, Callable[..., Any]]] = {}
         self._program: Program | None = None
         # builtin errors (a string that is no number...): undefined, as in OPA, conftest and
         # Gatekeeper by default; True: errors (conftest's --show-builtin-errors), which the
@@ -198,7 +213,7 @@ class CompiledEngine:
 
     def add_builtin(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
         self._rego.add_builtin(name, arity, fn)
-        self._custom.add(name)
+        self._custom[name] = (arity, fn)
         self._program = None
 
     def prepare(self) -> None:
@@ -214,7 +229,8 @@ class CompiledEngine:
         if self._program is None:
             modules = self._rego.modules()
             h = hashlib.sha256(_compiler_digest().encode())
-            h.update(repr((self.rego_version, sorted(self._custom),
+            customs = {name: arity for name, (arity, _) in self._custom.items()}
+            h.update(repr((self.rego_version, sorted(customs.items()),
                            sorted(modules.items()))).encode())
             key = h.hexdigest()
             hit = _load_cached(key)
@@ -231,12 +247,15 @@ class CompiledEngine:
                         parser.add_policy(path, source)
                     try:
                         asts = json.loads(parser.get_ast_as_json())
-                        program = compile_program(asts, blocked=frozenset(self._custom))
+                        program = compile_program(asts, blocked=frozenset(customs),
+                                                  customs=customs)
                     except (RecursionError, SyntaxError, MemoryError, ValueError):
                         # beyond what Python can read or compile: regorus evaluates it all
-                        program = compile_program([], blocked=frozenset(self._custom))
+                        program = compile_program([], blocked=frozenset(customs))
                 _store(key, program.rules, program.source, program.code)
                 self._program = program
+            for name, (_, fn) in self._custom.items():
+                self._program.namespace["X_" + _compiler._ident(name)] = _custom_call(fn)
         return self._program
 
     # -- what was compiled -------------------------------------------------------------------

@@ -67,6 +67,7 @@ from typing import Any
 from socle.core.errors import SocleError, UsageError
 from socle.core.workers import cores
 from socle.policy.engine import DEFAULT_ENGINE
+from socle.policy.regoc.runtime import Halt
 
 log = logging.getLogger("socle.webhook")
 
@@ -318,10 +319,10 @@ class _ConfinedEngine:
 
     def _confine(self, path: Any) -> str:
         if not isinstance(path, str):
-            raise ValueError("a path must be a string")
+            raise Halt("a path must be a string")
         full = os.path.realpath(os.path.join(self._root, path))
-        if not _inside(full, self._root):
-            raise ValueError(f"{path!r} is outside the policy folder")
+        if not _inside(full, self._root):  # (an error, never undefined: fails closed)
+            raise Halt(f"{path!r} is outside the policy folder")
         return full
 
     def add_builtin(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
@@ -332,7 +333,7 @@ class _ConfinedEngine:
         elif name == "parse_combined_config_files":
             def many(paths: Any) -> Any:
                 if not isinstance(paths, list):
-                    raise ValueError("paths must be an array")
+                    raise Halt("paths must be an array")
                 return fn([self._confine(p) for p in paths])
             self._inner.add_builtin(name, arity, many)
         else:

@@ -21,7 +21,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from socle.policy.regoc.runtime import BUILTINS, Unsupported, parse_format, regex_is_safe
+from socle.policy.regoc.runtime import (
+    BUILTINS,
+    Unsupported,
+    parse_format,
+    regex_is_safe,
+    regorus_knows,
+)
 
 Node = dict[str, Any]
 Path = tuple[str, ...]
@@ -211,8 +217,10 @@ class RuleCompiler:
                  blocked: frozenset[str] = frozenset(),
                  consts: dict[str, str] | None = None,
                  str_colls: dict[str, tuple[str, str]] | None = None,
-                 const_kinds: dict[str, str] | None = None) -> None:
+                 const_kinds: dict[str, str] | None = None,
+                 customs: dict[str, int] | None = None) -> None:
         self.blocked = blocked
+        self.customs = customs or {}
         # constant arrays, sets and objects: code -> name of a module-level constant
         self.consts = consts
         # constants holding only strings: name -> ("Set" or "Array", name of their frozenset)
@@ -950,7 +958,14 @@ class RuleCompiler:
             scope.cse[key] = t
             return ind, t
         name = ".".join(parts)
+        if name in self.blocked and self.customs.get(name) == len(args):
+            # a builtin the caller added (conftest's parse_config...): called directly
+            return ind, self.value(f"X_{_ident(name)}({', '.join(args)})", ind)
         spec = BUILTINS.get(name)
+        if spec is None and name not in self.blocked and regorus_knows(name, len(args)):
+            # a builtin this runtime does not implement: each call is asked of regorus, so
+            # the rule keeps OPA's semantics around it (failing builtins, `not`)
+            return ind, self.value(f"regorus_builtin({name!r}, {', '.join(args)})", ind)
         if spec is None or name in self.blocked:
             raise Unsupported(f"builtin {name}")
         if spec[0] != len(args):
@@ -1349,8 +1364,8 @@ def _is_const(node: Node) -> bool:
 
 _USES_INPUT = re.compile(r"\bI\b")
 # calls that may raise BuiltinError: builtins, sprintf's verbs, arithmetic and set operators
-_RAISES = re.compile(r"(?<![\w.])(?:B_[A-Za-z0-9_]+|F_[vsqd]|add|sub|mul|div|mod|union|"
-                     r"intersection)\(")
+_RAISES = re.compile(r"(?<![\w.])(?:[BX]_[A-Za-z0-9_]+|F_[vsqd]|regorus_builtin|add|sub|mul|div|"
+                     r"mod|union|intersection)\(")
 _LOOP = re.compile(r" *for (?!_ in ONCE:)")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -1422,7 +1437,8 @@ HEADER = """\
 from socle.policy.regoc.runtime import (
     U, ONCE, RSet, Conflict, BuiltinError, with_input, eq, ne, lt, le, gt, ge, get, items,
     values, member, member2, put, unite, add, sub, mul, div, mod, neg, union, intersection,
-    mkset, mkobj, is_coll, sorted_items, sorted_values, F_v, F_s, F_q, F_d, REGEXES,
+    mkset, mkobj, is_coll, sorted_items, sorted_values, regorus_builtin, F_v, F_s, F_q, F_d,
+    REGEXES,
 )
 import re as _re
 # builtins are bound as B_<name> (object.get -> B_object_get) by compile_program
@@ -1496,8 +1512,10 @@ def _drop_uncompilable(rules: dict[Path, Rule]) -> bool:
 
 
 def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
-                    blocked: frozenset[str] = frozenset()) -> Program:
-    """Compiles every rule it can; the others keep a ``reason``."""
+                    blocked: frozenset[str] = frozenset(),
+                    customs: dict[str, int] | None = None) -> Program:
+    """Compiles every rule it can; the others keep a ``reason``. ``customs`` (name -> arity)
+    are builtins the caller binds as ``X_<name>`` in the namespace (see CompiledEngine)."""
     modules = load_modules(asts)
     rules = collect_rules(modules)
     prefixes: set[Path] = set()
@@ -1515,7 +1533,7 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             continue
         try:
             rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
-                                     str_colls, const_kinds).compile()
+                                     str_colls, const_kinds, customs).compile()
         except Unsupported as err:
             rule.reason = str(err)
         except RecursionError:

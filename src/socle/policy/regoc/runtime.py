@@ -32,6 +32,12 @@ class Conflict(Exception):
     """A complete rule, function or object produced two different values."""
 
 
+class Halt(ValueError):
+    """A failure no policy may turn into undefined: a builtin added by socle refusing what it
+    was asked (the webhook's file builtins reading outside the policy folder). It ends the
+    evaluation with an error on every engine."""
+
+
 class BuiltinError(Exception):
     """A builtin failed as OPA's would (an operand of the wrong type, a string that is no
     number, a division by zero...). OPA, conftest and Gatekeeper evaluate the expression as
@@ -352,7 +358,10 @@ def regorus_builtin(name: str, *args: Any) -> Any:
     when regorus fails on it, that is a :class:`BuiltinError` like any other (undefined, or
     the rule's error in strict mode)."""
     if any(_holds_set(a) for a in args):
-        raise TypeError(f"{name}: sets left to regorus")  # (JSON would make them arrays)
+        if name not in _ANY_COLLECTION or any(_holds_set(x) for a in args
+                                              for x in (a if type(a) is RSet else [a])):
+            raise TypeError(f"{name}: sets left to regorus")  # (JSON would make them arrays)
+        args = tuple(list(a) if type(a) is RSet else a for a in args)
     engine = getattr(_LOCAL, "engine", None)
     if engine is None:
         import regorus  # type: ignore[import-untyped]
@@ -369,6 +378,35 @@ def regorus_builtin(name: str, *args: Any) -> Any:
     if not rows:
         raise BuiltinError(f"{name}: undefined")
     return rows[0]["bindings"]["x"]
+
+
+# builtins whose calls are not handed to regorus one by one: their value is a set (JSON would
+# make it an array), they are relations, or OPA gives them one value per query (time, random)
+_NOT_DELEGATED = frozenset(("intersection", "union", "graph.reachable", "graph.reachable_paths",
+                            "walk", "trace", "print", "http.send", "rand.intn", "uuid.rfc4122",
+                            "time.now_ns", "opa.runtime", "cast_set", "json.match_schema",
+                            "json.verify_schema"))
+# builtins that answer the same for a set as for an array of its elements
+_ANY_COLLECTION = frozenset(("sum", "product", "max", "min"))
+_KNOWN: dict[tuple[str, int], bool] = {}
+_UNKNOWN_CALL = re.compile(r"could not find function|expects \d+ arguments?\b")
+
+
+def regorus_knows(name: str, arity: int) -> bool:
+    """Whether ``name`` is a regorus builtin taking ``arity`` arguments whose calls
+    :func:`regorus_builtin` may evaluate (asked of regorus once per name and arity)."""
+    key = (name, arity)
+    known = _KNOWN.get(key)
+    if known is None:
+        known = False
+        if name not in _NOT_DELEGATED and not name.startswith("__"):
+            try:
+                regorus_builtin(name, *([None] * arity))
+                known = True
+            except BuiltinError as err:  # (a type error: the builtin exists, this arity too)
+                known = not _UNKNOWN_CALL.search(str(err))
+        _KNOWN[key] = known
+    return known
 
 
 def with_input(ctx: Any, value: Any) -> Any:
@@ -492,6 +530,8 @@ def to_json(v: Any) -> Any:
     if t is dict:
         out = {}
         for k, x in v.items():
+            if type(k) is not str:  # (a number key: its text, as in OPA's JSON)
+                k = _fmt_top(k)
             tx = type(x)
             if tx is str or tx is int or tx is bool or x is None:
                 out[k] = x

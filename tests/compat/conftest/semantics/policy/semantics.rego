@@ -109,3 +109,37 @@ warn contains msg if {
 	by_index := {i: c.name | some i, c in input.spec.template.spec.containers}
 	msg := sprintf("containers by index: %v, first %v", [object.keys(by_index), by_index[0]])
 }
+
+# builtins the compiled engine asks regorus to evaluate, one call at a time
+deny contains msg if {
+	some c in input.containers
+	mem := units.parse_bytes(c.memory)
+	mem > 1000000000
+	msg := sprintf("%s: memory %v over 1G", [c.name, mem])
+}
+
+deny contains msg if {
+	some c in input.containers
+	not semver.is_valid(c.version)
+	msg := sprintf("%s: version %v is not semantic", [c.name, c.version])
+}
+
+deny contains msg if {
+	some c in input.containers
+	semver.compare(c.version, "1.2.0") < 0
+	msg := sprintf("%s: version %s is older than 1.2.0", [c.name, c.version])
+}
+
+deny contains msg if {
+	some c in input.containers
+	not glob.match("registry.*/**", ["/"], c.image)
+	msg := sprintf("%s: image %s from another registry", [c.name, c.image])
+}
+
+warn contains msg if {
+	count(input.containers) > 0
+	msg := sprintf("cpu: at most %v, in all %v", [
+		max([c.cpu | some c in input.containers]),
+		sum({units.parse(c.cpu) | some c in input.containers; is_string(c.cpu)}),
+	])
+}
