@@ -8,8 +8,11 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from scan_testing import DEPLOYMENT, write_controls
-from socle_testing import Result
+from socle.policy.engine import available
+from socle_testing import Result, run_socle
 
 # registers the verb if the command table does not have it yet
 _MAIN = ("import sys; from socle.cli import main; "
@@ -145,3 +148,20 @@ def test_bundled_controls_on_their_own_fixtures() -> None:
     r = scan(str(root / "privileged-container" / "fixtures" / "pass.yaml"), "--controls",
              "SCL-001")
     assert r.code == 0, r.out + r.err
+
+
+@pytest.mark.skipif(not available("opa"), reason="opa-golib-python-bindings is not installed")
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_the_opa_engine_runs_in_one_process_and_finishes(tmp_path: Path, command: str) -> None:
+    # the OPA bridge is a Go library, whose runtime does not survive fork: with forked
+    # workers, `scan --engine opa` on more than one file waited for ever
+    for i in range(6):
+        (tmp_path / f"app{i}.yaml").write_text(DEPLOYMENT.replace("name: web", f"name: web{i}"))
+    args = [command, "-n", "2", "--no-test"] if command == "check" else [command, "-n", "2"]
+    by_engine = {}
+    for engine in ("opa", "compiled"):
+        res = run_socle(*args, "--engine", engine, "-o", "json", str(tmp_path), timeout=60)
+        assert res.code == 1, res.err
+        by_engine[engine] = sorted((f["ruleId"], f["file"], f["message"])
+                                   for f in json.loads(res.out)["findings"])
+    assert by_engine["opa"] == by_engine["compiled"] and len(by_engine["opa"]) > 12

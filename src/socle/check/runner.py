@@ -42,7 +42,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import cores, share
+from socle.core.workers import cores, forkable, share
 from socle.formats import pieces
 
 if TYPE_CHECKING:  # the checkers are imported only when they run (and the pool when it does)
@@ -457,7 +457,8 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     report.files = len(sources)
     stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
     files = [s for s in sources if not s.is_stdin]
-    workers = options.workers or cores()
+    engines = [o.engine for o in (options.test, options.scan) if o is not None]
+    workers = (options.workers or cores()) if forkable(*engines) else 1
     # a large file or stream is cut into pieces that the workers share
     work = pieces.plan(files, stdin_data, workers, policies=options.test is not None)
     crds: dict[Any, Any] = {}

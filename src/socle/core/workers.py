@@ -112,6 +112,13 @@ def _start(parent: int, initializer: Callable[..., None], initargs: tuple[Any, .
     initializer(*initargs)
 
 
+def forkable(*engines: str | None) -> bool:
+    """False when one of the Rego engines is the OPA bridge: a Go shared library, whose runtime
+    does not survive ``fork`` (a forked worker calling into it waits for ever). Such a run
+    stays in one process; the webhook's server processes are started, not forked."""
+    return "opa" not in engines
+
+
 def fork_pool(workers: int, initializer: Callable[..., None],
               initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """``workers`` forked processes (they inherit this process's objects) that run

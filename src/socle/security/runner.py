@@ -42,7 +42,7 @@ from socle.core.finding import (
 )
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
-from socle.core.workers import cores, share
+from socle.core.workers import cores, forkable, share
 from socle.formats.lines import position
 from socle.policy.engine import DEFAULT_ENGINE, PolicyError
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
@@ -720,7 +720,7 @@ def scan_paths(paths: list[str], options: ScanOptions) -> Report:
     from socle.formats.pieces import plan
 
     results: list[FileResult] = []
-    workers = options.workers or cores()
+    workers = (options.workers or cores()) if forkable(options.engine) else 1
     work = plan(files, stdin_data, workers)  # (a large file or stream: pieces)
     progress = Progress("scanning files", work.steps(len(sources)), enabled=options.progress)
     try:

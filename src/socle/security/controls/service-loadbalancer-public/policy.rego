@@ -4,7 +4,7 @@ import data.socle.lib.k8s
 import rego.v1
 
 # Annotations that make the cloud create an internal load balancer: name -> accepted values.
-internal := {
+internal_annotations := {
 	"service.beta.kubernetes.io/aws-load-balancer-internal": {"true", "0.0.0.0/0"},
 	"service.beta.kubernetes.io/aws-load-balancer-scheme": {"internal"},
 	"networking.gke.io/load-balancer-type": {"internal"},
@@ -18,7 +18,7 @@ internal := {
 is_internal if {
 	some name, value in input.metadata.annotations
 	is_string(value)
-	lower(value) in internal[name]
+	lower(value) in internal_annotations[name]
 }
 
 restricted if {
