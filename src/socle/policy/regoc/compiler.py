@@ -958,6 +958,8 @@ class RuleCompiler:
             scope.cse[key] = t
             return ind, t
         name = ".".join(parts)
+        if name == "time.now_ns" and not args and name not in self.blocked:
+            return ind, self.value("now_ns(C)", ind)  # (one value per evaluation, as OPA's)
         if name in self.blocked and self.customs.get(name) == len(args):
             # a builtin the caller added (conftest's parse_config...): called directly
             return ind, self.value(f"X_{_ident(name)}({', '.join(args)})", ind)
@@ -1437,7 +1439,8 @@ HEADER = """\
 from socle.policy.regoc.runtime import (
     U, ONCE, RSet, Conflict, BuiltinError, with_input, eq, ne, lt, le, gt, ge, get, items,
     values, member, member2, put, unite, add, sub, mul, div, mod, neg, union, intersection,
-    mkset, mkobj, is_coll, sorted_items, sorted_values, regorus_builtin, F_v, F_s, F_q, F_d,
+    mkset, mkobj, is_coll, sorted_items, sorted_values, regorus_builtin, now_ns, F_v, F_s, F_q,
+    F_d,
     REGEXES,
 )
 import re as _re

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from decimal import Context, Decimal
 from functools import cmp_to_key
@@ -407,6 +408,14 @@ def regorus_knows(name: str, arity: int) -> bool:
                 known = not _UNKNOWN_CALL.search(str(err))
         _KNOWN[key] = known
     return known
+
+
+def now_ns(ctx: Any) -> int:
+    """``time.now_ns()``: the same instant for the whole evaluation, as in OPA."""
+    now: int | None = ctx.memo.get("\0now")
+    if now is None:
+        now = ctx.memo["\0now"] = time.time_ns()
+    return now
 
 
 def with_input(ctx: Any, value: Any) -> Any:
@@ -1194,7 +1203,16 @@ def _is_int_valued(x: Any) -> Any:
     raise ValueError("left to regorus")
 
 
-# name -> (arity, function). A builtin missing here makes a rule fall back to regorus.
+def _validity(name: str) -> Callable[[Any], Any]:
+    """``json.is_valid`` and its kind: false for a value that is not a string, as OPA (regorus
+    fails), else regorus' answer."""
+    def fn(x: Any) -> Any:
+        return False if type(x) is not str else regorus_builtin(name, x)
+    return fn
+
+
+# name -> (arity, function). A builtin missing here is asked of regorus per call when regorus
+# has it (see regorus_knows), else its rule falls back to regorus.
 BUILTINS: dict[str, tuple[int, Callable[..., Any]]] = {
     "sprintf": (2, _sprintf),
     "object.get": (3, _object_get),
@@ -1235,4 +1253,7 @@ BUILTINS: dict[str, tuple[int, Callable[..., Any]]] = {
     "format_int": (2, _format_int),
     "to_number": (1, _to_number),
     "abs": (1, _abs),
+    **{name: (1, _validity(name)) for name in ("json.is_valid", "yaml.is_valid",
+                                               "base64.is_valid", "semver.is_valid",
+                                               "net.cidr_is_valid")},
 }

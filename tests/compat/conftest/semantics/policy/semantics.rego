@@ -143,3 +143,13 @@ warn contains msg if {
 		sum({units.parse(c.cpu) | some c in input.containers; is_string(c.cpu)}),
 	])
 }
+
+# the *.is_valid builtins answer false for a value that is not a string (regorus fails)
+warn contains msg if {
+	some c in input.containers
+	not json.is_valid(c.cpu)
+	msg := sprintf("%s: cpu %v is no JSON text", [c.name, c.cpu])
+}
+
+# time.now_ns() is one instant for the whole evaluation
+deny contains "time goes backwards" if time.now_ns() != time.now_ns()
