@@ -4,12 +4,14 @@ Every module is also loaded into a :class:`RegorusEngine`: it parses (so compile
 regorus' own), it gives the AST the compiler works from (:mod:`socle.policy.regoc`), and it
 evaluates whatever the compiler leaves out:
 
-* at compile time, per rule: a construct or builtin the compiler does not handle (``with``,
-  ``print``, custom builtins from ``add_builtin``, ref heads...) and every rule depending on
-  such a rule (:meth:`CompiledEngine.fallback_rules` says why);
-* at run time, per call: when the generated code raises (a type error in a builtin, two
-  values for a complete rule...), the call is evaluated again by regorus, so errors and edge
-  cases are regorus' by construction;
+* at compile time, per rule: a construct or builtin the compiler does not handle (``with``
+  other than ``with input as``, ``print``, a builtin regorus lacks too, ref heads...) and
+  every rule depending on such a rule (:meth:`CompiledEngine.fallback_rules` says why);
+  builtins added with ``add_builtin`` are called by the generated code itself;
+* at run time, per call: when the generated code raises (two values for a complete rule, a
+  case the runtime leaves to regorus...), the call is evaluated again by regorus. A builtin
+  that fails as OPA's would is not such a case: its expression is undefined, as in OPA,
+  conftest and Gatekeeper, unless ``strict_builtin_errors`` (see :mod:`socle.policy.regoc`);
 * queries other than a plain rule path, coverage, and prints.
 
 Data given with ``add_data`` is used as given (it must be JSON-like, as every socle caller's

@@ -1,9 +1,12 @@
 """Run-time support of the generated code: values, Rego value order, and builtins.
 
 Values are the plain Python values of the input (dict, list, str, int, float, bool, None)
-plus :class:`RSet` for Rego sets. Undefined is the sentinel :data:`U`. Anything unexpected
-raises (``TypeError``, ``ValueError``, :class:`Conflict`...): the engine then re-evaluates
-the call with regorus, so errors and edge cases stay regorus' by construction.
+plus :class:`RSet` for Rego sets. Undefined is the sentinel :data:`U`. Semantics are OPA's
+(what conftest and Gatekeeper run): a builtin failing as OPA's would raises
+:class:`BuiltinError`, which the generated code turns into an undefined expression; a case
+this runtime does not answer is asked of regorus for that one call
+(:func:`regorus_builtin`); anything else unexpected (``TypeError``, ``ValueError``,
+:class:`Conflict`...) makes the engine evaluate the whole call again with regorus.
 """
 
 from __future__ import annotations
