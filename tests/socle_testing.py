@@ -50,3 +50,18 @@ def load_module(name: str, path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def conftest_peer() -> tuple[ModuleType, Path, list[str]]:
+    """For a module of differential tests against conftest: the policy benchmark's helpers,
+    the conftest binary ($CONFTEST, PATH, Go's bin folders) and the socle command; the module
+    is skipped when conftest is not built."""
+    import pytest
+
+    bench = load_module("socle_bench_policy_run", ROOT / "bench" / "policy" / "run.py")
+    conftest = bench.find_conftest()
+    if conftest is None:
+        pytest.skip("conftest not built (go install "
+                    "github.com/open-policy-agent/conftest@v0.71.1, or set $CONFTEST)",
+                    allow_module_level=True)
+    return bench, Path(conftest), bench.socle_command()

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from socle_testing import load_module
+from socle_testing import conftest_peer
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "compat" / "conftest"
@@ -40,15 +40,9 @@ BENCH_POLICY = ROOT / "bench" / "policy" / "policy"
 
 
 
-bench = load_module("socle_bench_policy_run", ROOT / "bench" / "policy" / "run.py")
-
 pytestmark = pytest.mark.conftest
 
-CONFTEST = bench.find_conftest()
-if CONFTEST is None:
-    pytest.skip("conftest not built (go install github.com/open-policy-agent/conftest@v0.71.1, "
-                "or set $CONFTEST)", allow_module_level=True)
-SOCLE = bench.socle_command()
+bench, CONFTEST, SOCLE = conftest_peer()
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from socle_testing import load_module
+from socle_testing import conftest_peer
 
 ROOT = Path(__file__).resolve().parents[2]
 STRICT = ROOT / "tests" / "compat" / "conftest_strict"
-bench = load_module("socle_bench_policy_run", ROOT / "bench" / "policy" / "run.py")
-
 pytestmark = pytest.mark.conftest
 
-CONFTEST = bench.find_conftest()
-if CONFTEST is None:
-    pytest.skip("conftest not built (go install github.com/open-policy-agent/conftest@v0.71.1, "
-                "or set $CONFTEST)", allow_module_level=True)
-SOCLE = bench.socle_command()
+bench, CONFTEST, SOCLE = conftest_peer()
 PROBLEM = re.compile(r"^(?:.*?: )?(?P<line>[^\s:]+\.rego:\d+: rego_[a-z_]+: .*)$")
 CASES = sorted(p.name for p in STRICT.iterdir() if p.is_dir())
 
