@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STRICT = ROOT / "tests" / "compat" / "conftest_strict"
 pytestmark = pytest.mark.conftest
 
-bench, CONFTEST, SOCLE = conftest_peer()
+_, CONFTEST, SOCLE = conftest_peer()
 PROBLEM = re.compile(r"^(?:.*?: )?(?P<line>[^\s:]+\.rego:\d+: rego_[a-z_]+: .*)$")
 CASES = sorted(p.name for p in STRICT.iterdir() if p.is_dir())
 
