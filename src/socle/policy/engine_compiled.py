@@ -99,13 +99,22 @@ def _remember(key: str, entry: tuple[dict[Any, Rule], str, Any]) -> None:
 
 @lru_cache(maxsize=1)
 def _compiler_digest() -> str:
-    """Changes whenever the compiler or its runtime changes (their source files)."""
+    """Changes whenever the compiler or its runtime changes (their source files), or the
+    regorus it asks about builtins (a program calls regorus for those it has: its native
+    library's size and time stand for its version)."""
+    import regorus  # type: ignore[import-untyped]
+
     from socle.policy.regoc import runtime
 
     h = hashlib.sha256(_CACHE_FORMAT.encode())
     h.update(source_digest(*(mod.__file__ or "" for mod in (_compiler, runtime,
                                                               sys.modules[__name__]))).encode())
     h.update(sys.version.encode())
+    native = getattr(regorus, "regorus", None)  # (the extension module inside the package)
+    for path in (getattr(native, "__file__", None), regorus.__file__):
+        if path:
+            st = os.stat(path)
+            h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
@@ -239,7 +248,7 @@ class CompiledEngine:
             if hit is not None:
                 self._program = _instantiate(*hit)
             else:
-                import regorus  # type: ignore[import-untyped]
+                import regorus
 
                 with time_limited("compiling the policies"):
                     parser = regorus.Engine()
