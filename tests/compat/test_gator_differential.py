@@ -150,20 +150,25 @@ def _is_review(path: Path) -> bool:
 
 # --- random templates -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("seed", range(21, 25))
-def test_random_templates_report_what_gator_reports(tmp_path: Path, seed: int) -> None:
-    # the conftest fuzzer's rules as a template's violations over ConfigMaps (Rego v1 source)
+@pytest.mark.parametrize(("seed", "version"), [(s, "v1") for s in range(21, 25)]
+                         + [(s, "v0") for s in range(51, 54)])
+def test_random_templates_report_what_gator_reports(tmp_path: Path, seed: int,
+                                                    version: str) -> None:
+    # the conftest fuzzer's rules as a template's violations over ConfigMaps: Rego v1 source,
+    # or Gatekeeper's default v0 (with future.keywords), whose `not` Gatekeeper still rewrites
     gen = Policy(seed)
     rules = []
     for i in range(60):
         head, body = gen.rule(i).replace("input.", "input.review.object.").split(" if {", 1)
         rules.append(f'violation contains {{"msg": {head[len("deny contains "):]}}} if {{{body}')
-    rego = "package k8sfuzz\n\n" + "\n".join(rules) + "\n"
+    rego = ("package k8sfuzz\n" + ("import future.keywords\n" if version == "v0" else "")
+            + "\n" + "\n".join(rules) + "\n")
+    code = ({"rego": rego} if version == "v0" else
+            {"code": [{"engine": "Rego", "source": {"rego": rego, "version": "v1"}}]})
     template = {"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
                 "metadata": {"name": "k8sfuzz"},
                 "spec": {"crd": {"spec": {"names": {"kind": "K8sFuzz"}}},
-                         "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [
-                             {"engine": "Rego", "source": {"rego": rego, "version": "v1"}}]}]}}
+                         "targets": [{"target": "admission.k8s.gatekeeper.sh", **code}]}}
     constraint = {"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sFuzz",
                   "metadata": {"name": "c"},
                   "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["ConfigMap"]}]}}}

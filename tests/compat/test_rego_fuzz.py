@@ -27,8 +27,9 @@ pytestmark = pytest.mark.conftest
 _, CONFTEST, SOCLE = conftest_peer()
 
 
-def _failures(tool: list[str], cwd: Path, files: list[str]) -> tuple[Counter[tuple[str, str]], int]:
-    proc = subprocess.run([*tool, "test", "-p", "policy", *files, "-o", "json"], cwd=cwd,
+def _failures(tool: list[str], cwd: Path, files: list[str], flags: list[str]
+              ) -> tuple[Counter[tuple[str, str]], int]:
+    proc = subprocess.run([*tool, "test", *flags, "-p", "policy", *files, "-o", "json"], cwd=cwd,
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode in (0, 1), proc.stderr
@@ -44,19 +45,24 @@ def _failures(tool: list[str], cwd: Path, files: list[str]) -> tuple[Counter[tup
     return out, proc.returncode
 
 
-@pytest.mark.parametrize("seed", range(11, 19))
-def test_random_policies_report_what_conftest_reports(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "version"), [(s, "v1") for s in range(11, 19)]
+                         + [(s, "v0") for s in range(41, 45)])
+def test_random_policies_report_what_conftest_reports(tmp_path: Path, seed: int,
+                                                      version: str) -> None:
+    # (with --rego-version v0, conftest's OPA does not move anything out of a negation)
     gen = Policy(seed)
     rules = "\n".join(gen.rule(i) for i in range(80))
     (tmp_path / "policy").mkdir()
-    (tmp_path / "policy" / "fuzz.rego").write_text(f"package main\n\n{rules}\n", encoding="utf-8")
+    head = "package main\n" + ("import future.keywords\n" if version == "v0" else "")
+    (tmp_path / "policy" / "fuzz.rego").write_text(f"{head}\n{rules}\n", encoding="utf-8")
     files = []
     for j in range(20):
         name = f"in{j:02d}.json"
         (tmp_path / name).write_text(json.dumps(gen.document()), encoding="utf-8")
         files.append(name)
-    theirs, their_code = _failures([str(CONFTEST)], tmp_path, files)
-    ours, our_code = _failures(SOCLE, tmp_path, files)
+    flags = ["--rego-version", version]
+    theirs, their_code = _failures([str(CONFTEST)], tmp_path, files, flags)
+    ours, our_code = _failures(SOCLE, tmp_path, files, flags)
     assert sum(theirs.values()) > 100  # (the comparison proves something)
     assert {"missing": sorted(theirs - ours)[:10], "extra": sorted(ours - theirs)[:10]} == {
         "missing": [], "extra": []}

@@ -183,6 +183,9 @@ class CompiledEngine:
     def __init__(self, rego_version: str = "v1", timeout: float | None = None) -> None:
         self._rego = RegorusEngine(rego_version=rego_version, timeout=timeout)
         self.rego_version = rego_version
+        # OPA's rewriting of negated expressions (see regoc.compiler.hoist_negated): conftest
+        # does it for v1 policies, not with --rego-version v0; Gatekeeper does it for both
+        self.hoist_negations = rego_version == "v1"
         self.timeout = timeout
         self._data: dict[str, Any] = {}
         self._pending: list[dict[str, Any]] = []  # data regorus has not been given yet
@@ -241,7 +244,7 @@ class CompiledEngine:
             modules = self._rego.modules()
             h = hashlib.sha256(_compiler_digest().encode())
             customs = {name: arity for name, (arity, _) in self._custom.items()}
-            h.update(repr((self.rego_version, sorted(customs.items()),
+            h.update(repr((self.rego_version, self.hoist_negations, sorted(customs.items()),
                            sorted(modules.items()))).encode())
             key = h.hexdigest()
             hit = _load_cached(key)
@@ -259,7 +262,8 @@ class CompiledEngine:
                     try:
                         asts = json.loads(parser.get_ast_as_json())
                         program = compile_program(asts, blocked=frozenset(customs),
-                                                  customs=customs)
+                                                  customs=customs,
+                                                  hoist_negations=self.hoist_negations)
                     except (RecursionError, SyntaxError, MemoryError, ValueError):
                         # beyond what Python can read or compile: regorus evaluates it all
                         program = compile_program([], blocked=frozenset(customs))

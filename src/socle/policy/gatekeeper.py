@@ -602,6 +602,8 @@ class Client:
         try:
             eng = _engine.create_engine(self.engine_name, rego_version=t.rego_version,
                                         timeout=self.timeout)
+            if hasattr(eng, "hoist_negations"):  # (Gatekeeper rewrites v0 templates' `not`)
+                eng.hoist_negations = True
             eng.add_policy(f"{t.file}[{t.name}]", t.rego or "")
             for i, lib in enumerate(t.libs):
                 eng.add_policy(f"{t.file}[{t.name}.libs[{i}]]", lib)

@@ -218,9 +218,10 @@ class RuleCompiler:
                  consts: dict[str, str] | None = None,
                  str_colls: dict[str, tuple[str, str]] | None = None,
                  const_kinds: dict[str, str] | None = None,
-                 customs: dict[str, int] | None = None) -> None:
+                 customs: dict[str, int] | None = None, hoist_negations: bool = True) -> None:
         self.blocked = blocked
         self.customs = customs or {}
+        self.hoist_negations = hoist_negations  # see hoist_negated
         # constant arrays, sets and objects: code -> name of a module-level constant
         self.consts = consts
         # constants holding only strings: name -> ("Set" or "Array", name of their frozenset)
@@ -517,7 +518,7 @@ class RuleCompiler:
 
     def negation(self, lits: list[Node], ind: int, scope: Scope) -> int:
         hoisted: list[int] = []
-        for lit in lits:
+        for lit in lits if self.hoist_negations else ():
             if kind_of(lit)[0] == "Expr":
                 ind = self.hoist_negated(kind_of(lit)[1]["expr"], ind, scope, hoisted)
         try:
@@ -532,7 +533,9 @@ class RuleCompiler:
     # of them is undefined (or its builtin fails) the whole query fails instead of the
     # negation succeeding: `not startswith(input.missing, "x")` is undefined, not true. The
     # same parts are evaluated here before the negation (the negation then reuses them, see
-    # ``pre``); `==` and `=` keep their own operands inside, as in OPA.
+    # ``pre``); `==` and `=` keep their own operands inside, as in OPA. conftest's
+    # `--rego-version v0` compiles without these rewritings (nothing moves out: the negation
+    # of an undefined or failing expression is true); Gatekeeper's v0 templates have them.
 
     def hoist_negated(self, node: Node, ind: int, scope: Scope, hoisted: list[int]) -> int:
         k, v = kind_of(node)
@@ -1516,7 +1519,8 @@ def _drop_uncompilable(rules: dict[Path, Rule]) -> bool:
 
 def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
                     blocked: frozenset[str] = frozenset(),
-                    customs: dict[str, int] | None = None) -> Program:
+                    customs: dict[str, int] | None = None,
+                    hoist_negations: bool = True) -> Program:
     """Compiles every rule it can; the others keep a ``reason``. ``customs`` (name -> arity)
     are builtins the caller binds as ``X_<name>`` in the namespace (see CompiledEngine)."""
     modules = load_modules(asts)
@@ -1536,7 +1540,8 @@ def compile_program(asts: list[Any], excluded: dict[Path, str] | None = None,
             continue
         try:
             rule.code = RuleCompiler(rules, prefixes, rule, blocked, consts,
-                                     str_colls, const_kinds, customs).compile()
+                                     str_colls, const_kinds, customs,
+                                     hoist_negations).compile()
         except Unsupported as err:
             rule.reason = str(err)
         except RecursionError:
