@@ -1045,9 +1045,13 @@ def _all_str(xs: list[Any]) -> bool:
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
-# The subset of regex syntax where Rust's regex crate and Python's re agree.
+# The subset of regex syntax where Go's regexp (OPA's) and Python's re agree (and, but for
+# literal braces, Rust's regex crate, regorus').
 _SAFE_REGEX = re.compile(r"(?:[A-Za-z0-9_\-.^$*+?()\[\]|/:@ ,=<>!#%&;'\"~`]"
-                         r"|\\[sdwSDW.\\/\-()\[\]{}|*+?$^]|\{[0-9]+(?:,[0-9]*)?\})*")
+                         r"|\\[sdwSDW.\\/\-()\[\]{}|*+?$^]|\{[0-9]+(?:,[0-9]*)?\}"
+                         # a brace that starts no repetition is a literal for Go and Python
+                         # (Rust refuses it): `{"a": 1}`; Go reads `{,3}` literally, Python not
+                         r"|\{(?![0-9]*,?[0-9]*\})|\})*")
 
 
 def regex_is_safe(pattern: str) -> bool:
