@@ -122,6 +122,7 @@ def _test_options(ns: argparse.Namespace, policies: list[str], cfg: Config) -> A
         rego_version=ns.rego_version or "v1",
         engine=ns.engine or DEFAULT_ENGINE,
         strict=bool(ns.strict),
+        show_builtin_errors=bool(getattr(ns, "show_builtin_errors", False)),
         timeout=timeout,
     )
 
