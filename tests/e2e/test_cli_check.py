@@ -525,3 +525,23 @@ def test_no_color_turns_colour_off(tmp_path: Path) -> None:
     assert "\x1b[" in run_socle("validate", "--color", "always", "a.yaml", cwd=tmp_path).out
     r = run_socle("validate", "--color", "always", "--no-color", "a.yaml", cwd=tmp_path)
     assert r.code == 1 and "a.yaml:4:" in r.out and "\x1b[" not in r.out
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_failing_builtin_is_undefined_unless_the_config_says_show_builtin_errors(
+        tmp_path: Path, strict: bool) -> None:
+    # as conftest: to_number("abc") leaves the rule undefined; test.show-builtin-errors (the
+    # flag of socle test) makes it the file's error
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\ndeny contains "big" if to_number(input.metadata.name) > 1\n\n'
+        'deny contains "seen" if input.kind == "ConfigMap"\n')
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: abc\n")
+    (tmp_path / "socle.yaml").write_text(
+        f"test:\n  policy: [policy]\n  show-builtin-errors: {'true' if strict else 'false'}\n")
+    res = run_check("--no-scan", "--no-validate", "-o", "json", "cm.yaml", cwd=tmp_path)
+    messages = sorted(f["message"] for f in findings(res))
+    if strict:
+        assert res.code == 2 and messages == ["could not parse string as number"], messages
+    else:
+        assert res.code == 1 and messages == ["seen"], messages
