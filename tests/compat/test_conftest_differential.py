@@ -87,7 +87,7 @@ CASES: dict[str, list[list[str]]] = {
     # failing builtins (undefined), values missing under `not` (the query fails), sprintf's
     # verbs on every type and arithmetic on floats, as OPA
     "semantics": [["-p", "policy", "deployment.yaml", "configmap.yaml", "bare.json",
-                   "service.yaml", "values.json", "containers.json"]],
+                   "service.yaml", "values.json", "containers.json", "words.json"]],
 }
 
 

@@ -1140,19 +1140,31 @@ def _contains(s: Any, p: Any) -> bool:
     return p in s
 
 
+# Go's strings.ToUpper/ToLower (OPA's) map each character on its own with Unicode's simple
+# mappings; Python's str.upper/lower use the full ones ("ß" -> "SS") and context (a final
+# sigma). Character by character, a mapping to several characters is not a simple one: the
+# character stays, but for the Greek letters with ypogegrammeni, whose simple uppercase is
+# their titlecase ("ᾳ" -> "ᾼ"), and "İ", whose simple lowercase is "i".
+
+def _go_upper(s: str) -> str:
+    return "".join(u if len(u := c.upper()) == 1 else t if len(t := c.title()) == 1 else c
+                   for c in s)
+
+
+def _go_lower(s: str) -> str:
+    return "".join(lo if len(lo := c.lower()) == 1 else "i" if c == "\u0130" else c
+                   for c in s)
+
+
 def _upper(s: Any) -> str:
     s = _s(s)
-    if not s.isascii():
-        return regorus_builtin("upper", s)  # type: ignore[no-any-return]
-    return s.upper()  # type: ignore[no-any-return]
+    return s.upper() if s.isascii() else _go_upper(s)
 
 
 def _lower(s: Any) -> str:
     if type(s) is not str:
         raise BuiltinError("operand must be a string")
-    if not s.isascii():
-        return regorus_builtin("lower", s)  # type: ignore[no-any-return]
-    return s.lower()
+    return s.lower() if s.isascii() else _go_lower(s)
 
 
 def _replace(s: Any, old: Any, new: Any) -> str:

@@ -153,3 +153,9 @@ warn contains msg if {
 
 # time.now_ns() is one instant for the whole evaluation
 deny contains "time goes backwards" if time.now_ns() != time.now_ns()
+
+# upper and lower as Go's: character by character, simple mappings (ß stays, ᾳ becomes ᾼ)
+warn contains msg if {
+	some word in input.words
+	msg := sprintf("case: %s %s %s", [word, upper(word), lower(word)])
+}
