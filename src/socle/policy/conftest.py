@@ -41,7 +41,6 @@ from socle.policy.engine import (
     Engine,
     PolicyError,
     create_engine,
-    strict_builtin_errors,
 )
 from socle.policy.v0 import package_of, rule_names
 
@@ -403,10 +402,10 @@ class Runner:
 
     def __init__(self, options: TestOptions, engine: Engine | None = None) -> None:
         self.options = options
-        self.engine = engine or create_engine(tracing_engine(options.engine)
-                                              if options.trace else options.engine,
-                                              options.rego_version, options.timeout)
-        strict_builtin_errors(self.engine, options.show_builtin_errors)
+        self.engine = engine or create_engine(
+            tracing_engine(options.engine) if options.trace else options.engine,
+            options.rego_version, options.timeout,
+            strict_builtin_errors=options.show_builtin_errors)
         self.tracing = bool(options.trace and hasattr(self.engine, "trace"))
         if self.tracing:
             self.engine.trace = True  # type: ignore[attr-defined]

@@ -80,8 +80,17 @@ class Engine(Protocol):
 
 
 def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
-                  timeout: float | None = None) -> Engine:
-    """A new engine of the named kind (``regorus``, ``opa`` or ``compiled``)."""
+                  timeout: float | None = None, *, strict_builtin_errors: bool = False,
+                  hoist_negations: bool | None = None) -> Engine:
+    """A new engine of the named kind (``regorus``, ``opa`` or ``compiled``).
+
+    The options choose between OPA's ways, for the ``compiled`` engine: a failing builtin
+    (``to_number("abc")``) is an error with ``strict_builtin_errors`` (conftest's
+    ``--show-builtin-errors``), else its expression is undefined, as OPA, conftest and
+    Gatekeeper do by default; ``hoist_negations`` is OPA's rewriting of negated expressions
+    (default: for v1 policies, as conftest; Gatekeeper does it for v0 templates too).
+    regorus' Python binding and the OPA bridge have no such settings: they always report a
+    failing builtin, and regorus never rewrites a negation."""
     if rego_version not in REGO_VERSIONS:
         raise PolicyError(f"unknown Rego version {rego_version!r} (one of v0, v1)")
     if name == "regorus":
@@ -95,17 +104,10 @@ def create_engine(name: str = DEFAULT_ENGINE, rego_version: str = "v1",
     if name == "compiled":
         from socle.policy.engine_compiled import CompiledEngine
 
-        return CompiledEngine(rego_version=rego_version, timeout=timeout)
+        return CompiledEngine(rego_version=rego_version, timeout=timeout,
+                              strict_builtin_errors=strict_builtin_errors,
+                              hoist_negations=hoist_negations)
     raise PolicyError(f"unknown engine {name!r} (one of {', '.join(ENGINES)})")
-
-
-def strict_builtin_errors(engine: Engine, strict: bool) -> None:
-    """Whether a failing builtin (``to_number("abc")``) is an error or leaves its expression
-    undefined. Undefined is what OPA, conftest and Gatekeeper do by default and what the
-    ``compiled`` engine does unless told otherwise; regorus' Python binding and the OPA
-    bridge have no such setting and always report the error."""
-    if hasattr(engine, "strict_builtin_errors"):
-        setattr(engine, "strict_builtin_errors", strict)  # noqa: B010
 
 
 def available(name: str) -> bool:

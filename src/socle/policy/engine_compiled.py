@@ -180,12 +180,15 @@ def _custom_call(fn: Callable[..., Any]) -> Callable[..., Any]:
 class CompiledEngine:
     name = "compiled"
 
-    def __init__(self, rego_version: str = "v1", timeout: float | None = None) -> None:
+    def __init__(self, rego_version: str = "v1", timeout: float | None = None, *,
+                 strict_builtin_errors: bool = False,
+                 hoist_negations: bool | None = None) -> None:
         self._rego = RegorusEngine(rego_version=rego_version, timeout=timeout)
         self.rego_version = rego_version
         # OPA's rewriting of negated expressions (see regoc.compiler.hoist_negated): conftest
         # does it for v1 policies, not with --rego-version v0; Gatekeeper does it for both
-        self.hoist_negations = rego_version == "v1"
+        self.hoist_negations = (rego_version == "v1" if hoist_negations is None
+                                else hoist_negations)
         self.timeout = timeout
         self._data: dict[str, Any] = {}
         self._pending: list[dict[str, Any]] = []  # data regorus has not been given yet
@@ -195,7 +198,7 @@ class CompiledEngine:
         # builtin errors (a string that is no number...): undefined, as in OPA, conftest and
         # Gatekeeper by default; True: errors (conftest's --show-builtin-errors), which the
         # generated code leaves to regorus to report
-        self.strict_builtin_errors = False
+        self.strict_builtin_errors = strict_builtin_errors
         self.runtime_fallbacks = 0  # calls the generated code handed back to regorus
         self.last_fallback = ""  # why the last of them was
 

@@ -600,10 +600,9 @@ class Client:
         if self._inventory is None:
             self._inventory = build_inventory(self.inventory_objects)
         try:
+            # (Gatekeeper rewrites negations in v0 templates too)
             eng = _engine.create_engine(self.engine_name, rego_version=t.rego_version,
-                                        timeout=self.timeout)
-            if hasattr(eng, "hoist_negations"):  # (Gatekeeper rewrites v0 templates' `not`)
-                eng.hoist_negations = True
+                                        timeout=self.timeout, hoist_negations=True)
             eng.add_policy(f"{t.file}[{t.name}]", t.rego or "")
             for i, lib in enumerate(t.libs):
                 eng.add_policy(f"{t.file}[{t.name}.libs[{i}]]", lib)

@@ -21,7 +21,6 @@ from socle.policy.engine import (
     PolicyError,
     active_watchdog,
     create_engine,
-    strict_builtin_errors,
 )
 from socle.policy.v0 import package_of, rule_names
 
@@ -103,8 +102,8 @@ def discover_tests(modules: dict[str, str], pattern: str | None = None) -> list[
 
 
 def build_engine(options: VerifyOptions) -> Engine:
-    engine = create_engine(options.engine, options.rego_version, options.timeout)
-    strict_builtin_errors(engine, options.show_builtin_errors)
+    engine = create_engine(options.engine, options.rego_version, options.timeout,
+                           strict_builtin_errors=options.show_builtin_errors)
     register_builtins(engine)
     files = load_policies(engine, options.policies)
     if not files:
