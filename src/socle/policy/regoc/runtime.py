@@ -357,11 +357,10 @@ def regorus_builtin(name: str, *args: Any) -> Any:
     expression outside the common syntax...). Only the call is handed over, not the rule:
     when regorus fails on it, that is a :class:`BuiltinError` like any other (undefined, or
     the rule's error in strict mode)."""
-    if any(_holds_set(a) for a in args):
-        if name not in _ANY_COLLECTION or any(_holds_set(x) for a in args
-                                              for x in (a if type(a) is RSet else [a])):
-            raise TypeError(f"{name}: sets left to regorus")  # (JSON would make them arrays)
+    if name in _ANY_COLLECTION:
         args = tuple(list(a) if type(a) is RSet else a for a in args)
+    if any(_holds_set(a) for a in args):
+        raise TypeError(f"{name}: sets left to regorus")  # (JSON would make them arrays)
     import regorus  # type: ignore[import-untyped]
 
     # a new engine each time (~10 µs, as much as reusing one): a regorus engine may only be
