@@ -40,8 +40,8 @@ spec:
             - {containerPort: 443, name: tls}
         - name: sidecar
           env: [{name: A, value: x}]
---- {inline: yes}
-...
+---
+{inline: yes}
 ---
 apiVersion: v1
 kind: List
@@ -64,7 +64,7 @@ def _docs() -> list[Document]:
 def test_documents_know_their_index_and_first_line() -> None:
     docs = _docs()
     assert [(d.index, d.line, d.kind) for d in docs] == [
-        (0, 2, "ConfigMap"), (1, 10, "Deployment"), (2, 25, ""), (3, 28, "List")]
+        (0, 2, "ConfigMap"), (1, 10, "Deployment"), (2, 26, ""), (3, 28, "List")]
     assert docs[2].obj == {"inline": True}
 
 
@@ -107,9 +107,52 @@ def test_positions_with_anchors_and_merges() -> None:
 
 
 def test_split_documents_keeps_inline_content_and_drops_empty_documents() -> None:
-    text = "---\n--- {a: 1}\n---\n# only comment\n...\n--- |\n  text\n...\n"
-    assert list(split_documents(text)) == [(2, "--- {a: 1}\n"), (6, "--- |\n  text\n")]
-    assert [d.obj for d in iter_documents(text)] == [{"a": 1}, "text\n"]
+    # content on the file's first "---" line is the document's (kubeconform and conftest read
+    # it so); on a later "---" line it is an error (see below)
+    text = "--- {a: 1}\n---\n---\n# only comment\n...\n--- # c\nb: 2\n...\n"
+    assert list(split_documents(text)) == [(1, "--- {a: 1}\n"), (7, "b: 2\n")]
+    assert [d.obj for d in iter_documents(text)] == [{"a": 1}, {"b": 2}]
+    assert [d.obj for d in iter_documents("--- |\n  text\n...\n")] == ["text\n"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_content_on_a_later_separator_line_is_an_error(newline: str) -> None:
+    # kubectl refuses "--- {...}" ("invalid Yaml document separator"); kubeconform and conftest
+    # cut there and drop the rest of the line: the ConfigMap would not be applied
+    # (one error for the part: not another for its "...")
+    text = ("a: 1\n--- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n...\n"
+            "--- |\n  text\n---\nc: 3\n")
+    docs = list(iter_documents(text.replace("\n", newline), "f.yaml"))
+    assert [(d.index, d.line, d.obj) for d in docs] == [
+        (0, 1, {"a": 1}), (1, 2, None), (2, 4, None), (3, 7, {"c": 3})]
+    for d in docs[1:3]:
+        assert d.error is not None and d.error.line == d.line and d.error.file == "f.yaml"
+        assert d.error.message.startswith("content on a '---' line: kubectl refuses it")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(("text", "lines"), [
+    ("...\n---\na: 1\n", [1]),  # the file's first part
+    ("# c\n\n... # end\n---\na: 1\n", [3]),
+    ("...\n", [1]),
+    ("a: 1\n---\n...\n", [3]),  # the stream's last part
+    ("a: 1\n---\n# c\n...\n---\nb: 2\n...\n...\n", [4]),  # once per part
+    ("---\n...\n---\na: 1\n", []),  # "---" starts the file: a document, empty
+    ("a: 1\n...\n---\nb: 2\n...\n", []),  # "..." ends a document
+    ("a: 1\n---\n---\n...\n---\nb: 2\n", []),  # kubeconform: the 2nd "---" opens the part
+])
+def test_a_document_end_with_no_document_is_an_error(text: str, lines: list[int],
+                                                     newline: str) -> None:
+    # go-yaml (behind kubectl, kubeconform and conftest) fails a part that starts with "...":
+    # "did not find expected node content"
+    docs = list(iter_documents(text.replace("\n", newline), "f.yaml"))
+    errors = [d for d in docs if d.error is not None]
+    assert [d.line for d in errors] == lines
+    for d in errors:
+        assert d.error is not None and d.error.line == d.line
+        assert d.error.message.startswith("a '...' line with no document before it")
+    assert [d.obj for d in docs if d.error is None] == [
+        v for v in ({"a": 1}, {"b": 2}) if f"{next(iter(v))}: " in text]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])

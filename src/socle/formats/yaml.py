@@ -779,31 +779,54 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 _MARKER_LINE = re.compile(r"^(?:---(?=[\s#]|\Z)|\.\.\.(?=\s|\Z))", re.MULTILINE)
 
 
-class AfterDocumentEnd(str):
-    """The text of a document that follows a ``...`` line with no ``---`` before it. YAML reads
-    it, but kubectl, kubeconform and conftest cut a stream at ``---`` lines only and read the
-    first document of each part: they drop it without a word. :func:`load_document` makes it
-    an input error, so that the resources a file seems to hold are the ones applied."""
+class CutPart(str):
+    """The text of a part of a stream that kubectl, kubeconform and conftest read otherwise
+    than YAML does (they cut a stream at ``---`` lines, then read the first YAML document of
+    each part): :func:`load_document` makes it an input error with the class's ``message``
+    at its first line, so that the resources a file seems to hold are the ones applied."""
 
     __slots__ = ()
+    message = ""
 
 
-_AFTER_END = ("this document follows a '...' line without '---': kubectl, kubeconform and "
-              "conftest ignore it (start it with '---')")
+class AfterDocumentEnd(CutPart):
+    """A document that follows a ``...`` line with no ``---`` before it. YAML reads it; the
+    tools read the first document of the part and drop it without a word."""
+
+    __slots__ = ()
+    message = ("this document follows a '...' line without '---': kubectl, kubeconform and "
+               "conftest ignore it (start it with '---')")
 
 
-def _after_end(chunk: tuple[int, str] | None, after_end: bool) -> tuple[int, str] | None:
-    if chunk is None or not after_end:
-        return chunk
-    return (chunk[0], AfterDocumentEnd(chunk[1]))
+class EmptyDocumentEnd(CutPart):
+    """A ``...`` line that ends no document: nothing but blank lines and comments before it,
+    since the file's start or the last ``---`` line (a file that starts with ``---`` opens a
+    document there). YAML allows it; go-yaml, behind the three tools, fails the part."""
+
+    __slots__ = ()
+    message = ("a '...' line with no document before it: kubectl, kubeconform and conftest "
+               "fail on this part of the stream ('did not find expected node content'); "
+               "remove the line or put a document before it")
+
+
+class ContentAfterSeparator(CutPart):
+    """A document that starts on a ``---`` line other than the file's first (``--- {a: 1}``,
+    ``--- |``): kubectl refuses the line, kubeconform and conftest drop what follows ``---``
+    on it."""
+
+    __slots__ = ()
+    message = ("content on a '---' line: kubectl refuses it ('invalid Yaml document "
+               "separator'), kubeconform and conftest drop it without a word; start the "
+               "document on the next line")
 
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) for each document of a stream; empty ones are dropped.
 
     The text of a document keeps the ``---`` line when content follows the marker on it.
-    Line numbers are 1-based and point at the first line with content. A document after a
-    ``...`` line without a ``---`` is an :class:`AfterDocumentEnd`.
+    Line numbers are 1-based and point at the first line with content. Where kubectl,
+    kubeconform and conftest would read the stream otherwise (see :class:`CutPart`), the part
+    is yielded as a :class:`CutPart` subclass.
     """
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         yield from _split_lines(text)  # old Mac line ends: count them one line at a time
@@ -811,27 +834,77 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # offset where the current chunk starts
     start_line = 0  # its 0-based line number
     directives_done = False
-    after_end = False  # whether the current chunk follows a "..." line (and no "---")
+    kind: type[CutPart] | None = None  # what the current chunk is, if not a plain document
+    cuts = _Cuts()
     for at in _marker_lines(text):
         end = text.find("\n", at)
         end = len(text) if end < 0 else end + 1
-        if text[at] == "-" and not directives_done and _first_content(text, start, at) == "%":
+        dash = text[at] == "-"
+        if dash and not directives_done and _first_content(text, start, at) == "%":
             directives_done = True  # directives belong to the document this marker opens
+            cuts.dash(at, end)
             continue
-        chunk = _after_end(_emit_text(text, start, at, start_line), after_end)
+        chunk = _cut_part(_emit_text(text, start, at, start_line), kind)
         if chunk is not None:
             yield chunk
-        after_end = text[at] == "."
-        rest = text[at + 3:end]
         marker_line = start_line + text.count("\n", start, at)
-        if text[at] == "-" and rest.strip() and not rest.lstrip().startswith("#"):
+        if not dash and cuts.undecided() and not _first_content(text, cuts.start, at):
+            yield (marker_line + 1, EmptyDocumentEnd(text[at:end]))
+        kind = None if dash else AfterDocumentEnd
+        rest = text[at + 3:end]
+        if dash and rest.strip() and not rest.lstrip().startswith("#"):
             start, start_line = at, marker_line
+            if cuts.separates(at):
+                kind = ContentAfterSeparator
         else:
             start, start_line = end, marker_line + 1
+        if dash:
+            cuts.dash(at, end)
+            if kind is ContentAfterSeparator:
+                cuts.decided = True  # (one error for the part)
         directives_done = False
-    chunk = _after_end(_emit_text(text, start, len(text), start_line), after_end)
+    chunk = _cut_part(_emit_text(text, start, len(text), start_line), kind)
     if chunk is not None:
         yield chunk
+
+
+def _cut_part(chunk: tuple[int, str] | None, kind: type[CutPart] | None
+              ) -> tuple[int, str] | None:
+    if chunk is None or kind is None:
+        return chunk
+    return (chunk[0], kind(chunk[1]))
+
+
+class _Cuts:
+    """Where kubeconform's reading of a stream parts from YAML's, followed marker by marker.
+    kubeconform (as kubectl) cuts at a line that starts with ``---`` unless that line starts
+    the text left to read (the file's first line, or the line right after the previous cut):
+    there, the line opens a document of the part instead."""
+
+    __slots__ = ("decided", "opened", "start")
+
+    def __init__(self) -> None:
+        self.start = 0  # where the current part starts
+        self.opened = False  # whether it starts with a "---" line (a document start)
+        self.decided = False  # whether a "..." line was met in it already
+
+    def separates(self, at: int) -> bool:
+        """Whether a "---" line at ``at`` is a cut (else it opens the part's document)."""
+        return at != self.start
+
+    def dash(self, at: int, end: int) -> None:
+        """A "---" line from ``at`` to ``end``."""
+        if self.separates(at):
+            self.start, self.opened, self.decided = end, False, False
+        else:
+            self.opened = True
+
+    def undecided(self) -> bool:
+        """At a "..." line: True when it may end no document of the part (the caller looks
+        for content before it): the part's first "...", in a part not opened by "---"."""
+        first = not self.decided
+        self.decided = True
+        return first and not self.opened
 
 
 def _marker_lines(text: str) -> Iterator[int]:
@@ -887,7 +960,9 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
     start = 0  # line index where the current chunk starts
     lines: list[str] = []
     directives = False
-    after_end = False
+    kind: type[CutPart] | None = None
+    cuts = _Cuts()  # (in line numbers here)
+    part: list[str] = []  # the lines of kubeconform's current part
     for number, match in enumerate(_LINE.finditer(text)):
         line = match.group()
         if line.startswith("%") and not any(_has_content(x) for x in lines):
@@ -895,24 +970,41 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
         m = _MARKER.match(line) if line[:1] in "-." else None
         if m is None:
             lines.append(line)
+            part.append(line)
             continue
-        if m.group(1) == "---" and directives:
+        dash = m.group(1) == "---"
+        if dash and directives:
             # directives belong to the document this marker opens
             directives = False
             lines.append(line)
+            if cuts.separates(number):
+                part = []
+            cuts.dash(number, number + 1)
             continue
-        chunk = _after_end(_emit(start, lines), after_end)
+        chunk = _cut_part(_emit(start, lines), kind)
         if chunk is not None:
             yield chunk
-        after_end = m.group(1) == "..."
+        if not dash and cuts.undecided() and not any(_has_content(x) for x in part):
+            yield (number + 1, EmptyDocumentEnd(line))
+        kind = None if dash else AfterDocumentEnd
         rest = line[3:]
-        if m.group(1) == "---" and rest.strip() and not rest.lstrip().startswith("#"):
+        if dash and rest.strip() and not rest.lstrip().startswith("#"):
             lines = [line]
             start = number
+            if cuts.separates(number):
+                kind = ContentAfterSeparator
         else:
             lines = []
             start = number + 1
-    chunk = _after_end(_emit(start, lines), after_end)
+        if dash:
+            if cuts.separates(number):
+                part = []
+            cuts.dash(number, number + 1)
+            if kind is ContentAfterSeparator:
+                cuts.decided = True  # (one error for the part)
+        else:
+            part.append(line)
+    chunk = _cut_part(_emit(start, lines), kind)
     if chunk is not None:
         yield chunk
 
@@ -964,8 +1056,8 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
     """Read one document's text into a Document; errors are returned on it, never raised."""
     doc = Document(obj=None, file=file, index=index, line=line, text=text, format="yaml",
                    _locate=positions)
-    if type(text) is AfterDocumentEnd:
-        doc.error = InputError(_AFTER_END, file, line)
+    if type(text) is not str and isinstance(text, CutPart):
+        doc.error = InputError(text.message, file, line)
         return doc
     if len(text) > MAX_DOCUMENT_BYTES:
         doc.error = InputError(
