@@ -491,3 +491,18 @@ def test_standard_input_is_yaml_unless_told_otherwise(tmp_path: Path, text: str)
     s = subprocess.run([*SOCLE, "parse", "-"], input=text, capture_output=True, text=True,
                        cwd=tmp_path, timeout=60, check=False)
     assert (s.returncode, json.loads(s.stdout)) == (c.returncode, json.loads(c.stdout))
+
+
+@pytest.mark.parametrize("text", [
+    "a: .inf\n", "a:\n- 1\n- -.Inf\n", "a: .NaN\n", "a: !!float .inf\n", "data:\n  .inf: a\n",
+    "a: 1e400\n", "...\n---\na: 1\n", "# c\n...\n---\na: 1\n", "a: 1\n---\n...\n",
+    "a: 1\n...\n---\nb: 2\n", "---\n...\n---\na: 1\n",
+])
+def test_yaml_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> None:
+    # go-yaml behind conftest cannot turn .inf or .nan into JSON, and fails a part of a
+    # stream that starts with "...": socle refuses the file too (exit 2, where conftest's is 1)
+    refused = _parse_both(tmp_path, "f.yaml", text)
+    if refused is not None:
+        theirs, mine = refused
+        assert ("unsupported value" in theirs) == ("JSON can hold" in mine)
+        assert ("did not find expected node content" in theirs) == ("no document" in mine)

@@ -232,3 +232,29 @@ def test_conftest_documents_keep_what_conftest_tests_as_null() -> None:
     assert [d.line for d in conftest_documents("a: 1\r\n---\r\n\r\n", "c.yaml")] == [1, 3]
     # a directive belongs to the document after it: one document, not a null and a document
     assert [d.obj for d in conftest_documents("%YAML 1.1\n---\na: 1\n", "d.yaml")] == [{"a": 1}]
+
+
+@pytest.mark.parametrize(("text", "where", "written"), [
+    ("a: 1\nb: .inf\n", (2, 4), ".inf"),
+    ("a:\n  - 1\n  - -.Inf\n", (3, 5), "-.Inf"),
+    ("a: .NaN\n", (1, 4), ".NaN"),
+    ("a: !!float .inf\n", (1, 4), ".inf"),
+    ("- {x: .nan}\n", (1, 7), ".nan"),
+])
+def test_a_value_json_cannot_hold_is_an_error(text: str, where: tuple[int, int],
+                                              written: str) -> None:
+    # go-yaml reads .inf and .nan, then the conversion to JSON (kubectl, kubeconform,
+    # conftest) fails with "json: unsupported value": socle printed `Infinity` in its JSON
+    [doc] = list(iter_documents(text, "f.yaml"))
+    assert doc.error is not None
+    assert (doc.error.file, doc.error.line, doc.error.column) == ("f.yaml", *where)
+    assert doc.error.message == (f"`{written}` is not a number JSON can hold: kubectl, "
+                                 "kubeconform and conftest cannot read this document ('json: "
+                                 "unsupported value'); quote it if it is text")
+
+
+def test_infinity_as_a_key_or_text_is_read() -> None:
+    # a key is a string whatever it looks like; "1e400" is no float for go-yaml (out of range)
+    [doc] = list(iter_documents("data:\n  .inf: a\n  b: '.nan'\n  c: 1e400\n"))
+    assert doc.error is None
+    assert doc.obj == {"data": {".inf": "a", "b": ".nan", "c": "1e400"}}

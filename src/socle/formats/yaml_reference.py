@@ -8,6 +8,7 @@ A module of its own so that runs whose documents all take the fast path never im
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -45,6 +46,19 @@ class _DuplicateKey(yaml.constructor.ConstructorError):
     pass
 
 
+class _NotJSON(yaml.constructor.ConstructorError):
+    """A value JSON cannot hold (``.inf``, ``.nan``): go-yaml reads it, then the conversion to
+    JSON behind kubectl, kubeconform and conftest fails the document."""
+
+
+def _finite(value: Any, node: yaml.Node) -> Any:
+    if type(value) is float and not math.isfinite(value):
+        raise _NotJSON(None, None, f"`{node.value}` is not a number JSON can hold: kubectl, "
+                       "kubeconform and conftest cannot read this document ('json: "
+                       "unsupported value'); quote it if it is text", node.start_mark)
+    return value
+
+
 def _fail(message: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
     return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
 
@@ -54,9 +68,11 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
 
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
     check_duplicates = False
+    keys = 0  # how deep in constructing keys (a key may be .inf: it becomes a string)
 
     def construct_plain(self, node: yaml.ScalarNode) -> Any:
-        return resolve_plain(node.value)
+        value = resolve_plain(node.value)
+        return value if self.keys else _finite(value, node)
 
     def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -71,7 +87,11 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
             if key_node.tag == _MERGE_TAG:
                 self._merge(value_node, out)
                 continue
-            key = _json_key(self.construct_object(key_node, deep=True), key_node)
+            self.keys += 1
+            try:
+                key = _json_key(self.construct_object(key_node, deep=True), key_node)
+            finally:
+                self.keys -= 1
             if check:
                 if key in seen:
                     raise _DuplicateKey(None, None, f"duplicate key {key!r}",
@@ -118,7 +138,7 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
         if kind == "str" and _GO_TIMESTAMP.match(text):
             kind = "timestamp"
         if kind == short:
-            return value
+            return value if self.keys else _finite(value, node)
         if short == "float" and kind == "int" and _INT64_MIN <= value <= _INT64_MAX:
             return float(value)
         raise _fail(f"cannot decode !!{kind} `{text}` as a !!{short}", node)
@@ -280,6 +300,9 @@ def load(text: str, file: str, line: int, strict: bool) -> tuple[Any, InputError
     except _DuplicateKey as err:
         rel_line, col = _mark(err)
         return None, DuplicateKeyError(str(err.problem), file, line - 1 + rel_line, col)
+    except _NotJSON as err:
+        rel_line, col = _mark(err)
+        return None, InputError(str(err.problem), file, line - 1 + rel_line, col)
     except yaml.MarkedYAMLError as err:
         rel_line, col = _mark(err)
         message = _describe(err)
