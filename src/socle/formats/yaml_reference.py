@@ -69,10 +69,11 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
     check_duplicates = False
     keys = 0  # how deep in constructing keys (a key may be .inf: it becomes a string)
+    json = True  # whether .inf and .nan values are refused (else go-yaml's reading alone)
 
     def construct_plain(self, node: yaml.ScalarNode) -> Any:
         value = resolve_plain(node.value)
-        return value if self.keys else _finite(value, node)
+        return _finite(value, node) if self.json and not self.keys else value
 
     def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -138,7 +139,7 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
         if kind == "str" and _GO_TIMESTAMP.match(text):
             kind = "timestamp"
         if kind == short:
-            return value if self.keys else _finite(value, node)
+            return _finite(value, node) if self.json and not self.keys else value
         if short == "float" and kind == "int" and _INT64_MIN <= value <= _INT64_MAX:
             return float(value)
         raise _fail(f"cannot decode !!{kind} `{text}` as a !!{short}", node)
@@ -262,9 +263,12 @@ def _check_escaped_slashes(text: str, root: yaml.Node) -> None:
                 "found unknown escape character '/' (YAML 1.1 has no \\/: write /)", mark)
 
 
-def _reference_load(text: str, strict: bool) -> Any:
+def _reference_load(text: str, strict: bool, json: bool = True) -> Any:
+    """go-yaml v2's reading of ``text``; ``json``: refuse what JSON cannot hold (``.inf``),
+    as the conversion to JSON behind the Kubernetes tools does."""
     loader_cls = _StrictLoader if strict else _K8sLoader
     loader = loader_cls(text)
+    loader.json = json
     try:
         node = loader.get_single_node()
         if node is None:
