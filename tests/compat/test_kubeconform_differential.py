@@ -373,3 +373,122 @@ def test_random_manifests_get_kubeconform_verdicts(kubeconform: str, schemas: st
               if socle.get(f) != kc.get(f)}
     assert differ == {}, "socle vs kubeconform, by file"
     assert {"valid", "invalid"} <= {v for vs in kc.values() for v in vs}
+
+
+# --- formats ------------------------------------------------------------------------------------
+
+FORMATS = ["date-time", "date", "time", "duration", "period", "email", "hostname", "ipv4",
+           "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template", "uuid",
+           "json-pointer", "relative-json-pointer", "regex", "semver", "idn-email", "int32",
+           "byte", "quantity"]
+FORMAT_VALUES = [
+    "", "x", "2024-01-02T03:04:05Z", "2024-01-02t03:04:05.5+01:00", "2024-01-02 03:04:05Z",
+    "2024-01-02T03:04:05", "2024-02-30T00:00:00Z", "2016-12-31T23:59:60Z",
+    "2016-12-31T22:59:60-01:00", "2024-01-02T24:00:00Z", "2024-01-02T03:04:05+0100",
+    "2024-01-02", "2024-1-2", "03:04:05Z", "03:04:05", "+1:+2:+3Z", "1h30m", "-1.5h", ".5s",
+    "5", "0", "1y", "P1D", "PT1H", "P1Y2M3DT4H5M6S", "P1W", "PT", "P1DT", "P1.5D", "P1M1Y",
+    "2024-01-02T00:00:00Z/P1D", "P1D/2024-01-02T00:00:00Z", "a@b.c", "@b.c", "a@b", "a..b@c",
+    "\"a b\"@c.d", "a@[1.2.3.4]", "a@[IPv6:::1]", "é@x.y", "a.b.", "-a.b", "a_b.c",
+    "xn--bcher-kva.example", "bücher.example", "a" * 64 + ".b", "1.2.3.4", "256.1.1.1",
+    "01.2.3.4", "+1.2.3.4", "::1", "2001:db8::g", "::ffff:1.2.3.4", "fe80::1%eth0",
+    "https://x.test/a?b#c", "http://[::1]:80/", "http://[::1/", "http://::1/", "x:y",
+    "/relative", "relative", "a:b/c", ":x", "https://x.test/ a", "http://x.test/%zz",
+    "http://host:port/", "http://ü.test/", "http://a b/", "http://u:p@h/", "//h/p",
+    "a{", "/a/{b}/c", "/a/{b", "{a}}", "a\\b", "123e4567-e89b-12d3-a456-426614174000",
+    "123e4567e89b12d3a456426614174000", "/a/b", "/a~2", "0", "1/a", "0#", "01", "[a-z",
+    "(?i)x", "(?=x)", "\\d+", "a{2,}", "\\pL", "\\Q.\\E", "(?x)a", "(a)\\1", "1.2.3",
+    "1.2.3-rc.1+b", "1.2.3-01", "01.2.3", "1.2", "aGVsbG8=", "not base64!", "12", "1Gi",
+]
+
+
+def _format_crs(folder: Path) -> dict[str, tuple[str, str]]:
+    """One file per format, one custom resource per value; (format, value) by file and name."""
+    where: dict[str, tuple[str, str]] = {}
+    for i, fmt in enumerate(FORMATS):
+        docs = []
+        for j, value in enumerate(FORMAT_VALUES):
+            name = f"c-{j}"
+            where[f"f{i:02d}.yaml/{name}"] = (fmt, value)
+            docs.append(f"apiVersion: f.test/v1\nkind: Fmt\nmetadata:\n  name: {name}\n"
+                        f"spec:\n  f{i}: {json.dumps(value)}\n")
+        (folder / f"f{i:02d}.yaml").write_text("---\n".join(docs), encoding="utf-8")
+    return where
+
+
+def _by_name(verdicts: list[tuple[Any, str]]) -> dict[str, str]:
+    return {f"{os.path.basename(key[0])}/{key[3]}": v for key, v in bench.passed(verdicts)}
+
+
+def test_formats_are_checked_as_kubeconform_checks_them(kubeconform: str,
+                                                        tmp_path: Path) -> None:
+    # kubeconform compiles a schema that declares no $schema as draft 4 and asserts every
+    # format its validator knows (date-time, uri, uuid, duration as Go or ISO 8601 ...):
+    # socle refused none of them before. The same schema read by both from a location, and
+    # socle converting the same CRD found in its input.
+    props = {f"f{i}": {"type": "string", "format": fmt} for i, fmt in enumerate(FORMATS)}
+    root = {"type": "object", "properties": {
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": {"type": "object", "properties": props, "additionalProperties": False}}}
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "fmt_v1.json").write_text(json.dumps(root), encoding="utf-8")
+    crs = tmp_path / "crs"
+    crs.mkdir()
+    where = _format_crs(crs)
+    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
+    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
+                           "-schema-location", location, str(crs)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    kc = _by_name(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    assert len(kc) == len(where)
+    refused = {fmt for key, (fmt, _) in where.items() if kc[key] == "invalid"}
+    assert "date-time" in refused and "int32" not in refused and "idn-email" not in refused
+    socle = _by_name(bench.socle_verdicts(
+        _socle_json(str(crs), "-schema-location", location, codes=(1,)), str(crs)))
+    differ = {where[k]: (socle.get(k), kc[k]) for k in where if socle.get(k) != kc[k]}
+    assert differ == {}, "socle vs kubeconform: (format, value): (socle, kubeconform)"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "fmts.f.test"},
+           "spec": {"group": "f.test", "scope": "Namespaced",
+                    "names": {"kind": "Fmt", "plural": "fmts"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": root}}]}}
+    (tmp_path / "crd.json").write_text(json.dumps(crd), encoding="utf-8")
+    report = _socle_json(str(tmp_path / "crd.json"), str(crs), codes=(1,))
+    from_crd = _by_name(bench.socle_verdicts(
+        {"documents": [d for d in report["documents"] if d["file"].endswith(".yaml")]},
+        str(crs)))
+    assert from_crd == socle
+
+
+def test_bundled_date_times_are_checked_as_kubeconform_default_schemas_do(
+        kubeconform: str, schemas: str, tmp_path: Path) -> None:
+    # kubeconform's default Kubernetes schemas declare no $schema: a metav1.Time field is
+    # checked as a date-time. socle's bundled copies declare 2020-12 (their $defs), which
+    # kubeconform would not assert formats in: the exported schema is given to kubeconform
+    # without its $schema, as its default location serves it.
+    exported = Path(schemas) / f"v{bench.K8S_VERSION}-standalone-strict"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    schema = json.loads((exported / "cronjob-batch-v1.json").read_text(encoding="utf-8"))
+    schema.pop("$schema", None)
+    (plain / "cronjob-batch-v1.json").write_text(json.dumps(schema), encoding="utf-8")
+    crs = tmp_path / "jobs"
+    crs.mkdir()
+    values = ["2024-01-02T03:04:05Z", "2024-01-02", "yesterday", "2024-02-30T00:00:00Z", None]
+    for i, value in enumerate(values):
+        (crs / f"j{i}.yaml").write_text(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: j\n"
+            f"  creationTimestamp: {json.dumps(value)}\nspec:\n  schedule: '* * * * *'\n"
+            "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+            "          - name: c\n            image: busybox\n          restartPolicy: Never\n",
+            encoding="utf-8")
+    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
+                           "-schema-location", str(plain / "{{ .ResourceKind }}-batch-v1.json"),
+                           str(crs)], capture_output=True, text=True, timeout=120, check=False)
+    kc = _by_file(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    socle = _by_file(bench.socle_verdicts(_socle_json(str(crs), codes=(1,)), str(crs)))
+    assert kc == socle == {"j0.yaml": "valid", "j1.yaml": "invalid", "j2.yaml": "invalid",
+                           "j3.yaml": "invalid", "j4.yaml": "valid"}

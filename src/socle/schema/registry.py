@@ -50,23 +50,24 @@ class SchemaRegistry:
         key = (api_version, kind)
         if key in self._cache:
             return self._cache[key]
-        schema, where = self._find(api_version, kind)
-        compiled = None if schema is None else _compile(schema, where)
+        schema, where, bundled = self._find(api_version, kind)
+        compiled = None if schema is None else _compile(schema, where, bundled)
         self._cache[key] = compiled
         return compiled
 
-    def _find(self, api_version: str, kind: str) -> tuple[Any | None, str]:
+    def _find(self, api_version: str, kind: str) -> tuple[Any | None, str, bool]:
+        """(schema, where it was found, whether it is a bundled Kubernetes schema)."""
         group, _, version = api_version.rpartition("/")
         crd = self.crd_schemas.get((group, kind, version))
         if crd is not None:
-            return crd, f"CustomResourceDefinition {kind}.{group}"
+            return crd, f"CustomResourceDefinition {kind}.{group}", False
         for loc in self.locations:
             if loc.is_default:
                 path = kubernetes.schema_path(kind, api_version, self.version,
                                               self.options.strict)
                 if path is not None:
                     with open(path, "rb") as fh:
-                        return json.load(fh), path
+                        return json.load(fh), path, True
                 continue
             where = render(loc.template, kind, api_version, self.template_version,
                            self.options.strict)
@@ -74,10 +75,10 @@ class SchemaRegistry:
             if data is None:
                 continue
             try:
-                return json.loads(data), where
+                return json.loads(data), where, False
             except ValueError as err:
                 raise UsageError(f"schema {where} is not valid JSON: {err}") from None
-        return None, ""
+        return None, "", False
 
 
 def _normalize(version: str) -> str:
@@ -91,7 +92,12 @@ def _normalize(version: str) -> str:
     return ".".join(parts)
 
 
-def _compile(schema: Any, where: str) -> Any:
+def _compile(schema: Any, where: str, bundled: bool = False) -> Any:
+    """A validator for ``schema``. Formats are checked as kubeconform checks them (see
+    :mod:`socle.schema.formats`): in schemas of drafts 4 to 7 and those that declare none,
+    which kubeconform compiles as draft 4, and in the bundled Kubernetes schemas, which stand
+    for kubeconform's default ones (they declare none; socle's copies declare 2020-12 for
+    their ``$defs``)."""
     import jsonschema_rs
 
     if not isinstance(schema, dict):
@@ -100,14 +106,21 @@ def _compile(schema: Any, where: str) -> Any:
         declared = str(schema.get("$schema", ""))
         # kubeconform compiles schemas without $schema as draft 4, as OpenAPI v3 expects
         cls: Any = jsonschema_rs.Draft4Validator
+        formats = True
         if "2020-12" in declared:
             cls = jsonschema_rs.Draft202012Validator
+            formats = bundled
         elif "2019-09" in declared:
             cls = jsonschema_rs.Draft201909Validator
+            formats = bundled
         elif "draft-07" in declared:
             cls = jsonschema_rs.Draft7Validator
         elif "draft-06" in declared:
             cls = jsonschema_rs.Draft6Validator
+        if formats:
+            from socle.schema.formats import FORMATS
+
+            return cls(schema, validate_formats=True, formats=FORMATS)
         return cls(schema, validate_formats=False)
     except Exception as err:
         raise UsageError(f"schema {where} does not compile: {err}") from None
