@@ -5,9 +5,11 @@ For each served version's ``openAPIV3Schema`` (``spec.versions[].schema`` in v1,
 
 * every object with ``properties`` (below the root) gets ``additionalProperties: false``
   unless it says otherwise or carries ``x-kubernetes-preserve-unknown-fields: true``, so nested
-  typos are caught as the API server's pruning would drop them;
+  typos are caught as the API server's pruning would drop them; as in openapi2jsonschema, not
+  below a list (the branches of ``anyOf``, ``oneOf``, ``allOf``);
 * ``format: int-or-string`` and ``x-kubernetes-int-or-string: true`` become
-  "integer or string";
+  "integer or string" (the format not in an element of a list, such as a ``oneOf`` branch:
+  openapi2jsonschema leaves it there, a format no validator knows);
 * ``nullable: true`` admits ``null``.
 
 The result is a draft-04 schema (OpenAPI v3 uses draft-04's boolean ``exclusiveMinimum``).
@@ -21,22 +23,25 @@ from typing import Any
 SchemaKey = tuple[str, str, str]  # (group, kind, version)
 
 
-def _convert(node: Any, root: bool) -> Any:
+def _convert(node: Any, root: bool, listed: bool = False, strict: bool = True) -> Any:
+    """``node`` converted. ``listed``: an element of a list (an ``anyOf`` branch ...), which
+    openapi2jsonschema leaves its ``format: int-or-string``; ``strict``: no list between the
+    root and ``node`` (openapi2jsonschema adds ``additionalProperties: false`` only there)."""
     if isinstance(node, list):
-        return [_convert(v, False) for v in node]
+        return [_convert(v, False, True, False) for v in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for k, v in node.items():
         if k in ("properties", "patternProperties", "definitions", "$defs"):
-            out[k] = ({pk: _convert(pv, False) for pk, pv in v.items()}
+            out[k] = ({pk: _convert(pv, False, False, strict) for pk, pv in v.items()}
                       if isinstance(v, dict) else v)
         elif k in ("default", "example", "enum", "const"):
             out[k] = v  # data, not schema
         else:
-            out[k] = _convert(v, False)
-    int_or_string = out.get("x-kubernetes-int-or-string") is True or out.get(
-        "format") == "int-or-string"
+            out[k] = _convert(v, False, False, strict)
+    int_or_string = out.get("x-kubernetes-int-or-string") is True or (
+        out.get("format") == "int-or-string" and not listed)
     if int_or_string:
         out.pop("format", None)
         out.pop("type", None)
@@ -49,7 +54,7 @@ def _convert(node: Any, root: bool) -> Any:
         if isinstance(out.get("enum"), list) and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     preserve = out.get("x-kubernetes-preserve-unknown-fields") is True
-    if (not root and "properties" in out and "additionalProperties" not in out
+    if (strict and not root and "properties" in out and "additionalProperties" not in out
             and not preserve):
         out["additionalProperties"] = False
     return out
