@@ -415,7 +415,9 @@ def is_regex(s: str) -> bool:
     if _BACKREF.search(s):
         return False
     s = s.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!")
-    s = re.sub(r"\(\?([imsU-]*)U([imsU-]*)(?=[:)])", r"(?\1\2", s)
+    # flags: Go takes "U" and a "(?i)" anywhere, Python neither (nor do they change syntax)
+    s = re.sub(r"\(\?[imsU-]*\)", "", s)
+    s = re.sub(r"\(\?([imsU-]*)U([imsU-]*):", r"(?\1\2:", s)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
