@@ -545,3 +545,46 @@ def test_random_crds_convert_as_openapi2jsonschema_does(kubeconform: str, tmp_pa
     differ = {f: (socle.get(f), kc[f]) for f in kc if socle.get(f) != kc[f]}
     assert differ == {}, "socle vs kubeconform: file: (socle, kubeconform)"
     assert set(kc.values()) == {"valid", "invalid"}
+
+
+# --- patterns ---------------------------------------------------------------------------------
+
+PATTERNS = ["^[[:alpha:]]+$", "^(?i)abc$", "^\\d+$", "^\\w+$", "^\\s*$", "^.$",
+            "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "a$", "^a", "\\bx\\b", "^\\S+$", "^\\p{L}+$",
+            "^a{2}$", "^[^a]$", "^\\D$", "^\\W$", "^\\x41$", "^[\\d-]+$", "^\\.$", "x*", "^$"]
+PATTERN_VALUES = ["123", "١٢٣", "abc", "ABC", "é", "a_b", " ", "\u00a0", "\t", "\r", "\n",
+                  "\u2028", "x", "a\n", "\na", "a", "aa", "A", "-1", "x y", "", ".", "\u0001",
+                  "abc\n", "\ufeff", "\u000b"]
+
+
+def test_patterns_match_as_kubeconform_matches_them(kubeconform: str, tmp_path: Path) -> None:
+    # kubeconform reads a pattern with Go's regexp: POSIX classes and "(?i)" anywhere (which
+    # made socle refuse the whole schema), an ASCII "\s" (socle's ECMA reading matched a
+    # no-break space)
+    props = {f"p{i}": {"type": "string", "pattern": p} for i, p in enumerate(PATTERNS)}
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "pat_v1.json").write_text(json.dumps({"type": "object", "properties": {
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+        "metadata": {"type": "object"}, "spec": {"type": "object", "properties": props}}}),
+        encoding="utf-8")
+    crs = tmp_path / "crs"
+    crs.mkdir()
+    where: dict[str, tuple[str, str]] = {}
+    for i, pattern in enumerate(PATTERNS):
+        docs = []
+        for j, value in enumerate(PATTERN_VALUES):
+            where[f"p{i:02d}.yaml/c-{j}"] = (pattern, value)
+            docs.append(json.dumps({"apiVersion": "p.test/v1", "kind": "Pat",
+                                    "metadata": {"name": f"c-{j}"}, "spec": {f"p{i}": value}}))
+        (crs / f"p{i:02d}.yaml").write_text("\n---\n".join(docs) + "\n", encoding="utf-8")
+    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
+    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
+                           "-schema-location", location, str(crs)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    kc = _by_name(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    assert len(kc) == len(where) and set(kc.values()) == {"valid", "invalid"}
+    socle = _by_name(bench.socle_verdicts(
+        _socle_json(str(crs), "-schema-location", location, codes=(1,)), str(crs)))
+    differ = {where[k]: (socle.get(k), kc[k]) for k in where if socle.get(k) != kc[k]}
+    assert differ == {}, "socle vs kubeconform: (pattern, value): (socle, kubeconform)"

@@ -3,10 +3,15 @@ v0.7.0's; tests/compat/test_kubeconform_differential.py compares with the binary
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from socle.core.errors import UsageError
 from socle.schema import formats
 from socle.schema.registry import _compile
+from socle_testing import run_socle
 
 CASES = [
     ("date-time", "2024-01-02T03:04:05Z", True), ("date-time", "2024-01-02t03:04:05.5+01:00", True),
@@ -79,3 +84,50 @@ def test_a_non_string_value_is_the_type_check_s_business() -> None:
     v = _validator("date-time", None)
     assert v.is_valid({"at": None}) is False  # type: ignore[attr-defined]  (string, not null)
     assert v.is_valid({}) is True  # type: ignore[attr-defined]
+
+
+def _pattern_validator(pattern: str) -> object:
+    return _compile({"type": "object", "properties": {
+        "a": {"type": "string", "pattern": pattern}}}, "test")
+
+
+@pytest.mark.parametrize(("pattern", "value", "ok"), [
+    ("^\\s*$", "\t \r\n", True), ("^\\s*$", "\u00a0", False), ("^\\s*$", "\v", False),
+    ("^\\S+$", "\u2028", True),  # Go's \s is ASCII, ECMA's is Unicode
+    ("^[[:alpha:]]+$", "abC", True), ("^[[:alpha:]]+$", "ab1", False),  # POSIX classes
+    ("^(?i)abc$", "ABC", True), ("^\\pL+$", "été", True), ("^\\d+$", "١٢٣", False),
+    ("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "my-app", True),
+    ("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "My-app", False),
+])
+def test_patterns_are_read_as_go_reads_them(pattern: str, value: str, ok: bool) -> None:
+    v = _pattern_validator(pattern)
+    assert v.is_valid({"a": value}) is ok  # type: ignore[attr-defined]
+    if not ok:
+        [err] = list(v.iter_errors({"a": value}))  # type: ignore[attr-defined]
+        assert err.message == f'{json.dumps(value, ensure_ascii=False)} does not match "{pattern}"'
+
+
+@pytest.mark.parametrize("pattern", ["(?=x)", "(a)\\1", "^\\u0041$", "[a-z"])
+def test_a_pattern_go_refuses_makes_the_schema_unusable(pattern: str) -> None:
+    # kubeconform cannot compile such a schema either ("could not find schema")
+    with pytest.raises(UsageError, match="no regular expression Go reads"):
+        _pattern_validator(pattern)
+
+
+def test_a_pattern_finding_keeps_its_rule_and_message(tmp_path: Path) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "ps.p.test"},
+           "spec": {"group": "p.test", "scope": "Namespaced",
+                    "names": {"kind": "P", "plural": "ps"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                        "openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                            "type": "object", "properties": {
+                                "name": {"type": "string", "pattern": "^[[:lower:]]+$"}}}}}}}]}}
+    (tmp_path / "crd.json").write_text(json.dumps(crd), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("apiVersion: p.test/v1\nkind: P\nmetadata:\n  name: p\n"
+                                     "spec:\n  name: Upper\n", encoding="utf-8")
+    r = run_socle("validate", "-o", "json", str(tmp_path))
+    assert r.code == 1, r.err
+    [f] = json.loads(r.out)["findings"]
+    assert (f["ruleId"], f["line"], f["message"]) == (
+        "schema/pattern", 6, '/spec/name: "Upper" does not match "^[[:lower:]]+$"')

@@ -11,16 +11,20 @@ Kubernetes schemas), ``date``, ``time``, ``duration`` (a Go duration such as ``1
 ``idn-email``, ``quantity`` ...) are not checked. Each check below is written from what those
 formats mean in Go (``time.Parse``, ``time.ParseDuration``, ``net/url.Parse``,
 ``net/netip.ParseAddr``, ``regexp``) and compared value by value with kubeconform in
-``tests/compat/test_kubeconform_differential.py``; only non-strings reach them (jsonschema_rs
+``tests/compat/test_kubeconform_differential.py``; only strings reach them (jsonschema_rs
 calls a format's check for strings only).
+
+The ``pattern`` keyword is read as Go reads it too (:class:`GoPattern`).
 """
 
 from __future__ import annotations
 
 import calendar
 import ipaddress
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 _ATOI = re.compile(r"[+-]?[0-9]+\Z")  # Go's strconv.Atoi
@@ -390,41 +394,81 @@ def is_semver(s: str) -> bool:
         n.isdigit() and n.isascii() and (n == "0" or n[0] != "0") for n in numbers)
 
 
-# Perl features Go's RE2 syntax lacks: lookaround, atomic groups, conditionals, flags other
-# than i, m, s and U
-_NOT_RE2 = re.compile(r"\(\?(?:[=!]|<[=!]|>|\()")
-_FLAGS = re.compile(r"\(\?([^:)P<]*)[:)]")
-# what Go's syntax has and Python's does not, each rewritten into something Python reads
-_QUOTED = re.compile(r"\\Q(.*?)(?:\\E|\Z)", re.S)
-_CLASS = re.compile(r"\\[pP](?:\{\^?[A-Za-z_]+\}|[A-Za-z])")
-_OCTAL = re.compile(r"\\([1-7])(?=[0-7])[0-7]{1,2}")
-_BACKREF = re.compile(r"\\[1-9]")
+# --- regular expressions (Go's regexp: the RE2 syntax) -------------------------------------------
+
+
+def go_regexp(pattern: str) -> Any:
+    """``pattern`` compiled as Go's ``regexp`` reads it, by RE2 (whose syntax Go's follows:
+    POSIX classes, ``\\pL``, ``(?i)`` anywhere, no lookaround or backreferences; ``\\d``,
+    ``\\s``, ``\\w`` ASCII). Raises ValueError (with RE2's reason) where Go refuses it."""
+    import re2  # google-re2
+
+    if "\\C" in pattern:  # (one byte: RE2 has it, Go does not)
+        raise ValueError(f"invalid escape sequence in {pattern!r}")
+    options = re2.Options()
+    options.log_errors = False  # (else RE2 logs every refusal on standard error)
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as err:
+        raise ValueError(str(err) or f"invalid regular expression {pattern!r}") from None
 
 
 def is_regex(s: str) -> bool:
-    """A regular expression Go's ``regexp`` compiles, approximately: Python's ``re`` reads
-    it once Go's own forms are rewritten (``\\Q...\\E``, ``\\pL``, ``\\p{Greek}``, octal
-    ``\\123``, ``(?<name>``, the ``U`` flag), and Perl's lookaround, backreferences, atomic
-    groups and conditionals are refused."""
-    import warnings
-
-    s = _QUOTED.sub(lambda m: re.escape(m.group(1)), s)
-    if _NOT_RE2.search(s) or any(set(m.group(1)) - set("imsU-") for m in _FLAGS.finditer(s)):
-        return False
-    s = _OCTAL.sub("x", _CLASS.sub("x", s))
-    if _BACKREF.search(s):
-        return False
-    s = s.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!")
-    # flags: Go takes "U" and a "(?i)" anywhere, Python neither (nor do they change syntax)
-    s = re.sub(r"\(\?[imsU-]*\)", "", s)
-    s = re.sub(r"\(\?([imsU-]*)U([imsU-]*):", r"(?\1\2:", s)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            re.compile(s)
-    except (re.error, OverflowError, RecursionError, ValueError):
+        go_regexp(s)
+    except ValueError:
         return False
     return True
+
+
+class GoPattern:
+    """The ``pattern`` keyword with Go's reading of the expression, as kubeconform has it
+    (jsonschema_rs reads it as ECMA 262 does: ``\\s`` matches a no-break space there, and
+    a POSIX class or an ``(?i)`` after the start makes it refuse the whole schema). A
+    jsonschema_rs custom keyword: :func:`go_patterns` renames ``pattern`` to it."""
+
+    KEYWORD = "x-socle-go-pattern"
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        if not isinstance(value, str):
+            raise ValueError(f"pattern {value!r} is not a string")
+        self.pattern = value
+        try:
+            self.regexp = go_regexp(value)
+        except ValueError as err:
+            raise ValueError(f"pattern {value!r} is no regular expression Go reads "
+                             f"(kubeconform cannot compile this schema either): {err}") from None
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, str) and self.regexp.search(instance) is None:
+            raise ValueError(f"{json.dumps(instance, ensure_ascii=False)} does not match "
+                             f'"{self.pattern}"')
+
+
+def go_patterns(schema: Any) -> tuple[Any, bool]:
+    """``schema`` with every ``pattern`` read by :class:`GoPattern` (a copy; the schema as it
+    is when it has none), and whether it had any."""
+    found = False
+
+    def walk(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "pattern" and isinstance(v, str):
+                    out[GoPattern.KEYWORD] = v
+                    found = True
+                elif k in ("default", "example", "enum", "const"):
+                    out[k] = v  # data, not schema
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    converted = walk(schema)
+    return (converted, True) if found else (schema, False)
 
 
 def _any(_: str) -> bool:

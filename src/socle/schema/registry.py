@@ -117,10 +117,18 @@ def _compile(schema: Any, where: str, bundled: bool = False) -> Any:
             cls = jsonschema_rs.Draft7Validator
         elif "draft-06" in declared:
             cls = jsonschema_rs.Draft6Validator
+        # patterns as Go reads them (the bundled Kubernetes schemas have none)
+        keywords: dict[str, Any] = {}
+        if not bundled:
+            from socle.schema.formats import GoPattern, go_patterns
+
+            schema, found = go_patterns(schema)
+            if found:
+                keywords[GoPattern.KEYWORD] = GoPattern
         if formats:
             from socle.schema.formats import FORMATS
 
-            return cls(schema, validate_formats=True, formats=FORMATS)
-        return cls(schema, validate_formats=False)
+            return cls(schema, validate_formats=True, formats=FORMATS, keywords=keywords)
+        return cls(schema, validate_formats=False, keywords=keywords)
     except Exception as err:
         raise UsageError(f"schema {where} does not compile: {err}") from None

@@ -91,6 +91,8 @@ def _camel_to_kebab(name: str) -> str:
 
 def _error_kind(err: Any) -> str:
     kind = type(getattr(err, "kind", None)).__name__
+    if kind == "Custom":  # (socle's own keywords: GoPattern)
+        return "pattern"
     return _camel_to_kebab(kind) if kind and kind != "NoneType" else "invalid"
 
 
