@@ -2190,15 +2190,6 @@ class WebhookServer:
             self.metrics.reload(False)
             log.error("policy reload failed; the previous policies stay in force: %s", err)
             return False
-        finally:
-            # the Rego engines built to check the policies are left in reference cycles (an
-            # exception's frames, a failed compile): freed here, on the thread that made
-            # them, not by a collection that happens to run on another thread, which the
-            # regorus binding refuses ("unsendable ... dropped on another thread": a leak and
-            # a warning)
-            import gc
-
-            gc.collect()
         self.metrics.reload(True)
         return True
 
