@@ -15,6 +15,8 @@ import os
 import random
 from typing import Any
 
+from socle_testing import value_paths
+
 PATTERNS = {"^[a-z]+$": "abc", "^[0-9]{2,4}$": "123", "[a-z]": "x1",
             "^v[0-9]+\\.[0-9]+$": "v1.2", "^(dev|prod)-[a-z0-9]*$": "dev-a1"}
 FORMATS = {"date-time": "2024-01-02T03:04:05Z", "int32": "12", "byte": "aGVsbG8=",
@@ -124,18 +126,7 @@ class Generator:
     def mutate(self, value: Any) -> Any:
         """One change somewhere in ``value`` (the root gets an unknown key)."""
         r = self.r
-        paths: list[list[Any]] = []
-
-        def walk(x: Any, path: list[Any]) -> None:
-            paths.append(path)
-            if isinstance(x, dict):
-                for k, y in x.items():
-                    walk(y, [*path, k])
-            elif isinstance(x, list):
-                for i, y in enumerate(x):
-                    walk(y, [*path, i])
-
-        walk(value, [])
+        paths = value_paths(value)
         path = r.choice(paths)
         if not path:
             if isinstance(value, dict):

@@ -15,6 +15,8 @@ import random
 import re
 from typing import Any
 
+from socle_testing import value_paths
+
 
 class Raw(str):
     """A scalar written into the YAML exactly as it is (plain, quoted, tagged, a block)."""
@@ -170,15 +172,6 @@ def manifests(name: str) -> list[dict[str, Any]]:
 # --- mutations ---------------------------------------------------------------------------------
 
 
-def _paths(o: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(o, dict):
-        for k, v in o.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(o, list):
-        for i, v in enumerate(o):
-            out += _paths(v, (*path, i))
-    return out
 
 
 def _at(o: Any, path: tuple[Any, ...]) -> Any:
@@ -189,7 +182,7 @@ def _at(o: Any, path: tuple[Any, ...]) -> Any:
 
 def mutate(o: dict[str, Any], rnd: random.Random) -> None:
     """One random change (apiVersion and kind stay, so both tools pick the same schema)."""
-    paths = [p for p in _paths(o) if p and p[0] not in ("apiVersion", "kind")]
+    paths = [p for p in value_paths(o) if p and p[0] not in ("apiVersion", "kind")]
     path = rnd.choice(paths)
     parent = _at(o, path[:-1])
     what = rnd.random()
@@ -198,7 +191,7 @@ def mutate(o: dict[str, Any], rnd: random.Random) -> None:
     elif what < 0.7 and isinstance(parent, dict):
         del parent[path[-1]]
     elif what < 0.85:
-        target = _at(o, rnd.choice([p for p in _paths(o) if isinstance(_at(o, p), dict)]))
+        target = _at(o, rnd.choice([p for p in value_paths(o) if isinstance(_at(o, p), dict)]))
         key: str = Raw(rnd.choice(RAW_KEYS)) if rnd.random() < 0.3 else rnd.choice(NEW_KEYS)
         target[key] = Raw(rnd.choice(SCALARS)) if rnd.random() < 0.5 else "v"
     else:  # a mapping where a list belongs, or the reverse

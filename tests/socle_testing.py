@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,3 +66,16 @@ def conftest_peer() -> tuple[ModuleType, Path, list[str]]:
                     "github.com/open-policy-agent/conftest@v0.71.1, or set $CONFTEST)",
                     allow_module_level=True)
     return bench, Path(conftest), bench.socle_command()
+
+
+def value_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value in a decoded document, itself (``()``) included, parents
+    first."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += value_paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += value_paths(v, (*prefix, i))
+    return out

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from socle.formats import json as json_format
 from socle.formats import yaml as yaml_format
+from socle_testing import value_paths
 
 TRICKY = [
     '{"a": 1}',
@@ -83,23 +84,12 @@ def _deepest(pos: dict[Any, tuple[int, int]], path: tuple[Any, ...]) -> tuple[in
     return 0, (0, 0)
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _check_locator(text: str) -> int:
     value = json.loads(text)
     pos = json_format.positions(text)
     locator = json_format.Locator(text, value)
     answered = 0
-    for path in _paths(value):
+    for path in value_paths(value):
         for probe in (path, (*path, "missing"), (*path, 7), (*path, "x", 0)):
             got = locator.locate(probe)
             if got is not None:
@@ -144,7 +134,7 @@ def test_odd_layouts_are_located_right_or_not_at_all(value: Any, data: st.DataOb
 def test_a_locator_answers_the_same_whatever_it_was_asked_before(value: Any, rnd: Any) -> None:
     # its steps are memoised per path prefix: a reused locator must answer as a new one
     text = json.dumps(value, indent=2)
-    probes = [p for path in _paths(value) for p in (path, (*path, "missing"), (*path, 0))]
+    probes = [p for path in value_paths(value) for p in (path, (*path, "missing"), (*path, 0))]
     rnd.shuffle(probes)
     reused = json_format.Locator(text, value)
     for probe in probes:
