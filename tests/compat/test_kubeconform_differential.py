@@ -588,3 +588,48 @@ def test_patterns_match_as_kubeconform_matches_them(kubeconform: str, tmp_path: 
         _socle_json(str(crs), "-schema-location", location, codes=(1,)), str(crs)))
     differ = {where[k]: (socle.get(k), kc[k]) for k in where if socle.get(k) != kc[k]}
     assert differ == {}, "socle vs kubeconform: (pattern, value): (socle, kubeconform)"
+
+
+# --- Lists ----------------------------------------------------------------------------------------
+
+LISTS = {
+    "items.yaml": """\
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, data: {k: 1}}
+- {kind: ConfigMap, metadata: {name: c}}
+- apiVersion: v1
+  kind: List
+  items:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: d}}
+""",
+    "lower.yaml": "apiVersion: v1\nkind: list\nitems:\n- {apiVersion: v1, kind: Secret, "
+                  "metadata: {name: e}, data: {k: 5}}\n",
+    "empty.yaml": "apiVersion: v1\nkind: List\nitems: []\n---\napiVersion: v1\nkind: List\n"
+                  "---\napiVersion: v1\nkind: List\nitems: {a: 1}\n",
+    "noversion.yaml": "kind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, "
+                      "metadata: {name: f}}\n",
+    "typed.json": json.dumps({"apiVersion": "v1", "kind": "ConfigMapList", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "g"}, "data": {"k": 2}}]}),
+}
+
+
+def test_lists_are_read_as_kubeconform_reads_them(kubeconform: str, schemas: str,
+                                                   tmp_path: Path) -> None:
+    # kubeconform reads a document of kind List (in any case) with an apiVersion as its items,
+    # one level deep (a List among them is a resource of kind List: no schema), and nothing
+    # when "items" is missing or not a list; socle had expanded nested Lists and reported a
+    # List without items as a resource with no schema
+    for name, text in LISTS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    report = _kubeconform_json(kubeconform, str(tmp_path), schemas)
+    # (kubeconform -verbose lists an empty List with no status, as an empty document)
+    report["resources"] = [r for r in report["resources"] if r["status"]]
+    kc = _verdicts_by_file(bench.kubeconform_verdicts(report, str(tmp_path)))
+    socle = _verdicts_by_file(bench.socle_verdicts(
+        _socle_json(str(tmp_path), "--no-extra-checks", codes=(1, 2)), str(tmp_path)))
+    assert socle == kc
+    assert kc["items.yaml"] == ["invalid", "invalid", "invalid", "valid"]
+    assert "empty.yaml" not in kc

@@ -96,6 +96,16 @@ def _error_kind(err: Any) -> str:
     return _camel_to_kebab(kind) if kind and kind != "NoneType" else "invalid"
 
 
+def _is_list(obj: Any) -> bool:
+    """Whether kubeconform reads a document as a List: kind ``List`` in any case, with an
+    apiVersion."""
+    if not isinstance(obj, dict):
+        return False
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    return (isinstance(kind, str) and kind.lower() == "list" and isinstance(api_version, str)
+            and api_version != "")
+
+
 def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
@@ -155,15 +165,20 @@ class DocumentValidator:
                 out.errors += 1
             return
         obj = doc.obj
-        if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(
-                obj.get("items"), list):
-            for i, item in enumerate(obj["items"]):
+        if not doc.base_path and _is_list(obj):
+            # as kubeconform reads a List: its items, one level (a List among them is a
+            # resource of kind List), none when "items" is missing or not a list
+            from socle.formats.lines import position
+
+            items = obj.get("items")
+            for i, item in enumerate(items if isinstance(items, list) else ()):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
                                  base_path=(*doc.base_path, "items", i), _locate=doc._locate,
                                  origin=doc.origin or doc.line)
-                # positions are computed only if a finding needs them (once per List)
+                # (the composed positions, where the fast lookup gives up: once per List)
                 child._positions = doc._positions
+                child.line = position(child, [])[0]  # the item's own line
                 self.validate(child, out)
                 if child._positions is not None:
                     doc._positions = child._positions
