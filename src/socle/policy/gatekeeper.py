@@ -550,6 +550,10 @@ class Violation:
         return self.constraint.action
 
 
+_DEFAULT_NAMESPACE: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace",
+                                      "metadata": {"name": "default"}}
+
+
 class Client:
     """Templates, constraints and inventory; reviews objects (gator's client, offline)."""
 
@@ -564,6 +568,9 @@ class Client:
         self._engines: dict[str, Any] = {}
         self._inventory: dict[str, Any] | None = None
         self._namespaces: dict[str, dict[str, Any]] | None = None
+        # gator test matches an object of namespace "default" as if that Namespace were
+        # given, unlabelled, when it is not (any other missing Namespace is an error)
+        self.implicit_default_namespace = False
 
     def add_template(self, template: Template) -> None:
         if template.rego is None and not self.enable_cel:
@@ -618,9 +625,13 @@ class Client:
             if t.engine(self.enable_cel) == "Rego":
                 self._compiled(t)
 
-    def review(self, obj: dict[str, Any], review: dict[str, Any] | None = None
+    def review(self, obj: dict[str, Any], review: dict[str, Any] | None = None,
+               match_errors: list[tuple[Constraint, MatchError]] | None = None
                ) -> list[Violation]:
-        """Violations of every matching constraint for ``obj`` (or a prepared ``review``)."""
+        """Violations of every matching constraint for ``obj`` (or a prepared ``review``).
+        A constraint whose match cannot be decided (a namespaceSelector without the object's
+        Namespace) raises MatchError, or, given ``match_errors``, is added there and the
+        other constraints go on (gator reports it for that constraint alone)."""
         if review is None:
             ns_name = _meta(obj).get("namespace")
             review = make_review(obj, self.namespaces.get(str(ns_name)) if ns_name else None)
@@ -629,8 +640,18 @@ class Client:
         if not isinstance(target, dict):
             return []
         out: list[Violation] = []
+        namespaces = self.namespaces
+        if self.implicit_default_namespace and "default" not in namespaces:
+            namespaces = {**namespaces, "default": _DEFAULT_NAMESPACE}
         for c in self.constraints:
-            if not matches(c.match, target, self.namespaces):
+            try:
+                matched = matches(c.match, target, namespaces)
+            except MatchError as err:
+                if match_errors is None:
+                    raise
+                match_errors.append((c, err))
+                continue
+            if not matched:
                 continue
             t = self.templates[c.kind]
             out.extend(self._evaluate(t, c, review))
@@ -698,6 +719,7 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
              enable_cel: bool = True) -> TestRun:
     """``gator test``: review every object with every matching constraint."""
     client = Client(engine, timeout, enable_cel)
+    client.implicit_default_namespace = True
     objects = load(paths, client)
     client.compile_all()
     report = Report(command="gatekeeper test")
@@ -715,8 +737,9 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
             review = review_from_admission(d.obj, d.file, d.line)
             target = review.get("object") or {}
         resource = Resource.of(target)
+        match_errors: list[tuple[Constraint, MatchError]] = []
         try:
-            found = client.review(target, review)
+            found = client.review(target, review, match_errors)
         except (MatchError, ReviewError) as err:
             report.errors += 1
             report.add(Finding(rule_id="gatekeeper/error", message=str(err), source="input",
@@ -725,6 +748,11 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
             report.documents.append(DocumentResult(d.file, d.index, d.line, resource,
                                                    Status.ERROR, str(err)))
             continue
+        for c, problem in match_errors:
+            report.errors += 1
+            report.add(Finding(rule_id="gatekeeper/error", message=f"{c.rule_id}: {problem}",
+                               source="input", resource=resource, file=d.file, line=d.line,
+                               document_index=d.index))
         run.reviewed += 1
         if deny_only:
             found = [v for v in found if v.action == "deny"]
@@ -735,5 +763,8 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
                                resource=resource, file=d.file, line=d.line,
                                document_index=d.index, title=v.constraint.kind))
         status = Status.INVALID if any(v.action == "deny" for v in found) else Status.VALID
-        report.documents.append(DocumentResult(d.file, d.index, d.line, resource, status))
+        if match_errors:
+            status = Status.ERROR
+        report.documents.append(DocumentResult(d.file, d.index, d.line, resource, status,
+                                               str(match_errors[0][1]) if match_errors else ""))
     return run
