@@ -61,9 +61,9 @@ def test_failing_suite_reports_the_assertion() -> None:
 def test_folders_are_not_walked_without_dots() -> None:
     assert gs.find_suites([FIXTURES]) == []
     found = gs.find_suites([FIXTURES + "/..."])
-    assert len(found) == len(LIBRARY) + 2
+    assert len(found) == len(LIBRARY) + 3
     assert [os.path.basename(os.path.dirname(s.path)) for s in found] == sorted(
-        [*LIBRARY, "builtinerrors", "failing"])
+        [*LIBRARY, "builtinerrors", "failing", "namespaceselector"])
 
 
 def test_run_filter() -> None:

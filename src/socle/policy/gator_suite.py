@@ -13,6 +13,7 @@ first document of a YAML file is read, and files that are not Suites are ignored
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -37,6 +38,11 @@ from socle.policy.gatekeeper import (
 )
 
 SUITE_GROUP = "test.gatekeeper.sh"
+
+# gator's words for a constraint whose namespaceSelector needs a Namespace it was not given
+_UNMATCHABLE = ("unable to match constraints: error matching the requested object: {name} "
+                ":failed to run Match criteria: namespace selector for namespace-scoped object "
+                "but missing Namespace")
 
 
 @dataclass
@@ -199,9 +205,12 @@ def _assert(assertion: Any, violations: list[Violation]) -> None:
             regex = re.compile(str(pattern))
         except re.error as err:
             raise _CaseError(f"invalid message regex {pattern!r}: {err}") from None
-    messages = [v.message for v in violations]
-    count = sum(1 for m in messages if regex is None or regex.search(m))
-    containing = f" containing {pattern!r}" if pattern is not None else ""
+    found = [v.message for v in violations]
+    count = sum(1 for m in found if regex is None or regex.search(m))
+    # (gator's words: Go's %q for the pattern, %v for the list of messages)
+    containing = (f" containing {json.dumps(str(pattern), ensure_ascii=False)}"
+                  if pattern is not None else "")
+    messages = "[" + " ".join(found) + "]"
     got = f"unexpected number of violations: got {count} violations{containing}"
     if isinstance(want, bool):  # YAML 1.1 reads yes/no as booleans
         want = "yes" if want else "no"
@@ -357,10 +366,17 @@ class Runner:
         if is_admission_review(doc.obj):
             review = review_from_admission(doc.obj, doc.file, doc.line)
             target = review.get("object") or {}
+        match_errors: list[tuple[Any, MatchError]] = []
         try:
-            violations = client.review(target, review)
+            violations = client.review(target, review, match_errors)
         except (MatchError, ReviewError) as err:
             raise _CaseError(str(err)) from None
+        # gator counts a constraint it cannot match (a namespaceSelector whose Namespace is
+        # not in the case's inventory) as a violation of it, with its matcher's error as the
+        # message: a suite's assertions count and match it so
+        name = str((target.get("metadata") or {}).get("name") or "") \
+            if isinstance(target.get("metadata"), dict) else ""
+        violations.extend(Violation(c, _UNMATCHABLE.format(name=name)) for c, _ in match_errors)
         for a in assertions:
             _assert(a, violations)
         return len(violations)
