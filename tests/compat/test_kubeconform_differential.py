@@ -633,3 +633,29 @@ def test_lists_are_read_as_kubeconform_reads_them(kubeconform: str, schemas: str
     assert socle == kc
     assert kc["items.yaml"] == ["invalid", "invalid", "invalid", "valid"]
     assert "empty.yaml" not in kc
+
+
+def test_whole_floats_are_integers_as_for_kubeconform(kubeconform: str, tmp_path: Path) -> None:
+    # kubeconform's documents go from YAML to JSON through Go, where 2.0 becomes 2: an integer
+    # for a draft-4 schema (a CRD's, or one without $schema), which draft 4 itself refuses
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "thing_v1.json").write_text(json.dumps({"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {"size": {"type": "integer"},
+                                                  "ratio": {"type": "integer"}}}}}))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.yaml").write_text("apiVersion: x.test/v1\nkind: Thing\nmetadata: {name: a}\n"
+                                 "spec: {size: 2.0, ratio: 1e2}\n")
+    (docs / "b.json").write_text(json.dumps({"apiVersion": "x.test/v1", "kind": "Thing",
+                                             "metadata": {"name": "b"}, "spec": {"size": 3.0}}))
+    (docs / "c.yaml").write_text("apiVersion: x.test/v1\nkind: Thing\nmetadata: {name: c}\n"
+                                 "spec: {size: 2.5}\n")
+    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
+    proc = subprocess.run([kubeconform, "-output", "json", "-verbose", "-schema-location",
+                           location, str(docs)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    kc = _by_file(bench.kubeconform_verdicts(json.loads(proc.stdout), str(docs)))
+    socle = _by_file(bench.socle_verdicts(
+        _socle_json(str(docs), "-schema-location", location, codes=(1,)), str(docs)))
+    assert socle == kc == {"a.yaml": "valid", "b.json": "valid", "c.yaml": "invalid"}

@@ -102,7 +102,7 @@ def test_verify_failing_assertion_exits_1(capsys: pytest.CaptureFixture[str]) ->
     assert "--- FAIL: expects-no-violation-but-gets-one" in out
     assert "got 1 violations but want none" in out
     assert "FAIL\tgatekeeper/failing/suite.yaml" in out
-    assert out.strip().splitlines()[-1] == "31 passed, 1 failed"
+    assert out.strip().splitlines()[-1] == "36 passed, 1 failed"
 
 
 def test_verify_run_filter_and_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -148,13 +148,15 @@ class Template:
         if self.schema is None:
             return []
         if self._validator is None:
-            import jsonschema_rs
+            from socle.schema.registry import _compile
 
+            # (formats and patterns as the Go side checks them: socle.schema.formats)
             try:
-                self._validator = jsonschema_rs.Draft4Validator(openapi_to_jsonschema(self.schema))
-            except Exception as err:
-                raise InputError(f"template {self.name}: invalid openAPIV3Schema: {err}",
-                                 self.file, self.line) from None
+                self._validator = _compile(openapi_to_jsonschema(self.schema),
+                                           f"template {self.name}")
+            except SocleError as err:
+                raise InputError(f"template {self.name}: invalid openAPIV3Schema: "
+                                 f"{err.message}", self.file, self.line) from None
         out = []
         for e in self._validator.iter_errors(params):
             where = "/".join(str(p) for p in e.instance_path)
@@ -245,7 +247,9 @@ def parse_template(doc: Document) -> Template:
 
 
 def openapi_to_jsonschema(schema: Any) -> Any:
-    """An OpenAPI v3 (Kubernetes structural) schema as JSON Schema draft 4."""
+    """An OpenAPI v3 (Kubernetes structural) schema as JSON Schema draft 4. An object with
+    ``properties`` refuses others unless ``x-kubernetes-preserve-unknown-fields`` (gator:
+    "unknown fields", where the API server would prune them)."""
     if isinstance(schema, list):
         return [openapi_to_jsonschema(s) for s in schema]
     if not isinstance(schema, dict):
@@ -253,7 +257,7 @@ def openapi_to_jsonschema(schema: Any) -> Any:
     out: dict[str, Any] = {}
     for k, v in schema.items():
         if k.startswith("x-kubernetes-") or k in ("nullable", "example", "externalDocs",
-                                                  "format", "default"):
+                                                  "default"):
             continue
         if k in ("properties", "patternProperties", "definitions"):
             out[k] = {pk: openapi_to_jsonschema(pv) for pk, pv in v.items()} \
@@ -267,6 +271,9 @@ def openapi_to_jsonschema(schema: Any) -> Any:
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     if schema.get("nullable") and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
+    if ("properties" in out and "additionalProperties" not in out
+            and schema.get("x-kubernetes-preserve-unknown-fields") is not True):
+        out["additionalProperties"] = False
     return out
 
 

@@ -128,7 +128,53 @@ def _compile(schema: Any, where: str, bundled: bool = False) -> Any:
         if formats:
             from socle.schema.formats import FORMATS
 
-            return cls(schema, validate_formats=True, formats=FORMATS, keywords=keywords)
-        return cls(schema, validate_formats=False, keywords=keywords)
+            compiled = cls(schema, validate_formats=True, formats=FORMATS, keywords=keywords)
+        else:
+            compiled = cls(schema, validate_formats=False, keywords=keywords)
     except Exception as err:
         raise UsageError(f"schema {where} does not compile: {err}") from None
+    return _IntegralFloats(compiled) if cls is jsonschema_rs.Draft4Validator else compiled
+
+
+class _IntegralFloats:
+    """A draft-4 validator fed numbers as kubeconform feeds its own: its documents go from
+    YAML to JSON through Go, where ``2.0`` becomes ``2``, an integer (draft 4 itself says
+    ``2.0`` is no integer; later drafts agree with Go)."""
+
+    __slots__ = ("_validator",)
+
+    def __init__(self, validator: Any) -> None:
+        self._validator = validator
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self._validator.is_valid(_integral(instance)))
+
+    def iter_errors(self, instance: Any) -> Any:
+        return self._validator.iter_errors(_integral(instance))
+
+
+def _integral(value: Any) -> Any:
+    """``value`` with every float that holds a whole number made an int (a copy of what
+    changes; ``value`` itself when nothing does)."""
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is dict:
+        out = None
+        for k, v in value.items():
+            new = _integral(v)
+            if new is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = new
+        return value if out is None else out
+    if kind is list:
+        items = None
+        for i, v in enumerate(value):
+            new = _integral(v)
+            if new is not v:
+                if items is None:
+                    items = list(value)
+                items[i] = new
+        return value if items is None else items
+    return value
