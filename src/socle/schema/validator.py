@@ -96,6 +96,15 @@ def _error_kind(err: Any) -> str:
     return _camel_to_kebab(kind) if kind and kind != "NoneType" else "invalid"
 
 
+def _own_line(doc: Document) -> int:
+    """The line of a document, or of a List's item (looked up only for a finding)."""
+    if not doc.base_path:
+        return doc.line
+    from socle.formats.lines import position
+
+    return position(doc, [])[0]
+
+
 def _is_list(obj: Any) -> bool:
     """Whether kubeconform reads a document as a List: kind ``List`` in any case, with an
     apiVersion."""
@@ -168,17 +177,14 @@ class DocumentValidator:
         if not doc.base_path and _is_list(obj):
             # as kubeconform reads a List: its items, one level (a List among them is a
             # resource of kind List), none when "items" is missing or not a list
-            from socle.formats.lines import position
-
             items = obj.get("items")
             for i, item in enumerate(items if isinstance(items, list) else ()):
                 child = Document(obj=item, file=doc.file, index=doc.index, line=doc.line,
                                  text=doc.text, format=doc.format,
                                  base_path=(*doc.base_path, "items", i), _locate=doc._locate,
                                  origin=doc.origin or doc.line)
-                # (the composed positions, where the fast lookup gives up: once per List)
+                # positions are computed only if a finding needs them (once per List)
                 child._positions = doc._positions
-                child.line = position(child, [])[0]  # the item's own line
                 self.validate(child, out)
                 if child._positions is not None:
                     doc._positions = child._positions
@@ -196,7 +202,7 @@ class DocumentValidator:
             out.findings.append(Finding(
                 "input/missing-kind", f"document is {what}" if what.startswith("not")
                 else f"document has no {missing}", Severity.HIGH, "input", resource,
-                doc.file, doc.line, 0, doc.index))
+                doc.file, _own_line(doc), 0, doc.index))
             return
         if self.extra is not None:
             # every workload and Service counts for cross-document checks, with or without a
@@ -212,7 +218,7 @@ class DocumentValidator:
                 result.status, result.reason = Status.INVALID, "prohibited by -reject"
                 out.findings.append(Finding(
                     "schema/rejected", f"prohibited resource kind {kind}", Severity.HIGH,
-                    "schema", resource, doc.file, doc.line, 0, doc.index))
+                    "schema", resource, doc.file, _own_line(doc), 0, doc.index))
                 return
         if is_crd(obj):
             self.registry.add_crd_schemas(schemas_from_crd(obj))
@@ -226,7 +232,7 @@ class DocumentValidator:
             out.findings.append(Finding(
                 "schema/missing",
                 f"could not find schema for {kind} ({api_version})", Severity.HIGH, "schema",
-                resource, doc.file, doc.line, 0, doc.index))
+                resource, doc.file, _own_line(doc), 0, doc.index))
             return
         found: list[Finding] = []
         if not validator.is_valid(obj):
