@@ -506,3 +506,19 @@ def test_yaml_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> Non
         theirs, mine = refused
         assert ("unsupported value" in theirs) == ("JSON can hold" in mine)
         assert ("did not find expected node content" in theirs) == ("no document" in mine)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": "\\ud800"}', '{"\\udc00k": "\\ud83d\\ude00"}', '{"a": 1e400}', '{"a": -1e400}',
+    '{"a": NaN}', '{"a": Infinity}', '[-Infinity]', '{"a": 1e308, "b": 2.5e-400}',
+    '{"a": 1, "a": 2}',
+])
+def test_json_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> None:
+    # Python's JSON reader takes NaN and Infinity, makes 1e400 infinite (`socle parse`
+    # printed `Infinity`) and keeps a lone surrogate, which crashed `socle parse` with a
+    # traceback; Go's refuses the first two and makes the last U+FFFD
+    refused = _parse_both(tmp_path, "f.json", text)
+    if refused is not None:
+        theirs, mine = refused
+        assert "unmarshal" in theirs or "invalid character" in theirs
+        assert "is not a number JSON can hold" in mine, mine

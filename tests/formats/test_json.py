@@ -177,3 +177,19 @@ def test_line_starts_are_where_the_yaml_reader_starts_lines(text: str) -> None:
     # (the fast search for "\n" alone must give what reading every character gives)
     expected = [m.end() for m in json_format._LINE_BREAK.finditer(text)]
     assert json_format._line_starts(text) == expected
+
+
+def test_numbers_json_cannot_hold_are_refused_at_their_place() -> None:
+    for text, where in [('{\n  "a": 1e400\n}', (2, 8)), ('[1, NaN]', (1, 5)),
+                        ('{"a": -Infinity}', (1, 7))]:
+        doc = json_format.load_document(text, "f.json")
+        assert doc.error is not None and doc.obj is None
+        assert (doc.error.line, doc.error.column) == where, text
+        assert "is not a number JSON can hold" in doc.error.message
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character() -> None:
+    doc = json_format.load_document('{"a\\udfff": ["\\ud800x", "\\ud83d\\ude00"]}', "f.json")
+    assert doc.error is None
+    assert doc.obj == {"a\ufffd": ["\ufffdx", "\U0001f600"]}
+    assert json.dumps(doc.obj, ensure_ascii=False).encode("utf-8")  # (printable)

@@ -262,13 +262,58 @@ class Locator:
         return (at, obj[key], after, self._where(pos))
 
 
+class _NotANumber(ValueError):
+    """A number JSON has no value for: ``NaN``, ``Infinity`` (which Python's reader takes) or
+    one past a float's range (``1e400``). Go's reader, behind kubectl, kubeconform and
+    conftest, refuses the document."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _no_constant(token: str) -> Any:
+    raise _NotANumber(token)
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if value in (float("inf"), float("-inf")):
+        raise _NotANumber(token)
+    return value
+
+
+# an escaped UTF-16 surrogate ("\ud800"): Python's reader keeps one that has no pair, which no
+# UTF-8 output can hold; Go's reader makes it U+FFFD
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89abAB]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    return value
+
+
 def load_document(text: str, file: str, strict: bool = False) -> Document:
     doc = Document(obj=None, file=file, index=0, line=1, text=text, format="json",
                    _locate=positions)
     try:
-        doc.obj = json.loads(text, object_pairs_hook=_strict_pairs if strict else None)
+        doc.obj = json.loads(text, object_pairs_hook=_strict_pairs if strict else None,
+                             parse_constant=_no_constant, parse_float=_finite_float)
     except _Duplicate as err:
         doc.error = InputError(f"duplicate key {err.key!r}", file, 1)
+    except _NotANumber as err:
+        at = text.find(err.token)
+        line = text.count("\n", 0, at) + 1 if at >= 0 else 1
+        column = at - text.rfind("\n", 0, at) if at >= 0 else 0
+        doc.error = InputError(f"malformed JSON: {err.token} is not a number JSON can hold "
+                               "(kubectl, kubeconform and conftest refuse it)", file, line,
+                               column)
     except json.JSONDecodeError as err:
         doc.error = InputError(f"malformed JSON: {err.msg}", file, err.lineno, err.colno)
     except RecursionError:
@@ -277,6 +322,8 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
         if isinstance(doc.obj, (dict, list)) and _yaml._depth(doc.obj) > _yaml.MAX_DEPTH:
             doc.obj = None
             doc.error = InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", file, 1)
+        elif _SURROGATE_ESCAPE.search(text):
+            doc.obj = _replace_surrogates(doc.obj)
     return doc
 
 
