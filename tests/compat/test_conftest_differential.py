@@ -466,6 +466,7 @@ _HCL = [
     "g = <<EOT\nx\nEOT\nh = 1\n# a comment\rwith a CR",
     "b { a = 1 c = 2 }", 'b { c "x" { d = 1 } }', "b { a = 1\n  c = 2\n}",
     "b { # c\n  a = 1\n}\nd { e = 1 }",
+    'a = "\\ud800"', 'a = "x"\nb = "\\U00110000"', 'a = "\\U0010FFFF"',
 ]
 
 
@@ -522,3 +523,18 @@ def test_json_read_or_refused_as_conftest_does(tmp_path: Path, text: str) -> Non
         theirs, mine = refused
         assert "unmarshal" in theirs or "invalid character" in theirs
         assert "is not a number JSON can hold" in mine, mine
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("main.tf", "a = 1e400\n"), ("main.tf", "a = 1e308\nb = -1.7976931348623157e309\n"),
+    ("app.properties", "a=\\ud800\nb=x\\udfffy\n"),
+])
+def test_numbers_and_surrogates_read_or_refused_as_conftest_does(tmp_path: Path, name: str,
+                                                                   text: str) -> None:
+    # a number past a float's range in HCL (conftest cannot unmarshal it into a Go float),
+    # an escaped lone surrogate in a properties file (U+FFFD for conftest; socle printed a
+    # traceback)
+    refused = _parse_both(tmp_path, name, text)
+    if refused is not None:
+        theirs, mine = refused
+        assert "cannot unmarshal number" in theirs and "larger than a float" in mine

@@ -233,3 +233,20 @@ def test_a_policy_saved_with_a_byte_order_mark_and_crlf_is_read(tmp_path: Path,
     r = run_socle("test", "-p", "policy", "--engine", engine, "a.yaml", cwd=tmp_path)
     assert r.code == 1, r.err
     assert "a.yaml:1: high ConfigMap a: cm [main.deny]" in r.out
+
+
+def test_a_character_utf8_cannot_hold_is_written_as_its_escape(tmp_path: Path) -> None:
+    # the last line of defence: if a lone surrogate reaches the output (no reader lets one
+    # through now), the console writes its escape instead of stopping with a traceback
+    (tmp_path / "a.yaml").write_text("a: 1\n", encoding="utf-8")
+    code = ("import sys\n"
+            "import socle.cli.parse as p\n"
+            "p.go_json = lambda value, indent, sort=True: '{\"a\": \"x\\ud800y\"}'\n"
+            "from socle.cli.main import console\n"
+            "sys.argv = ['socle', 'parse', 'a.yaml']\n"
+            "console()\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == {"a": "x\ud800y"}  # (json reads the escape back)

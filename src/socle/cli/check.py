@@ -261,7 +261,7 @@ def _text_summary(report: Report, args: argparse.Namespace) -> None:
         lines.append(f"  note: {note}")
     text = "\n".join(lines) + "\n"
     if args.output_file:
-        with open(args.output_file, "a", encoding="utf-8") as fh:
+        with open(args.output_file, "a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
     else:
         sys.stdout.write(text)

@@ -192,7 +192,7 @@ def emit(report: Report, args: argparse.Namespace) -> None:
         raise UsageError(str(err.args[0])) from None
     if args.output_file:
         try:
-            with open(args.output_file, "w", encoding="utf-8") as fh:
+            with open(args.output_file, "w", encoding="utf-8", errors="backslashreplace") as fh:
                 writer.write(report, fh, WriterOptions(False, args.verbose, args.summary))
         except OSError as err:
             raise UsageError(f"cannot write the report to {args.output_file}: "

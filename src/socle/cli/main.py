@@ -122,6 +122,12 @@ def console() -> NoReturn:
     ~0.1-0.2 s). Exit handlers still run and output is flushed first; a process with other
     threads still running exits the usual way."""
     argv = sys.argv[1:]
+    # a character UTF-8 has no form for (a lone surrogate some input smuggled through) is
+    # written as its escape, "\ud800", rather than stopping the run with a traceback
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     verb = next((a for a in argv if not a.startswith("-")), None)
     fast = verb in _BATCH
     if fast:

@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     emit(report, args)
     if args.output in ("text", "pretty", "stdout"):
         if args.output_file:
-            with open(args.output_file, "a", encoding="utf-8") as fh:
+            with open(args.output_file, "a", encoding="utf-8", errors="backslashreplace") as fh:
                 text_summary(report, fh)
         else:
             text_summary(report, sys.stdout)

@@ -92,12 +92,19 @@ def _check_literal(raw: str, line: int) -> None:
                 count = "four" if size == 4 else "eight"
                 raise _Fail(f"Invalid escape sequence; The \\{selector} escape sequence must be "
                             f"followed by {count} hexadecimal digits.", line)
+            code = int(digits, 16)
+            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:  # (no UTF-8 for it)
+                raise _Fail(f"Invalid escape sequence; Cannot encode character U+{code:x} in "
+                            "UTF-8.", line)
             at = raw.find("\\", at + 2 + size)
             continue
         if selector not in _ESCAPES:
             raise _Fail(f'Invalid escape sequence; The symbol "{selector}" is not a valid '
                         "escape sequence selector.", line)
         at = raw.find("\\", at + 2)
+
+
+_FLOAT_MAX = 1.7976931348623157e308
 
 
 def _number(text: str) -> int | float:
@@ -308,7 +315,12 @@ class _Converter:
         token = _children(node)[0]
         if node.data == "literal_value":
             return {"true": True, "false": False, "null": None}[str(token)]
-        return _number(str(token))
+        value = _number(str(token))
+        if abs(value) > _FLOAT_MAX:
+            # conftest reads the JSON of a file into Go floats: it cannot read this one
+            raise _Fail(f"the number {token} is larger than a float can hold "
+                        "(conftest cannot read it)", getattr(token, "line", None) or 1)
+        return value
 
     def expression(self, node: Any) -> Any:
         node = self.unwrap(node)

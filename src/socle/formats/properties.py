@@ -9,6 +9,8 @@ or that refers back to itself is an error.
 
 from __future__ import annotations
 
+import re
+
 import javaproperties
 
 from socle.core.document import Document, PositionMap
@@ -42,6 +44,9 @@ def _check(key: str, value: str, values: dict[str, str], chain: list[str]) -> st
         rest = rest[end + 1:]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
     values: dict[str, str] = {}
     lines: dict[str, int] = {}
@@ -52,8 +57,13 @@ def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
                 if not element.key:  # (Java takes it; magiconair, so conftest, refuses it)
                     raise InputError("malformed properties file: an entry without a key",
                                      file, line)
-                values[element.key] = element.value
-                lines[element.key] = line
+                key, value = element.key, element.value
+                if _SURROGATE.search(key) or _SURROGATE.search(value):
+                    # a "\ud800" escape: Java keeps a UTF-16 unit, conftest's library (and
+                    # UTF-8 output) cannot: each one is U+FFFD there, a pair too
+                    key, value = _SURROGATE.sub("\ufffd", key), _SURROGATE.sub("\ufffd", value)
+                values[key] = value
+                lines[key] = line
             line += element.source.count("\n")
     except javaproperties.InvalidUEscapeError as err:
         raise InputError(f"malformed properties file: {err}", file, line) from None
