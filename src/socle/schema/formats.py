@@ -19,13 +19,10 @@ The ``pattern`` keyword is read as Go reads it too (:class:`GoPattern`).
 
 from __future__ import annotations
 
-import calendar
-import ipaddress
 import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 _ATOI = re.compile(r"[+-]?[0-9]+\Z")  # Go's strconv.Atoi
 _INT64 = 2**63
@@ -41,6 +38,7 @@ def _atoi(s: str) -> int | None:
 # --- dates and times (RFC 3339) ------------------------------------------------------------------
 
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def is_date(s: str) -> bool:
@@ -49,7 +47,10 @@ def is_date(s: str) -> bool:
     if m is None:
         return False
     year, month, day = (int(g) for g in m.groups())
-    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+    if not 1 <= month <= 12:
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= day <= (29 if month == 2 and leap else _MONTH_DAYS[month - 1])
 
 
 def is_time(s: str) -> bool:
@@ -185,6 +186,8 @@ def is_ipv6(s: str) -> bool:
     """An IPv6 address (no zone), as Go's ``netip.ParseAddr`` reads one."""
     if ":" not in s or "%" in s or not s.isascii():
         return False
+    import ipaddress  # (only here: ~1 ms to import)
+
     try:
         ipaddress.IPv6Address(s)
     except ValueError:
@@ -344,6 +347,8 @@ def is_uri_template(s: str) -> bool:
     path = parsed[1]
     if "{" not in path and "}" not in path:
         return True
+    from urllib.parse import unquote
+
     for segment in path.split("/"):
         want = "{"
         for c in unquote(segment):

@@ -147,7 +147,11 @@ class _IntegralFloats:
         self._validator = validator
 
     def is_valid(self, instance: Any) -> bool:
-        return bool(self._validator.is_valid(_integral(instance)))
+        # (most documents are valid as written: the copy is made only for the others; a
+        # schema that wants a float where a whole number is written, `not: {type: integer}`,
+        # is the one case this reads otherwise than kubeconform)
+        return bool(self._validator.is_valid(instance)
+                    or self._validator.is_valid(_integral(instance)))
 
     def iter_errors(self, instance: Any) -> Any:
         return self._validator.iter_errors(_integral(instance))
