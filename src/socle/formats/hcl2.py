@@ -107,11 +107,20 @@ def _check_literal(raw: str, line: int) -> None:
 _FLOAT_MAX = 1.7976931348623157e308
 
 
+class _OutOfRange(ValueError):
+    pass
+
+
 def _number(text: str) -> int | float:
+    """A number literal's value; _OutOfRange past a float's range (conftest reads numbers
+    into Go floats), checked before any int is made of it (``1e99999999`` would take for
+    ever)."""
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the grammar only lets numbers through
         return float(text)
+    if (value.is_finite() and value.adjusted() > 308) or abs(value) > Decimal(_FLOAT_MAX):
+        raise _OutOfRange(text)
     if value == value.to_integral_value():
         return int(value)
     return float(value)
@@ -315,12 +324,12 @@ class _Converter:
         token = _children(node)[0]
         if node.data == "literal_value":
             return {"true": True, "false": False, "null": None}[str(token)]
-        value = _number(str(token))
-        if abs(value) > _FLOAT_MAX:
+        try:
+            return _number(str(token))
+        except _OutOfRange:
             # conftest reads the JSON of a file into Go floats: it cannot read this one
             raise _Fail(f"the number {token} is larger than a float can hold "
-                        "(conftest cannot read it)", getattr(token, "line", None) or 1)
-        return value
+                        "(conftest cannot read it)", getattr(token, "line", None) or 1) from None
 
     def expression(self, node: Any) -> Any:
         node = self.unwrap(node)

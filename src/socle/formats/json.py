@@ -287,6 +287,7 @@ def _finite_float(token: str) -> float:
 # UTF-8 output can hold; Go's reader makes it U+FFFD
 _SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89abAB]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_NUMBER = re.compile(r"-?[0-9]{4000,}")
 
 
 def _replace_surrogates(value: Any) -> Any:
@@ -316,6 +317,12 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
                                column)
     except json.JSONDecodeError as err:
         doc.error = InputError(f"malformed JSON: {err.msg}", file, err.lineno, err.colno)
+    except ValueError:  # Python's limit on the digits of an int (4,300)
+        hit = _LONG_NUMBER.search(text)
+        at = hit.start() if hit else 0
+        doc.error = InputError("malformed JSON: a number with thousands of digits (kubectl, "
+                               "kubeconform and conftest cannot read it)", file,
+                               text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at))
     except RecursionError:
         doc.error = InputError("nesting deeper than Python can read", file, 1)
     else:

@@ -81,6 +81,9 @@ def parse(data: bytes, path: str) -> list[Document]:
             line, column = (text.count("\n") + 1 if _AT_END.search(message) else 1), 0
         message = _AT_LINE.sub("", _AT_END.sub("", message)).strip()
         raise InputError(f"malformed TOML: {message}", path, line, column or None) from None
+    except ValueError:  # Python's limit on the digits of an int (4,300)
+        raise InputError("malformed TOML: a number with thousands of digits (conftest cannot "
+                         "read it)", path, 1) from None
     obj = _plain(obj, text, path)
     if _yaml._depth(obj) > _yaml.MAX_DEPTH:
         raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)

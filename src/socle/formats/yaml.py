@@ -70,6 +70,7 @@ _GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)
 _BASE_DIGITS = {2: re.compile(r"[01]+\Z"), 8: re.compile(r"[0-7]*\Z"),
                 10: re.compile(r"[0-9]+\Z"), 16: re.compile(r"[0-9a-fA-F]+\Z")}
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+_UINT64_DIGITS = {2: 64, 8: 22, 10: 20, 16: 16}  # the most a uint64 is written with
 
 
 def _parse_uint(text: str, base: int) -> int | None:
@@ -87,6 +88,8 @@ def _parse_uint(text: str, base: int) -> int | None:
                 base, text = 8, text[1:]
     if not _BASE_DIGITS[base].match(text):
         return None
+    if len(text.lstrip("0")) > _UINT64_DIGITS[base]:
+        return None  # (past uint64: and int() of thousands of digits is refused, or slow)
     value = int(text, base) if text else 0
     return value if value <= _UINT64_MAX else None
 
