@@ -47,10 +47,32 @@ def _check(key: str, value: str, values: dict[str, str], chain: list[str]) -> st
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# javaproperties takes time quadratic in the lines one entry is continued over (20,000: 8 s);
+# no real file comes near this many
+_MOST_CONTINUED = 2000
+
+
+def _check_continuations(text: str, file: str) -> None:
+    """An input error when one entry is continued (a line ending in a backslash) over more
+    than _MOST_CONTINUED lines."""
+    if text.count("\\\n") <= _MOST_CONTINUED:
+        return
+    run = 0
+    for number, raw in enumerate(text.split("\n"), 1):
+        stripped = raw.rstrip("\r")
+        trailing = len(stripped) - len(stripped.rstrip("\\"))
+        run = run + 1 if trailing % 2 else 0
+        if run > _MOST_CONTINUED:
+            raise InputError(f"malformed properties file: an entry continued over more than "
+                             f"{_MOST_CONTINUED:,} lines; refusing to read it", file,
+                             number - run + 1)
+
+
 def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
     values: dict[str, str] = {}
     lines: dict[str, int] = {}
     line = 1
+    _check_continuations(text, file)
     try:
         for element in javaproperties.parse(text):
             if isinstance(element, javaproperties.KeyValue):

@@ -84,7 +84,14 @@ def parse(data: bytes, path: str) -> list[Document]:
     except ValueError:  # Python's limit on the digits of an int (4,300)
         raise InputError("malformed TOML: a number with thousands of digits (conftest cannot "
                          "read it)", path, 1) from None
-    obj = _plain(obj, text, path)
+    except RecursionError:
+        raise InputError(f"nesting deeper than Python can read (limit {_yaml.MAX_DEPTH})",
+                         path, 1) from None
+    try:
+        obj = _plain(obj, text, path)
+    except RecursionError:
+        raise InputError(f"nesting deeper than Python can read (limit {_yaml.MAX_DEPTH})",
+                         path, 1) from None
     if _yaml._depth(obj) > _yaml.MAX_DEPTH:
         raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
     return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name)]
