@@ -76,3 +76,20 @@ def test_an_entry_continued_over_thousands_of_lines_is_refused_quickly(tmp_path:
                      "continued over more than 2,000 lines; refusing to read it\n")
     (tmp_path / "ok.properties").write_text("a=" + "x\\\n" * 1500 + "y\n", encoding="utf-8")
     assert run_socle("parse", "ok.properties", cwd=tmp_path, timeout=30).code == 0
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("flow.yaml", "a: " + "[" * 30_000 + "]" * 30_000 + "\n"),
+    ("braces.yaml", "{a: " * 50_000 + "1" + "}" * 50_000 + "\n"),
+    ("dashes.yaml", "- " * 100_000 + "x\n"),
+    ("deep.json", "[" * 100_000 + "]" * 100_000),  # (read as YAML after JSON gives up)
+])
+@pytest.mark.parametrize("command", ["parse", "validate"])
+def test_yaml_nested_tens_of_thousands_deep_is_refused_not_a_crash(
+        tmp_path: Path, name: str, text: str, command: str) -> None:
+    # the reference loader composes recursively, partly in C: these overflowed the C stack
+    # and killed the process (a segmentation fault, exit 139)
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    r = run_socle(command, name, cwd=tmp_path, timeout=60)
+    assert r.code == 2, (r.code, r.err[-300:])
+    assert "nesting deeper than" in r.out + r.err and "Traceback" not in r.err

@@ -296,9 +296,37 @@ def _describe(err: yaml.MarkedYAMLError) -> str:
     return "malformed YAML: " + ", ".join(parts) if parts else "malformed YAML"
 
 
+# PyYAML composes nodes recursively, partly in C: tens of thousands of levels overflow the C
+# stack and kill the process (30,000 "[" did) before Python's recursion limit is reached.
+# Text that may nest deeper than this is refused before it is read (what nests deeper than
+# MAX_DEPTH is refused after reading anyway).
+_GUARD_DEPTH = 4 * MAX_DEPTH
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _may_nest_too_deep(text: str) -> bool:
+    """Whether ``text`` may nest deeper than _GUARD_DEPTH: flow collections counted by their
+    brackets (quoted ones too: an over-count only refuses what is absurd anyway), block ones
+    by the spaces and "- " that start a line."""
+    if text.count("[") + text.count("{") > _GUARD_DEPTH:
+        depth = 0
+        for c in _NOT_BRACKET.sub("", text):
+            depth += 1 if c in "[{" else -1
+            if depth > _GUARD_DEPTH:
+                return True
+    if text.count("- ") > _GUARD_DEPTH:  # "- - - x": sequences nested on one line
+        for row in text.splitlines():
+            if len(row) - len(row.lstrip(" -")) > 2 * _GUARD_DEPTH:
+                return True
+    return False
+
+
 def load(text: str, file: str, line: int, strict: bool) -> tuple[Any, InputError | None]:
     """The reference loader's reading of one document whose first line is ``line`` of ``file``:
     (its value, None), or (None, the error with its line and column in the file)."""
+    if _may_nest_too_deep(text):
+        return None, InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it",
+                                file, line)
     try:
         return _reference_load(text, strict), None
     except _DuplicateKey as err:
