@@ -122,6 +122,35 @@ def _cache_dir() -> str | None:
     return policy_cache("regoc")
 
 
+def _exact_integers(asts: Any) -> Any:
+    """``asts`` with every integer literal as written: regorus' AST gives one past 2**53 as a
+    float (``99999999999999999999999999999`` is ``1e+29``), where OPA computes with the exact
+    number; the literal's own digits are read back from the module's text (the spans are byte
+    offsets)."""
+    for module in asts if isinstance(asts, list) else ():
+        source = module.get("source") if isinstance(module, dict) else None
+        contents = source.get("contents") if isinstance(source, dict) else None
+        if not isinstance(contents, str):
+            continue
+        data = contents.encode("utf-8")
+        stack: list[Any] = [module.get("ast")]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                number = node.get("Number")
+                if isinstance(number, dict) and isinstance(number.get("value"), float):
+                    span = number.get("span")
+                    if isinstance(span, dict):
+                        text = data[span.get("start", 0):span.get("end", 0)].decode(
+                            "utf-8", "replace")
+                        if text.isascii() and text.isdigit():
+                            number["value"] = int(text)
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+    return asts
+
+
 def _load_cached(key: str) -> tuple[dict[Any, Rule], str, Any] | None:
     hit = _MEMORY.get(key)
     if hit is not None:
@@ -263,7 +292,7 @@ class CompiledEngine:
                     for path, source in modules.items():
                         parser.add_policy(path, source)
                     try:
-                        asts = json.loads(parser.get_ast_as_json())
+                        asts = _exact_integers(json.loads(parser.get_ast_as_json()))
                         program = compile_program(asts, blocked=frozenset(customs),
                                                   customs=customs,
                                                   hoist_negations=self.hoist_negations)

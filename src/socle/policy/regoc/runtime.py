@@ -495,8 +495,9 @@ def div(a: Any, b: Any) -> Any:
     if _num(b) == 0:
         _num(a)
         raise BuiltinError("divide by zero")
-    exact = type(a) is int and type(b) is int
-    r = a / b if exact else float(_EXACT.divide(_dec(a), _dec(b)))
+    if type(a) is int and type(b) is int and a % b == 0:
+        return a // b  # (exact, however large, as OPA's big numbers)
+    r = float(_EXACT.divide(_dec(a), _dec(b)))
     return int(r) if r.is_integer() and abs(r) < 2**53 else r
 
 
@@ -507,7 +508,8 @@ def mod(a: Any, b: Any) -> Any:
         return regorus_builtin("%", a, b)  # (floats)
     if b == 0:
         raise BuiltinError("modulo by zero")
-    return a - b * int(a / b)
+    r = abs(a) % abs(b)  # (Go's remainder: the sign of the dividend; exact for big ones)
+    return -r if a < 0 else r
 
 
 def neg(a: Any) -> Any:

@@ -159,3 +159,14 @@ warn contains msg if {
 	some word in input.words
 	msg := sprintf("case: %s %s %s", [word, upper(word), lower(word)])
 }
+
+# integers past 64 bits are exact, as OPA's big numbers (regorus hands the literal over as a
+# float: 99999999999999999999999999999 was 1e+29), and / and % stay exact on them
+warn contains msg if {
+	input.kind == "ConfigMap"
+	big := 99999999999999999999999999999
+	msg := sprintf("big: %v %v %v %v %v %v", [
+		big, big * 3, 12345678901234567890 / 10, 18446744073709551617 % 7,
+		-7 % 3, big - 99999999999999999999999999998,
+	])
+}
