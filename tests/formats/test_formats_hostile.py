@@ -74,6 +74,8 @@ def test_an_entry_continued_over_thousands_of_lines_is_refused_quickly(tmp_path:
     assert r.code == 2
     assert r.err == ("socle parse: a.properties:2: malformed properties file: an entry "
                      "continued over more than 2,000 lines; refusing to read it\n")
+    (tmp_path / "crlf.properties").write_bytes(b"a=" + b"x\\\r\n" * 100_000 + b"y\r\n")
+    assert run_socle("parse", "crlf.properties", cwd=tmp_path, timeout=30).code == 2
     (tmp_path / "ok.properties").write_text("a=" + "x\\\n" * 1500 + "y\n", encoding="utf-8")
     assert run_socle("parse", "ok.properties", cwd=tmp_path, timeout=30).code == 0
 

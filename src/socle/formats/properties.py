@@ -55,7 +55,7 @@ _MOST_CONTINUED = 2000
 def _check_continuations(text: str, file: str) -> None:
     """An input error when one entry is continued (a line ending in a backslash) over more
     than _MOST_CONTINUED lines."""
-    if text.count("\\\n") <= _MOST_CONTINUED:
+    if text.count("\\\n") + text.count("\\\r") <= _MOST_CONTINUED:
         return
     run = 0
     for number, raw in enumerate(text.split("\n"), 1):
