@@ -10,7 +10,7 @@ import pytest
 
 from socle.core.errors import UsageError
 from socle.schema import formats
-from socle.schema.registry import _compile
+from socle.schema.registry import compile_schema
 from socle_testing import run_socle
 
 CASES = [
@@ -60,7 +60,7 @@ def _validator(fmt: str, declared: str | None, bundled: bool = False) -> object:
                                  "properties": {"at": {"type": "string", "format": fmt}}}
     if declared:
         schema["$schema"] = declared
-    return _compile(schema, "test", bundled)
+    return compile_schema(schema, "test", bundled)
 
 
 @pytest.mark.parametrize(("declared", "bundled", "asserted"), [
@@ -87,7 +87,7 @@ def test_a_non_string_value_is_the_type_check_s_business() -> None:
 
 
 def _pattern_validator(pattern: str) -> object:
-    return _compile({"type": "object", "properties": {
+    return compile_schema({"type": "object", "properties": {
         "a": {"type": "string", "pattern": pattern}}}, "test")
 
 

@@ -290,9 +290,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _LONG_NUMBER = re.compile(r"-?[0-9]{4000,}")
 
 
+def unpaired_surrogates_replaced(text: str) -> str:
+    """``text`` with every UTF-16 surrogate (which no UTF-8 output can hold) made U+FFFD, as
+    Go's readers do."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _replace_surrogates(value: Any) -> Any:
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return unpaired_surrogates_replaced(value)
     if isinstance(value, dict):
         return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -324,7 +330,7 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
                                "kubeconform and conftest cannot read it)", file,
                                text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at))
     except RecursionError:
-        doc.error = InputError("nesting deeper than Python can read", file, 1)
+        doc.error = _yaml.too_deep(file)
     else:
         if isinstance(doc.obj, (dict, list)) and _yaml._depth(doc.obj) > _yaml.MAX_DEPTH:
             doc.obj = None

@@ -9,13 +9,12 @@ or that refers back to itself is an error.
 
 from __future__ import annotations
 
-import re
-
 import javaproperties
 
 from socle.core.document import Document, PositionMap
 from socle.core.errors import InputError
 from socle.formats import yaml as _yaml
+from socle.formats.json import unpaired_surrogates_replaced
 
 name = "properties"
 extensions = (".properties",)
@@ -42,9 +41,6 @@ def _check(key: str, value: str, values: dict[str, str], chain: list[str]) -> st
         if problem:
             return problem
         rest = rest[end + 1:]
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # javaproperties takes time quadratic in the lines one entry is continued over (20,000: 8 s);
@@ -79,11 +75,10 @@ def _read(text: str, file: str) -> tuple[dict[str, str], dict[str, int]]:
                 if not element.key:  # (Java takes it; magiconair, so conftest, refuses it)
                     raise InputError("malformed properties file: an entry without a key",
                                      file, line)
-                key, value = element.key, element.value
-                if _SURROGATE.search(key) or _SURROGATE.search(value):
-                    # a "\ud800" escape: Java keeps a UTF-16 unit, conftest's library (and
-                    # UTF-8 output) cannot: each one is U+FFFD there, a pair too
-                    key, value = _SURROGATE.sub("\ufffd", key), _SURROGATE.sub("\ufffd", value)
+                # a "\ud800" escape: Java keeps a UTF-16 unit, conftest's library (and UTF-8
+                # output) cannot: each one is U+FFFD there, a pair too
+                key = unpaired_surrogates_replaced(element.key)
+                value = unpaired_surrogates_replaced(element.value)
                 values[key] = value
                 lines[key] = line
             line += element.source.count("\n")

@@ -66,12 +66,10 @@ def _plain(value: Any, text: str, file: str) -> Any:
     raise InputError(f"unsupported TOML value {value!r}", file, 1)  # pragma: no cover
 
 
-def parse(data: bytes, path: str) -> list[Document]:
-    text = _yaml.decode(data, path)
-    if not text.strip():
-        return []
+def _loads(text: str, path: str) -> dict[str, Any]:
+    """tomllib's reading, its errors as input errors at their line."""
     try:
-        obj = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         message = str(err)
         hit = _AT_LINE.search(message)
@@ -84,14 +82,16 @@ def parse(data: bytes, path: str) -> list[Document]:
     except ValueError:  # Python's limit on the digits of an int (4,300)
         raise InputError("malformed TOML: a number with thousands of digits (conftest cannot "
                          "read it)", path, 1) from None
-    except RecursionError:
-        raise InputError(f"nesting deeper than Python can read (limit {_yaml.MAX_DEPTH})",
-                         path, 1) from None
+
+
+def parse(data: bytes, path: str) -> list[Document]:
+    text = _yaml.decode(data, path)
+    if not text.strip():
+        return []
     try:
-        obj = _plain(obj, text, path)
+        obj = _plain(_loads(text, path), text, path)
     except RecursionError:
-        raise InputError(f"nesting deeper than Python can read (limit {_yaml.MAX_DEPTH})",
-                         path, 1) from None
+        raise _yaml.too_deep(path) from None
     if _yaml._depth(obj) > _yaml.MAX_DEPTH:
         raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
     return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name)]

@@ -180,8 +180,7 @@ def parse(data: bytes, path: str) -> list[Document]:
     try:
         obj = _read(text, path)
     except RecursionError:
-        raise InputError(f"nesting deeper than Python can read (limit {_yaml.MAX_DEPTH})",
-                         path, 1) from None
+        raise _yaml.too_deep(path) from None
     if _yaml._depth(obj) > _yaml.MAX_DEPTH:
         raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
     return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name)]

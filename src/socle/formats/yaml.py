@@ -200,6 +200,11 @@ class DuplicateKeyError(InputError):
 # --- guards against hostile input ------------------------------------------------------------
 
 
+def too_deep(file: str, line: int = 1) -> InputError:
+    """The error for text nested deeper than Python's recursion can follow."""
+    return InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})", file, line)
+
+
 def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
     """Nesting depth of a JSON-like value, stopping at ``limit + 1``."""
     deepest = 0

@@ -29,6 +29,7 @@ from socle.formats.yaml import (
     DuplicateKeyError,
     _format_float32,
     resolve_plain,
+    too_deep,
 )
 
 try:  # the C parser; PyYAML without libyaml still works, more slowly
@@ -51,7 +52,7 @@ class _NotJSON(yaml.constructor.ConstructorError):
     JSON behind kubectl, kubeconform and conftest fails the document."""
 
 
-def _finite(value: Any, node: yaml.Node) -> Any:
+def _json_number(value: Any, node: yaml.Node) -> Any:
     if type(value) is float and not math.isfinite(value):
         raise _NotJSON(None, None, f"`{node.value}` is not a number JSON can hold: kubectl, "
                        "kubeconform and conftest cannot read this document ('json: "
@@ -73,7 +74,7 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
 
     def construct_plain(self, node: yaml.ScalarNode) -> Any:
         value = resolve_plain(node.value)
-        return _finite(value, node) if self.json and not self.keys else value
+        return _json_number(value, node) if self.json and not self.keys else value
 
     def construct_k8s_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -139,7 +140,7 @@ class _K8sLoader(_BaseLoader):  # type: ignore[misc]
         if kind == "str" and _GO_TIMESTAMP.match(text):
             kind = "timestamp"
         if kind == short:
-            return _finite(value, node) if self.json and not self.keys else value
+            return _json_number(value, node) if self.json and not self.keys else value
         if short == "float" and kind == "int" and _INT64_MIN <= value <= _INT64_MAX:
             return float(value)
         raise _fail(f"cannot decode !!{kind} `{text}` as a !!{short}", node)
@@ -345,8 +346,7 @@ def load(text: str, file: str, line: int, strict: bool) -> tuple[Any, InputError
         err.file, err.line = file, line
         return None, err
     except RecursionError:
-        return None, InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})",
-                                file, line)
+        return None, too_deep(file, line)
     except yaml.reader.ReaderError as err:  # a character YAML does not allow
         where = line + text.count("\n", 0, err.position)
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1

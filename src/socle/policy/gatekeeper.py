@@ -148,11 +148,11 @@ class Template:
         if self.schema is None:
             return []
         if self._validator is None:
-            from socle.schema.registry import _compile
+            from socle.schema.registry import compile_schema
 
             # (formats and patterns as the Go side checks them: socle.schema.formats)
             try:
-                self._validator = _compile(openapi_to_jsonschema(self.schema),
+                self._validator = compile_schema(openapi_to_jsonschema(self.schema),
                                            f"template {self.name}")
             except SocleError as err:
                 raise InputError(f"template {self.name}: invalid openAPIV3Schema: "

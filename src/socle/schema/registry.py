@@ -51,7 +51,7 @@ class SchemaRegistry:
         if key in self._cache:
             return self._cache[key]
         schema, where, bundled = self._find(api_version, kind)
-        compiled = None if schema is None else _compile(schema, where, bundled)
+        compiled = None if schema is None else compile_schema(schema, where, bundled)
         self._cache[key] = compiled
         return compiled
 
@@ -92,7 +92,7 @@ def _normalize(version: str) -> str:
     return ".".join(parts)
 
 
-def _compile(schema: Any, where: str, bundled: bool = False) -> Any:
+def compile_schema(schema: Any, where: str, bundled: bool = False) -> Any:
     """A validator for ``schema``. Formats are checked as kubeconform checks them (see
     :mod:`socle.schema.formats`): in schemas of drafts 4 to 7 and those that declare none,
     which kubeconform compiles as draft 4, and in the bundled Kubernetes schemas, which stand
@@ -163,22 +163,13 @@ def _integral(value: Any) -> Any:
     kind = type(value)
     if kind is float:
         return int(value) if value.is_integer() else value
-    if kind is dict:
-        out = None
-        for k, v in value.items():
-            new = _integral(v)
-            if new is not v:
-                if out is None:
-                    out = dict(value)
-                out[k] = new
-        return value if out is None else out
-    if kind is list:
-        items = None
-        for i, v in enumerate(value):
-            new = _integral(v)
-            if new is not v:
-                if items is None:
-                    items = list(value)
-                items[i] = new
-        return value if items is None else items
-    return value
+    if kind is not dict and kind is not list:
+        return value
+    out: Any = None
+    for k, v in (value.items() if kind is dict else enumerate(value)):
+        new = _integral(v)
+        if new is not v:
+            if out is None:
+                out = kind(value)
+            out[k] = new
+    return value if out is None else out
