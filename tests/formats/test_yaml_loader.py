@@ -169,6 +169,33 @@ def test_a_document_after_document_end_without_a_marker_is_an_error(newline: str
                                    " kubeconform and conftest ignore it (start it with '---')")
 
 
+_STREAM_LINES = ["---", "--- # c", "--- {a: 1}", "--- |", "---#x", "--- ", "...", "... # e",
+                 "...\t", "....", "...x", "a: 1", "  b: 2", "- x", "  text", "# c", "", "\t",
+                 "%YAML 1.1", "  %x", " ---", "----"]
+
+
+def test_old_mac_line_ends_split_as_line_feeds_do() -> None:
+    # a CR alone ends a line as LF does (YAML's line breaks): random streams of markers,
+    # directives, comments and content, their lines ended by CR, CRLF or LF, are cut into the
+    # same documents, at the same lines, as the stream with LF for every lone CR
+    import random
+
+    r = random.Random(7)
+    for _ in range(3000):
+        lines = [r.choice(_STREAM_LINES) for _ in range(r.randint(1, 12))]
+        ends = [r.choice(["\r", "\r\n", "\n"]) for _ in lines]
+        for i in range(1, len(lines)):  # (a CR, then an empty line ended by LF, is one CRLF)
+            if ends[i - 1] == "\r" and not lines[i] and ends[i] != "\r":
+                ends[i] = "\r"
+        text = "".join(x + e for x, e in zip(lines, ends, strict=True))
+        lf = "".join(x + ("\n" if e == "\r" else e) for x, e in zip(lines, ends, strict=True))
+        parts = list(split_documents(text))
+        assert all(c in text for _, c in parts), text  # (the documents' own line ends)
+        got = [(n, type(c), c.replace("\r\n", "\n").replace("\r", "\n")) for n, c in parts]
+        want = [(n, type(c), c.replace("\r\n", "\n")) for n, c in split_documents(lf)]
+        assert got == want, text
+
+
 def test_null_documents_count_in_the_index() -> None:
     docs = list(iter_documents("a: 1\n---\n~\n---\nb: 2\n"))
     assert [(d.index, d.obj) for d in docs] == [(0, {"a": 1}), (2, {"b": 2})]

@@ -775,16 +775,9 @@ _EMPTY = object()
 
 # (a "---" directly followed by "#" is a separator for kubectl and kubeconform, though not for
 # YAML: "---#c" is cut there too)
-_MARKER = re.compile(r"^(---(?=[\s#]|$)|\.\.\.(?=\s|$))")
-
-
-# YAML's own line breaks (str.splitlines also breaks on \f, \v, \x1c-\x1e and would shift
-# every line number after one); lines are found one at a time so a huge stream is never
-# held as a list of lines
-_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
-
-
 _MARKER_LINE = re.compile(r"^(?:---(?=[\s#]|\Z)|\.\.\.(?=\s|\Z))", re.MULTILINE)
+# a line break of old Macs: a CR not followed by LF
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 class CutPart(str):
@@ -836,30 +829,32 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     kubeconform and conftest would read the stream otherwise (see :class:`CutPart`), the part
     is yielded as a :class:`CutPart` subclass.
     """
+    # lines are found in ``scan``: the text itself, or, with old Mac line ends (a CR alone),
+    # a copy of the same length where they are LFs (the documents are cut from ``text``)
+    scan = text
     if "\r" in text and text.count("\r") != text.count("\r\n"):
-        yield from _split_lines(text)  # old Mac line ends: count them one line at a time
-        return
+        scan = _LONE_CR.sub("\n", text)
     start = 0  # offset where the current chunk starts
     start_line = 0  # its 0-based line number
     directives_done = False
     kind: type[CutPart] | None = None  # what the current chunk is, if not a plain document
     cuts = _Cuts()
-    for at in _marker_lines(text):
-        end = text.find("\n", at)
-        end = len(text) if end < 0 else end + 1
-        dash = text[at] == "-"
-        if dash and not directives_done and _first_content(text, start, at) == "%":
+    for at in _marker_lines(scan):
+        end = scan.find("\n", at)
+        end = len(scan) if end < 0 else end + 1
+        dash = scan[at] == "-"
+        if dash and not directives_done and _first_content(scan, start, at) == "%":
             directives_done = True  # directives belong to the document this marker opens
             cuts.dash(at, end)
             continue
-        chunk = _cut_part(_emit_text(text, start, at, start_line), kind)
+        chunk = _cut_part(_emit_text(scan, text, start, at, start_line), kind)
         if chunk is not None:
             yield chunk
-        marker_line = start_line + text.count("\n", start, at)
-        if not dash and cuts.undecided() and not _first_content(text, cuts.start, at):
+        marker_line = start_line + scan.count("\n", start, at)
+        if not dash and cuts.undecided() and not _first_content(scan, cuts.start, at):
             yield (marker_line + 1, EmptyDocumentEnd(text[at:end]))
         kind = None if dash else AfterDocumentEnd
-        rest = text[at + 3:end]
+        rest = scan[at + 3:end]
         if dash and rest.strip() and not rest.lstrip().startswith("#"):
             start, start_line = at, marker_line
             if cuts.separates(at):
@@ -871,7 +866,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
             if kind is ContentAfterSeparator:
                 cuts.decided = True  # (one error for the part)
         directives_done = False
-    chunk = _cut_part(_emit_text(text, start, len(text), start_line), kind)
+    chunk = _cut_part(_emit_text(scan, text, start, len(text), start_line), kind)
     if chunk is not None:
         yield chunk
 
@@ -950,83 +945,20 @@ def _first_content(text: str, start: int, end: int) -> str:
     return ""
 
 
-def _emit_text(text: str, start: int, end: int, line: int) -> tuple[int, str] | None:
+def _emit_text(scan: str, text: str, start: int, end: int, line: int
+               ) -> tuple[int, str] | None:
+    """(line number, text) of the document in text[start:end], from its first line with
+    content (lines found in ``scan``: see split_documents), or None when it has none."""
     pos = start
     while pos < end:
-        nl = text.find("\n", pos, end)
+        nl = scan.find("\n", pos, end)
         nl = end if nl < 0 else nl + 1
-        s = text[pos:nl].strip()
+        s = scan[pos:nl].strip()
         if s and not s.startswith("#"):
             # leading comment lines stay out so that line numbers inside the chunk are exact
             return (line + 1, text[pos:end])
         pos = nl
         line += 1
-    return None
-
-
-def _split_lines(text: str) -> Iterator[tuple[int, str]]:
-    start = 0  # line index where the current chunk starts
-    lines: list[str] = []
-    directives = False
-    kind: type[CutPart] | None = None
-    cuts = _Cuts()  # (in line numbers here)
-    part: list[str] = []  # the lines of kubeconform's current part
-    for number, match in enumerate(_LINE.finditer(text)):
-        line = match.group()
-        if line.startswith("%") and not any(_has_content(x) for x in lines):
-            directives = True
-        m = _MARKER.match(line) if line[:1] in "-." else None
-        if m is None:
-            lines.append(line)
-            part.append(line)
-            continue
-        dash = m.group(1) == "---"
-        if dash and directives:
-            # directives belong to the document this marker opens
-            directives = False
-            lines.append(line)
-            if cuts.separates(number):
-                part = []
-            cuts.dash(number, number + 1)
-            continue
-        chunk = _cut_part(_emit(start, lines), kind)
-        if chunk is not None:
-            yield chunk
-        if not dash and cuts.undecided() and not any(_has_content(x) for x in part):
-            yield (number + 1, EmptyDocumentEnd(line))
-        kind = None if dash else AfterDocumentEnd
-        rest = line[3:]
-        if dash and rest.strip() and not rest.lstrip().startswith("#"):
-            lines = [line]
-            start = number
-            if cuts.separates(number):
-                kind = ContentAfterSeparator
-        else:
-            lines = []
-            start = number + 1
-        if dash:
-            if cuts.separates(number):
-                part = []
-            cuts.dash(number, number + 1)
-            if kind is ContentAfterSeparator:
-                cuts.decided = True  # (one error for the part)
-        else:
-            part.append(line)
-    chunk = _cut_part(_emit(start, lines), kind)
-    if chunk is not None:
-        yield chunk
-
-
-def _has_content(line: str) -> bool:
-    s = line.strip()
-    return bool(s) and not s.startswith("#")
-
-
-def _emit(start: int, lines: list[str]) -> tuple[int, str] | None:
-    for offset, line in enumerate(lines):
-        if _has_content(line):
-            # keep leading comment lines out so that line numbers inside the chunk are exact
-            return (start + offset + 1, "".join(lines[offset:]))
     return None
 
 
