@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from functools import lru_cache
 from typing import Any
@@ -278,7 +279,7 @@ def _no_constant(token: str) -> Any:
 
 def _finite_float(token: str) -> float:
     value = float(token)
-    if value in (float("inf"), float("-inf")):
+    if math.isinf(value):
         raise _NotANumber(token)
     return value
 
@@ -306,6 +307,13 @@ def _replace_surrogates(value: Any) -> Any:
     return value
 
 
+def _line_column(text: str, at: int) -> tuple[int, int]:
+    """1-based line and column of offset ``at`` (of the number an error names: it is in the
+    text, or the error points at the start)."""
+    at = max(at, 0)
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
 def load_document(text: str, file: str, strict: bool = False) -> Document:
     doc = Document(obj=None, file=file, index=0, line=1, text=text, format="json",
                    _locate=positions)
@@ -315,20 +323,16 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
     except _Duplicate as err:
         doc.error = InputError(f"duplicate key {err.key!r}", file, 1)
     except _NotANumber as err:
-        at = text.find(err.token)
-        line = text.count("\n", 0, at) + 1 if at >= 0 else 1
-        column = at - text.rfind("\n", 0, at) if at >= 0 else 0
         doc.error = InputError(f"malformed JSON: {err.token} is not a number JSON can hold "
-                               "(kubectl, kubeconform and conftest refuse it)", file, line,
-                               column)
+                               "(kubectl, kubeconform and conftest refuse it)", file,
+                               *_line_column(text, text.find(err.token)))
     except json.JSONDecodeError as err:
         doc.error = InputError(f"malformed JSON: {err.msg}", file, err.lineno, err.colno)
     except ValueError:  # Python's limit on the digits of an int (4,300)
         hit = _LONG_NUMBER.search(text)
-        at = hit.start() if hit else 0
         doc.error = InputError("malformed JSON: a number with thousands of digits (kubectl, "
                                "kubeconform and conftest cannot read it)", file,
-                               text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at))
+                               *_line_column(text, hit.start() if hit else 0))
     except RecursionError:
         doc.error = _yaml.too_deep(file)
     else:
