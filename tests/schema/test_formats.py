@@ -114,6 +114,18 @@ def test_a_pattern_go_refuses_makes_the_schema_unusable(pattern: str) -> None:
         _pattern_validator(pattern)
 
 
+def test_fields_named_as_keywords_have_their_patterns_read_as_go_reads_them() -> None:
+    # a field may be called "default", "enum" or "pattern": its schema is a schema (socle had
+    # taken the first two for data and left their patterns to the ECMA reading, which
+    # refused the whole schema for a POSIX class)
+    schema = {"type": "object", "properties": {
+        name: {"type": "string", "pattern": "^[[:alpha:]]+$"}
+        for name in ("default", "enum", "example", "const", "pattern")}}
+    v = compile_schema(schema, "test")
+    for name in schema["properties"]:
+        assert v.is_valid({name: "abc"}) and not v.is_valid({name: "ab1"}), name
+
+
 def test_a_pattern_finding_keeps_its_rule_and_message(tmp_path: Path) -> None:
     crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
            "metadata": {"name": "ps.p.test"},

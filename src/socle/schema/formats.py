@@ -288,7 +288,7 @@ def _parse_host(host: str) -> str | None:
         name = host[:colon]
     else:
         name = host
-    return name if _host_ok(host if colon < 0 else name) else None
+    return name if _host_ok(name) else None
 
 
 def _parse_url(s: str) -> tuple[str, str] | None:
@@ -458,11 +458,15 @@ def go_patterns(schema: Any) -> tuple[Any, bool]:
     def walk(node: Any) -> Any:
         nonlocal found
         if isinstance(node, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for k, v in node.items():
                 if k == "pattern" and isinstance(v, str):
                     out[GoPattern.KEYWORD] = v
                     found = True
+                elif k in ("properties", "patternProperties", "definitions", "$defs") and (
+                        isinstance(v, dict)):
+                    # (names: a field may be called "default" or "pattern")
+                    out[k] = {name: walk(sub) for name, sub in v.items()}
                 elif k in ("default", "example", "enum", "const"):
                     out[k] = v  # data, not schema
                 else:
