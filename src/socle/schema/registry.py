@@ -100,6 +100,8 @@ def compile_schema(schema: Any, where: str, bundled: bool = False) -> Any:
     their ``$defs``)."""
     import jsonschema_rs
 
+    from socle.schema.formats import FORMATS, GoPattern, go_patterns
+
     if not isinstance(schema, dict):
         raise UsageError(f"schema {where} is not a JSON object")
     try:
@@ -120,17 +122,10 @@ def compile_schema(schema: Any, where: str, bundled: bool = False) -> Any:
         # patterns as Go reads them (the bundled Kubernetes schemas have none)
         keywords: dict[str, Any] = {}
         if not bundled:
-            from socle.schema.formats import GoPattern, go_patterns
-
             schema, found = go_patterns(schema)
             if found:
                 keywords[GoPattern.KEYWORD] = GoPattern
-        if formats:
-            from socle.schema.formats import FORMATS
-
-            compiled = cls(schema, validate_formats=True, formats=FORMATS, keywords=keywords)
-        else:
-            compiled = cls(schema, validate_formats=False, keywords=keywords)
+        compiled = cls(schema, validate_formats=formats, formats=FORMATS, keywords=keywords)
     except Exception as err:
         raise UsageError(f"schema {where} does not compile: {err}") from None
     return _IntegralFloats(compiled) if cls is jsonschema_rs.Draft4Validator else compiled
