@@ -565,7 +565,7 @@ class Client:
     """Templates, constraints and inventory; reviews objects (gator's client, offline)."""
 
     def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None,
-                 enable_cel: bool = True) -> None:
+                 enable_cel: bool = True, implicit_default_namespace: bool = False) -> None:
         self.engine_name = engine
         self.timeout = timeout
         self.enable_cel = enable_cel
@@ -577,7 +577,7 @@ class Client:
         self._namespaces: dict[str, dict[str, Any]] | None = None
         # gator test matches an object of namespace "default" as if that Namespace were
         # given, unlabelled, when it is not (any other missing Namespace is an error)
-        self.implicit_default_namespace = False
+        self.implicit_default_namespace = implicit_default_namespace
 
     def add_template(self, template: Template) -> None:
         if template.rego is None and not self.enable_cel:
@@ -721,12 +721,18 @@ def load(paths: Sequence[str], client: Client) -> list[Document]:
     return docs
 
 
+def _review_error(report: Report, d: Document, resource: Resource, message: str) -> None:
+    """An object that could not be reviewed (with every constraint, or with one)."""
+    report.errors += 1
+    report.add(Finding(rule_id="gatekeeper/error", message=message, source="input",
+                       resource=resource, file=d.file, line=d.line, document_index=d.index))
+
+
 def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
              timeout: float | None = None, deny_only: bool = False,
              enable_cel: bool = True) -> TestRun:
     """``gator test``: review every object with every matching constraint."""
-    client = Client(engine, timeout, enable_cel)
-    client.implicit_default_namespace = True
+    client = Client(engine, timeout, enable_cel, implicit_default_namespace=True)
     objects = load(paths, client)
     client.compile_all()
     report = Report(command="gatekeeper test")
@@ -748,18 +754,12 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
         try:
             found = client.review(target, review, match_errors)
         except (MatchError, ReviewError) as err:
-            report.errors += 1
-            report.add(Finding(rule_id="gatekeeper/error", message=str(err), source="input",
-                               resource=resource, file=d.file, line=d.line,
-                               document_index=d.index))
+            _review_error(report, d, resource, str(err))
             report.documents.append(DocumentResult(d.file, d.index, d.line, resource,
                                                    Status.ERROR, str(err)))
             continue
         for c, problem in match_errors:
-            report.errors += 1
-            report.add(Finding(rule_id="gatekeeper/error", message=f"{c.rule_id}: {problem}",
-                               source="input", resource=resource, file=d.file, line=d.line,
-                               document_index=d.index))
+            _review_error(report, d, resource, f"{c.rule_id}: {problem}")
         run.reviewed += 1
         if deny_only:
             found = [v for v in found if v.action == "deny"]

@@ -23,6 +23,7 @@ from typing import Any
 
 from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
+from socle.core.finding import Resource
 from socle.policy import engine as _engine
 from socle.policy.gatekeeper import (
     Client,
@@ -374,8 +375,7 @@ class Runner:
         # gator counts a constraint it cannot match (a namespaceSelector whose Namespace is
         # not in the case's inventory) as a violation of it, with its matcher's error as the
         # message: a suite's assertions count and match it so
-        name = str((target.get("metadata") or {}).get("name") or "") \
-            if isinstance(target.get("metadata"), dict) else ""
+        name = Resource.of(target).name
         violations.extend(Violation(c, _UNMATCHABLE.format(name=name)) for c, _ in match_errors)
         for a in assertions:
             _assert(a, violations)
