@@ -36,12 +36,7 @@ from socle.core.document import Document
 from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
 from socle.core.sources import Source, special, walked
-from socle.policy.engine import (
-    DEFAULT_ENGINE,
-    Engine,
-    PolicyError,
-    create_engine,
-)
+from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, create_engine
 from socle.policy.v0 import package_of, rule_names
 
 FAILURE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")

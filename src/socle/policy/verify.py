@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Severity, Status
 from socle.policy.conftest import load_data, load_policies, register_builtins
-from socle.policy.engine import (
-    DEFAULT_ENGINE,
-    Engine,
-    PolicyError,
-    active_watchdog,
-    create_engine,
-)
+from socle.policy.engine import DEFAULT_ENGINE, Engine, PolicyError, active_watchdog, create_engine
 from socle.policy.v0 import package_of, rule_names
 
 
