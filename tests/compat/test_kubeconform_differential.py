@@ -64,15 +64,28 @@ def _socle_json(path: str, *extra: str, codes: tuple[int, ...] = (0, 1)) -> dict
 
 def _kubeconform_json(kc: str, path: str, schemas: str, catalog: str | None = None
                       ) -> dict[str, Any]:
-    cmd = [kc, "-strict", "-output", "json", "-verbose", "-kubernetes-version",
-           bench.K8S_VERSION, "-schema-location", os.path.join(schemas, bench.STANDALONE)]
+    args = ["-kubernetes-version", bench.K8S_VERSION,
+            "-schema-location", os.path.join(schemas, bench.STANDALONE)]
     if catalog:
-        cmd += ["-schema-location", os.path.join(catalog, bench.CATALOG)]
-    proc = subprocess.run([*cmd, path], capture_output=True, text=True, timeout=120,
-                          check=False)
+        args += ["-schema-location", os.path.join(catalog, bench.CATALOG)]
+    return _kubeconform_report(kc, path, "-strict", *args)
+
+
+def _kubeconform_report(kc: str, path: str, *args: str) -> dict[str, Any]:
+    """kubeconform's JSON report (-verbose) on ``path`` with ``args``."""
+    proc = subprocess.run([kc, "-output", "json", "-verbose", *args, path],
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode in (0, 1), proc.stderr
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
+
+
+def _schema_location(folder: Path, name: str, schema: dict[str, Any]) -> str:
+    """``schema`` written as ``folder/name`` (``kind_v1.json``); the -schema-location that
+    finds it."""
+    folder.mkdir()
+    (folder / name).write_text(json.dumps(schema), encoding="utf-8")
+    return str(folder / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
 
 
 # --- the benchmark corpus, small ---------------------------------------------------------------
@@ -431,18 +444,13 @@ def test_formats_are_checked_as_kubeconform_checks_them(kubeconform: str,
         "apiVersion": {"type": "string"}, "kind": {"type": "string"},
         "metadata": {"type": "object"},
         "spec": {"type": "object", "properties": props, "additionalProperties": False}}}
-    schemas = tmp_path / "schemas"
-    schemas.mkdir()
-    (schemas / "fmt_v1.json").write_text(json.dumps(root), encoding="utf-8")
+    location = _schema_location(tmp_path / "schemas", "fmt_v1.json", root)
     crs = tmp_path / "crs"
     crs.mkdir()
     where = _format_crs(crs)
-    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
-    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
-                           "-schema-location", location, str(crs)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode in (0, 1), proc.stderr
-    kc = _by_name(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    kc = _by_name(bench.kubeconform_verdicts(
+        _kubeconform_report(kubeconform, str(crs), "-strict", "-schema-location", location),
+        str(crs)))
     assert len(kc) == len(where)
     refused = {fmt for key, (fmt, _) in where.items() if kc[key] == "invalid"}
     assert "date-time" in refused and "int32" not in refused and "idn-email" not in refused
@@ -486,10 +494,9 @@ def test_bundled_date_times_are_checked_as_kubeconform_default_schemas_do(
             "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
             "          - name: c\n            image: busybox\n          restartPolicy: Never\n",
             encoding="utf-8")
-    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
-                           "-schema-location", str(plain / "{{ .ResourceKind }}-batch-v1.json"),
-                           str(crs)], capture_output=True, text=True, timeout=120, check=False)
-    kc = _by_file(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    kc = _by_file(bench.kubeconform_verdicts(_kubeconform_report(
+        kubeconform, str(crs), "-strict",
+        "-schema-location", str(plain / "{{ .ResourceKind }}-batch-v1.json")), str(crs)))
     socle = _by_file(bench.socle_verdicts(_socle_json(str(crs), codes=(1,)), str(crs)))
     assert kc == socle == {"j0.yaml": "valid", "j1.yaml": "invalid", "j2.yaml": "invalid",
                            "j3.yaml": "invalid", "j4.yaml": "valid"}
@@ -532,12 +539,9 @@ def test_random_crds_convert_as_openapi2jsonschema_does(kubeconform: str, tmp_pa
     subprocess.run([sys.executable, str(script), str(stream)], cwd=converted, check=True,
                    capture_output=True, timeout=120)
     crs = str(tmp_path / "crs")
-    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
-                           "-schema-location",
-                           str(converted / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"),
-                           crs], capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode in (0, 1), proc.stderr
-    kc = _by_file(bench.kubeconform_verdicts(json.loads(proc.stdout), crs))
+    kc = _by_file(bench.kubeconform_verdicts(_kubeconform_report(
+        kubeconform, crs, "-strict", "-schema-location",
+        str(converted / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")), crs))
     report = _socle_json(crs, "--no-extra-checks", str(stream), codes=(0, 1))
     socle = _by_file(bench.socle_verdicts(
         {"documents": [d for d in report["documents"] if d["file"].endswith(".json")]}, crs))
@@ -562,12 +566,10 @@ def test_patterns_match_as_kubeconform_matches_them(kubeconform: str, tmp_path: 
     # made socle refuse the whole schema), an ASCII "\s" (socle's ECMA reading matched a
     # no-break space)
     props = {f"p{i}": {"type": "string", "pattern": p} for i, p in enumerate(PATTERNS)}
-    schemas = tmp_path / "schemas"
-    schemas.mkdir()
-    (schemas / "pat_v1.json").write_text(json.dumps({"type": "object", "properties": {
-        "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-        "metadata": {"type": "object"}, "spec": {"type": "object", "properties": props}}}),
-        encoding="utf-8")
+    location = _schema_location(tmp_path / "schemas", "pat_v1.json", {
+        "type": "object", "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"type": "object"}, "spec": {"type": "object", "properties": props}}})
     crs = tmp_path / "crs"
     crs.mkdir()
     where: dict[str, tuple[str, str]] = {}
@@ -578,11 +580,9 @@ def test_patterns_match_as_kubeconform_matches_them(kubeconform: str, tmp_path: 
             docs.append(json.dumps({"apiVersion": "p.test/v1", "kind": "Pat",
                                     "metadata": {"name": f"c-{j}"}, "spec": {f"p{i}": value}}))
         (crs / f"p{i:02d}.yaml").write_text("\n---\n".join(docs) + "\n", encoding="utf-8")
-    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
-    proc = subprocess.run([kubeconform, "-strict", "-output", "json", "-verbose",
-                           "-schema-location", location, str(crs)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    kc = _by_name(bench.kubeconform_verdicts(json.loads(proc.stdout), str(crs)))
+    kc = _by_name(bench.kubeconform_verdicts(
+        _kubeconform_report(kubeconform, str(crs), "-strict", "-schema-location", location),
+        str(crs)))
     assert len(kc) == len(where) and set(kc.values()) == {"valid", "invalid"}
     socle = _by_name(bench.socle_verdicts(
         _socle_json(str(crs), "-schema-location", location, codes=(1,)), str(crs)))
@@ -638,11 +638,9 @@ def test_lists_are_read_as_kubeconform_reads_them(kubeconform: str, schemas: str
 def test_whole_floats_are_integers_as_for_kubeconform(kubeconform: str, tmp_path: Path) -> None:
     # kubeconform's documents go from YAML to JSON through Go, where 2.0 becomes 2: an integer
     # for a draft-4 schema (a CRD's, or one without $schema), which draft 4 itself refuses
-    schemas = tmp_path / "schemas"
-    schemas.mkdir()
-    (schemas / "thing_v1.json").write_text(json.dumps({"type": "object", "properties": {
-        "spec": {"type": "object", "properties": {"size": {"type": "integer"},
-                                                  "ratio": {"type": "integer"}}}}}))
+    location = _schema_location(tmp_path / "schemas", "thing_v1.json", {
+        "type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "size": {"type": "integer"}, "ratio": {"type": "integer"}}}}})
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.yaml").write_text("apiVersion: x.test/v1\nkind: Thing\nmetadata: {name: a}\n"
@@ -651,11 +649,8 @@ def test_whole_floats_are_integers_as_for_kubeconform(kubeconform: str, tmp_path
                                              "metadata": {"name": "b"}, "spec": {"size": 3.0}}))
     (docs / "c.yaml").write_text("apiVersion: x.test/v1\nkind: Thing\nmetadata: {name: c}\n"
                                  "spec: {size: 2.5}\n")
-    location = str(schemas / "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json")
-    proc = subprocess.run([kubeconform, "-output", "json", "-verbose", "-schema-location",
-                           location, str(docs)], capture_output=True, text=True, timeout=120,
-                          check=False)
-    kc = _by_file(bench.kubeconform_verdicts(json.loads(proc.stdout), str(docs)))
+    kc = _by_file(bench.kubeconform_verdicts(
+        _kubeconform_report(kubeconform, str(docs), "-schema-location", location), str(docs)))
     socle = _by_file(bench.socle_verdicts(
         _socle_json(str(docs), "-schema-location", location, codes=(1,)), str(docs)))
     assert socle == kc == {"a.yaml": "valid", "b.json": "valid", "c.yaml": "invalid"}
