@@ -36,10 +36,10 @@ BENCH_POLICY = ROOT / "bench" / "policy" / "policy"
 
 def _pair(sources: dict[str, str], data: dict[str, Any] | None = None,
           version: str = "v1") -> tuple[CompiledEngine, Engine]:
-    compiled = CompiledEngine(rego_version=version)
     # regorus always reports a failing builtin: compared with it in strict mode (the default,
-    # OPA's undefined, is compared with conftest in tests/compat/test_builtin_errors.py)
-    compiled.strict_builtin_errors = True
+    # OPA's undefined, is compared with conftest in tests/compat/test_conftest_differential.py,
+    # the "semantics" fixtures, and tests/compat/test_rego_fuzz.py)
+    compiled = CompiledEngine(rego_version=version, strict_builtin_errors=True)
     regorus = create_engine("regorus", version)
     for engine in (compiled, regorus):
         for path, src in sources.items():
