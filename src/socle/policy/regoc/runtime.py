@@ -12,6 +12,7 @@ this runtime does not answer is asked of regorus for that one call
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -672,7 +673,7 @@ def _fmt_num(v: Any) -> str:
 def _go_float(f: float) -> str:
     """A float as OPA prints it: Go's shortest %v (``strconv`` 'g', exponent from 1e+06 and
     below 1e-04: 1e+06, 2.5e-05, 999999.5)."""
-    if f != f or f in (float("inf"), float("-inf")):
+    if not math.isfinite(f):
         raise ValueError("NaN and infinities left to regorus")
     sign, digits, exp = Decimal(repr(f)).as_tuple()
     ds = "".join(map(str, digits)).rstrip("0") or "0"
@@ -1024,25 +1025,25 @@ def _sort(xs: Any) -> list[Any]:
     return ordered(list(xs))
 
 
+def _strings(x: Any, name: str) -> list[str]:
+    """An operand of ``strings.any_*_match``: a string or a collection of strings, as a list
+    (OPA checks every element before it compares any)."""
+    xs = [x] if type(x) is str else list(values(x)) if type(x) in (list, RSet) else None
+    if xs is None or not all(type(v) is str for v in xs):
+        raise BuiltinError(f"{name}: strings or collections of strings")
+    return xs
+
+
 def _any_prefix(s: Any, ps: Any) -> bool:
-    ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
-    pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
-    if ss is None or pp is None or not (_all_str(ss) and _all_str(pp)):
-        # (OPA checks every element before it compares any)
-        raise BuiltinError("strings.any_prefix_match: strings or collections of strings")
-    return any(a.startswith(tuple(pp)) for a in ss)
+    name = "strings.any_prefix_match"
+    ss, prefixes = _strings(s, name), tuple(_strings(ps, name))
+    return any(a.startswith(prefixes) for a in ss)
 
 
 def _any_suffix(s: Any, ps: Any) -> bool:
-    ss = [s] if type(s) is str else list(values(s)) if type(s) in (list, RSet) else None
-    pp = [ps] if type(ps) is str else list(values(ps)) if type(ps) in (list, RSet) else None
-    if ss is None or pp is None or not (_all_str(ss) and _all_str(pp)):
-        raise BuiltinError("strings.any_suffix_match: strings or collections of strings")
-    return any(a.endswith(tuple(pp)) for a in ss)
-
-
-def _all_str(xs: list[Any]) -> bool:
-    return all(type(x) is str for x in xs)
+    name = "strings.any_suffix_match"
+    ss, suffixes = _strings(s, name), tuple(_strings(ps, name))
+    return any(a.endswith(suffixes) for a in ss)
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
