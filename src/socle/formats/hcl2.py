@@ -629,7 +629,7 @@ def convert(text: str, file: str) -> tuple[dict[str, Any], PositionMap]:
         raise InputError(f"malformed HCL2: {message}", file, line, column) from None
     converter = _Converter(source)
     try:
-        obj = converter.body(_subtrees(tree)[0], ())
+        obj = _yaml.read_within_depth(lambda: converter.body(_subtrees(tree)[0], ()), file)
     except _Fail as err:
         raise InputError(err.message, file, err.line) from None
     return obj, converter.where
@@ -639,11 +639,6 @@ def parse(data: bytes, path: str) -> list[Document]:
     text = _yaml.decode(data, path)
     if not text.strip():
         return []
-    try:
-        obj, where = convert(text, path)
-    except RecursionError:
-        raise _yaml.too_deep(path) from None
-    if _yaml._depth(obj) > _yaml.MAX_DEPTH:
-        raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
+    obj, where = convert(text, path)
     return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name,
                      _locate=lambda _text: where)]

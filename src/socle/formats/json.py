@@ -318,8 +318,11 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
     doc = Document(obj=None, file=file, index=0, line=1, text=text, format="json",
                    _locate=positions)
     try:
-        doc.obj = json.loads(text, object_pairs_hook=_strict_pairs if strict else None,
-                             parse_constant=_no_constant, parse_float=_finite_float)
+        doc.obj = _yaml.read_within_depth(lambda: json.loads(
+            text, object_pairs_hook=_strict_pairs if strict else None,
+            parse_constant=_no_constant, parse_float=_finite_float), file)
+    except InputError as err:  # (nested too deep)
+        doc.error = err
     except _Duplicate as err:
         doc.error = InputError(f"duplicate key {err.key!r}", file, 1)
     except _NotANumber as err:
@@ -333,13 +336,8 @@ def load_document(text: str, file: str, strict: bool = False) -> Document:
         doc.error = InputError("malformed JSON: a number with thousands of digits (kubectl, "
                                "kubeconform and conftest cannot read it)", file,
                                *_line_column(text, hit.start() if hit else 0))
-    except RecursionError:
-        doc.error = _yaml.too_deep(file)
     else:
-        if isinstance(doc.obj, (dict, list)) and _yaml._depth(doc.obj) > _yaml.MAX_DEPTH:
-            doc.obj = None
-            doc.error = InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", file, 1)
-        elif _SURROGATE_ESCAPE.search(text):
+        if _SURROGATE_ESCAPE.search(text):
             doc.obj = _replace_surrogates(doc.obj)
     return doc
 

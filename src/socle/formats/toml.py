@@ -88,10 +88,5 @@ def parse(data: bytes, path: str) -> list[Document]:
     text = _yaml.decode(data, path)
     if not text.strip():
         return []
-    try:
-        obj = _plain(_loads(text, path), text, path)
-    except RecursionError:
-        raise _yaml.too_deep(path) from None
-    if _yaml._depth(obj) > _yaml.MAX_DEPTH:
-        raise InputError(f"nesting deeper than {_yaml.MAX_DEPTH} levels", path, 1)
+    obj = _yaml.read_within_depth(lambda: _plain(_loads(text, path), text, path), path)
     return [Document(obj=obj, file=path, index=0, line=1, text=text, format=name)]

@@ -30,7 +30,7 @@ import re
 import struct
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -203,6 +203,18 @@ class DuplicateKeyError(InputError):
 def too_deep(file: str, line: int = 1) -> InputError:
     """The error for text nested deeper than Python's recursion can follow."""
     return InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})", file, line)
+
+
+def read_within_depth(read: Callable[[], Any], file: str) -> Any:
+    """What ``read()`` returns, for the readers of other formats: an input error when it
+    nests deeper than MAX_DEPTH levels, or deeper than Python's recursion could follow."""
+    try:
+        value = read()
+    except RecursionError:
+        raise too_deep(file) from None
+    if _depth(value) > MAX_DEPTH:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1)
+    return value
 
 
 def _depth(obj: Any, limit: int = MAX_DEPTH) -> int:
