@@ -21,6 +21,7 @@ conftest converts HCL2 to JSON with the rules of tmccombs/hcl2json; socle parses
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -104,7 +105,7 @@ def _check_literal(raw: str, line: int) -> None:
         at = raw.find("\\", at + 2)
 
 
-_FLOAT_MAX = 1.7976931348623157e308
+_FLOAT_MAX = Decimal(sys.float_info.max)
 
 
 class _OutOfRange(ValueError):
@@ -119,7 +120,7 @@ def _number(text: str) -> int | float:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the grammar only lets numbers through
         return float(text)
-    if (value.is_finite() and value.adjusted() > 308) or abs(value) > Decimal(_FLOAT_MAX):
+    if (value.is_finite() and value.adjusted() > 308) or abs(value) > _FLOAT_MAX:
         raise _OutOfRange(text)
     if value == value.to_integral_value():
         return int(value)
