@@ -15,7 +15,7 @@ import os
 import random
 from typing import Any
 
-from socle_testing import value_paths
+from socle_testing import value_at, value_paths
 
 PATTERNS = {"^[a-z]+$": "abc", "^[0-9]{2,4}$": "123", "[a-z]": "x1",
             "^v[0-9]+\\.[0-9]+$": "v1.2", "^(dev|prod)-[a-z0-9]*$": "dev-a1"}
@@ -132,9 +132,7 @@ class Generator:
             if isinstance(value, dict):
                 value["unknownField"] = 1
             return value
-        parent = value
-        for p in path[:-1]:
-            parent = parent[p]
+        parent = value_at(value, path[:-1])
         what = r.random()
         if what < 0.7:
             parent[path[-1]] = copy.deepcopy(r.choice(WRONG))

@@ -15,7 +15,7 @@ import random
 import re
 from typing import Any
 
-from socle_testing import value_paths
+from socle_testing import value_at, value_paths
 
 
 class Raw(str):
@@ -172,30 +172,23 @@ def manifests(name: str) -> list[dict[str, Any]]:
 # --- mutations ---------------------------------------------------------------------------------
 
 
-
-
-def _at(o: Any, path: tuple[Any, ...]) -> Any:
-    for p in path:
-        o = o[p]
-    return o
-
-
 def mutate(o: dict[str, Any], rnd: random.Random) -> None:
     """One random change (apiVersion and kind stay, so both tools pick the same schema)."""
     paths = [p for p in value_paths(o) if p and p[0] not in ("apiVersion", "kind")]
     path = rnd.choice(paths)
-    parent = _at(o, path[:-1])
+    parent = value_at(o, path[:-1])
     what = rnd.random()
     if what < 0.55:
         parent[path[-1]] = Raw(rnd.choice(SCALARS))
     elif what < 0.7 and isinstance(parent, dict):
         del parent[path[-1]]
     elif what < 0.85:
-        target = _at(o, rnd.choice([p for p in value_paths(o) if isinstance(_at(o, p), dict)]))
+        target = value_at(o, rnd.choice([p for p in value_paths(o)
+                                         if isinstance(value_at(o, p), dict)]))
         key: str = Raw(rnd.choice(RAW_KEYS)) if rnd.random() < 0.3 else rnd.choice(NEW_KEYS)
         target[key] = Raw(rnd.choice(SCALARS)) if rnd.random() < 0.5 else "v"
     else:  # a mapping where a list belongs, or the reverse
-        value = _at(o, path)
+        value = value_at(o, path)
         parent[path[-1]] = [value] if not isinstance(value, list) else (
             value[0] if value else {})
 

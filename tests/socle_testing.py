@@ -79,3 +79,10 @@ def value_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...
         for i, v in enumerate(value):
             out += value_paths(v, (*prefix, i))
     return out
+
+
+def value_at(value: Any, path: tuple[Any, ...]) -> Any:
+    """The value at ``path`` (one of :func:`value_paths`) in ``value``."""
+    for key in path:
+        value = value[key]
+    return value
