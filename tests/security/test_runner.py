@@ -254,3 +254,37 @@ def test_json_list_items_find_their_lines_without_the_token_scan_in_both_phases(
     assert position(back, key) == position(item, key) == want[full]
     missing = ["spec", "template", "spec", "containers", 0, "securityContext", "runAsUser"]
     assert position(back, missing) == want[("items", 2, *missing[:5])]
+
+
+def test_a_scan_leaves_the_collector_and_the_heap_as_they_were(tmp_path: Path) -> None:
+    """The cycle collector is paused for the scan (workers included) and given back as the
+    caller had it; nothing stays frozen."""
+    import gc
+
+    big = (DEPLOYMENT + "---\n") * 70
+    for i in range(10):
+        (tmp_path / f"f{i:02d}.yaml").write_text(big.replace("name: web", f"name: web{i}"))
+    seen: list[bool] = []
+    from socle.security import runner
+
+    real = runner.Scanner.scan_document
+
+    def spy(self: Any, *args: Any, **kw: Any) -> None:
+        seen.append(gc.isenabled())
+        real(self, *args, **kw)
+
+    runner.Scanner.scan_document = spy  # type: ignore[method-assign]
+    try:
+        report = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+    finally:
+        runner.Scanner.scan_document = real  # type: ignore[method-assign]
+    assert len(report.findings) == 700
+    assert seen and not any(seen)  # (in this process: the workers' are their own)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+        assert not gc.isenabled()  # a caller that had turned it off keeps it off
+    finally:
+        gc.enable()

@@ -23,6 +23,7 @@ The pipeline:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -628,6 +629,10 @@ def _init_worker() -> None:
 
 def _work(items: list[str | Piece], collect: bool) -> list[FileResult]:
     assert _WORKER is not None
+    if _GC_WAS_ON:
+        # the collector stays paused in the workers too (inherited) and runs here, between
+        # two batches (as socle check's workers do)
+        gc.collect()
     return [_scan_item(p, _WORKER, collect) for p in items]
 
 
@@ -693,7 +698,20 @@ def prepare(options: ScanOptions, today: dt.date | None = None
     return selection, inputs, exceptions, _framework_names(selection)
 
 
+_GC_WAS_ON = True  # whether the collector was on when scan_paths started (for the workers)
+
+
 def scan_paths(paths: list[str], options: ScanOptions) -> Report:
+    """Scan ``paths``: one report (with the cycle collector paused, as ``socle check`` and
+    ``socle validate`` run: see :mod:`socle.core.collector`; a full collection walked the
+    run's heap in the middle of sorting the findings, ~0.35 s of a 2.3 s scan)."""
+    global _GC_WAS_ON
+    with collector.paused() as was_on:
+        _GC_WAS_ON = was_on
+        return _scan_paths(paths, options)
+
+
+def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
     global _FACTORY
     from socle.formats.yaml import quiet_native_stderr
 
