@@ -256,6 +256,111 @@ def test_json_list_items_find_their_lines_without_the_token_scan_in_both_phases(
     assert position(back, missing) == want[("items", 2, *missing[:5])]
 
 
+_DEPLOY = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: NAME\nspec:\n"
+           "  selector:\n    matchLabels: {app: NAME}\n  template:\n    metadata:\n"
+           "      labels: {app: NAME}\n    spec:\n      containers:\n      - name: a\n"
+           "        image: x\n")
+_DEPLOY_JSON = ('{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "NAME"},'
+                ' "spec": {"selector": {"matchLabels": {"app": "NAME"}}, "template": {'
+                '"metadata": {"labels": {"app": "NAME"}}, "spec": {"containers": [{"name": "a",'
+                ' "image": "x"}]}}}}')
+_SHAPES = {
+    # a stream with markers, comments, a document whose content follows "---" on the file's
+    # first line, and the line ends and encodings a worker decodes
+    "stream.yaml": "--- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n# c\n---\n"
+                   + _DEPLOY + "...\n---\n" + _DEPLOY.replace("NAME", "NAME-2"),
+    "crlf.yaml": (_DEPLOY + "---\n" + _DEPLOY.replace("NAME", "NAME-2")).replace("\n", "\r\n"),
+    "mac.yaml": (_DEPLOY + "---\n" + _DEPLOY.replace("NAME", "NAME-2")).replace("\n", "\r"),
+    "bom.yaml": "\ufeff" + _DEPLOY.replace("image: x", "image: \u00e9t\u00e9"),
+    "list.yaml": "apiVersion: v1\nkind: List\nitems:\n" + "".join(
+        "- " + _DEPLOY.replace("NAME", f"NAME-{i}").replace("\n", "\n  ").rstrip(" ")
+        for i in range(2)),
+    "one.json": _DEPLOY_JSON.replace(", ", ",\n  ") + "\n",
+    "list.json": '{"apiVersion": "v1", "kind": "List", "items": [\n  ' + ",\n  ".join(
+        _DEPLOY_JSON.replace("NAME", f"NAME-{i}") for i in range(2)) + "\n]}\n",
+    # YAML in a .json file, read as YAML once JSON refuses it
+    "yaml-in.json": _DEPLOY_JSON.replace('"', "").replace("{", "{ ").replace(", ", ",\n "),
+}
+
+
+def test_texts_left_in_a_worker_are_read_again_as_they_were(tmp_path: Path) -> None:
+    """A worker sends its pending documents without their texts (see leave_texts); phase 2
+    reads each file again and finds every document's text as the worker read it, in every
+    shape a file may take, for ``socle scan`` and ``socle check`` alike."""
+    from socle.check.runner import _documents
+    from socle.core.sources import Source
+    from socle.security import runner
+    from socle.security.runner import Reread, _iter_file_documents, _reread, leave_texts
+
+    for name, text in _SHAPES.items():
+        path = tmp_path / name
+        path.write_bytes(text.encode())
+        source = Source(str(path))
+        for docs in (list(_iter_file_documents(source, source.read())),
+                     list(_documents(source, source.read(), True, True, []))):
+            texts = [d.text for d in docs]
+            assert docs and all(t is not None for t in texts), name
+            runner._REREAD[:] = [None, None]
+            leave_texts(docs, str(path))
+            assert all(d.text is None and type(d._index) is Reread for d in docs), name
+            for d in docs:
+                _reread(d, d._index)
+            assert [d.text for d in docs] == texts, name
+            assert all(d._index is None for d in docs)
+
+
+def test_a_file_changed_before_phase_two_costs_lines_not_the_run(tmp_path: Path) -> None:
+    from socle.core.sources import Source
+    from socle.formats.lines import position
+    from socle.security import runner
+    from socle.security.runner import _iter_file_documents, _reread, leave_texts
+
+    path = tmp_path / "d.yaml"
+    path.write_text("# one\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n")
+    source = Source(str(path))
+    [doc] = list(_iter_file_documents(source, source.read()))
+    assert position(doc, ["metadata", "name"]) == (5, 3)
+    leave_texts([doc], str(path))
+    path.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: changed\n")
+    runner._REREAD[:] = [None, None]
+    _reread(doc, doc._index)
+    assert doc.text is None
+    assert position(doc, ["metadata", "name"]) == (doc.line, 0)  # the document's own line
+    doc.text = "x"
+    leave_texts([doc], str(path))
+    path.unlink()  # a file gone before phase 2: the same
+    runner._REREAD[:] = [None, None]
+    _reread(doc, doc._index)
+    assert doc.text is None
+
+
+def test_cross_resource_lines_with_workers_equal_one_process_in_every_shape(
+        tmp_path: Path) -> None:
+    """Many files of every shape, enough for the workers to take some: the cross-resource
+    control's findings (read again from the files in phase 2) point where one process
+    points."""
+    for i in range(60):
+        for name, text in _SHAPES.items():
+            stem, ext = name.rsplit(".", 1)
+            body = text.replace("NAME", f"d{i}")
+            if ext == "yaml":  # a comment at the end, in the file's own line ends
+                eol = "\r\n" if "\r\n" in body else "\r" if "\r" in body else "\n"
+                body += "# " + "padding " * 400 + eol
+            (tmp_path / f"{stem}-{i:02d}.{ext}").write_text(body, newline="")
+    options = {"include": ["SCL-043"]}
+    serial = scan_paths([str(tmp_path)], ScanOptions(**options, workers=1))  # type: ignore
+    parallel = scan_paths([str(tmp_path)], ScanOptions(**options, workers=2))  # type: ignore
+
+    def key(r: Any) -> list[tuple[Any, ...]]:
+        return sorted((f.file, f.document_index, f.line, f.column, f.path, f.rule_id)
+                      for f in r.findings)
+
+    assert key(serial) == key(parallel)
+    assert {f.file for f in serial.findings} == {str(p) for p in tmp_path.iterdir()}
+    # every finding at its key, none at its document's first line for want of the text
+    assert all(f.column > 0 for f in parallel.findings)
+
+
 def test_a_scan_leaves_the_collector_and_the_heap_as_they_were(tmp_path: Path) -> None:
     """The cycle collector is paused for the scan (workers included) and given back as the
     caller had it; nothing stays frozen."""

@@ -402,7 +402,15 @@ def _work(paths: list[str | Piece]) -> list[FileOutcome]:
         # check_paths) and runs here, between two batches, when little is alive (the
         # inherited objects are frozen): any cyclic garbage lives for one batch at most
         gc.collect()
-    return [_check_item(p, _WORKER) for p in paths]
+    from socle.security.runner import leave_texts
+
+    out = []
+    for item in paths:
+        result = _check_item(item, _WORKER)
+        if isinstance(item, str) and result.pending:
+            leave_texts(result.pending, item)  # (read again where phase 2 needs them)
+        out.append(result)
+    return out
 
 
 def _check_item(item: str | Piece, checkers: Checkers) -> FileOutcome:

@@ -36,7 +36,8 @@ class Document:
     _positions: PositionMap | None = field(default=None, repr=False)
     _locate: Callable[[str], PositionMap] | None = field(default=None, repr=False)
     # a line index of ``text`` a checker built (security's line lookup), kept so that a later
-    # phase, in another process, does not build it again
+    # phase, in another process, does not build it again; or, when the text stayed in the
+    # worker that read it, where to read it again (socle.security.runner.Reread)
     _index: Any = field(default=None, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
