@@ -115,3 +115,16 @@ def test_the_fast_exit_survives_a_reader_that_goes_away(tmp_path: Path) -> None:
     assert proc.wait(timeout=120) == 1
     assert b"bad.yaml" in first
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_collect_young_frees_new_cycles_while_paused() -> None:
+    with collector.paused():
+        ref = weakref.ref(_Cycle())
+        assert ref() is not None  # (nobody collects while paused)
+        collector.collect_young()
+        assert ref() is None
