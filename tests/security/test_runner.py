@@ -393,3 +393,24 @@ def test_a_scan_leaves_the_collector_and_the_heap_as_they_were(tmp_path: Path) -
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_pipe_keeps_its_texts_and_is_never_read_again(tmp_path: Path) -> None:
+    """A named pipe gives its bytes once: its documents keep their texts when a worker sends
+    them, and a path that became a pipe is not opened in phase 2 (nobody writes to it: the
+    read would wait for ever)."""
+    import os
+
+    from socle.core.document import Document
+    from socle.security import runner
+    from socle.security.runner import Reread, _reread, leave_texts
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    doc = Document(obj={"kind": "Service"}, file=str(fifo), text="kind: Service\n")
+    leave_texts([doc], str(fifo))
+    assert doc.text == "kind: Service\n"
+    doc.text = None
+    runner._REREAD[:] = [None, None]
+    _reread(doc, Reread(str(fifo), 14, hash("kind: Service\n")))  # (returns at once)
+    assert doc.text is None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -669,8 +670,8 @@ def leave_texts(pending: list[Document], path: str) -> None:
     index built from the text). On the benchmark corpus the texts were half of what workers
     sent and about 5% of a ``socle check``; phase 2 reads the few hundred files again
     (decoding and cutting them, not parsing) where a control's finding needs a line."""
-    if path == "-":
-        return
+    if path == "-" or not os.path.isfile(path):
+        return  # (a pipe or a device gives its bytes once: its documents keep their texts)
     for doc in pending:
         text = doc.text
         if text is not None and doc.format in ("yaml", "json"):
@@ -689,6 +690,8 @@ def _reread(doc: Document, ref: Reread) -> None:
     if _REREAD[0] != ref.path:
         _REREAD[0], _REREAD[1] = ref.path, None
         try:
+            if not os.path.isfile(ref.path):  # (replaced by a pipe: reading it could block)
+                raise OSError(ref.path)
             whole = decode(Source(ref.path).read(), doc.file)
             _REREAD[1] = (whole, [chunk for _line, chunk in split_documents(whole)])
         except (InputError, OSError):
