@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # commands that build a large heap (every document and finding of a run) and end when done
-_BATCH = frozenset({"validate", "scan", "check", "test"})
+_BATCH = frozenset({"validate", "scan", "check", "test", "gatekeeper"})
 
 
 def console() -> NoReturn:

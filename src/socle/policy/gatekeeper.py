@@ -731,7 +731,22 @@ def _review_error(report: Report, d: Document, resource: Resource, message: str)
 def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
              timeout: float | None = None, deny_only: bool = False,
              enable_cel: bool = True) -> TestRun:
-    """``gator test``: review every object with every matching constraint."""
+    """``gator test``: review every object with every matching constraint (with the cycle
+    collector paused, young objects collected every few hundred objects: its full passes
+    over the objects read and the report took ~20% of a large run)."""
+    from socle.core import collector
+
+    with collector.paused():
+        return _run_test(paths, engine, timeout, deny_only, enable_cel)
+
+
+_COLLECT_EVERY = 256  # objects reviewed between two collections of young objects
+
+
+def _run_test(paths: Sequence[str], engine: str, timeout: float | None, deny_only: bool,
+              enable_cel: bool) -> TestRun:
+    from socle.core import collector
+
     client = Client(engine, timeout, enable_cel, implicit_default_namespace=True)
     objects = load(paths, client)
     client.compile_all()
@@ -743,7 +758,9 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
         report.rules[c.rule_id] = Rule(id=c.rule_id, title=f"{c.kind} {c.name}",
                                        help=t.description, severity=c.severity)
     run = TestRun(report)
-    for d in objects:
+    for i, d in enumerate(objects, 1):
+        if i % _COLLECT_EVERY == 0:
+            collector.collect_young()
         review = None
         target = d.obj
         if is_admission_review(d.obj):
