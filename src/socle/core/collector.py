@@ -78,4 +78,3 @@ def collect_young() -> int:
     inputs, so that a policy or engine leaving cycles behind cannot grow the heap without
     bound; it costs what was made since, not a walk of the whole heap."""
     return gc.collect(0)
-
