@@ -414,3 +414,207 @@ def test_a_pipe_keeps_its_texts_and_is_never_read_again(tmp_path: Path) -> None:
     runner._REREAD[:] = [None, None]
     _reread(doc, Reread(str(fifo), 14, hash("kind: Service\n")))  # (returns at once)
     assert doc.text is None
+
+
+# --- cross-resource controls run in the first phase ------------------------------------------
+
+_NAMES = ["NetworkPolicy", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service"]
+
+
+@pytest.mark.parametrize(("text", "held"), [
+    ("apiVersion: v1\nkind: Service\n", {"Service"}),
+    ("kind: 'NetworkPolicy' # c\n", {"NetworkPolicy"}),
+    ('{"kind": "RoleBinding", "roleRef": {"kind": "Role"}}', {"RoleBinding", "Role"}),
+    ('{"kind":\n  "ServiceAccount",\n "x": 1}', {"ServiceAccount"}),
+    ("- {kind: Deployment}\n", {"Deployment"}),
+    ("kind:\n  NetworkPolicy\n", {"NetworkPolicy"}),
+    ("kind: # the kind, below\n\n  # really\n  Role\n", {"Role"}),
+    ("kind:\r  Role\r", {"Role"}),  # (old Mac line ends)
+    # a CRD's schema of a kind field: a mapping below, no kind
+    ("properties:\n  kind:\n    type: string\n  spec: {}\n", set()),
+    ("kind:\n- a\n", set()),
+    ("kind: {a: b}\nkind: [a]\nkind: ~\nkind: ''\n", set()),
+    ("data:\n  note: the kind of a thing\n  mankind: Role\n", {"Role"}),  # (a superset)
+    ('{"kind": "Service", "x": "\\u003c\\/b\\u003e"}', {"Service"}),  # (escapes of no letter)
+])
+def test_the_kinds_a_file_holds_are_read_from_its_kind_keys(text: str, held: set[str]) -> None:
+    from socle.security.runner import kinds_in
+
+    assert kinds_in(text.encode(), _NAMES) == held
+    assert kinds_in(text, _NAMES) == held  # (a piece's text)
+
+
+@pytest.mark.parametrize("text", [
+    "x: &k NetworkPolicy\nkind: *k\n",  # an alias
+    "kind: &k NetworkPolicy\n",  # an anchor
+    "kind: !!str NetworkPolicy\n",  # a tag
+    "kind: |\n  NetworkPolicy\n",  # a block scalar
+    "kind:\n  *k\n",
+    '{"kind": "Net\\u0077orkPolicy"}',  # an escape that spells a letter
+    'kind: "Network\\\n  Policy"\n',  # an escaped line break
+    'kind: "Net\\x77orkPolicy"\n',
+    "kind: @x\n",
+])
+def test_a_kind_written_otherwise_makes_every_kind_possible(text: str) -> None:
+    from socle.security.runner import kinds_in
+
+    assert kinds_in(text.encode(), _NAMES) == set(_NAMES)
+    assert kinds_in("kind: Service\n".encode("utf-16"), _NAMES) == set(_NAMES)
+
+
+def test_the_kinds_read_from_kind_keys_cover_every_parsed_kind(tmp_path: Path) -> None:
+    """Random manifests in random YAML styles (anchors, aliases, merge keys, flow, quoting,
+    CRLF, BOM ...): every kind the YAML reader finds is among those kinds_in reads from the
+    bytes, so a control is never moved to the first phase while its kinds are in the input."""
+    import manifest_random
+    from socle.formats.yaml import iter_documents
+    from socle.security.runner import kinds_in
+
+    names = sorted({o["kind"] for o in manifest_random.manifests("x")} | {"List"})
+    checked = 0
+    for seed in range(8):
+        folder = tmp_path / str(seed)
+        manifest_random.generate(str(folder), seed, 40)
+        for path in sorted(folder.iterdir()):
+            data = path.read_bytes()
+            seen = set()
+            for doc in iter_documents(data, str(path)):
+                objs = [doc.obj]
+                if isinstance(doc.obj, dict) and isinstance(doc.obj.get("items"), list):
+                    objs += doc.obj["items"]
+                seen |= {o.get("kind") for o in objs if isinstance(o, dict)}
+            held = {k for k in seen if isinstance(k, str) and k in names}
+            assert held <= kinds_in(data, names), path.read_text()
+            checked += len(held)
+    assert checked > 200
+
+
+def _fixture_documents() -> list[Any]:
+    from socle.formats.yaml import iter_documents
+
+    docs = []
+    for path in sorted(BUNDLED.glob("*/fixtures/*.yaml")):
+        if path.name != "inputs.yaml":
+            docs += [d for d in iter_documents(path.read_bytes(), str(path))
+                     if isinstance(d.obj, dict) and isinstance(d.obj.get("kind"), str)]
+    return docs
+
+
+def test_a_declared_inventory_names_every_kind_its_control_reads() -> None:
+    """Each bundled cross-resource control that declares the kinds it reads (``inventory``
+    in control.yaml) finds the same with the inventory cut down to those kinds as with the
+    whole of it: over every bundled control's fixtures at once (NetworkPolicies, RBAC,
+    ServiceAccounts, HPAs, PDBs, Services and workloads side by side)."""
+    from socle.security.runner import FileResult, Scanner, prepare
+
+    selection, inputs, exceptions, names = prepare(ScanOptions())
+    libraries = selection.selected.libraries
+    docs = _fixture_documents()
+    objs = [d.obj for d in docs]
+    declared = [c for c in selection.selected.controls if c.inventory is not None]
+    assert {c.id for c in declared} >= {"SCL-034", "SCL-043", "SCL-044", "SCL-071",
+                                        "SCL-072", "SCL-074", "SCL-075"}
+    compared = 0
+    for c in declared:
+        assert c.cross_resource and c.inventory
+        cut = [o for o in objs if o["kind"] in c.inventory]
+        full = Scanner([c], libraries, inputs, exceptions, inventory=objs, frameworks=names)
+        some = Scanner([c], libraries, inputs, exceptions, inventory=cut, frameworks=names)
+        for d in docs:
+            if not c.applies_to(d.obj["kind"]):
+                continue
+            a, b = FileResult(), FileResult()
+            full.scan_document(d, a, 2)
+            some.scan_document(d, b, 2)
+            assert [(f.rule_id, f.message, f.path) for f in a.findings] == \
+                [(f.rule_id, f.message, f.path) for f in b.findings], (c.id, d.file)
+            compared += len(a.findings)
+    assert compared > 20
+
+
+def _forced_to_phase_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    from socle.security import runner
+
+    monkeypatch.setattr(runner, "first_phase_controls", lambda *a, **k: [])
+
+
+def _everything(report: Any) -> tuple[Any, ...]:
+    rows = sorted((f.file, f.document_index, f.line, f.column, f.rule_id, f.path, f.message,
+                   f.extra.get("status", "")) for f in
+                  [*report.findings, *report.extra.get("excepted", [])])
+    docs = [(d.file, d.index, d.status) for d in report.documents]
+    return rows, docs, report.extra["scores"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_controls_run_in_the_first_phase_find_what_the_second_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """Where the input holds no NetworkPolicy, ServiceAccount, RBAC binding, HPA or PDB, the
+    controls that read only those run in the first phase: the report (findings, lines,
+    verdicts, scores) is the one the second phase gives; and with the fixtures of every
+    control (all those kinds present) nothing moves."""
+    from socle.security import runner
+
+    service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n" \
+              "spec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+    for i in range(10):
+        (tmp_path / f"f{i:02d}.yaml").write_text(
+            ((DEPLOYMENT + "---\n") * 60 + service).replace("name: web", f"name: web{i}"))
+    early = runner.first_phase_controls(
+        [c for c in runner.prepare(ScanOptions())[0].selected.controls if c.cross_resource],
+        [runner.Source(str(p)) for p in sorted(tmp_path.iterdir())], None)
+    assert {c.id for c in early} == {"SCL-034", "SCL-043", "SCL-044", "SCL-072", "SCL-074"}
+    moved = scan_paths([str(tmp_path)], ScanOptions(workers=workers))
+    with monkeypatch.context() as m:
+        _forced_to_phase_two(m)
+        kept = scan_paths([str(tmp_path)], ScanOptions(workers=workers))
+    assert _everything(moved) == _everything(kept)
+    assert {f.rule_id for f in moved.findings} >= {"SCL-034", "SCL-043"}
+    # the fixtures of every control: every declared kind is there, nothing moves
+    sources = [runner.Source(str(p)) for p in sorted(BUNDLED.glob("*/fixtures/*.yaml"))]
+    cross = [c for c in runner.prepare(ScanOptions())[0].selected.controls if c.cross_resource]
+    assert runner.first_phase_controls(cross, sources, None) == []
+
+
+def test_check_runs_the_same_controls_early_with_the_same_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from socle.check.runner import CheckOptions, check_paths
+    from socle.schema.validator import ValidateOptions
+
+    for i in range(10):
+        (tmp_path / f"f{i:02d}.yaml").write_text(
+            ((DEPLOYMENT + "---\n") * 60).replace("name: web", f"name: web{i}"))
+
+    def run() -> Any:
+        return check_paths([str(tmp_path)], CheckOptions(
+            validate=ValidateOptions(), scan=ScanOptions(), workers=2, progress=False))
+
+    moved = run()
+    with monkeypatch.context() as m:
+        _forced_to_phase_two(m)
+        kept = run()
+    assert _everything(moved) == _everything(kept)
+    assert "SCL-043" in {f.rule_id for f in moved.findings}
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("inventory: [Network Policy]", "'Network Policy' is not a kind"),
+    ("inventory: {a: b}", "must be a string or a list of strings"),
+])
+def test_a_bad_inventory_declaration_names_file_and_line(tmp_path: Path, line: str,
+                                                         why: str) -> None:
+    from socle.security.controls import parse_control
+
+    ctl = write_controls(tmp_path / "controls", ["test-privileged"])
+    meta = ctl / "test-privileged" / "control.yaml"
+    meta.write_text(meta.read_text() + f"crossResource: true\n{line}\n")
+    with pytest.raises(UsageError, match=why) as err:
+        parse_control(meta.parent, False)
+    assert err.value.file == str(meta) and err.value.line == len(meta.read_text().splitlines())
+    meta.write_text(meta.read_text().replace("crossResource: true\n", ""))
+    with pytest.raises(UsageError, match="only a crossResource control"):
+        parse_control(meta.parent, False)
+    meta.write_text(meta.read_text().replace(line, "crossResource: true\ninventory: ['*']"))
+    assert parse_control(meta.parent, False).inventory is None  # (any kind)
+    meta.write_text(meta.read_text().replace("['*']", "[Role, RoleBinding]"))
+    assert parse_control(meta.parent, False).inventory == {"Role", "RoleBinding"}

@@ -149,12 +149,24 @@ class _ScanPlan:
     def collect(self) -> bool:
         return bool(self.cross)
 
+    def run_early(self, sources: list[Source], stdin: bytes | None,
+                  split: dict[str, list[Piece]]) -> None:
+        """The cross-resource controls that read kinds the input does not hold join the
+        first phase (see :func:`socle.security.runner.first_phase_controls`)."""
+        from socle.security.runner import first_phase_controls
+
+        early = first_phase_controls(self.cross, sources, stdin, split)
+        if early:
+            self.local = [*self.local, *early]
+            self.cross = [c for c in self.cross if c not in early]
+
     def local_scanner(self) -> Any:
         from socle.security.runner import Scanner
 
-        # documents of the kinds the cross-resource controls read come back for phase 2
+        # documents of the kinds the cross-resource controls read come back for phase 2; the
+        # first phase's inventory is empty (what a cross-resource control run in it sees)
         return Scanner(self.local, self.selection.selected.libraries, self.inputs,
-                       self.exceptions, self.engine, frameworks=self.frameworks,
+                       self.exceptions, self.engine, inventory=[], frameworks=self.frameworks,
                        cross_kinds={k for c in self.cross for k in c.kinds})
 
     def cross_scanner(self, inventory: list[Any]) -> Any:
@@ -469,6 +481,8 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     workers = (options.workers or cores()) if forkable(*engines) else 1
     # a large file or stream is cut into pieces that the workers share
     work = pieces.plan(files, stdin_data, workers, policies=options.test is not None)
+    if plan is not None:
+        plan.run_early(sources, stdin_data, work.split)
     crds: dict[Any, Any] = {}
     if options.validate is not None:
         from socle.schema.validator import RULES as V_RULES

@@ -25,6 +25,7 @@ REFERENCE_KEYS = ("nsa", "cis", "mitre", "pss", "kubescape", "checkov", "trivy",
                   "polaris", "kube-score")
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-[A-Za-z0-9_.-]+$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")  # a kind an inventory declaration names
 _PACKAGE = re.compile(r"^package\s+(\S+)\s*$", re.MULTILINE)
 DOCS_URI = "https://github.com/socle-dev/socle/blob/main/docs/scan-controls.md"
 
@@ -45,6 +46,9 @@ class Control:
     references: dict[str, list[str]] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     cross_resource: bool = False
+    # the kinds of the inventory a cross-resource control reads (None: any); when the input
+    # holds none of them, the control runs in the first phase, on an empty inventory
+    inventory: frozenset[str] | None = None
     folder: str = ""
     rego_path: str = ""
     rego: str = ""
@@ -160,6 +164,18 @@ def parse_control(folder: Path, bundled: bool = True) -> Control:
     inputs = meta.get("inputs") or {}
     if not isinstance(inputs, dict):
         raise bad("inputs", "must be a mapping of names to default values")
+    inventory: frozenset[str] | None = None
+    if meta.get("inventory") is not None:
+        if not meta.get("crossResource"):
+            raise bad("inventory", "only a crossResource control reads the inventory")
+        try:
+            names = _as_list(meta["inventory"])
+        except ValueError as err:
+            raise bad("inventory", str(err)) from None
+        odd = [n for n in names if n != "*" and not _KIND.match(n)]
+        if odd:
+            raise bad("inventory", f"{odd[0]!r} is not a kind (letters and digits)")
+        inventory = None if "*" in names else frozenset(names)
     try:
         rego = rego_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
@@ -173,7 +189,8 @@ def parse_control(folder: Path, bundled: bool = True) -> Control:
         description=" ".join(str(meta["description"]).split()),
         remediation=" ".join(str(meta["remediation"]).split()),
         kinds=kinds, references=references, inputs=dict(inputs),
-        cross_resource=bool(meta.get("crossResource")), folder=str(folder),
+        cross_resource=bool(meta.get("crossResource")), inventory=inventory,
+        folder=str(folder),
         rego_path=str(rego_path), rego=rego, bundled=bundled)
 
 
