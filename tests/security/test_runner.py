@@ -550,26 +550,33 @@ def _everything(report: Any) -> tuple[Any, ...]:
 def test_controls_run_in_the_first_phase_find_what_the_second_finds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     """Where the input holds no NetworkPolicy, ServiceAccount, RBAC binding, HPA or PDB, the
-    controls that read only those run in the first phase: the report (findings, lines,
-    verdicts, scores) is the one the second phase gives; and with the fixtures of every
-    control (all those kinds present) nothing moves."""
+    controls that read only those run in the first phase, and the first phase keeps in the
+    inventory only what the second reads (Services' workloads): the report (findings, lines,
+    verdicts, scores) is the one the second phase gives with everything; with the fixtures of
+    every control (all those kinds present) nothing moves."""
     from socle.security import runner
 
     service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n" \
-              "spec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+              "spec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+    root = "---\n" + DEPLOYMENT.replace("name: web\n", "name: root\n").replace(
+        "            runAsNonRoot: true\n", "")  # (the Service exposes it: SCL-071)
     for i in range(10):
         (tmp_path / f"f{i:02d}.yaml").write_text(
-            ((DEPLOYMENT + "---\n") * 60 + service).replace("name: web", f"name: web{i}"))
+            ((DEPLOYMENT + "---\n") * 60 + service).replace("name: web", f"name: web{i}")
+            + root.replace("name: root", f"name: root{i}"))
     early = runner.first_phase_controls(
         [c for c in runner.prepare(ScanOptions())[0].selected.controls if c.cross_resource],
         [runner.Source(str(p)) for p in sorted(tmp_path.iterdir())], None)
-    assert {c.id for c in early} == {"SCL-034", "SCL-043", "SCL-044", "SCL-072", "SCL-074"}
+    # the five read kinds the input does not hold; SCL-075 and SCL-076 look at Ingresses and
+    # HPAs, which it does not hold either; SCL-071 (Services, reading Deployments) stays
+    assert {c.id for c in early} == {"SCL-034", "SCL-043", "SCL-044", "SCL-072", "SCL-074",
+                                     "SCL-075", "SCL-076"}
     moved = scan_paths([str(tmp_path)], ScanOptions(workers=workers))
     with monkeypatch.context() as m:
         _forced_to_phase_two(m)
         kept = scan_paths([str(tmp_path)], ScanOptions(workers=workers))
     assert _everything(moved) == _everything(kept)
-    assert {f.rule_id for f in moved.findings} >= {"SCL-034", "SCL-043"}
+    assert {f.rule_id for f in moved.findings} >= {"SCL-034", "SCL-043", "SCL-071"}
     # the fixtures of every control: every declared kind is there, nothing moves
     sources = [runner.Source(str(p)) for p in sorted(BUNDLED.glob("*/fixtures/*.yaml"))]
     cross = [c for c in runner.prepare(ScanOptions())[0].selected.controls if c.cross_resource]

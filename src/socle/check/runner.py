@@ -161,13 +161,14 @@ class _ScanPlan:
             self.cross = [c for c in self.cross if c not in early]
 
     def local_scanner(self) -> Any:
-        from socle.security.runner import Scanner
+        from socle.security.runner import Scanner, inventory_kinds
 
         # documents of the kinds the cross-resource controls read come back for phase 2; the
         # first phase's inventory is empty (what a cross-resource control run in it sees)
         return Scanner(self.local, self.selection.selected.libraries, self.inputs,
                        self.exceptions, self.engine, inventory=[], frameworks=self.frameworks,
-                       cross_kinds={k for c in self.cross for k in c.kinds})
+                       cross_kinds={k for c in self.cross for k in c.kinds},
+                       inventory_kinds=inventory_kinds(self.cross))
 
     def cross_scanner(self, inventory: list[Any]) -> Any:
         from socle.security.runner import Scanner

@@ -281,10 +281,12 @@ class Scanner:
     def __init__(self, controls: list[Control], libraries: dict[str, str],
                  inputs: dict[str, Any], exceptions: Exceptions, engine: str = DEFAULT_ENGINE,
                  inventory: list[Any] | None = None, frameworks: dict[str, list[str]]
-                 | None = None, cross_kinds: set[str] | None = None) -> None:
+                 | None = None, cross_kinds: set[str] | None = None,
+                 inventory_kinds: set[str] | None = None) -> None:
         self.controls = {c.id: c for c in controls}
         self.exceptions = exceptions
         self.cross_kinds = cross_kinds or set()  # kinds phase 2 needs back (with "*")
+        self.inventory_kinds = inventory_kinds  # what phase 2 reads of the inventory (None: all)
         data: dict[str, Any] = {"inputs": inputs}
         if inventory is not None:
             data["inventory"] = inventory
@@ -451,7 +453,8 @@ class Scanner:
                                                     Status.SKIPPED, "not a Kubernetes resource"))
             return
         if collect:
-            out.inventory.append(obj)
+            if self.inventory_kinds is None or kind in self.inventory_kinds:
+                out.inventory.append(obj)
             if kind in self.cross_kinds or "*" in self.cross_kinds:
                 doc._positions = None
                 out.pending.append(doc)
@@ -805,29 +808,39 @@ def first_phase_controls(cross: list[Control], sources: list[Source], stdin: byt
                          split: dict[str, list[Piece]] | None = None) -> list[Control]:
     """The cross-resource controls that can run in the first phase, on an empty inventory:
     those that declare the kinds they read (``inventory`` in control.yaml) when the input
-    holds none of them. The files are read once more for it (their bytes searched, not
-    parsed: ~11 ms for 1,000 files); on the benchmark corpus (no NetworkPolicy, ServiceAccount,
-    RBAC binding, HPA or PDB) five of the eight bundled ones need no second phase."""
-    # (a control drops out at the first of its kinds found: only the others are looked for)
-    left = [c for c in cross if c.inventory is not None]
+    holds none of them, and those with nothing to look at (none of their ``match.kinds`` in
+    the input). The files are read once more for it (their ``kind`` keys, not parsed: ~25 ms
+    for the 1,000 files of the benchmark corpus, where five of the eight bundled ones move)."""
+    names: set[str] = set()
+    for c in cross:
+        names |= c.inventory or set()
+        if "*" not in c.kinds:
+            names |= c.kinds
+    present: set[str] = set()
     for source in sources:
-        names: set[str] = set().union(*(c.inventory or () for c in left))
-        if not names:
+        if present >= names:
             break
         pieces = (split or {}).get(source.path)
-        found: set[str] = set()
         try:
             if pieces is not None:
                 for piece in pieces:
                     for _index, _line, text in piece.parts:
-                        found |= kinds_in(text, names - found)
+                        present |= kinds_in(text, names - present)
             else:
                 data = stdin if source.is_stdin else source.read()
-                found = kinds_in(data or b"", names)
+                present |= kinds_in(data or b"", names - present)
         except OSError:
             continue  # (reported when the file is scanned; nothing of it is in the inventory)
-        left = [c for c in left if not (c.inventory or frozenset()) & found]
-    return left
+    return [c for c in cross if (c.inventory is not None and not c.inventory & present)
+            or ("*" not in c.kinds and not c.kinds & present)]
+
+
+def inventory_kinds(cross: list[Control]) -> set[str] | None:
+    """The kinds the second phase's controls read (None: any), the only ones the first phase
+    keeps in the inventory (see :func:`first_phase_controls`)."""
+    if any(c.inventory is None for c in cross):
+        return None
+    return set().union(*(c.inventory or () for c in cross))
 
 
 # --- the whole run -----------------------------------------------------------------------------
@@ -899,7 +912,8 @@ def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
     def phase1() -> Scanner:
         # (on an empty inventory: what a cross-resource control run here sees)
         return Scanner(local, controls.libraries, inputs, exceptions, options.engine,
-                       inventory=[], frameworks=fw_names, cross_kinds=cross_kinds)
+                       inventory=[], frameworks=fw_names, cross_kinds=cross_kinds,
+                       inventory_kinds=inventory_kinds(cross))
 
     progress = Progress("scanning files", work.steps(len(sources)), enabled=options.progress)
     try:
