@@ -158,18 +158,43 @@ def test_parallel_run_equals_serial(tmp_path: Path) -> None:
     assert one == two and len(one) == 700
 
 
-def test_parallel_cross_resource_phase_equals_serial(tmp_path: Path) -> None:
+def test_parallel_cross_resource_phase_equals_serial(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    # more than 400 documents for the cross-resource controls: phase 2 runs in workers too,
-    # which inherit the documents; the heap frozen for them is unfrozen afterwards
+    from socle.security import runner
+
+    # more than 400 documents for the cross-resource controls, and work enough to pay for a
+    # fork (made so here): phase 2 runs in workers too, which inherit the documents; the heap
+    # frozen for them is unfrozen afterwards. A NetworkPolicy in the input keeps SCL-043 in
+    # the second phase.
     big = (DEPLOYMENT + "---\n") * 70
     files = {f"f{i:02d}.yaml": big.replace("name: web", f"name: web{i}") for i in range(10)}
+    files["np.yaml"] = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+                        "  name: db\n  namespace: shop\nspec:\n  podSelector:\n"
+                        "    matchLabels: {app: db}\n")
     for name, text in files.items():
         (tmp_path / name).write_text(text)
+    forks: list[int] = []
+    real_pool = runner._pool
+
+    def pool(workers: int) -> Any:
+        forks.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(runner, "_pool", pool)
+    monkeypatch.setattr(runner, "_FORK_PAYS_AFTER", 0.0)
     # SCL-043: no NetworkPolicy selects the pods (a cross-resource control)
     serial = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=1))
     parallel = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+    assert forks == [1, 1]  # (the first phase's worker, and the second's)
+    # little work left after the first span: the second phase stays in this process
+    monkeypatch.setattr(runner, "_FORK_PAYS_AFTER", 60.0)
+    forks.clear()
+    alone = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+    assert forks == [1]
+    assert [(f.file, f.line, f.path) for f in alone.findings] == \
+        [(f.file, f.line, f.path) for f in parallel.findings]  # type: ignore[attr-defined]
     key = [(f.file, f.line, f.path, f.message) for f in serial.findings]  # type: ignore
     assert key == [(f.file, f.line, f.path, f.message)  # type: ignore[attr-defined]
                    for f in parallel.findings]
