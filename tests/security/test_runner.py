@@ -561,6 +561,7 @@ def _forced_to_phase_two(monkeypatch: pytest.MonkeyPatch) -> None:
     from socle.security import runner
 
     monkeypatch.setattr(runner, "first_phase_controls", lambda *a, **k: [])
+    monkeypatch.setattr(runner.KindScan, "early", lambda self: [])
 
 
 def _everything(report: Any) -> tuple[Any, ...]:
@@ -621,7 +622,20 @@ def test_check_runs_the_same_controls_early_with_the_same_report(
         return check_paths([str(tmp_path)], CheckOptions(
             validate=ValidateOptions(), scan=ScanOptions(), workers=2, progress=False))
 
-    moved = run()
+    from socle.security.runner import KindScan
+
+    early: list[set[str]] = []
+    real = KindScan.early
+
+    def spy(self: KindScan) -> Any:
+        out = real(self)
+        early.append({c.id for c in out})
+        return out
+
+    with monkeypatch.context() as m:
+        m.setattr(KindScan, "early", spy)
+        moved = run()  # (the kinds read while the CRDs are looked for)
+    assert early and "SCL-043" in early[0]
     with monkeypatch.context() as m:
         _forced_to_phase_two(m)
         kept = run()

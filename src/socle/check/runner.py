@@ -149,13 +149,9 @@ class _ScanPlan:
     def collect(self) -> bool:
         return bool(self.cross)
 
-    def run_early(self, sources: list[Source], stdin: bytes | None,
-                  split: dict[str, list[Piece]]) -> None:
+    def run_early(self, early: list[Any]) -> None:
         """The cross-resource controls that read kinds the input does not hold join the
         first phase (see :func:`socle.security.runner.first_phase_controls`)."""
-        from socle.security.runner import first_phase_controls
-
-        early = first_phase_controls(self.cross, sources, stdin, split)
         if early:
             self.local = [*self.local, *early]
             self.cross = [c for c in self.cross if c not in early]
@@ -482,8 +478,11 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     workers = (options.workers or cores()) if forkable(*engines) else 1
     # a large file or stream is cut into pieces that the workers share
     work = pieces.plan(files, stdin_data, workers, policies=options.test is not None)
+    kinds = None
     if plan is not None:
-        plan.run_early(sources, stdin_data, work.split)
+        from socle.security.runner import KindScan
+
+        kinds = KindScan(plan.cross)
     crds: dict[Any, Any] = {}
     if options.validate is not None:
         from socle.schema.validator import RULES as V_RULES
@@ -494,7 +493,15 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             from socle.schema import checks
 
             report.rules.update(checks.RULES)
-        crds = collect_crds(sources, stdin_data, options.validate.registry.strict, work.split)
+        # (one read of every file for its CRDs and the kinds it holds)
+        crds = collect_crds(sources, stdin_data, options.validate.registry.strict, work.split,
+                            kinds.feed if kinds is not None else None)
+        if plan is not None and kinds is not None:
+            plan.run_early(kinds.early())
+    elif plan is not None:
+        from socle.security.runner import first_phase_controls
+
+        plan.run_early(first_phase_controls(plan.cross, sources, stdin_data, work.split))
     if plan is not None:
         from socle.security.runner import RULES as S_RULES
 

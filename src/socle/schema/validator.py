@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -328,34 +328,43 @@ def _validate_item(item: str | Piece, validator: DocumentValidator) -> FileResul
 
 
 def collect_crds(sources: list[Source], stdin: bytes | None, strict: bool,
-                 split: dict[str, list[Piece]] | None = None) -> dict[SchemaKey, dict[str, Any]]:
+                 split: dict[str, list[Piece]] | None = None,
+                 seen: Callable[[bytes | str], object] | None = None
+                 ) -> dict[SchemaKey, dict[str, Any]]:
     """Schemas of every CustomResourceDefinition in the input, found before validation starts
     so that custom resources validate whichever file declares their CRD. ``split``: files
-    already cut into pieces (by path), read from them rather than again from the file."""
+    already cut into pieces (by path), read from them rather than again from the file.
+    ``seen`` is given every file's bytes (a piece's texts) as they are read: another look
+    over the whole input (``socle check``'s, for the kinds it holds) without a second read."""
     from socle.formats.yaml import quiet_native_stderr
 
     out: dict[SchemaKey, dict[str, Any]] = {}
     with quiet_native_stderr():
-        _collect_crds(sources, stdin, out, split or {})
+        _collect_crds(sources, stdin, out, split or {}, seen)
     return out
 
 
 def _collect_crds(sources: list[Source], stdin: bytes | None,
-                  out: dict[SchemaKey, dict[str, Any]], split: dict[str, list[Piece]]) -> None:
+                  out: dict[SchemaKey, dict[str, Any]], split: dict[str, list[Piece]],
+                  seen: Callable[[bytes | str], object] | None) -> None:
     for source in sources:
-        for doc in _crd_candidates(source, stdin, split.get(source.path)):
+        for doc in _crd_candidates(source, stdin, split.get(source.path), seen):
             if doc.error is None and is_crd(doc.obj):
                 out.update(schemas_from_crd(doc.obj))
 
 
-def _crd_candidates(source: Source, stdin: bytes | None,
-                    pieces: list[Piece] | None) -> list[Document]:
+def _crd_candidates(source: Source, stdin: bytes | None, pieces: list[Piece] | None,
+                    seen: Callable[[bytes | str], object] | None = None) -> list[Document]:
     """The documents of a file that mention a CRD (only those are parsed twice), from its
     pieces when it was cut into some."""
     from socle.formats import json as json_format
     from socle.formats.yaml import decode, load_document, split_documents
 
     if pieces is not None:
+        if seen is not None:
+            for piece in pieces:
+                for _i, _line, chunk in piece.parts:
+                    seen(chunk)
         return [load_document(chunk, source.display, i, line)
                 for piece in pieces for i, line, chunk in piece.parts
                 if "CustomResourceDefinition" in chunk]
@@ -363,6 +372,8 @@ def _crd_candidates(source: Source, stdin: bytes | None,
         data = stdin if source.is_stdin else source.read()
     except OSError:
         return []
+    if data is not None and seen is not None:
+        seen(data)
     if data is None or b"CustomResourceDefinition" not in data:
         return []
     try:

@@ -805,35 +805,58 @@ def kinds_in(data: bytes | str, names: Iterable[str]) -> set[str]:
     return {n for n in wanted if n.encode() in values}
 
 
+class KindScan:
+    """Which kinds of those ``cross`` reads or looks at the input holds, fed every file's bytes
+    (or a piece's texts) in turn; then :meth:`early`. See :func:`first_phase_controls`."""
+
+    def __init__(self, cross: list[Control]) -> None:
+        self.cross = cross
+        self.names: set[str] = set()
+        for c in cross:
+            self.names |= c.inventory or set()
+            if "*" not in c.kinds:
+                self.names |= c.kinds
+        self.present: set[str] = set()
+
+    @property
+    def done(self) -> bool:
+        return self.present >= self.names
+
+    def feed(self, data: bytes | str) -> None:
+        if not self.done:
+            self.present |= kinds_in(data, self.names - self.present)
+
+    def early(self) -> list[Control]:
+        """The controls that can run in the first phase, on an empty inventory."""
+        present = self.present
+        return [c for c in self.cross if (c.inventory is not None and not c.inventory & present)
+                or ("*" not in c.kinds and not c.kinds & present)]
+
+
 def first_phase_controls(cross: list[Control], sources: list[Source], stdin: bytes | None,
                          split: dict[str, list[Piece]] | None = None) -> list[Control]:
     """The cross-resource controls that can run in the first phase, on an empty inventory:
     those that declare the kinds they read (``inventory`` in control.yaml) when the input
     holds none of them, and those with nothing to look at (none of their ``match.kinds`` in
-    the input). The files are read once more for it (their ``kind`` keys, not parsed: ~25 ms
-    for the 1,000 files of the benchmark corpus, where five of the eight bundled ones move)."""
-    names: set[str] = set()
-    for c in cross:
-        names |= c.inventory or set()
-        if "*" not in c.kinds:
-            names |= c.kinds
-    present: set[str] = set()
+    the input). The files are read for it (their ``kind`` keys, not parsed: ~25 ms for the
+    1,000 files of the benchmark corpus, where seven of the eight bundled ones move; ``socle
+    check`` looks while it reads them for CRDs)."""
+    scan = KindScan(cross)
     for source in sources:
-        if present >= names:
+        if scan.done:
             break
         pieces = (split or {}).get(source.path)
         try:
             if pieces is not None:
                 for piece in pieces:
                     for _index, _line, text in piece.parts:
-                        present |= kinds_in(text, names - present)
+                        scan.feed(text)
             else:
                 data = stdin if source.is_stdin else source.read()
-                present |= kinds_in(data or b"", names - present)
+                scan.feed(data or b"")
         except OSError:
             continue  # (reported when the file is scanned; nothing of it is in the inventory)
-    return [c for c in cross if (c.inventory is not None and not c.inventory & present)
-            or ("*" not in c.kinds and not c.kinds & present)]
+    return scan.early()
 
 
 def inventory_kinds(cross: list[Control]) -> set[str] | None:
