@@ -381,7 +381,7 @@ def _policy(checkers: Checkers, doc: Document, report: Report, out: FileOutcome,
             split: bool) -> None:
     target = checkers.target  # socle.policy.conftest.Target (imported once, not per document)
     targets = ([target(doc.file, item, doc.line, i) for i, item in enumerate(doc.obj)]
-               if split else [target(doc.file, doc.obj, doc.line, doc.index)])
+               if split else [target(doc.file, doc.obj, doc.line, doc.index, doc.resource)])
     for t in targets:
         try:
             checkers.policy.check(t, report)

@@ -39,6 +39,9 @@ class Document:
     # phase, in another process, does not build it again; or, when the text stayed in the
     # worker that read it, where to read it again (socle.security.runner.Reread)
     _index: Any = field(default=None, repr=False, compare=False)
+    # the Resource of ``obj``, made once (every checker of socle check asks for it); not
+    # pickled, made again where it is asked for
+    _resource: Resource | None = field(default=None, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled as a constructor call: cheaper than the dataclass' per-field state functions
@@ -49,7 +52,10 @@ class Document:
 
     @property
     def resource(self) -> Resource:
-        return Resource.of(self.obj)
+        found = self._resource
+        if found is None:
+            found = self._resource = Resource.of(self.obj)
+        return found
 
     @property
     def api_version(self) -> str:

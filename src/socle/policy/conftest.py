@@ -390,6 +390,7 @@ class Target:
     obj: Any
     line: int = 1
     index: int = 0
+    resource: Resource | None = None  # (the document's, when the caller has it)
 
 
 class Runner:
@@ -465,7 +466,7 @@ class Runner:
         else:
             values = self.engine.eval_rules(self.queries, target.obj) if self.queries else {}
         self._flush_diagnostics(target)
-        resource = Resource.of(target.obj)
+        resource = target.resource if target.resource is not None else Resource.of(target.obj)
         failed = False
         for ns in self.namespaces if values else ():  # (no values: nothing to report)
             # name -> how often exception lists it: conftest queries

@@ -876,9 +876,8 @@ def facts(doc: Document) -> Facts | None:
         locator = Document(obj=None, file=doc.file, index=doc.index, line=doc.line,
                            text=doc.text, format=doc.format, base_path=doc.base_path,
                            _positions=doc._positions, _locate=doc._locate)
-        return Facts(kind, namespace, name, doc.file, doc.line, doc.index,
-                     _resource(doc, api_version, kind, meta, name), selector=pairs,
-                     locator=locator)
+        return Facts(kind, namespace, name, doc.file, doc.line, doc.index, doc.resource,
+                     selector=pairs, locator=locator)
     if kind == "Pod" and group == "":
         labels: Any = meta.get("labels")
     elif kind in _TEMPLATE_PATHS and group in _WORKLOAD_GROUPS:
@@ -897,19 +896,8 @@ def facts(doc: Document) -> Facts | None:
         return None
     if type(labels) is not dict:
         labels = {}
-    return Facts(kind, namespace, name, doc.file, doc.line, doc.index,
-                 _resource(doc, api_version, kind, meta, name), templates=(labels,))
-
-
-def _resource(doc: Document, api_version: str, kind: str, meta: dict[str, Any],
-              name: str) -> Resource:
-    """``doc.resource`` without its cost when the fields are plain strings."""
-    namespace = meta.get("namespace")
-    if namespace is None:
-        namespace = ""
-    if type(namespace) is not str or type(meta.get("name")) not in (str, type(None)):
-        return doc.resource
-    return Resource(api_version, kind, namespace, name)
+    return Facts(kind, namespace, name, doc.file, doc.line, doc.index, doc.resource,
+                 templates=(labels,))
 
 
 def _implicit(key: str, value: str, kind: str, name: str) -> bool:
