@@ -283,6 +283,10 @@ def test_all_cores_give_the_same_report_as_one(tmp_path: Path) -> None:
         text += "# " + "padding " * 600 + "\n"
         files[f"apps/{name}.yaml"] = text
     # with a cross-resource control (SCL-043): documents come back from the workers for it
+    # (a NetworkPolicy in the input keeps it in the second phase)
+    files["apps/np.yaml"] = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                             "metadata:\n  name: db\nspec:\n  podSelector:\n"
+                             "    matchLabels: {app: db}\n")
     root = repo(tmp_path, files, config=CONFIG.replace("SCL-002]", "SCL-002, SCL-043]"))
     one = run_check("-o", "json", "-n", "1", str(root))
     two = run_check("-o", "json", "-n", "2", str(root))
