@@ -510,8 +510,10 @@ class Scanner:
         path = r.get("path")
         keys: list[str | int] = []
         if isinstance(path, list):
-            keys = [p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
-                    for p in path]
+            # (most paths hold only strings and integers: then the list itself, a fresh one)
+            keys = path if _KEY_TYPES.issuperset(map(type, path)) else [
+                p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
+                for p in path]
         line, column = position(doc, keys)
         extra: dict[str, Any] = {"status": "failed" if exc is None else "excepted"}
         if "evidence" in r:
@@ -537,6 +539,7 @@ class Scanner:
 
 
 _EMPTY_INLINE = Inline()
+_KEY_TYPES = frozenset((str, int))  # a path's keys as they are (a bool is not an int here)
 
 
 class _Once:
