@@ -413,12 +413,9 @@ def _work(paths: list[str | Piece]) -> list[FileOutcome]:
         gc.collect()
     from socle.security.runner import leave_texts
 
-    out = []
-    for item in paths:
-        result = _check_item(item, _WORKER)
-        if isinstance(item, str) and result.pending:
-            leave_texts(result.pending, item)  # (read again where phase 2 needs them)
-        out.append(result)
+    out = [_check_item(item, _WORKER) for item in paths]
+    for item, result in zip(paths, out, strict=True):
+        leave_texts(result.pending, item)  # (read again where phase 2 needs them)
     return out
 
 
@@ -482,7 +479,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     if plan is not None:
         from socle.security.runner import KindScan
 
-        kinds = KindScan(plan.cross)
+        kinds = KindScan(plan.cross)  # (fed as the files are read, below)
     crds: dict[Any, Any] = {}
     if options.validate is not None:
         from socle.schema.validator import RULES as V_RULES
@@ -496,12 +493,10 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
         # (one read of every file for its CRDs and the kinds it holds)
         crds = collect_crds(sources, stdin_data, options.validate.registry.strict, work.split,
                             kinds.feed if kinds is not None else None)
-        if plan is not None and kinds is not None:
-            plan.run_early(kinds.early())
-    elif plan is not None:
-        from socle.security.runner import first_phase_controls
-
-        plan.run_early(first_phase_controls(plan.cross, sources, stdin_data, work.split))
+    elif kinds is not None:
+        kinds.read(sources, stdin_data, work.split)
+    if plan is not None and kinds is not None:
+        plan.run_early(kinds.early())
     if plan is not None:
         from socle.security.runner import RULES as S_RULES
 

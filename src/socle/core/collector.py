@@ -10,9 +10,11 @@ on).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # What a run let go of while the process is about to end anyway (see exit_soon): kept here,
 # unfreed, when the console entry point ends the process without freeing its heap
@@ -78,3 +80,12 @@ def collect_young() -> int:
     inputs, so that a policy or engine leaving cycles behind cannot grow the heap without
     bound; it costs what was made since, not a walk of the whole heap."""
     return gc.collect(0)
+
+
+def collecting(items: Iterable[T], every: int = 256) -> Iterator[T]:
+    """``items`` one by one, the young objects collected (:func:`collect_young`) before every
+    ``every``-th: the inputs of a long run under :func:`paused`."""
+    for i, item in enumerate(items, 1):
+        if i % every == 0:
+            collect_young()
+        yield item

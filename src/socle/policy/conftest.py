@@ -583,9 +583,6 @@ def _error(report: Report, err: SocleError, file: str) -> None:
                        column=err.column or 0))
 
 
-_COLLECT_EVERY = 256  # files between two collections of young objects (see run)
-
-
 def run(paths: list[str], options: TestOptions, runner: Runner | None = None) -> Report:
     """Check every input; unusable inputs are counted in ``report.errors`` (exit 2). The
     cycle collector is paused meanwhile (its full collections walked the growing report and
@@ -622,10 +619,8 @@ def _run(paths: list[str], options: TestOptions, runner: Runner | None) -> Repor
         if watchdog:
             watchdog.disarm()
         return report
-    for f in files:
+    for f in collector.collecting(files):
         report.files += 1
-        if report.files % _COLLECT_EVERY == 0:
-            collector.collect_young()
         try:
             docs = parse_file(f, options.parser)
         except SocleError as err:

@@ -740,9 +740,6 @@ def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
         return _run_test(paths, engine, timeout, deny_only, enable_cel)
 
 
-_COLLECT_EVERY = 256  # objects reviewed between two collections of young objects
-
-
 def _run_test(paths: Sequence[str], engine: str, timeout: float | None, deny_only: bool,
               enable_cel: bool) -> TestRun:
     from socle.core import collector
@@ -758,9 +755,7 @@ def _run_test(paths: Sequence[str], engine: str, timeout: float | None, deny_onl
         report.rules[c.rule_id] = Rule(id=c.rule_id, title=f"{c.kind} {c.name}",
                                        help=t.description, severity=c.severity)
     run = TestRun(report)
-    for i, d in enumerate(objects, 1):
-        if i % _COLLECT_EVERY == 0:
-            collector.collect_young()
+    for d in collector.collecting(objects):
         review = None
         target = d.obj
         if is_admission_review(d.obj):

@@ -642,12 +642,9 @@ def _work(items: list[str | Piece], collect: bool) -> list[FileResult]:
         # the collector stays paused in the workers too (inherited) and runs here, between
         # two batches (as socle check's workers do)
         gc.collect()
-    out = []
-    for item in items:
-        result = _scan_item(item, _WORKER, collect)
-        if isinstance(item, str) and result.pending:
-            leave_texts(result.pending, item)  # (read again where phase 2 needs them)
-        out.append(result)
+    out = [_scan_item(item, _WORKER, collect) for item in items]
+    for item, result in zip(items, out, strict=True):
+        leave_texts(result.pending, item)  # (read again where phase 2 needs them)
     return out
 
 
@@ -672,15 +669,18 @@ class Reread:
     digest: int
 
 
-def leave_texts(pending: list[Document], path: str) -> None:
+def leave_texts(pending: list[Document], item: str | Piece) -> None:
     """Before a worker sends ``pending`` (read from the file at ``path``) to its parent: the
     documents' texts stay here, and a :class:`Reread` goes instead (in ``_index``, in place of
     the line index built from the text, which stays too). On the benchmark corpus the texts
     were half of what workers sent, and leaving them made ``socle check`` ~3% faster; phase 2
     reads the files again (decoding and cutting them, not parsing) where a control's finding
     needs a line."""
-    if path == "-" or not os.path.isfile(path):
-        return  # (a pipe or a device gives its bytes once: its documents keep their texts)
+    if not pending or not isinstance(item, str) or item == "-" or not os.path.isfile(item):
+        # (a piece's texts came from this run's parent; a pipe or a device gives its bytes
+        # once: their documents keep their texts)
+        return
+    path = item
     for doc in pending:
         text = doc.text
         if text is not None and doc.format in ("yaml", "json"):
@@ -829,11 +829,33 @@ class KindScan:
         if not self.done:
             self.present |= kinds_in(data, self.names - self.present)
 
+    def read(self, sources: list[Source], stdin: bytes | None,
+             split: dict[str, list[Piece]] | None = None) -> None:
+        """Feed every input: a file's bytes, or the texts of the pieces it was cut into."""
+        for source in sources:
+            if self.done:
+                break
+            pieces = (split or {}).get(source.path)
+            try:
+                if pieces is not None:
+                    for piece in pieces:
+                        for _index, _line, text in piece.parts:
+                            self.feed(text)
+                else:
+                    self.feed((stdin if source.is_stdin else source.read()) or b"")
+            except OSError:
+                continue  # (reported when the file is read again; none of its resources)
+
     def early(self) -> list[Control]:
         """The controls that can run in the first phase, on an empty inventory."""
-        present = self.present
-        return [c for c in self.cross if (c.inventory is not None and not c.inventory & present)
-                or ("*" not in c.kinds and not c.kinds & present)]
+        return runs_early(self.cross, self.present)
+
+
+def runs_early(cross: list[Control], present: set[str]) -> list[Control]:
+    """Those of ``cross`` that can run in the first phase, on an empty inventory, when the
+    input holds resources of the kinds ``present`` (and maybe others, not named by them)."""
+    return [c for c in cross if (c.inventory is not None and not c.inventory & present)
+            or ("*" not in c.kinds and not c.kinds & present)]
 
 
 def first_phase_controls(cross: list[Control], sources: list[Source], stdin: bytes | None,
@@ -845,20 +867,7 @@ def first_phase_controls(cross: list[Control], sources: list[Source], stdin: byt
     1,000 files of the benchmark corpus, where seven of the eight bundled ones move; ``socle
     check`` looks while it reads them for CRDs)."""
     scan = KindScan(cross)
-    for source in sources:
-        if scan.done:
-            break
-        pieces = (split or {}).get(source.path)
-        try:
-            if pieces is not None:
-                for piece in pieces:
-                    for _index, _line, text in piece.parts:
-                        scan.feed(text)
-            else:
-                data = stdin if source.is_stdin else source.read()
-                scan.feed(data or b"")
-        except OSError:
-            continue  # (reported when the file is scanned; nothing of it is in the inventory)
+    scan.read(sources, stdin, split)
     return scan.early()
 
 
@@ -1032,9 +1041,9 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
     controls = selection.selected
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
-    present = {o.get("kind") for o in objects if isinstance(o, dict)}
-    early = [c for c in cross if c.inventory is not None and not c.inventory & present]
-    local += early  # (as scan_paths: what reads kinds the input does not hold runs at once)
+    present = {o["kind"] for o in objects if isinstance(o, dict) and isinstance(o.get("kind"), str)}
+    early = runs_early(cross, present)  # (as scan_paths, from the objects' own kinds)
+    local += early
     cross = [c for c in cross if c not in early]
     cross_kinds = {k for c in cross for k in c.kinds}
 
@@ -1075,7 +1084,10 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
     scanner = Scanner(cross, libraries, inputs, exceptions, engine, inventory=inventory,
                       frameworks=fw_names)  # built before the workers fork; they inherit it
     _REREAD[:] = [None, None]  # (files are read again as they are now)
-    if workers > 1 and len(pending) > 400:
+    saved, _WORKER = _WORKER, scanner
+    try:
+        if workers < 2 or len(pending) <= 400:
+            return _work_cross(pending)
         # this process takes spans from the end while workers - 1 forked ones take them from
         # the start, until they meet: one fork fewer (~20-50 ms for a large heap), and a
         # span done here is not pickled (two workers beside an idle parent took as long as
@@ -1085,35 +1097,22 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
         _FACTORY = lambda: scanner  # noqa: E731
         _PENDING = pending  # the workers inherit the documents: only their ranges are sent
         parts: list[FileResult | None] = [None] * len(spans)
-        try:
-            # the last span first, here: what it took tells whether the rest pays for a fork
-            saved, _WORKER = _WORKER, scanner
-            try:
-                began = time.perf_counter()
-                parts[-1] = _work_cross_range(spans[-1])
-                if (time.perf_counter() - began) * (len(spans) - 1) < _FORK_PAYS_AFTER:
-                    for i in range(len(spans) - 1):
-                        parts[i] = _work_cross_range(spans[i])
-            finally:
-                _WORKER = saved
-            if parts[0] is None:
-                with collector.frozen(), _pool(workers - 1) as pool:
-                    futures = [pool.submit(_work_cross_range, span) for span in spans[:-1]]
-                    saved, _WORKER = _WORKER, scanner
-                    try:
-                        for i in range(len(spans) - 2, -1, -1):
-                            if not futures[i].cancel():
-                                break  # a worker has it, and every span before it
-                            parts[i] = _work_cross_range(spans[i])
-                    finally:
-                        _WORKER = saved
-                    for i, fut in enumerate(futures):
-                        if parts[i] is None:
-                            parts[i] = fut.result()
-        finally:
-            _FACTORY = None
-            _PENDING = []
-            collector.let_go(scanner)  # (its inventory indexes)
+        # the last span first, here: what it took tells whether the rest pays for a fork
+        began = time.perf_counter()
+        parts[-1] = _work_cross_range(spans[-1])
+        if (time.perf_counter() - began) * (len(spans) - 1) < _FORK_PAYS_AFTER:
+            for i in range(len(spans) - 1):
+                parts[i] = _work_cross_range(spans[i])
+        else:
+            with collector.frozen(), _pool(workers - 1) as pool:
+                futures = [pool.submit(_work_cross_range, span) for span in spans[:-1]]
+                for i in range(len(spans) - 2, -1, -1):
+                    if not futures[i].cancel():
+                        break  # a worker has it, and every span before it
+                    parts[i] = _work_cross_range(spans[i])
+                for i, fut in enumerate(futures):
+                    if parts[i] is None:
+                        parts[i] = fut.result()
         out = FileResult()
         for part in parts:  # in the documents' order, whoever did them
             assert part is not None
@@ -1121,12 +1120,11 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
             out.records.extend(part.records)
             out.errors += part.errors
         return out
-    saved, _WORKER = _WORKER, scanner
-    try:
-        return _work_cross(pending)
     finally:
         _WORKER = saved
-        collector.let_go(scanner)
+        _FACTORY = None
+        _PENDING = []
+        collector.let_go(scanner)  # (its inventory indexes)
 
 
 def _mark_invalid(report: Report) -> None:
