@@ -393,6 +393,39 @@ def test_cross_resource_lines_with_workers_equal_one_process_in_every_shape(
     assert all(f.column > 0 for f in parallel.findings)
 
 
+def test_phase_two_reads_again_only_the_files_whose_documents_have_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose documents pass the cross-resource controls is not read a second time;
+    the others are, and their findings keep their lines."""
+    from socle.security import runner
+
+    covered = _DEPLOY.replace("metadata:\n  name: NAME", "metadata:\n  name: NAME\n"
+                              "  namespace: shop").replace("{app: NAME}", "{app: db}")
+    pad = "# " + "padding " * 400 + "\n"
+    for i in range(40):
+        (tmp_path / f"covered-{i:02d}.yaml").write_text(
+            (covered + "---\n").replace("NAME", f"c{i}") * 2 + pad)
+        (tmp_path / f"bare-{i:02d}.yaml").write_text(
+            (_DEPLOY + "---\n").replace("NAME", f"b{i}") * 2 + pad)
+    (tmp_path / "np.yml").write_text(_NETWORK_POLICY)
+    read: list[str] = []
+    real = runner._reread
+
+    def spy(doc: Any, ref: Any) -> None:
+        read.append(ref.path)
+        real(doc, ref)
+
+    monkeypatch.setattr(runner, "_reread", spy)
+    monkeypatch.setattr(runner, "_FORK_PAYS_AFTER", 60.0)  # (phase 2 in this process)
+    runner._REREAD[:] = [None, None]
+    report = scan_paths([str(tmp_path)], ScanOptions(include=["SCL-043"], workers=2))
+    assert {f.file for f in report.findings} == {str(tmp_path / f"bare-{i:02d}.yaml")
+                                                  for i in range(40)}
+    assert all(f.column > 0 for f in report.findings)
+    assert read  # (the worker took files: their findings' lines came from a second read)
+    assert all("bare-" in p for p in read)
+
+
 def test_a_scan_leaves_the_collector_and_the_heap_as_they_were(tmp_path: Path) -> None:
     """The cycle collector is paused for the scan (workers included) and given back as the
     caller had it; nothing stays frozen."""

@@ -514,6 +514,8 @@ class Scanner:
             keys = path if _KEY_TYPES.issuperset(map(type, path)) else [
                 p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
                 for p in path]
+        if doc.text is None and type(doc._index) is Reread:
+            _reread(doc, doc._index)  # (phase 2: read again only where a finding needs a line)
         line, column = position(doc, keys)
         extra: dict[str, Any] = {"status": "failed" if exc is None else "excepted"}
         if "evidence" in r:
@@ -674,8 +676,8 @@ def leave_texts(pending: list[Document], item: str | Piece) -> None:
     documents' texts stay here, and a :class:`Reread` goes instead (in ``_index``, in place of
     the line index built from the text, which stays too). On the benchmark corpus the texts
     were half of what workers sent, and leaving them made ``socle check`` ~3% faster; phase 2
-    reads the files again (decoding and cutting them, not parsing) where a control's finding
-    needs a line."""
+    reads a file again (decoding and cutting it, not parsing) only when a control's finding on
+    one of its documents needs a line."""
     if not pending or not isinstance(item, str) or item == "-" or not os.path.isfile(item):
         # (a piece's texts came from this run's parent; a pipe or a device gives its bytes
         # once: their documents keep their texts)
@@ -726,8 +728,6 @@ def _work_cross(docs: list[Document]) -> FileResult:
     assert _WORKER is not None
     out = FileResult()
     for doc in docs:
-        if doc.text is None and type(doc._index) is Reread:
-            _reread(doc, doc._index)
         try:
             _WORKER.scan_document(doc, out, 2)
         except InputError as err:
