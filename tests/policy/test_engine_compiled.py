@@ -272,6 +272,12 @@ def test_the_grouped_scan_query_gives_regorus_results() -> None:
     assert got == r.eval_rule("socle_scan.gtest.results", doc)
     assert isinstance(got, dict) and len(got) > 3
     assert c.runtime_fallbacks == 0, c.last_fallback
+    # the scanner's reading: the same findings, as made (sorted and converted, they are
+    # the sorted ones)
+    from socle.policy.regoc.runtime import ordered, to_json
+
+    made = c.eval_rule_unsorted("socle_scan.gtest.results", doc)
+    assert {k: ordered([to_json(x) for x in v]) for k, v in made.items()} == got
 
 
 # --- the policy benchmark's policies over a generated corpus ------------------------------------

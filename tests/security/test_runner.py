@@ -115,6 +115,40 @@ def test_broken_control_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert report.findings[0].rule_id == "control/error"
 
 
+def test_a_controls_findings_read_and_ordered_alike_by_every_engine(tmp_path: Path) -> None:
+    """The compiled engine hands the scanner its sets of findings unsorted and unconverted;
+    what a report shows is what regorus gives: whole floats as integers, sets as sorted
+    arrays, and one control's findings ordered by place, then message (here two at the same
+    key, made "zeta" first)."""
+    ctl = write_controls(tmp_path / "controls", ["test-privileged"])
+    (ctl / "test-privileged" / "policy.rego").write_text(
+        "package socle.controls.test_privileged\n\nimport rego.v1\n\n"
+        "deny contains f if {\n  some m in [\"zeta\", \"alpha\"]\n"
+        "  f := {\"msg\": m, \"path\": [\"spec\", \"template\", \"spec\", \"containers\", 0.0,"
+        " \"securityContext\"], \"evidence\": {\"b\", \"a\", 2.0},\n"
+        "    \"fix\": [{\"op\": \"replace\", \"path\": [\"spec\", \"replicas\"],"
+        " \"value\": 2.0}]}\n"
+        "}\n\n"
+        "deny contains {\"msg\": 3.0, \"path\": {\"spec\"}, \"evidence\": 1.5} if true\n\n"
+        "deny contains \"a string\" if true\n")
+    (tmp_path / "d.yaml").write_text(DEPLOYMENT)
+    seen = []
+    for engine in ("compiled", "regorus"):
+        report = scan_paths([str(tmp_path / "d.yaml")], ScanOptions(
+            controls_dirs=[str(ctl)], bundled=False, workers=1, engine=engine))
+        seen.append([(f.line, f.column, f.message, f.path, f.extra)
+                     for f in report.findings])
+    assert seen[0] == seen[1]
+    by_message = {s[2]: s for s in seen[0]}
+    assert [s[2] for s in seen[0] if s[2] in ("alpha", "zeta")] == ["alpha", "zeta"]
+    alpha = by_message["alpha"]
+    assert alpha[3] == "/spec/template/spec/containers/0/securityContext"
+    assert alpha[4]["evidence"] == [2, "a", "b"]
+    assert alpha[4]["fix"] == [{"op": "replace", "path": ["spec", "replicas"], "value": 2}]
+    assert by_message["3"][3] == "/spec" and by_message["3"][4]["evidence"] == 1.5
+    assert by_message["a string"][3] == ""
+
+
 def test_bad_control_metadata_names_file_and_line(tmp_path: Path) -> None:
     ctl = write_controls(tmp_path / "controls", ["test-privileged"])
     meta = ctl / "test-privileged" / "control.yaml"

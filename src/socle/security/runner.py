@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import operator
 import os
 import re
 import time
@@ -49,6 +50,7 @@ from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import cores, forkable, share
 from socle.formats.lines import position
 from socle.policy.engine import DEFAULT_ENGINE, PolicyError
+from socle.policy.regoc.runtime import to_json
 from socle.security.controls import Control, ControlSet, default_inputs, load_controls
 from socle.security.exceptions import (
     EXPIRED_RULE,
@@ -397,7 +399,11 @@ class Scanner:
         """Results by control id, and the controls that failed to evaluate (with why)."""
         engine = self._engine_for(rule)
         try:
-            value = engine.eval_rule(rule, doc.obj)
+            # the compiled engine's sets unsorted (sorting findings in OPA's order of objects
+            # cost ~2% of a check): _finding converts them, scan_document orders them
+            unsorted = getattr(engine, "eval_rule_unsorted", None)
+            value = (unsorted(rule, doc.obj) if unsorted is not None
+                     else engine.eval_rule(rule, doc.obj))
         except PolicyError:
             value = None
         if isinstance(value, dict):
@@ -500,40 +506,59 @@ class Scanner:
                 result.status = Status.INVALID
             else:
                 record.excepted.add(cid)
-            for r in results:
-                out.findings.append(self._finding(doc, resource, control, r, exc))
+            if len(results) == 1:
+                out.findings.append(self._finding(doc, resource, control, results[0], exc))
+            else:
+                # in the order the control made them (see evaluate), then by place and message:
+                # the same order whatever the engine
+                made = [self._finding(doc, resource, control, r, exc) for r in results]
+                made.sort(key=_PLACE)
+                out.findings.extend(made)
 
     def _finding(self, doc: Document, resource: Resource, control: Control, r: Any,
                  exc: Any) -> Finding:
-        if not isinstance(r, dict):
-            r = {"msg": str(r)}
+        # (``r`` as the control made it: Rego sets and whole floats become JSON here, where
+        # read; see CompiledEngine.eval_rule_unsorted)
+        if type(r) is not dict:
+            r = {"msg": str(to_json(r))}
         path = r.get("path")
         keys: list[str | int] = []
+        if path is not None and type(path) is not list:
+            path = to_json(path)
         if isinstance(path, list):
-            # (most paths hold only strings and integers: then the list itself, a fresh one)
+            # (most paths hold only strings and integers: then the list itself)
             keys = path if _KEY_TYPES.issuperset(map(type, path)) else [
                 p if isinstance(p, (int, str)) and not isinstance(p, bool) else str(p)
-                for p in path]
+                for p in to_json(path)]
         if doc.text is None and type(doc._index) is Reread:
             _reread(doc, doc._index)  # (phase 2: read again only where a finding needs a line)
         line, column = position(doc, keys)
         extra: dict[str, Any] = {"status": "failed" if exc is None else "excepted"}
         if "evidence" in r:
-            extra["evidence"] = r["evidence"]
+            evidence = r["evidence"]
+            kind = type(evidence)
+            extra["evidence"] = evidence if (kind is str or kind is int or kind is bool
+                                             or evidence is None) else to_json(evidence)
         fix = r.get("fix")
+        if fix is not None and type(fix) is not list:
+            fix = to_json(fix)
         if isinstance(fix, list) and fix:
             ops = []
             for op in fix:
-                if isinstance(op, dict) and isinstance(op.get("path"), list):
-                    op = dict(op)
-                    op["path"] = [*doc.base_path, *op["path"]]
-                    ops.append(op)
+                if isinstance(op, dict):
+                    op = to_json(op)  # (a new object: the control's is left as it is)
+                    if isinstance(op.get("path"), list):
+                        op["path"] = [*doc.base_path, *op["path"]]
+                        ops.append(op)
             if ops:
                 extra["fix"] = ops
         if exc is not None:
             extra["exception"] = exc.to_dict()
+        message = r.get("msg")
+        if message is not None and type(message) is not str:
+            message = to_json(message)
         return Finding(
-            rule_id=control.id, title=control.title, message=str(r.get("msg") or control.title),
+            rule_id=control.id, title=control.title, message=str(message or control.title),
             severity=control.severity, source="security", resource=resource, file=doc.file,
             line=line, column=column, document_index=doc.index, path=_pointer_of(keys),
             remediation=control.remediation, references=self.references.get(control.id, {}),
@@ -542,6 +567,7 @@ class Scanner:
 
 _EMPTY_INLINE = Inline()
 _KEY_TYPES = frozenset((str, int))  # a path's keys as they are (a bool is not an int here)
+_PLACE = operator.attrgetter("line", "column", "message", "path")  # one control's findings
 
 
 class _Once:
