@@ -363,6 +363,21 @@ def _paths_of(pos: dict[tuple[str | int, ...], tuple[int, int]]) -> list[tuple[s
     return out + [(k,) for k in _KEYS] + [("spec", k) for k in _KEYS]
 
 
+def test_what_an_anchor_holds_is_found_where_it_is_written() -> None:
+    """Both lookups: below an anchored key, the lines of what is written there; below an
+    alias repeating it further down, the alias's own line (found by the property test below:
+    the composer's map gave the anchor's keys to the alias's path, the anchor's own path
+    pointed at its key's line only)."""
+    text = "apiVersion: &a1\n  spec: x\nkind: x\nmetadata: x\nname: *a1\n"
+    pos = positions(text)
+    assert pos[("apiVersion", "spec")] == (2, 3)
+    assert ("name", "spec") not in pos and pos[("name",)] == (5, 1)
+    assert locate_block(text, ("apiVersion", "spec", 0)) == (2, 3)
+    [doc] = iter_documents(text)
+    assert position(doc, ["apiVersion", "spec"]) == (2, 3)
+    assert position(doc, ["name", "spec"]) == (5, 1)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_block_yaml())
 def test_fast_line_lookup_on_generated_documents(text: str) -> None:

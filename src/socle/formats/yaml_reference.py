@@ -367,6 +367,9 @@ def positions(text: str) -> PositionMap:
     out: PositionMap = {}
     if root is None:
         return out
+    # in document order, so that what an anchor holds is found under the path where it is
+    # written, not under that of an alias repeating it further down (where the alias's own key
+    # is the answer, as for the fast lookup in socle.formats.lines)
     stack: list[tuple[yaml.Node, PathKey]] = [(root, ())]
     seen: set[int] = set()
     while stack:
@@ -374,6 +377,7 @@ def positions(text: str) -> PositionMap:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        below: list[tuple[yaml.Node, PathKey]] = []
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -382,10 +386,11 @@ def positions(text: str) -> PositionMap:
                 child = (*path, key)
                 out.setdefault(child, (key_node.start_mark.line + 1,
                                        key_node.start_mark.column + 1))
-                stack.append((value_node, child))
+                below.append((value_node, child))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 child = (*path, i)
                 out.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
-                stack.append((item, child))
+                below.append((item, child))
+        stack.extend(reversed(below))
     return out
