@@ -177,6 +177,47 @@ def test_the_time_limit_holds_where_the_kernel_has_no_pidfd_open(tmp_path: Path)
         assert "Traceback" not in proc.stderr
 
 
+def test_a_supervised_run_ends_when_its_child_has_said_how_it_ended(tmp_path: Path) -> None:
+    """The supervisor ends with the child's exit code as soon as the child has written its
+    output and sent the code, not when the kernel is done freeing the child's heap (here a
+    child that lingers 20 s after sending it); a child killed without sending a code still
+    gives the shell's 128 + N."""
+    import time
+
+    (tmp_path / "deny.rego").write_text('package main\n\ndeny contains "no" if input.x\n')
+    (tmp_path / "x.json").write_text('{"x": true}')
+    lingering = ("import os, sys, time\n"
+                 "real = os._exit\n"
+                 "def slow(code):\n"
+                 "    if os.environ.get('SOCLE_TEST_PARENT') != str(os.getpid()):\n"
+                 "        time.sleep(20)\n"
+                 "    real(code)\n"
+                 "os._exit = slow\n"
+                 "os.environ['SOCLE_TEST_PARENT'] = str(os.getpid())\n"
+                 "from socle.cli.main import main\n"
+                 "sys.exit(main(sys.argv[1:]))\n")
+    killed = ("import os, signal, sys\n"
+              "import socle.policy.conftest as c\n"
+              "def die(self, target, report):\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "c.Runner.check = die\n"
+              "from socle.cli.main import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    args = ["test", "--timeout", "10", "-p", str(tmp_path / "deny.rego"), str(tmp_path / "x.json")]
+    began = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", lingering, *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, timeout=60, check=False,
+                          env=env)
+    # (the lingering child holds stdout, a pipe, open: it closes when the supervisor ends,
+    # the child being killed with its parent, as it always was)
+    assert proc.returncode == 1 and "no" in proc.stdout
+    assert time.monotonic() - began < 15
+    proc = subprocess.run([sys.executable, "-c", killed, *args], capture_output=True,
+                          text=True, timeout=60, check=False, env=env)
+    assert proc.returncode == 128 + 9, proc.stderr
+
+
 def test_a_policy_the_parser_chokes_on_is_stopped_too(tmp_path: Path) -> None:
     # regorus' parser takes time exponential in the nesting of array literals: 30 levels
     # would run for hours; loading the policies is under the same time limit as evaluating
