@@ -2,13 +2,17 @@
 
 How a run is measured (:func:`measure`):
 
-* **wall time**: ``time.perf_counter`` around the child, from spawn to reap.
+* **wall time**: ``time.perf_counter`` around the child, from spawn to reap: when the command
+  has ended for whoever started it (a shell, a CI step).
 * **CPU time**: user + system from ``os.wait4`` on the child. Linux folds the CPU time of every
   descendant the child has reaped into it, so a Python pool's worker processes are counted
-  (they are joined before the command exits).
-* **peak RSS (largest process)**: ``ru_maxrss`` from the same ``wait4``. For a process tree
-  Linux reports the *maximum* over the child and its reaped descendants, not their sum: it is
-  the peak of the single biggest process.
+  (they are joined before the command exits). A descendant still running when the command ends
+  (``socle check``'s working process, whose heap the kernel is still freeing when the
+  supervising parent ends with its exit code) comes to the helper, a child subreaper, and is
+  reaped after the wall time is taken: its CPU time and peak count too.
+* **peak RSS (largest process)**: ``ru_maxrss`` from the same ``wait4`` calls. For a process
+  tree Linux reports the *maximum* over the child and its reaped descendants, not their sum: it
+  is the peak of the single biggest process.
 * **peak tree memory**: what the whole tree held at once. Summing each process's own
   ``ru_maxrss`` would count memory that forked workers share with their parent (copy-on-write
   pages) once per process, and the peaks need not coincide. So a sampler thread reads the tree
@@ -119,16 +123,26 @@ class _Sampler(threading.Thread):
 
 
 _HELPER = r"""
-import json, os, sys, time
+import ctypes, json, os, sys, time
 cmd, cwd, out = json.loads(sys.argv[1]), sys.argv[2] or None, int(sys.argv[3])
 if cwd:
     os.chdir(cwd)
+try:  # descendants the command leaves behind come to this helper (PR_SET_CHILD_SUBREAPER)
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
 start = time.perf_counter()
 pid = os.posix_spawnp(cmd[0], cmd, os.environ)
 _, status, ru = os.wait4(pid, 0)
 wall = time.perf_counter() - start
-os.write(out, json.dumps([wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024,
-                          os.waitstatus_to_exitcode(status)]).encode())
+cpu, rss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+while True:  # (not timed) their CPU and peak too
+    try:
+        _, _, more = os.wait4(-1, 0)
+    except ChildProcessError:
+        break
+    cpu, rss = cpu + more.ru_utime + more.ru_stime, max(rss, more.ru_maxrss)
+os.write(out, json.dumps([wall, cpu, rss * 1024, os.waitstatus_to_exitcode(status)]).encode())
 """
 
 
