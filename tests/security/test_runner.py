@@ -738,3 +738,24 @@ def test_a_bad_inventory_declaration_names_file_and_line(tmp_path: Path, line: s
     assert parse_control(meta.parent, False).inventory is None  # (any kind)
     meta.write_text(meta.read_text().replace("['*']", "[Role, RoleBinding]"))
     assert parse_control(meta.parent, False).inventory == {"Role", "RoleBinding"}
+
+
+def test_a_run_without_fix_operations_finds_the_same(tmp_path: Path) -> None:
+    """``fixes=False`` (a report that shows none: text, junit, tap, ...) leaves out only the
+    findings' fix operations, in both phases (SCL-043 here runs in the second)."""
+    for i in range(3):
+        (tmp_path / f"d{i}.yaml").write_text(
+            DEPLOYMENT.replace("name: web", f"name: web{i}") + "---\n" + _NETWORK_POLICY)
+
+    def key(report: Any) -> list[str]:
+        return sorted(repr((f.file, f.line, f.column, f.rule_id, f.message, f.path,
+                            f.resource, f.severity, f.references,
+                            {k: v for k, v in f.extra.items() if k != "fix"}))
+                      for f in report.findings)
+
+    with_fixes = scan_paths([str(tmp_path)], ScanOptions(workers=2))
+    without = scan_paths([str(tmp_path)], ScanOptions(workers=2, fixes=False))
+    assert any("fix" in f.extra for f in with_fixes.findings)
+    assert not any("fix" in f.extra for f in without.findings)
+    assert any(f.rule_id == "SCL-043" for f in without.findings)
+    assert key(with_fixes) == key(without)

@@ -144,6 +144,7 @@ class _ScanPlan:
     local: list[Any]
     cross: list[Any]
     engine: str
+    fixes: bool = True  # (ScanOptions.fixes)
 
     @property
     def collect(self) -> bool:
@@ -164,14 +165,7 @@ class _ScanPlan:
         return Scanner(self.local, self.selection.selected.libraries, self.inputs,
                        self.exceptions, self.engine, inventory=[], frameworks=self.frameworks,
                        cross_kinds={k for c in self.cross for k in c.kinds},
-                       inventory_kinds=inventory_kinds(self.cross))
-
-    def cross_scanner(self, inventory: list[Any]) -> Any:
-        from socle.security.runner import Scanner
-
-        return Scanner(self.cross, self.selection.selected.libraries, self.inputs,
-                       self.exceptions, self.engine, inventory=inventory,
-                       frameworks=self.frameworks)
+                       inventory_kinds=inventory_kinds(self.cross), fixes=self.fixes)
 
 
 def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
@@ -181,7 +175,7 @@ def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
     controls = selection.selected.controls
     return _ScanPlan(selection, inputs, exceptions, names,
                      [c for c in controls if not c.cross_resource],
-                     [c for c in controls if c.cross_resource], options.engine)
+                     [c for c in controls if c.cross_resource], options.engine, options.fixes)
 
 
 # --- one process's checkers ------------------------------------------------------------------
@@ -618,7 +612,7 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
         if plan.cross:
             part = cross_phase(plan.cross, plan.selection.selected.libraries, plan.inputs,
                                plan.exceptions, plan.engine, inventory, pending,
-                               plan.frameworks, workers)
+                               plan.frameworks, workers, fixes=plan.fixes)
             findings.extend(part.findings)
             report.errors += part.errors
             for rec in part.records:

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
+from socle.outputs import shows_fixes
 from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
@@ -201,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         engine=str(args.engine or DEFAULT_ENGINE),
         workers=int(args.workers or 0),
         ignore_filename_patterns=tuple(as_list(args.ignore_filename_pattern)),
+        # (made only where they are applied or the report shows them)
+        fixes=bool(args.fix) or shows_fixes(args.output),
     )
     report = _scan_cluster(args, options) if cluster else scan_paths(paths, options)
     if args.fix:

@@ -24,6 +24,10 @@ _WRITERS: dict[str, str] = {
 }
 # kubeconform's names for the same writers
 ALIASES = {"pretty": "text", "stdout": "text"}
+# the bundled writers that show no finding's fix operations (``extra["fix"]``): a run whose
+# report goes to one of them need not make them (see shows_fixes)
+_NO_FIXES = {name: _WRITERS[name] for name in
+             ("text", "junit", "tap", "github", "table", "markdown")}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ def names() -> list[str]:
     return sorted(_WRITERS)
 
 
+def shows_fixes(name: str) -> bool:
+    """Whether the writer ``name`` may show findings' fix operations: json, sarif and html do,
+    and any writer registered in place of a bundled one may."""
+    name = ALIASES.get(name, name)
+    return name not in _NO_FIXES or _NO_FIXES[name] != _WRITERS.get(name)
+
+
 def get(name: str) -> Writer:
     name = ALIASES.get(name, name)
     try:
@@ -55,4 +66,4 @@ def get(name: str) -> Writer:
     return writer
 
 
-__all__ = ["ALIASES", "Writer", "WriterOptions", "get", "names", "register"]
+__all__ = ["ALIASES", "Writer", "WriterOptions", "get", "names", "register", "shows_fixes"]
