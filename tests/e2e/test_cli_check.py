@@ -549,3 +549,18 @@ def test_a_failing_builtin_is_undefined_unless_the_config_says_show_builtin_erro
         assert res.code == 2 and messages == ["could not parse string as number"], messages
     else:
         assert res.code == 1 and messages == ["seen"], messages
+
+
+def test_scores_are_made_where_the_report_or_the_gate_reads_them(tmp_path: Path) -> None:
+    """A text report shows no scores (the run leaves them out) but the compliance gate still
+    reads them; JSON shows them."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app.yaml").write_text(deployment(privileged=True, labels="{app: web}"))
+    (tmp_path / "socle.yaml").write_text("scan:\n  compliance-threshold: 100\n")
+    r = run_socle("check", "--no-test", "app.yaml", cwd=tmp_path)
+    assert r.code == 1 and "socle check: compliance below 100%" in r.err, r.err
+    r = run_socle("check", "--no-test", "-o", "json", "app.yaml", cwd=tmp_path)
+    assert json.loads(r.out)["scores"]["overall"]["complianceScore"] < 100
+    (tmp_path / "socle.yaml").write_text("scan: {}\n")
+    r = run_socle("check", "--no-test", "-o", "sarif", "app.yaml", cwd=tmp_path)
+    assert r.code == 1 and json.loads(r.out)["runs"][0]["results"]

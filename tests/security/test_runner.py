@@ -759,3 +759,23 @@ def test_a_run_without_fix_operations_finds_the_same(tmp_path: Path) -> None:
     assert not any("fix" in f.extra for f in without.findings)
     assert any(f.rule_id == "SCL-043" for f in without.findings)
     assert key(with_fixes) == key(without)
+
+
+def test_a_run_without_scores_finds_the_same(tmp_path: Path) -> None:
+    """``scores=False`` (nothing reads them: a text check, a SARIF scan) leaves out the scores
+    and only them, in both phases."""
+    for i in range(3):
+        (tmp_path / f"d{i}.yaml").write_text(
+            DEPLOYMENT.replace("name: web", f"name: web{i}") + "---\n" + _NETWORK_POLICY)
+
+    def key(report: Any) -> list[str]:
+        return sorted(repr((f.file, f.line, f.column, f.rule_id, f.message, f.path, f.extra))
+                      for f in report.findings)
+
+    scored = scan_paths([str(tmp_path)], ScanOptions(workers=2))
+    unscored = scan_paths([str(tmp_path)], ScanOptions(workers=2, scores=False))
+    assert "scores" in scored.extra and "scores" not in unscored.extra
+    assert any(f.rule_id == "SCL-043" for f in unscored.findings)
+    assert key(scored) == key(unscored)
+    assert [(d.file, d.index, d.status) for d in scored.documents] == [
+        (d.file, d.index, d.status) for d in unscored.documents]

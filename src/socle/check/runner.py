@@ -145,6 +145,7 @@ class _ScanPlan:
     cross: list[Any]
     engine: str
     fixes: bool = True  # (ScanOptions.fixes)
+    scores: bool = True  # (ScanOptions.scores)
 
     @property
     def collect(self) -> bool:
@@ -165,7 +166,8 @@ class _ScanPlan:
         return Scanner(self.local, self.selection.selected.libraries, self.inputs,
                        self.exceptions, self.engine, inventory=[], frameworks=self.frameworks,
                        cross_kinds={k for c in self.cross for k in c.kinds},
-                       inventory_kinds=inventory_kinds(self.cross), fixes=self.fixes)
+                       inventory_kinds=inventory_kinds(self.cross), fixes=self.fixes,
+                       scores=self.scores)
 
 
 def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
@@ -175,7 +177,8 @@ def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
     controls = selection.selected.controls
     return _ScanPlan(selection, inputs, exceptions, names,
                      [c for c in controls if not c.cross_resource],
-                     [c for c in controls if c.cross_resource], options.engine, options.fixes)
+                     [c for c in controls if c.cross_resource], options.engine, options.fixes,
+                     options.scores)
 
 
 # --- one process's checkers ------------------------------------------------------------------
@@ -612,7 +615,8 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
         if plan.cross:
             part = cross_phase(plan.cross, plan.selection.selected.libraries, plan.inputs,
                                plan.exceptions, plan.engine, inventory, pending,
-                               plan.frameworks, workers, fixes=plan.fixes)
+                               plan.frameworks, workers, fixes=plan.fixes,
+                               scores=plan.scores)
             findings.extend(part.findings)
             report.errors += part.errors
             for rec in part.records:
@@ -621,7 +625,8 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
         from socle.security.runner import score
 
         findings.extend(expired_file_findings(plan.exceptions))
-        report.extra["scores"] = score(plan.selection, records.values())
+        if plan.scores:
+            report.extra["scores"] = score(plan.selection, records.values())
         report.extra["controls"] = plan.selection.selected.controls
         report.extra["frameworks"] = plan.selection.reported
         report.extra["asked_frameworks"] = [fw.name for fw in plan.selection.frameworks]

@@ -16,7 +16,7 @@ from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
-from socle.outputs import shows_fixes
+from socle.outputs import shows
 from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         ns.engine = args.engine or ns.engine
         frameworks = as_list(args.framework) or as_list(ns.framework)
         options.scan = _scan_options(ns, frameworks, workers, cfg)
-        options.scan.fixes = shows_fixes(args.output)  # (made only where the report shows them)
+        # (made only where used: the report shows them, or the compliance gate reads them)
+        options.scan.fixes = shows(args.output, "fixes")
         options.scan_ignore = tuple(as_list(ns.ignore_filename_pattern))
         gate.security = threshold or _threshold(ns.severity_threshold,
                                                 "scan.severity-threshold") or Severity.LOW
@@ -224,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= gate.compliance <= 100:
                 raise UsageError("scan.compliance-threshold must be between 0 and 100",
                                  cfg.path)
+        options.scan.scores = shows(args.output, "scores") or gate.compliance is not None
 
     def work() -> int:
         report = check_paths(paths, options)

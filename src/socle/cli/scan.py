@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
-from socle.outputs import shows_fixes
+from socle.outputs import shows
 from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
 
@@ -202,8 +202,10 @@ def run(args: argparse.Namespace) -> int:
         engine=str(args.engine or DEFAULT_ENGINE),
         workers=int(args.workers or 0),
         ignore_filename_patterns=tuple(as_list(args.ignore_filename_pattern)),
-        # (made only where they are applied or the report shows them)
-        fixes=bool(args.fix) or shows_fixes(args.output),
+        # (made only where used: applied, shown, or read by the text summary or the gate)
+        fixes=bool(args.fix) or shows(args.output, "fixes"),
+        scores=(args.output in ("text", "pretty", "stdout") or shows(args.output, "scores")
+                or compliance is not None),
     )
     report = _scan_cluster(args, options) if cluster else scan_paths(paths, options)
     if args.fix:

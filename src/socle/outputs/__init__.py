@@ -24,10 +24,14 @@ _WRITERS: dict[str, str] = {
 }
 # kubeconform's names for the same writers
 ALIASES = {"pretty": "text", "stdout": "text"}
-# the bundled writers that show no finding's fix operations (``extra["fix"]``): a run whose
-# report goes to one of them need not make them (see shows_fixes)
-_NO_FIXES = {name: _WRITERS[name] for name in
-             ("text", "junit", "tap", "github", "table", "markdown")}
+# What each bundled writer leaves out of a report, which a run whose report goes to it need
+# not make (see shows): "fixes", findings' fix operations (``extra["fix"]``), and "scores",
+# the security scan's compliance and risk scores (``report.extra["scores"]``)
+_HIDES: dict[str, tuple[str, frozenset[str]]] = {
+    name: (_WRITERS[name], frozenset(hidden)) for name, hidden in (
+        ("text", ("fixes", "scores")), ("junit", ("fixes", "scores")),
+        ("tap", ("fixes", "scores")), ("github", ("fixes", "scores")),
+        ("table", ("fixes", "scores")), ("markdown", ("fixes",)), ("sarif", ("scores",)))}
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,14 @@ def names() -> list[str]:
     return sorted(_WRITERS)
 
 
-def shows_fixes(name: str) -> bool:
-    """Whether the writer ``name`` may show findings' fix operations: json, sarif and html do,
-    and any writer registered in place of a bundled one may."""
+def shows(name: str, what: str) -> bool:
+    """Whether the writer ``name`` may show ``what`` of a report: ``"fixes"`` (json, sarif and
+    html show findings' fix operations) or ``"scores"`` (json, html and markdown show the
+    security scan's scores). A writer registered in place of a bundled one, or unknown, may
+    show anything."""
     name = ALIASES.get(name, name)
-    return name not in _NO_FIXES or _NO_FIXES[name] != _WRITERS.get(name)
+    bundled = _HIDES.get(name)
+    return bundled is None or bundled[0] != _WRITERS.get(name) or what not in bundled[1]
 
 
 def get(name: str) -> Writer:
@@ -66,4 +73,4 @@ def get(name: str) -> Writer:
     return writer
 
 
-__all__ = ["ALIASES", "Writer", "WriterOptions", "get", "names", "register", "shows_fixes"]
+__all__ = ["ALIASES", "Writer", "WriterOptions", "get", "names", "register", "shows"]
