@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         ns.engine = args.engine or ns.engine
         frameworks = as_list(args.framework) or as_list(ns.framework)
         options.scan = _scan_options(ns, frameworks, workers, cfg)
-        # (made only where used: the report shows them, or the compliance gate reads them)
+        # findings' fix operations, and the scores (below), are made only where used: where
+        # the report shows them, and the scores where the compliance gate reads them
         options.scan.fixes = shows(args.output, "fixes")
         options.scan_ignore = tuple(as_list(ns.ignore_filename_pattern))
         gate.security = threshold or _threshold(ns.severity_threshold,
