@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,6 +154,16 @@ def test_a_policy_that_runs_forever_is_stopped(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def _socle_with(patch: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """``socle ARGS`` in a process of its own, run after ``patch`` (Python code importing what
+    it needs; ``sys`` is imported)."""
+    script = f"import sys\n{patch}from socle.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    kw.setdefault("capture_output", "stdout" not in kw)
+    return subprocess.run([sys.executable, "-c", script, *args], text=True, timeout=60,
+                          check=False, env=env, **kw)
+
+
 def test_the_time_limit_holds_where_the_kernel_has_no_pidfd_open(tmp_path: Path) -> None:
     # (Linux before 5.3, some seccomp profiles and sandboxes answer ENOSYS): the supervisor
     # polls instead, and the run ends as it does with it, not with a traceback
@@ -160,18 +171,14 @@ def test_the_time_limit_holds_where_the_kernel_has_no_pidfd_open(tmp_path: Path)
     (tmp_path / "in.json").write_text("{}")
     (tmp_path / "deny.rego").write_text('package main\n\ndeny contains "no" if input.x\n')
     (tmp_path / "x.json").write_text('{"x": true}')
-    script = ("import errno, os, sys\n"
+    refuse = ("import errno, os\n"
               "def refuse(pid, flags=0):\n"
               "    raise OSError(errno.ENOSYS, 'Function not implemented')\n"
-              "os.pidfd_open = refuse\n"
-              "from socle.cli.main import main\n"
-              "sys.exit(main(sys.argv[1:]))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+              "os.pidfd_open = refuse\n")
     for policy, doc, code, said in (("slow.rego", "in.json", 2, "took longer than 0.5s"),
                                     ("deny.rego", "x.json", 1, "no")):
-        proc = subprocess.run([sys.executable, "-c", script, "test", "--timeout", "0.5", "-p",
-                               str(tmp_path / policy), str(tmp_path / doc)],
-                              capture_output=True, text=True, timeout=60, check=False, env=env)
+        proc = _socle_with(refuse, "test", "--timeout", "0.5", "-p", str(tmp_path / policy),
+                           str(tmp_path / doc))
         assert proc.returncode == code, proc.stderr
         assert said in proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
@@ -186,35 +193,27 @@ def test_a_supervised_run_ends_when_its_child_has_said_how_it_ended(tmp_path: Pa
 
     (tmp_path / "deny.rego").write_text('package main\n\ndeny contains "no" if input.x\n')
     (tmp_path / "x.json").write_text('{"x": true}')
-    lingering = ("import os, sys, time\n"
+    lingering = ("import os, time\n"
                  "real = os._exit\n"
                  "def slow(code):\n"
                  "    if os.environ.get('SOCLE_TEST_PARENT') != str(os.getpid()):\n"
                  "        time.sleep(20)\n"
                  "    real(code)\n"
                  "os._exit = slow\n"
-                 "os.environ['SOCLE_TEST_PARENT'] = str(os.getpid())\n"
-                 "from socle.cli.main import main\n"
-                 "sys.exit(main(sys.argv[1:]))\n")
-    killed = ("import os, signal, sys\n"
+                 "os.environ['SOCLE_TEST_PARENT'] = str(os.getpid())\n")
+    killed = ("import os, signal\n"
               "import socle.policy.conftest as c\n"
               "def die(self, target, report):\n"
               "    os.kill(os.getpid(), signal.SIGKILL)\n"
-              "c.Runner.check = die\n"
-              "from socle.cli.main import main\n"
-              "sys.exit(main(sys.argv[1:]))\n")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+              "c.Runner.check = die\n")
     args = ["test", "--timeout", "10", "-p", str(tmp_path / "deny.rego"), str(tmp_path / "x.json")]
     began = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", lingering, *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, text=True, timeout=60, check=False,
-                          env=env)
+    proc = _socle_with(lingering, *args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     # (the lingering child holds stdout, a pipe, open: it closes when the supervisor ends,
     # the child being killed with its parent, as it always was)
     assert proc.returncode == 1 and "no" in proc.stdout
     assert time.monotonic() - began < 15
-    proc = subprocess.run([sys.executable, "-c", killed, *args], capture_output=True,
-                          text=True, timeout=60, check=False, env=env)
+    proc = _socle_with(killed, *args)
     assert proc.returncode == 128 + 9, proc.stderr
 
 
