@@ -143,9 +143,7 @@ class _ScanPlan:
     frameworks: dict[str, list[str]]
     local: list[Any]
     cross: list[Any]
-    engine: str
-    fixes: bool = True  # (ScanOptions.fixes)
-    scores: bool = True  # (ScanOptions.scores)
+    options: ScanOptions  # (the engine, fix operations and scores)
 
     @property
     def collect(self) -> bool:
@@ -154,9 +152,9 @@ class _ScanPlan:
     def run_early(self, early: list[Any]) -> None:
         """The cross-resource controls that read kinds the input does not hold join the
         first phase (see :func:`socle.security.runner.first_phase_controls`)."""
-        if early:
-            self.local = [*self.local, *early]
-            self.cross = [c for c in self.cross if c not in early]
+        from socle.security.runner import move_early
+
+        self.local, self.cross = move_early(self.local, self.cross, early)
 
     def local_scanner(self) -> Any:
         from socle.security.runner import Scanner, inventory_kinds
@@ -164,10 +162,11 @@ class _ScanPlan:
         # documents of the kinds the cross-resource controls read come back for phase 2; the
         # first phase's inventory is empty (what a cross-resource control run in it sees)
         return Scanner(self.local, self.selection.selected.libraries, self.inputs,
-                       self.exceptions, self.engine, inventory=[], frameworks=self.frameworks,
+                       self.exceptions, self.options.engine, inventory=[],
+                       frameworks=self.frameworks,
                        cross_kinds={k for c in self.cross for k in c.kinds},
-                       inventory_kinds=inventory_kinds(self.cross), fixes=self.fixes,
-                       scores=self.scores)
+                       inventory_kinds=inventory_kinds(self.cross), fixes=self.options.fixes,
+                       scores=self.options.scores)
 
 
 def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
@@ -177,8 +176,7 @@ def _scan_plan(options: ScanOptions, today: dt.date | None) -> _ScanPlan:
     controls = selection.selected.controls
     return _ScanPlan(selection, inputs, exceptions, names,
                      [c for c in controls if not c.cross_resource],
-                     [c for c in controls if c.cross_resource], options.engine, options.fixes,
-                     options.scores)
+                     [c for c in controls if c.cross_resource], options)
 
 
 # --- one process's checkers ------------------------------------------------------------------
@@ -591,7 +589,7 @@ def _guarded(checkers: Checkers, item: str | Piece, data: bytes | None = None) -
 def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
             plan: _ScanPlan | None, workers: int) -> None:
     facts: list[Any] = []
-    records: dict[Any, Any] = {}
+    records: list[Any] = []  # (security scores: one per resource and phase)
     inventory: list[Any] = []
     pending: list[Document] = []
     findings: list[Finding] = []
@@ -602,31 +600,31 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
         facts.extend(r.facts)
         inventory.extend(r.inventory)
         pending.extend(r.pending)
-        for rec in r.records:
-            _merge_record(records, rec)
+        records.extend(r.records)
     # cross-document schema checks (Services that select nothing)
     if options.validate is not None and options.validate.extra_checks and facts:
         from socle.schema import checks
 
         findings.extend(checks.cross_check(facts))
     if plan is not None:
-        from socle.security.runner import cross_phase
+        from socle.security.runner import cross_phase, merge_record
 
         if plan.cross:
             part = cross_phase(plan.cross, plan.selection.selected.libraries, plan.inputs,
-                               plan.exceptions, plan.engine, inventory, pending,
-                               plan.frameworks, workers, fixes=plan.fixes,
-                               scores=plan.scores)
+                               plan.exceptions, plan.options, inventory, pending,
+                               plan.frameworks, workers)
             findings.extend(part.findings)
             report.errors += part.errors
-            for rec in part.records:
-                _merge_record(records, rec)
+            records.extend(part.records)
         from socle.security.exceptions import expired_file_findings
         from socle.security.runner import score
 
         findings.extend(expired_file_findings(plan.exceptions))
-        if plan.scores:
-            report.extra["scores"] = score(plan.selection, records.values())
+        if plan.options.scores:
+            merged: dict[Any, Any] = {}
+            for rec in records:
+                merge_record(merged, rec)
+            report.extra["scores"] = score(plan.selection, merged.values())
         report.extra["controls"] = plan.selection.selected.controls
         report.extra["frameworks"] = plan.selection.reported
         report.extra["asked_frameworks"] = [fw.name for fw in plan.selection.frameworks]
@@ -639,15 +637,6 @@ def _gather(report: Report, results: list[FileOutcome], options: CheckOptions,
                               "test": options.test is not None,
                               "scan": options.scan is not None}
     _mark_invalid(report)
-
-
-def _merge_record(records: dict[Any, Any], rec: Any) -> None:
-    known = records.get(rec.key)
-    if known is None:
-        records[rec.key] = rec
-    else:
-        known.failed |= rec.failed
-        known.excepted |= rec.excepted
 
 
 def _mark_invalid(report: Report) -> None:

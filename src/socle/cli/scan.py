@@ -190,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--dry-run only goes with --fix")
     if args.fix and "-" in paths:
         raise UsageError("--fix cannot rewrite standard input")
+    text = args.output in ("text", "pretty", "stdout")  # (its summary shows the scores)
     options = ScanOptions(
         controls_dirs=as_list(args.controls_dir),
         bundled=not args.no_bundled_controls,
@@ -204,8 +205,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_filename_patterns=tuple(as_list(args.ignore_filename_pattern)),
         # (made only where used: applied, shown, or read by the text summary or the gate)
         fixes=bool(args.fix) or shows(args.output, "fixes"),
-        scores=(args.output in ("text", "pretty", "stdout") or shows(args.output, "scores")
-                or compliance is not None),
+        scores=text or shows(args.output, "scores") or compliance is not None,
     )
     report = _scan_cluster(args, options) if cluster else scan_paths(paths, options)
     if args.fix:
@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
                                         ] if options.frameworks or options.framework_files \
         else []
     emit(report, args)
-    if args.output in ("text", "pretty", "stdout"):
+    if text:
         if args.output_file:
             with open(args.output_file, "a", encoding="utf-8", errors="backslashreplace") as fh:
                 text_summary(report, fh)

@@ -119,9 +119,6 @@ class Record:
     excepted: set[str] = field(default_factory=set)
 
 
-_UNSCORED = Record(("", 0, ()), "", 0.0)  # (a run without scores: see ScanOptions.scores)
-
-
 @dataclass
 class FileResult:
     documents: list[DocumentResult] = field(default_factory=list)
@@ -482,7 +479,7 @@ class Scanner:
         result = DocumentResult(doc.file, doc.index, doc.line, resource, Status.VALID)
         if phase == 1:
             out.documents.append(result)
-        record = _UNSCORED
+        record = None  # (none for a run without scores: see ScanOptions.scores)
         if self.scores:
             record = Record((doc.file, doc.index, doc.base_path), kind, resource_weight(obj))
             out.records.append(record)
@@ -519,9 +516,9 @@ class Scanner:
             exc = self.exceptions.lookup(inline or _EMPTY_INLINE, control, resource, labels)
             if exc is None:
                 result.status = Status.INVALID
-                if record is not _UNSCORED:
+                if record is not None:
                     record.failed.add(cid)
-            elif record is not _UNSCORED:
+            elif record is not None:
                 record.excepted.add(cid)
             if len(results) == 1:
                 out.findings.append(self._finding(doc, resource, control, results[0], exc))
@@ -901,6 +898,15 @@ def runs_early(cross: list[Control], present: set[str]) -> list[Control]:
             or ("*" not in c.kinds and not c.kinds & present)]
 
 
+def move_early(local: list[Control], cross: list[Control], early: list[Control]
+               ) -> tuple[list[Control], list[Control]]:
+    """The first and second phases' controls once those of ``cross`` in ``early`` (see
+    :func:`runs_early`) have joined the first."""
+    if not early:
+        return local, cross
+    return [*local, *early], [c for c in cross if c not in early]
+
+
 def first_phase_controls(cross: list[Control], sources: list[Source], stdin: bytes | None,
                          split: dict[str, list[Piece]] | None = None) -> list[Control]:
     """The cross-resource controls that can run in the first phase, on an empty inventory:
@@ -981,10 +987,9 @@ def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
     results: list[FileResult] = []
     workers = (options.workers or cores()) if forkable(options.engine) else 1
     work = plan(files, stdin_data, workers)  # (a large file or stream: pieces)
-    early = first_phase_controls(cross, sources, stdin_data, work.split)
-    if early:  # (they read kinds the input does not hold: the first phase can run them)
-        local = [*local, *early]
-        cross = [c for c in cross if c not in early]
+    # (those that read kinds the input does not hold: the first phase can run them)
+    local, cross = move_early(local, cross,
+                              first_phase_controls(cross, sources, stdin_data, work.split))
     cross_kinds = {k for c in cross for k in c.kinds}
     collect = bool(cross)
 
@@ -1028,13 +1033,22 @@ def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
     if cross:
         inventory = [o for r in results for o in r.inventory]
         pending = [d for r in results for d in r.pending]
-        results.append(cross_phase(cross, controls.libraries, inputs, exceptions,
-                                   options.engine, inventory, pending, fw_names, workers,
-                                   fixes=options.fixes, scores=options.scores))
+        results.append(cross_phase(cross, controls.libraries, inputs, exceptions, options,
+                                   inventory, pending, fw_names, workers))
 
     _finish(report, results, selection, exceptions, options.scores)
     collector.let_go((results, scanner))  # (freeing them costs more than scanning them)
     return report
+
+
+def merge_record(records: dict[Any, Record], rec: Record) -> None:
+    """Add ``rec`` to ``records`` (by key): a resource seen by both phases is one record."""
+    known = records.get(rec.key)
+    if known is None:
+        records[rec.key] = rec
+    else:
+        known.failed |= rec.failed
+        known.excepted |= rec.excepted
 
 
 def _finish(report: Report, results: list[FileResult], selection: Selection,
@@ -1051,12 +1065,7 @@ def _finish(report: Report, results: list[FileResult], selection: Selection,
             else:
                 report.findings.append(f)
         for rec in r.records:
-            known = records.get(rec.key)
-            if known is None:
-                records[rec.key] = rec
-            else:
-                known.failed |= rec.failed
-                known.excepted |= rec.excepted
+            merge_record(records, rec)
     _mark_invalid(report)
     report.findings.extend(expired_file_findings(exceptions))
     if scores:
@@ -1088,9 +1097,7 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
     local = [c for c in controls.controls if not c.cross_resource]
     cross = [c for c in controls.controls if c.cross_resource]
     present = {o["kind"] for o in objects if isinstance(o, dict) and isinstance(o.get("kind"), str)}
-    early = runs_early(cross, present)  # (as scan_paths, from the objects' own kinds)
-    local += early
-    cross = [c for c in cross if c not in early]
+    local, cross = move_early(local, cross, runs_early(cross, present))  # (the objects' kinds)
     cross_kinds = {k for c in cross for k in c.kinds}
 
     report = Report(command="scan")
@@ -1108,9 +1115,8 @@ def scan_objects(objects: list[dict[str, Any]], options: ScanOptions,
             scanner.scan_document(doc, out, 1, collect=bool(cross))
     results = [out]
     if cross:
-        results.append(cross_phase(cross, controls.libraries, inputs, exceptions,
-                                   options.engine, out.inventory, out.pending, fw_names, 1,
-                                   fixes=options.fixes, scores=options.scores))
+        results.append(cross_phase(cross, controls.libraries, inputs, exceptions, options,
+                                   out.inventory, out.pending, fw_names, 1))
     return _finish(report, results, selection, exceptions, options.scores)
 
 
@@ -1122,16 +1128,17 @@ _FORK_PAYS_AFTER = 0.15
 
 
 def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[str, Any],
-                exceptions: Exceptions, engine: str, inventory: list[Any],
-                pending: list[Document], fw_names: dict[str, list[str]], workers: int,
-                fixes: bool = True, scores: bool = True) -> FileResult:
+                exceptions: Exceptions, options: ScanOptions, inventory: list[Any],
+                pending: list[Document], fw_names: dict[str, list[str]], workers: int
+                ) -> FileResult:
     """Phase 2: the cross-resource controls over the documents phase 1 sent back, with the
-    whole input's inventory as data (``socle scan`` and ``socle check`` share it)."""
+    whole input's inventory as data (``socle scan`` and ``socle check`` share it); the
+    engine, fix operations and scores as ``options`` say."""
     global _FACTORY, _WORKER, _PENDING
 
-    scanner = Scanner(cross, libraries, inputs, exceptions, engine, inventory=inventory,
-                      frameworks=fw_names, fixes=fixes,
-                      scores=scores)  # (built before the workers fork)
+    scanner = Scanner(cross, libraries, inputs, exceptions, options.engine,
+                      inventory=inventory, frameworks=fw_names, fixes=options.fixes,
+                      scores=options.scores)  # (built before the workers fork)
     _REREAD[:] = [None, None]  # (files are read again as they are now)
     saved, _WORKER = _WORKER, scanner
     try:
