@@ -34,9 +34,12 @@ def run_socle(*args: str, stdin: str | bytes | None = None, cwd: str | Path | No
     if env:
         full_env.update(env)
     data = stdin.encode() if isinstance(stdin, str) else stdin
+    # without input: /dev/null, never the test process's own stdin (under xdist, the pipe its
+    # worker talks on), which `socle validate` with no path would read as kubeconform does
+    feed: dict[str, Any] = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
     proc = subprocess.run(
-        [sys.executable, "-m", "socle.cli.main", *args], input=data, capture_output=True,
-        cwd=cwd, env=full_env, timeout=timeout, check=False)
+        [sys.executable, "-m", "socle.cli.main", *args], capture_output=True,
+        cwd=cwd, env=full_env, timeout=timeout, check=False, **feed)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                   proc.stderr.decode("utf-8", "replace"))
 

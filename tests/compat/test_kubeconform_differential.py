@@ -654,3 +654,36 @@ def test_whole_floats_are_integers_as_for_kubeconform(kubeconform: str, tmp_path
     socle = _by_file(bench.socle_verdicts(
         _socle_json(str(docs), "-schema-location", location, codes=(1,)), str(docs)))
     assert socle == kc == {"a.yaml": "valid", "b.json": "valid", "c.yaml": "invalid"}
+
+
+# --- reading stdin, and the summary line ---------------------------------------------------------
+
+
+def test_piped_input_and_summaries_match_kubeconform(kubeconform: str, schemas: str,
+                                                     tmp_path: Path) -> None:
+    # `helm template . | kubeconform -strict -summary` reads stdin with no path; the summary
+    # says "parsing stdin", and has a plural only above one ("0 resource found in 0 file"):
+    # scripts and CI logs compare that line, so socle writes it word for word
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v}\n"
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "none.yaml").write_text("# nothing\n")
+    (tmp_path / "one.yaml").write_text(cm % "a")
+    (tmp_path / "bad.yaml").write_text(cm % "b" + "---\n" + (cm % "c").replace("v}", "1}"))
+    location = os.path.join(schemas, bench.STANDALONE)
+    cases: list[tuple[list[str], str | None]] = [
+        ([], cm % "p" + "---\n" + cm % "q"), (["-"], cm % "r"), ([], ""),
+        (["empty"], None), (["none.yaml"], None), (["one.yaml"], None),
+        (["none.yaml", "one.yaml", "bad.yaml"], None), (["bad.yaml"], None)]
+    for paths, stdin in cases:
+        feed: dict[str, Any] = {"input": stdin} if stdin is not None else {
+            "stdin": subprocess.DEVNULL}
+        theirs = subprocess.run(
+            [kubeconform, "-strict", "-summary", "-kubernetes-version", bench.K8S_VERSION,
+             "-schema-location", location, *paths], cwd=tmp_path, capture_output=True,
+            text=True, timeout=120, check=False, **feed)
+        ours = run_socle("validate", "-strict", "-summary", "-kubernetes-version",
+                         bench.K8S_VERSION, *paths, cwd=tmp_path, stdin=stdin)
+        summary = [line for line in theirs.stdout.splitlines() if line.startswith("Summary:")]
+        assert summary, (paths, theirs.stdout, theirs.stderr)
+        assert ours.out.splitlines()[-1] == summary[0], (paths, ours.err)
+        assert ours.code == theirs.returncode, (paths, ours.out, theirs.stdout)

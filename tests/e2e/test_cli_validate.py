@@ -161,7 +161,56 @@ def test_stdin(tmp_path: Path) -> None:
     r = run_socle("validate", "-summary", "-", stdin=deployment() + "---\n" + deployment("'x'"))
     assert r.code == 1
     assert "stdin:22:" in r.out  # the second document's replicas line
-    assert "2 resources found in 1 file" in r.out
+    assert r.out.splitlines()[-1] == ("Summary: 2 resources found parsing stdin - Valid: 1, "
+                                      "Invalid: 1, Errors: 0, Skipped: 0")
+
+
+def test_piped_input_is_read_without_a_path_as_kubeconform_reads_it(tmp_path: Path) -> None:
+    # `helm template . | kubeconform -strict -summary`: no path and data on stdin
+    two = deployment() + "---\n" + deployment("'x'")
+    r = run_socle("validate", "-summary", stdin=two)
+    assert r.code == 1, r.err
+    assert "stdin:22:" in r.out
+    assert r.out.splitlines()[-1] == ("Summary: 2 resources found parsing stdin - Valid: 1, "
+                                      "Invalid: 1, Errors: 0, Skipped: 0")
+    # `socle validate < file`: stdin is the file itself
+    import subprocess
+    import sys
+
+    f = write(tmp_path, "two.yaml", two)
+    with open(f, "rb") as fh:
+        proc = subprocess.run([sys.executable, "-m", "socle.cli.main", "validate", "-summary"],
+                              stdin=fh, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and "stdin:22:" in proc.stdout, proc.stderr
+    # nothing on stdin (/dev/null here, or a terminal): the usage error, not an empty pass
+    r = run_socle("validate", "-summary")
+    assert (r.code, r.out) == (2, "")
+    assert r.err == "socle validate: no input: give files, folders, or - for stdin\n"
+    # a path, typed or from socle.yaml: stdin is left alone
+    ok = write(tmp_path, "ok.yaml", deployment())
+    r = run_socle("validate", "-summary", str(ok), stdin="not: [yaml")
+    assert r.code == 0 and "Summary: 1 resource found in 1 file -" in r.out, r.err
+    (tmp_path / "socle.yaml").write_text("paths: [ok.yaml]\n", encoding="utf-8")
+    r = run_socle("validate", "-summary", stdin="not: [yaml", cwd=tmp_path)
+    assert r.code == 0 and "Summary: 1 resource found in 1 file -" in r.out, r.err
+
+
+def test_summary_counts_are_worded_as_kubeconform_words_them(tmp_path: Path) -> None:
+    # a plural only above one: "0 resource found in 0 file"
+    (tmp_path / "empty").mkdir()
+    write(tmp_path, "e1.yaml", "")
+    write(tmp_path, "e2.yaml", "# nothing\n")
+    r = run_socle("validate", "-summary", str(tmp_path / "empty"))
+    assert r.out == ("Summary: 0 resource found in 0 file - Valid: 0, Invalid: 0, Errors: 0, "
+                     "Skipped: 0\n"), r.err
+    r = run_socle("validate", "-summary", str(tmp_path / "e1.yaml"), str(tmp_path / "e2.yaml"))
+    assert r.out.startswith("Summary: 0 resource found in 2 files - "), r.err
+    r = run_socle("validate", "-summary", stdin="")
+    assert r.out.startswith("Summary: 0 resource found parsing stdin - "), r.err
+    # stdin among files: counted as one of them
+    ok = write(tmp_path, "ok.yaml", deployment())
+    r = run_socle("validate", "-summary", str(ok), "-", stdin=deployment())
+    assert r.out.startswith("Summary: 2 resources found in 2 files - "), r.err
 
 
 def test_kind_list_items_are_validated_one_by_one(tmp_path: Path) -> None:

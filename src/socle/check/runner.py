@@ -464,6 +464,7 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
     plan = _scan_plan(options.scan, options.today) if options.scan is not None else None
     sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
     report.files = len(sources)
+    report.stdin = len(sources) == 1 and sources[0].is_stdin
     stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
     files = [s for s in sources if not s.is_stdin]
     engines = [o.engine for o in (options.test, options.scan) if o is not None]

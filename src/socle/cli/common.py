@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from typing import Any, TextIO
 
@@ -134,6 +135,16 @@ def config_value(action: argparse.Action, value: Any) -> Any:
             raise ValueError(f"{item!r} is not one of {', '.join(map(str, action.choices))}")
         out.append(converted)
     return out if many else out[0]
+
+
+def piped_stdin(fd: int = 0) -> bool:
+    """Whether standard input brings data: a pipe, a file or a socket, not a terminal or a
+    device such as /dev/null (kubeconform's rule for reading stdin when given no path), and
+    not closed."""
+    try:
+        return not stat.S_ISCHR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 def use_color(choice: str | None, stream: TextIO) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit, piped_stdin
 from socle.core.errors import UsageError
 from socle.core.finding import Severity
 
@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
     paths = list(args.paths) or as_list(cfg.data.get("paths")) or []
     if not paths:
-        raise UsageError("no input: give files, folders, or - for stdin")
+        if not piped_stdin():
+            raise UsageError("no input: give files, folders, or - for stdin")
+        paths = ["-"]  # as kubeconform reads `helm template . | kubeconform -summary`
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n must be at least 1")
     try:

@@ -212,6 +212,7 @@ class Report:
     rules: dict[str, Rule] = field(default_factory=dict)
     errors: int = 0  # inputs that could not be used (exit 2)
     files: int = 0
+    stdin: bool = False  # the input was standard input alone (kubeconform: "parsing stdin")
     # command-specific sections writers may show (scan: scores, excepted findings, controls)
     extra: dict[str, Any] = field(default_factory=dict)
 

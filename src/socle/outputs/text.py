@@ -59,12 +59,16 @@ def _shown(lines: list[str]) -> str:
 
 
 def summary_line(report: Report) -> str:
+    """kubeconform's summary, word for word: a plural only above one ("0 resource found"),
+    and "parsing stdin" when standard input was the whole input."""
     c = report.counts()
     total = sum(c.values())
     files = report.files
-    return (f"Summary: {total} resource{'s' if total != 1 else ''} found in {files} "
-            f"file{'s' if files != 1 else ''} - Valid: {c['valid']}, Invalid: {c['invalid']}, "
-            f"Errors: {c['error']}, Skipped: {c['skipped']}")
+    where = "parsing stdin" if report.stdin else \
+        f"in {files} file{'s' if files > 1 else ''}"
+    return (f"Summary: {total} resource{'s' if total > 1 else ''} found {where} - "
+            f"Valid: {c['valid']}, Invalid: {c['invalid']}, Errors: {c['error']}, "
+            f"Skipped: {c['skipped']}")
 
 
 def write(report: Report, stream: TextIO, options: object) -> None:

@@ -397,6 +397,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
     report.rules.update(RULES)
     sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
     report.files = len(sources)
+    report.stdin = len(sources) == 1 and sources[0].is_stdin
     stdin_data = None
     if any(s.is_stdin for s in sources):
         stdin_data = Source("-").read()

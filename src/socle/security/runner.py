@@ -979,6 +979,7 @@ def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
         report.rules[c.id] = Rule(c.id, c.title, c.remediation, c.help_uri, c.severity)
     sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
     report.files = len(sources)
+    report.stdin = len(sources) == 1 and sources[0].is_stdin
     stdin_data = Source("-").read() if any(s.is_stdin for s in sources) else None
     files = [s for s in sources if not s.is_stdin]
 
