@@ -687,3 +687,38 @@ def test_piped_input_and_summaries_match_kubeconform(kubeconform: str, schemas: 
         assert summary, (paths, theirs.stdout, theirs.stderr)
         assert ours.out.splitlines()[-1] == summary[0], (paths, ours.err)
         assert ours.code == theirs.returncode, (paths, ours.out, theirs.stdout)
+
+
+def test_named_files_are_read_by_extension_as_kubeconform_reads_them(
+        kubeconform: str, schemas: str, tmp_path: Path) -> None:
+    # `kubeconform $(git diff --name-only main)`: a named file that is not .yaml, .yml or
+    # .json (in any case) is passed over, and every file it reads is read as YAML, which holds
+    # JSON (a .json file written in YAML is valid for it)
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v}\n"
+    files = {"README.md": "# Notes\n\nnot: [a manifest\n", "Makefile": "all:\n\ttrue\n",
+             "notes.txt": cm % "a", "UPPER.YAML": cm % "b", "short.Yml": cm % "c",
+             "yaml.JSON": cm % "d", "flow.json": "{apiVersion: v1, kind: ConfigMap, "
+             "metadata: {name: e}, data: {k: 1}}\n", "real.json": json.dumps(
+                 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "f"}})}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    names = sorted(files)
+    location = os.path.join(schemas, bench.STANDALONE)
+    theirs = subprocess.run(
+        [kubeconform, "-strict", "-summary", "-output", "json", "-verbose",
+         "-kubernetes-version", bench.K8S_VERSION, "-schema-location", location, *names],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        stdin=subprocess.DEVNULL)
+    ours = run_socle("validate", "-strict", "-summary", "-o", "json", "--verbose",
+                     "--no-extra-checks", "-kubernetes-version", bench.K8S_VERSION, *names,
+                     cwd=tmp_path)
+    kc = _by_file(bench.kubeconform_verdicts(json.loads(theirs.stdout), str(tmp_path)))
+    socle = _by_file(bench.socle_verdicts(json.loads(ours.out), str(tmp_path)))
+    assert socle == kc == {"UPPER.YAML": "valid", "short.Yml": "valid", "yaml.JSON": "valid",
+                           "flow.json": "invalid", "real.json": "valid"}
+    assert (ours.code, theirs.returncode) == (1, 1)
+    # each file passed over is named on stderr, once
+    assert sorted(ours.err.splitlines()) == [
+        f"socle validate: {n}: not a .yaml, .yml or .json file, not read (as kubeconform); "
+        "pipe it in (socle validate - < FILE) to validate it"
+        for n in ("Makefile", "README.md", "notes.txt")]

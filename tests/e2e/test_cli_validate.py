@@ -195,6 +195,34 @@ def test_piped_input_is_read_without_a_path_as_kubeconform_reads_it(tmp_path: Pa
     assert r.code == 0 and "Summary: 1 resource found in 1 file -" in r.out, r.err
 
 
+def test_named_files_other_than_yaml_and_json_are_passed_over_with_a_note(
+        tmp_path: Path) -> None:
+    # as kubeconform passes over them (`socle validate $(git diff --name-only main)`), said
+    # on stderr; a link is read whatever its name (/dev/stdin, /dev/fd/N, `current`)
+    import subprocess
+    import sys
+
+    write(tmp_path, "README.md", "# notes\n\nSee the docs.\n")
+    ok = write(tmp_path, "ok.yaml", deployment())
+    (tmp_path / "current").symlink_to(ok)
+    r = run_socle("validate", "-summary", "README.md", "ok.yaml", "current", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert r.out == ("Summary: 2 resources found in 2 files - Valid: 2, Invalid: 0, "
+                     "Errors: 0, Skipped: 0\n")
+    assert r.err == ("socle validate: README.md: not a .yaml, .yml or .json file, not read "
+                     "(as kubeconform); pipe it in (socle validate - < FILE) to validate it\n")
+    with open(tmp_path / "README.md", "rb") as fh:  # what the note says to do
+        proc = subprocess.run([sys.executable, "-m", "socle.cli.main", "validate", "-"],
+                              stdin=fh, capture_output=True, text=True, timeout=60,
+                              check=False)
+    assert proc.returncode == 2 and "document is not a mapping" in proc.stdout
+    with open(ok, "rb") as fh:
+        proc = subprocess.run([sys.executable, "-m", "socle.cli.main", "validate", "-summary",
+                               "/dev/stdin"], stdin=fh, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert proc.returncode == 0 and "1 resource found in 1 file" in proc.stdout, proc.stderr
+
+
 def test_summary_counts_are_worded_as_kubeconform_words_them(tmp_path: Path) -> None:
     # a plural only above one: "0 resource found in 0 file"
     (tmp_path / "empty").mkdir()

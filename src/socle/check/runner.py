@@ -251,7 +251,7 @@ def _documents(source: Source, data: bytes, strict: bool, fast: bool,
         if not text.strip():
             return
         doc = json_format.load_document(text, name, strict=strict)
-        if doc.error is None or not text.lstrip().startswith(("{", "[")):
+        if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
             yield doc
             return
     if empty is None:

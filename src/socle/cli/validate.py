@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit, piped_stdin
 from socle.core.errors import UsageError
@@ -91,5 +92,9 @@ def run(args: argparse.Namespace) -> int:
         workers=int(args.workers or 0),
     )
     report = validate_paths(paths, options)
+    for path in report.extra.get("passed_over", ()):
+        print(f"socle validate: {path}: not a .yaml, .yml or .json file, not read (as "
+              "kubeconform); pipe it in (socle validate - < FILE) to validate it",
+              file=sys.stderr)
     emit(report, args)
     return report.exit_code(threshold)

@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -135,14 +135,18 @@ def special(path: str) -> bool:
 
 
 def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
-             ignore: Iterable[re.Pattern[str]] = ()) -> Iterator[Source]:
+             ignore: Iterable[re.Pattern[str]] = (),
+             named: Callable[[str], bool] | None = None) -> Iterator[Source]:
     """Expand arguments into sources in a stable order.
 
     Folders are walked recursively (hidden folders and files skipped) for files with the given
-    extensions; files named explicitly are read whatever their extension. ``ignore`` patterns
-    are regular expressions searched in the path (kubeconform's ``-ignore-filename-pattern``):
-    a file named on the command line as it was given, a file found in a folder as
-    :func:`walked` names it.
+    extensions; files named explicitly are read whatever their extension, unless ``named`` is
+    given: then a named regular file without one of the extensions is handed to ``named``
+    instead, and read only if it returns True (kubeconform skips such a file; links such as
+    /dev/stdin, pipes, devices and stdin are read). ``ignore`` patterns are regular
+    expressions searched in the path (kubeconform's ``-ignore-filename-pattern``): a file
+    named on the command line as it was given, a file found in a folder as :func:`walked`
+    names it.
     """
     ignore = list(ignore)
 
@@ -166,7 +170,12 @@ def discover(paths: Iterable[str], extensions: tuple[str, ...] = DEFAULT_EXTENSI
                     if not ignored(path) and not special(path):
                         yield Source(path)
         elif os.path.exists(arg):
-            if not ignored(arg):
-                yield Source(arg)
+            if ignored(arg):
+                continue
+            if named is not None and stat.S_ISREG(os.lstat(arg).st_mode) \
+                    and not os.path.basename(arg).lower().endswith(extensions) \
+                    and not named(arg):
+                continue  # (a link is read: /dev/stdin, /dev/fd/N)
+            yield Source(arg)
         else:
             raise UsageError(f"{arg}: no such file or folder")

@@ -258,7 +258,7 @@ def _iter_file_documents(source: Source, data: bytes, options: ValidateOptions,
         text = decode(data, name)
         if text.strip():
             doc = json_format.load_document(text, name, strict=strict)
-            if doc.error is None or not text.lstrip().startswith(("{", "[")):
+            if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
                 yield doc
                 return
         else:
@@ -395,7 +395,18 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
 
     report = Report(command="validate")
     report.rules.update(RULES)
-    sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns)))
+    passed_over: list[str] = []
+
+    def named(path: str) -> bool:
+        # a file named on the command line that is not .yaml, .yml or .json: kubeconform skips
+        # it (`kubeconform $(git diff --name-only)` passes over README.md); noted in the report
+        passed_over.append(path)
+        return False
+
+    sources = list(discover(paths, ignore=compile_patterns(options.ignore_filename_patterns),
+                            named=named))
+    if passed_over:
+        report.extra["passed_over"] = passed_over
     report.files = len(sources)
     report.stdin = len(sources) == 1 and sources[0].is_stdin
     stdin_data = None

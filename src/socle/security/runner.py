@@ -627,7 +627,7 @@ def _iter_file_documents(source: Source, data: bytes) -> Iterator[Document]:
         text = decode(data, name)
         if text.strip():
             doc = json_format.load_document(text, name)
-            if doc.error is None or not text.lstrip().startswith(("{", "[")):
+            if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
                 yield doc
                 return
         else:
