@@ -30,3 +30,13 @@ def test_document_result_survives_pickling() -> None:
     r = DocumentResult("f.yaml", 3, 40, Resource("v1", "Service", "a", "b"), Status.SKIPPED,
                        "not a Kubernetes resource")
     assert pickle.loads(pickle.dumps(r)) == r
+
+
+def test_a_resource_named_by_a_yaml_boolean_or_number_is_named_as_kubeconform_names_it(
+) -> None:
+    # `name: y` is the boolean true for Kubernetes (YAML 1.1): kubeconform's report says
+    # "ConfigMap true", not Python's "True"
+    assert Resource.of({"kind": "ConfigMap", "metadata": {"name": True}}).name == "true"
+    assert Resource.of({"kind": "ConfigMap", "metadata": {"name": False,
+                                                          "namespace": 7}}).namespace == "7"
+    assert Resource.of({"kind": "ConfigMap", "metadata": {"name": None}}).name == ""

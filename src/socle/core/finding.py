@@ -48,8 +48,10 @@ class Resource:
         meta = obj.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
 
-        def text(v: Any) -> str:
-            return v if isinstance(v, str) else ("" if v is None else str(v))
+        def text(v: Any) -> str:  # (a YAML `name: y` is the boolean true: shown "true")
+            if isinstance(v, str):
+                return v
+            return "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
 
         return cls(text(obj.get("apiVersion")), text(obj.get("kind")),
                    text(meta.get("namespace")), text(meta.get("name")))
