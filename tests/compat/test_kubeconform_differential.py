@@ -722,3 +722,42 @@ def test_named_files_are_read_by_extension_as_kubeconform_reads_them(
         f"socle validate: {n}: not a .yaml, .yml or .json file, not read (as kubeconform); "
         "pipe it in (socle validate - < FILE) to validate it"
         for n in ("Makefile", "README.md", "notes.txt")]
+
+
+_CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+EDGES = {
+    "empty.yaml": "", "comment.yaml": "# c\n", "dashes.yaml": "---\n---\n", "dots.yaml": "...\n",
+    "list-empty.yaml": "apiVersion: v1\nkind: List\nitems: []\n",
+    "list-no-items.yaml": "apiVersion: v1\nkind: List\n",
+    "list-nested.yaml": "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List}\n",
+    "empty-between.yaml": _CM + "---\n---\n" + _CM.replace("a\n", "b\n") + "---\n# end\n",
+    "no-kind.yaml": "apiVersion: v1\nmetadata:\n  name: a\n", "kind-only.yaml": "kind: ConfigMap\n",
+    "kind-empty.yaml": 'apiVersion: v1\nkind: ""\n', "kind-null.yaml": "apiVersion: v1\nkind: ~\n",
+    "kind-number.yaml": "apiVersion: v1\nkind: 5\n", "kind-yes.yaml": "apiVersion: v1\nkind: yes\n",
+    "api-number.yaml": "apiVersion: 1\nkind: ConfigMap\n", "top-list.yaml": "- a\n- b\n",
+    "scalar.yaml": "hello\n", "null.yaml": "~\n",
+    "no-metadata.yaml": "apiVersion: v1\nkind: Secret\n",
+    "unknown-kind.yaml": "apiVersion: v1\nkind: Nope\nmetadata: {name: a}\n",
+    "unknown-group.yaml": "apiVersion: x.example.com/v9\nkind: ConfigMap\nmetadata: {name: a}\n",
+    "malformed.yaml": _CM + "data: [\n", "tab.yaml": "apiVersion: v1\nkind: ConfigMap\n\tx: 1\n",
+    "crlf-bom.yaml": "\ufeff" + _CM.replace("\n", "\r\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_edge_documents_get_kubeconform_summary_line(kubeconform: str, schemas: str,
+                                                     tmp_path: Path, name: str) -> None:
+    # what counts as a resource, and as Valid, Invalid, Error or nothing, for documents at the
+    # edges of a stream; the exit code is kubeconform's, except that input socle cannot use
+    # (kubeconform's Errors) exits 2, not 1 (docs/validate.md, exit codes)
+    (tmp_path / name).write_text(EDGES[name], encoding="utf-8")
+    theirs = subprocess.run(
+        [kubeconform, "-strict", "-summary", "-kubernetes-version", bench.K8S_VERSION,
+         "-schema-location", os.path.join(schemas, bench.STANDALONE), name], cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+    ours = run_socle("validate", "-strict", "-summary", "--no-extra-checks",
+                     "-kubernetes-version", bench.K8S_VERSION, name, cwd=tmp_path)
+    summary = theirs.stdout.splitlines()[-1]
+    assert ours.out.splitlines()[-1] == summary, (ours.out, theirs.stdout)
+    errors = ", Errors: 0," not in summary
+    assert ours.code == (2 if errors else theirs.returncode), (ours.out, theirs.stdout)
