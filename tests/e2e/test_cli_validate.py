@@ -406,6 +406,19 @@ def test_config_file_supplies_defaults_and_flags_win(tmp_path: Path) -> None:
     write(tmp_path, "socle.yaml", "validate:\n  stritc: true\n")
     r = run_socle("validate", str(f))
     assert r.code == 2 and "unknown option 'stritc'" in r.err
+    # at the top too: a misspelt section, or an option outside its section, is not dropped
+    write(tmp_path, "socle.yaml", "output: text\nvaildate:\n  strict: true\n")
+    r = run_socle("validate", str(f))
+    assert (r.code, r.out) == (2, "")
+    assert r.err.startswith(f"socle validate: {tmp_path / 'socle.yaml'}:2: unknown key "
+                            "'vaildate' (did you mean 'validate'?): ")
+    write(tmp_path, "socle.yaml", "strict: true\n")
+    r = run_socle("validate", str(f))
+    assert r.code == 2 and "unknown key 'strict' (an option of validate: write it in its " \
+        "section, validate:)" in r.err
+    write(tmp_path, "socle.yaml", "paths: [k8s]\nsummary: true\ncheck: {}\nscan: {}\n")
+    r = run_socle("validate", cwd=tmp_path)
+    assert r.code == 0 and "Summary: 1 resource found in 1 file - Valid: 1" in r.out, r.err
     (tmp_path / "socle.yaml").unlink()
     write(tmp_path, "pyproject.toml", "[tool.socle.validate]\nstrict = true\n")
     r = run_socle("validate", str(f))

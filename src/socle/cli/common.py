@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import stat
 import sys
@@ -50,6 +51,7 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         paths = [p for p in getattr(args, "paths", None) or [] if p != "-" and os.path.exists(p)]
         start = paths[0] if paths else "."
     cfg = load_config(getattr(args, "config", None), start)
+    _check_top_level(cfg, command)
     values = cfg.for_command(command)
     actions = _actions(command, parser) if values else {}
     for key, value in values.items():
@@ -82,6 +84,25 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         if getattr(args, flag, None) is None:
             setattr(args, flag, False)
     return cfg
+
+
+def _check_top_level(cfg: Config, command: str) -> None:
+    """An unknown key at the top of the config file is an error, as one in a section is: a
+    misspelt section (``vaildate:``) or flag (``stict: true``) would otherwise be dropped
+    without a word, and the run go on without it."""
+    from socle.cli.main import COMMANDS
+
+    known = [*SHARED_KEYS, "paths", *COMMANDS]
+    for key in cfg.data:
+        if str(key).replace("_", "-") in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if not close and str(key).replace("-", "_") in _actions(command):
+            hint = f" (an option of {command}: write it in its section, {command}:)"
+        raise UsageError(f"unknown key {key!r}{hint}: the top level holds "
+                         f"{', '.join(SHARED_KEYS)}, paths and a section per command",
+                         cfg.path, cfg.line_of("", str(key)) or 0)
 
 
 def _actions(command: str, parser: argparse.ArgumentParser | None = None
