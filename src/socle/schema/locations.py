@@ -6,7 +6,8 @@ Variables (Go template syntax, with or without spaces): ``NormalizedKubernetesVe
 (``-apps-v1``). A location not ending in ``json`` gets kubeconform's standard suffix appended;
 a local folder laid out as the public CRDs catalog (``{group}/{kind}_{version}.json``) is
 recognised as such. ``default`` is the bundled schemas (kubeconform fetches the same from the
-network).
+network); kubeconform's default location written out in full (its README's and many
+pipelines' ``-schema-location``) is read from them too, for the versions bundled.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ STANDARD_SUFFIX = (
     "{{ .ResourceKind }}{{ .KindSuffix }}.json"
 )
 CATALOG_SUFFIX = "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+# kubeconform's default location: where it downloads what socle bundles
+KUBECONFORM_DEFAULT = ("https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master"
+                       + STANDARD_SUFFIX)
 _VAR = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 KNOWN_VARS = frozenset(["NormalizedKubernetesVersion", "StrictSuffix", "ResourceKind",
                         "ResourceAPIVersion", "Group", "KindSuffix"])
@@ -35,6 +39,13 @@ class Location:
     @property
     def is_default(self) -> bool:
         return self.template == "default"
+
+    @property
+    def mirrors_default(self) -> bool:
+        """kubeconform's default location written out: the bundled schemas where socle has
+        the version (generated from the same Kubernetes API definitions), else the network."""
+        return _VAR.sub(lambda m: "{{ ." + m.group(1) + " }}",
+                        self.template) == KUBECONFORM_DEFAULT
 
     @property
     def is_remote(self) -> bool:

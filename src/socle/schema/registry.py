@@ -6,6 +6,7 @@ worker compiles each schema once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +33,16 @@ class SchemaRegistry:
                  crd_schemas: dict[SchemaKey, dict[str, Any]] | None = None) -> None:
         self.options = options
         requested = options.kubernetes_version or "master"
-        # the bundled minor serving this version (only needed, and checked, for "default")
-        self.version = (kubernetes.resolve_version(requested)
-                        if "default" in options.locations else "")
-        self.template_version = _normalize(requested)
         self.locations: list[Location] = [parse_location(x) for x in options.locations]
+        # the bundled minor serving this version (only needed, and checked, for "default";
+        # kubeconform's default URL reads it where there is one and downloads otherwise)
+        self.version = ""
+        if any(loc.is_default for loc in self.locations):
+            self.version = kubernetes.resolve_version(requested)
+        elif any(loc.mirrors_default for loc in self.locations):
+            with contextlib.suppress(UsageError):
+                self.version = kubernetes.resolve_version(requested)
+        self.template_version = _normalize(requested)
         self.crd_schemas = dict(crd_schemas or {})
         self.fetcher = Fetcher(options.cache_dir, options.insecure_skip_tls_verify)
         self._cache: dict[tuple[str, str], Any] = {}
@@ -62,7 +68,7 @@ class SchemaRegistry:
         if crd is not None:
             return crd, f"CustomResourceDefinition {kind}.{group}", False
         for loc in self.locations:
-            if loc.is_default:
+            if loc.is_default or (self.version and loc.mirrors_default):
                 path = kubernetes.schema_path(kind, api_version, self.version,
                                               self.options.strict)
                 if path is not None:
