@@ -71,6 +71,8 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
             if key in _PATH_OPTIONS.get(command, ()) and cfg.path is not None:
                 value = _rooted(cfg.root, value)
             setattr(args, attr, value)
+    if command in CONFTEST_COMMANDS:
+        _apply_conftest(args, command, parser)
     if getattr(args, "output", None) is None:
         args.output = getattr(args, "_default_output", "text")
     target = getattr(args, "output_file", None)
@@ -84,6 +86,65 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
         if getattr(args, flag, None) is None:
             setattr(args, flag, False)
     return cfg
+
+
+# commands that read conftest's own configuration too (conftest.toml, CONFTEST_* variables)
+CONFTEST_COMMANDS = ("test", "verify")
+_GO_TRUE = frozenset(["1", "t", "T", "TRUE", "true", "True"])
+_GO_FALSE = frozenset(["0", "f", "F", "FALSE", "false", "False"])
+
+
+def _apply_conftest(args: argparse.Namespace, command: str,
+                    parser: argparse.ArgumentParser | None) -> None:
+    """What a conftest user already has, below the command line and socle.yaml: the
+    ``CONFTEST_<FLAG>`` environment variables, then conftest's config file (``--config-file``,
+    else ``conftest.toml`` / ``.yaml`` / ``.json`` in the current folder), as conftest reads
+    them (flags over variables over the file). Keys socle has no option for are left alone, as
+    conftest leaves keys it does not know; paths are as typed, from the current folder."""
+    from socle.core.config import load_conftest
+
+    path, values = load_conftest(getattr(args, "config_file", None))
+    for name, action in _long_options(command, parser).items():
+        if getattr(args, action.dest) not in (None, [], ()):
+            continue  # (given on the command line or in socle.yaml)
+        env = "CONFTEST_" + name.upper().replace("-", "_")
+        raw = os.environ.get(env)
+        where, line = (f"${env}", None) if raw is not None else (path, 0)
+        if raw is not None:
+            value: Any = raw
+            if action.nargs == 0:
+                if raw not in _GO_TRUE | _GO_FALSE:
+                    raise UsageError(f"${env}: expected true or false, got {raw!r}")
+                value = raw in _GO_TRUE
+            elif isinstance(action, argparse._AppendAction):
+                value = [x.strip() for x in raw.split(",") if x.strip()]
+        elif name in values:
+            value = values[name]
+        else:
+            continue
+        try:
+            value = config_value(action, value)
+        except ValueError as err:
+            raise UsageError(f"{name}: {err}", where, line) from None
+        if action.nargs == 0:
+            if value:
+                setattr(args, action.dest, action.const)
+        else:
+            setattr(args, action.dest, value)
+
+
+def _long_options(command: str, parser: argparse.ArgumentParser | None
+                  ) -> dict[str, argparse.Action]:
+    """The command's options by long name without dashes (``fail-on-warn``, ``no-color``)."""
+    if parser is None:
+        import importlib
+
+        from socle.cli.main import COMMANDS
+
+        parser = argparse.ArgumentParser(add_help=False)
+        importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
+    return {o[2:]: a for a in parser._actions for o in a.option_strings
+            if o.startswith("--") and a.dest not in ("help", "config", "config_file")}
 
 
 def _check_top_level(cfg: Config, command: str) -> None:

@@ -35,6 +35,10 @@ def add_policy_arguments(p: argparse.ArgumentParser) -> None:
                    help="a builtin that fails (to_number(\"abc\"), upper(5), ...) stops the "
                         "run with its error (exit 2) instead of leaving its expression "
                         "undefined, as conftest's flag does")
+    g.add_argument("-c", "--config-file", dest="config_file", default=None, metavar="FILE",
+                   help="conftest's configuration file (default: conftest.toml, .yaml or .json "
+                        "in the current folder, if any; below flags, socle.yaml and "
+                        "CONFTEST_* variables)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -118,3 +118,56 @@ def _read(path: str, root: str) -> Config:
     if not isinstance(docs[0].obj, dict):
         raise UsageError("config must be a mapping", path, docs[0].line)
     return Config(path, root, docs[0].obj, docs[0])
+
+
+# --- conftest's own configuration --------------------------------------------------------------
+
+# the names conftest (viper) looks for in the current folder, in viper's order of extensions
+CONFTEST_NAMES = ("conftest.json", "conftest.toml", "conftest.yaml", "conftest.yml")
+
+
+def load_conftest(path: str | None = None, folder: str = ".") -> tuple[str | None, dict[str, Any]]:
+    """conftest's configuration, for ``socle test`` and ``verify``: the file given
+    (conftest's ``--config-file``), else the first of :data:`CONFTEST_NAMES` in ``folder``
+    (conftest reads the current folder's, not the repository root's); (None, {}) without one.
+    Keys are conftest's flag names (``policy``, ``namespace``, ``fail-on-warn``...)."""
+    if path is None:
+        for name in CONFTEST_NAMES:
+            candidate = name if folder == "." else os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                path = candidate
+                break
+        else:
+            return None, {}
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        raise UsageError(f"cannot read conftest config: {err.strerror}", path) from None
+    try:
+        text = data.decode("utf-8-sig")
+        if path.endswith(".toml"):
+            import tomllib
+
+            doc: Any = tomllib.loads(text)
+        elif path.endswith(".json"):
+            import json
+
+            doc = json.loads(text) if text.strip() else {}
+        else:
+            from socle.formats import yaml as _yaml
+
+            with _yaml.quiet_native_stderr():
+                docs = list(_yaml.iter_documents(data, path))
+            if docs and docs[0].error is not None:
+                raise UsageError(docs[0].error.message, path, docs[0].error.line)
+            doc = docs[0].obj if docs else {}
+    except UsageError:
+        raise
+    except Exception as err:  # (tomllib's, json's and decoding errors: one line, no traceback)
+        raise UsageError(f"cannot read conftest config: {err}", path) from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise UsageError("conftest config must be a mapping of flag names to values", path)
+    return path, doc
