@@ -349,3 +349,23 @@ def test_constraint_parameters_are_checked_as_gator_checks_them(tmp_path: Path) 
         if theirs != ours:
             differ[json.dumps(params)] = {"gator": theirs, "socle": ours}
     assert differ == {}
+
+
+@pytest.mark.parametrize(("files", "stdin"), [
+    (["-f", "empty.yaml"], None), (["-f", "comments.yaml"], None), (["-f", "none"], None),
+    (["-f", "empty.yaml", "-f", "comments.yaml"], None), ([], ""), ([], "# only\n---\n")])
+def test_no_input_is_an_error_as_in_gator(tmp_path: Path, files: list[str],
+                                          stdin: str | None) -> None:
+    # `helm template ... | gator test -f policies/` after a render that printed nothing:
+    # gator says "no input data identified" (exit 1); a gate must not pass on nothing
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "comments.yaml").write_text("# nothing here\n---\n")
+    (tmp_path / "none").mkdir()
+    assert GATOR is not None
+    theirs = subprocess.run([GATOR, "test", *files], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, check=False, input=stdin,
+                            stdin=None if stdin is not None else subprocess.DEVNULL)
+    ours = run_socle("gatekeeper", "test", *files, cwd=tmp_path, stdin=stdin)
+    assert theirs.returncode == 1 and "no input data identified" in theirs.stderr
+    assert ours.code == 2 and ours.out == ""
+    assert ours.err.startswith("socle gatekeeper: no input data identified: ")

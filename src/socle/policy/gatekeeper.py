@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socle.core.document import Document
-from socle.core.errors import InputError, SocleError
+from socle.core.errors import InputError, SocleError, UsageError
 from socle.core.finding import DocumentResult, Finding, Report, Resource, Rule, Severity, Status
 from socle.policy import engine as _engine
 from socle.policy.cel import CelProgram
@@ -710,6 +710,10 @@ def load(paths: Sequence[str], client: Client) -> list[Document]:
     The others become ``data.inventory``.
     """
     docs = list(read_documents(paths))
+    if not docs:
+        # (gator's words: `helm template ... | gator test` after a failed render is no pass)
+        raise UsageError("no input data identified: the input holds no document (empty "
+                         "files, comments or an empty stream)")
     for d in docs:
         if is_template(d.obj):
             client.add_template(parse_template(d))
