@@ -564,3 +564,19 @@ def test_scores_are_made_where_the_report_or_the_gate_reads_them(tmp_path: Path)
     (tmp_path / "socle.yaml").write_text("scan: {}\n")
     r = run_socle("check", "--no-test", "-o", "sarif", "app.yaml", cwd=tmp_path)
     assert r.code == 1 and json.loads(r.out)["runs"][0]["results"]
+
+
+def test_conftest_settings_are_read_by_test_not_by_check(tmp_path: Path) -> None:
+    # conftest.toml and CONFTEST_* are the current folder's and the shell's: `socle test`
+    # reads them as conftest does, `socle check` gives the same answer from any folder
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "p.rego").write_text(
+        'package k8s\n\ndeny contains "no ConfigMap" if input.kind == "ConfigMap"\n')
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (tmp_path / "conftest.toml").write_text('policy = "rules"\nnamespace = "k8s"\n')
+    tested = run_socle("test", "cm.yaml", cwd=tmp_path)
+    assert tested.code == 1 and "no ConfigMap [k8s.deny]" in tested.out, tested.err
+    checked = run_check("--summary", "cm.yaml", cwd=tmp_path)
+    assert checked.code == 0, checked.out + checked.err
+    assert "note: test: no policy folder" in checked.out

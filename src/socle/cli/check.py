@@ -65,7 +65,7 @@ def _section(verb: str, args: argparse.Namespace, start: str) -> argparse.Namesp
     ns = parser.parse_args([])
     ns.paths = list(args.paths)
     ns.config = args.config
-    apply_config(ns, verb, start, parser)
+    apply_config(ns, verb, start, parser, conftest=False)
     return ns
 
 

@@ -41,10 +41,14 @@ _PATH_OPTIONS = {"test": {"policy", "data"}, "verify": {"policy", "data"},
 
 
 def apply_config(args: argparse.Namespace, command: str, start: str | None = None,
-                 parser: argparse.ArgumentParser | None = None) -> Config:
+                 parser: argparse.ArgumentParser | None = None, conftest: bool = True
+                 ) -> Config:
     """Fill every option the user did not give from the config file, then the built-in default.
 
     Options left as ``None`` by argparse are unset; keys in the file use long flag names.
+    ``conftest``: ``test`` and ``verify`` also read conftest's settings (see
+    :func:`_apply_conftest`); ``socle check`` does not, as its answer does not depend on the
+    current folder.
     """
     if start is None:
         # the repository of the first input path, else the current folder
@@ -71,7 +75,7 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
             if key in _PATH_OPTIONS.get(command, ()) and cfg.path is not None:
                 value = _rooted(cfg.root, value)
             setattr(args, attr, value)
-    if command in CONFTEST_COMMANDS:
+    if conftest and command in CONFTEST_COMMANDS:
         _apply_conftest(args, command, parser)
     if getattr(args, "output", None) is None:
         args.output = getattr(args, "_default_output", "text")
