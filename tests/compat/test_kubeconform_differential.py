@@ -671,7 +671,7 @@ def test_piped_input_and_summaries_match_kubeconform(kubeconform: str, schemas: 
     (tmp_path / "bad.yaml").write_text(cm % "b" + "---\n" + (cm % "c").replace("v}", "1}"))
     location = os.path.join(schemas, bench.STANDALONE)
     cases: list[tuple[list[str], str | None]] = [
-        ([], cm % "p" + "---\n" + cm % "q"), (["-"], cm % "r"), ([], ""),
+        ([], cm % "p" + "---\n" + cm % "q"), (["-"], cm % "r"), ([], ""), (["-"], None),
         (["empty"], None), (["none.yaml"], None), (["one.yaml"], None),
         (["none.yaml", "one.yaml", "bad.yaml"], None), (["bad.yaml"], None)]
     for paths, stdin in cases:
@@ -683,6 +683,10 @@ def test_piped_input_and_summaries_match_kubeconform(kubeconform: str, schemas: 
             text=True, timeout=120, check=False, **feed)
         ours = run_socle("validate", "-strict", "-summary", "-kubernetes-version",
                          bench.K8S_VERSION, *paths, cwd=tmp_path, stdin=stdin)
+        if paths == ["-"] and stdin is None:  # /dev/null: refused by both
+            assert "failing to read data from stdin" in theirs.stderr
+            assert (ours.code, theirs.returncode) == (2, 1), ours.err
+            continue
         summary = [line for line in theirs.stdout.splitlines() if line.startswith("Summary:")]
         assert summary, (paths, theirs.stdout, theirs.stderr)
         assert ours.out.splitlines()[-1] == summary[0], (paths, ours.err)

@@ -182,10 +182,14 @@ def test_piped_input_is_read_without_a_path_as_kubeconform_reads_it(tmp_path: Pa
         proc = subprocess.run([sys.executable, "-m", "socle.cli.main", "validate", "-summary"],
                               stdin=fh, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1 and "stdin:22:" in proc.stdout, proc.stderr
-    # nothing on stdin (/dev/null here, or a terminal): the usage error, not an empty pass
+    # nothing on stdin (/dev/null here, or a terminal): the usage error, not an empty pass,
+    # with no path or with `-` (kubeconform refuses both)
     r = run_socle("validate", "-summary")
     assert (r.code, r.out) == (2, "")
     assert r.err == "socle validate: no input: give files, folders, or - for stdin\n"
+    r = run_socle("validate", "-summary", "-")
+    assert (r.code, r.out) == (2, "")
+    assert r.err.startswith("socle validate: -: standard input is a terminal or a device ")
     # a path, typed or from socle.yaml: stdin is left alone
     ok = write(tmp_path, "ok.yaml", deployment())
     r = run_socle("validate", "-summary", str(ok), stdin="not: [yaml")

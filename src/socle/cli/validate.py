@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         if not piped_stdin():
             raise UsageError("no input: give files, folders, or - for stdin")
         paths = ["-"]  # as kubeconform reads `helm template . | kubeconform -summary`
+    elif "-" in paths and not piped_stdin():
+        # (kubeconform refuses it too: `- < /dev/null` is no pass, a terminal no input)
+        raise UsageError("-: standard input is a terminal or a device such as /dev/null, not "
+                         "manifests; pipe them in (helm template . | socle validate -)")
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n must be at least 1")
     try:
