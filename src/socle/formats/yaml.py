@@ -201,8 +201,9 @@ class DuplicateKeyError(InputError):
 
 
 def too_deep(file: str, line: int = 1) -> InputError:
-    """The error for text nested deeper than Python's recursion can follow."""
-    return InputError(f"nesting deeper than Python can read (limit {MAX_DEPTH})", file, line)
+    """The error for text nested deeper than MAX_DEPTH levels (or than Python's recursion can
+    follow): one message whichever reader found it."""
+    return InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it", file, line)
 
 
 def read_within_depth(read: Callable[[], Any], file: str) -> Any:
@@ -213,7 +214,7 @@ def read_within_depth(read: Callable[[], Any], file: str) -> Any:
     except RecursionError:
         raise too_deep(file) from None
     if _depth(value) > MAX_DEPTH:
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1)
+        raise too_deep(file)
     return value
 
 
@@ -1051,8 +1052,7 @@ def load_document(text: str, file: str = "-", index: int = 0, line: int = 1,
     # (rapidyaml refuses to emit documents nested deeper than 64, so only the reference
     # loader's results need the depth check)
     if not ok and isinstance(value, (dict, list)) and _depth(value) > MAX_DEPTH:
-        doc.error = InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it",
-                               file, line)
+        doc.error = too_deep(file, line)
         return doc
     doc.obj = value
     return doc

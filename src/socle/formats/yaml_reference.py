@@ -326,8 +326,7 @@ def load(text: str, file: str, line: int, strict: bool) -> tuple[Any, InputError
     """The reference loader's reading of one document whose first line is ``line`` of ``file``:
     (its value, None), or (None, the error with its line and column in the file)."""
     if _may_nest_too_deep(text):
-        return None, InputError(f"nesting deeper than {MAX_DEPTH} levels; refusing to read it",
-                                file, line)
+        return None, too_deep(file, line)
     try:
         return _reference_load(text, strict), None
     except _DuplicateKey as err:
