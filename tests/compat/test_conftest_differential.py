@@ -549,7 +549,7 @@ _CONFIGURED = {
     "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
     "other.yaml": "kind: Other\n",
 }
-_SETTINGS = {"toml": 'policy = "rules"\nnamespace = ["k8s"]\nfail-on-warn = true\n',
+_SETTINGS = {"toml": 'Policy = "rules"\nnamespace = ["k8s"]\nfail-on-warn = true\n',
              "yaml": "policy: [rules]\nnamespace: k8s\nfail-on-warn: true\n",
              "json": '{"policy": "rules", "namespace": "k8s", "fail-on-warn": true}'}
 

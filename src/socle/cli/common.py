@@ -107,7 +107,8 @@ def _apply_conftest(args: argparse.Namespace, command: str,
     conftest leaves keys it does not know; paths are as typed, from the current folder."""
     from socle.core.config import load_conftest
 
-    path, values = load_conftest(getattr(args, "config_file", None))
+    path, found = load_conftest(getattr(args, "config_file", None))
+    values = {str(k).lower(): v for k, v in found.items()}  # (viper's keys know no case)
     for name, action in _long_options(command, parser).items():
         if getattr(args, action.dest) not in (None, [], ()):
             continue  # (given on the command line or in socle.yaml)
