@@ -130,7 +130,7 @@ def conftest_results(results: Iterable[dict[str, Any]]) -> Counter[Key]:
     is conftest's query (``data.main.exception[_][_] == "name"``); it becomes
     ``main.exception: name``."""
     out: Counter[Key] = Counter()
-    for r in results:
+    for r in results or ():  # (conftest writes null when no namespace was tested)
         file, ns = os.path.normpath(r["filename"]), r.get("namespace", "")
         for field, kind in (("failures", "fail"), ("warnings", "warn"),
                             ("exceptions", "exception")):

@@ -585,3 +585,37 @@ def test_conftest_configuration_is_read_as_conftest_reads_it(tmp_path: Path, set
         # tells apart with 2 (socle keeps 2 for input it cannot use: docs/test.md)
         assert (s.returncode, c.returncode) == (1, 2 if "cm.yaml" in files else 1)
         assert theirs[("other.yaml", "k8s", "warn", "an Other")] == 1
+
+
+_PACKAGES = {f"rules/{name.replace('.', '_')}.rego":
+             f'package {name}\n\ndeny contains "{name} fired" if input.kind == "ConfigMap"\n'
+             for name in ("main", "k8s", "k8s.simple", "k8s.simple.deployment", "other.sub")}
+
+
+@pytest.mark.parametrize("namespaces", [
+    "k8s*", "k8s.*", "*", "*.sub", "o?her.sub", "[ko]*", "[^k]*", "[!k]*", "[a-l]*.simple",
+    "k8s,other.sub", "k8s*,main", "[z-a]*", "k\\8s", "nothing*", "{k8s,main}"])
+def test_namespace_patterns_choose_what_conftest_chooses(tmp_path: Path, namespaces: str
+                                                         ) -> None:
+    # conftest's -n takes comma-separated values and Go path.Match wildcards, `*` across dots
+    # (`-n 'k8s.*'`): socle tested a namespace literally named "k8s*", i.e. nothing, and passed
+    _write(tmp_path, {**_PACKAGES, "rules2/extra.rego":
+                      'package extra\n\ndeny contains "extra fired" if true\n',
+                      "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
+    args = ["-p", "rules,rules2", "-n", namespaces, "cm.yaml"]
+    socle, s_code, theirs, c_code = _findings(args, tmp_path)
+    assert bench.compare(socle, theirs) == []
+    assert s_code == c_code
+    if namespaces == "k8s.*":
+        assert {k[1] for k in theirs} == {"k8s.simple", "k8s.simple.deployment"}
+
+
+@pytest.mark.parametrize("namespaces", ["[", "[]", "[a-]"])
+def test_a_namespace_pattern_go_refuses_is_an_error(tmp_path: Path, namespaces: str) -> None:
+    _write(tmp_path, {**_PACKAGES, "cm.yaml": "kind: ConfigMap\n"})
+    args = ["-p", "rules", "-n", namespaces, "cm.yaml"]
+    c = _run([str(CONFTEST), "test", *args], tmp_path)
+    s = _run([*SOCLE, "test", *args], tmp_path)
+    assert c.returncode == 1 and "syntax error in pattern" in c.stderr
+    assert s.returncode == 2 and s.stderr == (f"socle test: namespace pattern {namespaces!r}: "
+                                              "syntax error in pattern\n")

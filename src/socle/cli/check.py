@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit, string_slice
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
@@ -114,9 +114,9 @@ def _test_options(ns: argparse.Namespace, policies: list[str], cfg: Config) -> A
     timeout = 60.0 if ns.timeout is None else float(ns.timeout)
     return TestOptions(
         policies=policies,
-        namespaces=as_list(ns.namespace) or ["main"],
+        namespaces=string_slice(ns.namespace) or ["main"],
         all_namespaces=bool(ns.all_namespaces),
-        data=as_list(ns.data),
+        data=string_slice(ns.data),
         fail_on_warn=bool(ns.fail_on_warn),
         no_fail=bool(ns.no_fail),
         suppress_exceptions=bool(ns.suppress_exceptions),
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_test:
         ns = _section("test", args, start)
         ns.engine = args.engine or ns.engine
-        policies = as_list(args.policy) or as_list(ns.policy) or _default_policies(cfg)
+        policies = string_slice(args.policy) or string_slice(ns.policy) or _default_policies(cfg)
         if policies:
             options.test = _test_options(ns, policies, cfg)
             options.test_ignore = ns.ignore

@@ -309,6 +309,22 @@ def _rooted(root: str, value: Any) -> Any:
     return value
 
 
+def string_slice(value: Any) -> list[str]:
+    """:func:`as_list`, each item cut at its commas as conftest's repeatable flags (pflag's
+    string slices) cut theirs: ``-p rules,lib`` is two policy paths, ``-n a,b`` two
+    namespaces; a comma inside one value is written in CSV quotes (``-p '"a,b"'``)."""
+    out: list[str] = []
+    for item in as_list(value):
+        if "," not in item:
+            out.append(item)
+            continue
+        import csv
+
+        for row in csv.reader([item]):
+            out.extend(x for x in row if x)
+    return out
+
+
 def as_list(value: Any) -> list[str]:
     if value is None:
         return []

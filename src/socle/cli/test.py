@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit
+from socle.cli.common import add_output_arguments, apply_config, as_list, emit, string_slice
 from socle.core.errors import UsageError
 from socle.policy.engine import DEFAULT_ENGINE, ENGINES
 
@@ -76,8 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace) -> dict[str, object]:
     timeout = 60.0 if args.timeout is None else float(args.timeout)
     return {
-        "policies": as_list(args.policy) or ["policy"],
-        "data": as_list(args.data),
+        "policies": string_slice(args.policy) or ["policy"],
+        "data": string_slice(args.data),
         "rego_version": args.rego_version or "v1",
         "engine": args.engine or DEFAULT_ENGINE,
         "timeout": timeout,
@@ -105,14 +105,14 @@ def run(args: argparse.Namespace) -> int:
 
     common = options_from(args)
     if args.update:
-        pull_updates(as_list(args.update), as_list(common["policies"]))
+        pull_updates(string_slice(args.update), as_list(common["policies"]))
 
     def work() -> int:
         from socle.policy.conftest import TestOptions, exit_code
         from socle.policy.conftest import run as run_tests
 
         options = TestOptions(
-            namespaces=as_list(args.namespace) or ["main"],
+            namespaces=string_slice(args.namespace) or ["main"],
             all_namespaces=bool(args.all_namespaces),
             combine=bool(args.combine),
             parser=args.parser,

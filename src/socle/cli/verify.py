@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from socle.cli.common import add_output_arguments, apply_config, emit
+from socle.cli.common import add_output_arguments, apply_config, emit, string_slice
 from socle.cli.test import add_policy_arguments, options_from
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     common = options_from(args)
     if args.paths:
-        common["policies"] = list(args.paths) + (list(args.policy or []))
+        common["policies"] = list(args.paths) + string_slice(args.policy)
 
     def work() -> int:
         from socle.policy.verify import VerifyOptions, to_report, verify

@@ -28,7 +28,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,6 +306,76 @@ def register_builtins(engine: Engine, bind_files: bool = True) -> None:
 
 # --- rules -------------------------------------------------------------------------------------
 
+
+def select_namespaces(patterns: Sequence[str], known: Iterable[str]) -> list[str]:
+    """The namespaces ``-n`` names: each pattern as written, or, with a wildcard (``*``, ``?``,
+    ``[...]``), every package of the policies it matches as Go's ``path.Match`` matches, which
+    conftest uses: ``*`` across dots too (``-n 'k8s.*'`` takes ``k8s.simple`` and
+    ``k8s.simple.deployment``), ``[^a]`` for a negated class, ``\\`` to escape."""
+    out: list[str] = []
+    for pattern in patterns:
+        if any(c in pattern for c in "*?["):  # (a backslash alone leaves it a name)
+            matches = _go_pattern(pattern).fullmatch
+            out.extend(ns for ns in sorted(known) if matches(ns) and ns not in out)
+        elif pattern not in out:
+            out.append(pattern)
+    return out
+
+
+def _go_pattern(pattern: str) -> re.Pattern[str]:
+    """Go's ``path.Match`` pattern as a regular expression; UsageError for one Go refuses."""
+    def bad() -> UsageError:
+        return UsageError(f"namespace pattern {pattern!r}: syntax error in pattern")
+
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "\\":
+            if i >= n:
+                raise bad()
+            out.append(re.escape(pattern[i]))
+            i += 1
+        elif c == "[":
+            negate = i < n and pattern[i] == "^"
+            i += negate
+            ranges: list[str] = []
+            while True:
+                if i >= n:
+                    raise bad()
+                if pattern[i] == "]" and ranges:
+                    i += 1
+                    break
+                lo, i = _class_char(pattern, i, bad)
+                hi = lo
+                if i < n and pattern[i] == "-":
+                    hi, i = _class_char(pattern, i + 1, bad)
+                if hi < lo:  # (Go: a range backwards matches nothing; no error)
+                    ranges.append("")
+                    continue
+                ranges.append(re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}")
+            body = "".join(ranges)
+            out.append(f"[{'^' if negate else ''}{body}]" if body else "." if negate else "(?!)")
+        else:
+            out.append(re.escape(c))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _class_char(pattern: str, i: int, bad: Callable[[], UsageError]) -> tuple[str, int]:
+    """One character of a ``[...]`` class at ``i`` (``\\`` escapes), and where the next is."""
+    if i >= len(pattern) or pattern[i] in "-]":
+        raise bad()
+    if pattern[i] == "\\":
+        i += 1
+        if i >= len(pattern):
+            raise bad()
+    return pattern[i], i + 1
+
+
 def discover_rules(modules: dict[str, str]) -> dict[str, dict[str, int]]:
     """namespace -> {rule name: number of definitions} for failure, warning and exception rules.
     Every package appears, even one without such rules."""
@@ -421,7 +491,8 @@ class Runner:
             strict.check(sources, options.rego_version)
         self.engine.prepare()
         rules = discover_rules(self.engine.modules())
-        namespaces = list(rules) if options.all_namespaces else list(options.namespaces)
+        namespaces = list(rules) if options.all_namespaces else \
+            select_namespaces(options.namespaces, rules)
         self.namespaces = namespaces
         self.rules: dict[str, dict[str, int]] = {
             ns: {r: n for r, n in rules.get(ns, {}).items() if r != "exception"}
