@@ -619,3 +619,19 @@ def test_a_namespace_pattern_go_refuses_is_an_error(tmp_path: Path, namespaces: 
     assert c.returncode == 1 and "syntax error in pattern" in c.stderr
     assert s.returncode == 2 and s.stderr == (f"socle test: namespace pattern {namespaces!r}: "
                                               "syntax error in pattern\n")
+
+
+def test_stdin_filename_names_standard_input_as_in_conftest(tmp_path: Path) -> None:
+    # `helm template . | conftest test --stdin-filename chart.yaml -`: findings name the file
+    _write(tmp_path, _CONFIGURED)
+    stream = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: Other\n"
+    args = ["-p", "rules", "-n", "k8s", "--stdin-filename", "deploy/app.yaml", "-", "-o", "json"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    s = subprocess.run([*SOCLE, "test", *args], cwd=tmp_path, input=stream,
+                       capture_output=True, text=True, timeout=300, env=env)
+    c = subprocess.run([str(CONFTEST), "test", *args], cwd=tmp_path, input=stream,
+                       capture_output=True, text=True, timeout=300, env=env)
+    theirs = bench.conftest_results(json.loads(c.stdout))
+    assert bench.compare(bench.socle_results(json.loads(s.stdout)), theirs) == [], s.stderr
+    assert {k[0] for k in theirs} == {"deploy/app.yaml"}
+    assert s.returncode == c.returncode == 1

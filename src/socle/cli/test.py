@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                       "test names never hold the message)")
     g.add_argument("--ignore", dest="ignore", default=None, metavar="REGEX",
                    help="regular expression of input paths to skip")
+    g.add_argument("--stdin-filename", dest="stdin_filename", default=None, metavar="NAME",
+                   help="the name standard input (-) goes by in the report")
     g.add_argument("-u", "--update", dest="update", action="append", default=None,
                    metavar="URL", help="pull these policy bundles into the policy folder first")
     add_output_arguments(p)
@@ -120,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             no_fail=bool(args.no_fail),
             suppress_exceptions=bool(args.suppress_exceptions),
             ignore=args.ignore,
+            stdin_filename=args.stdin_filename,
             **common,  # type: ignore[arg-type]
         )
         paths = list(args.paths)

@@ -66,6 +66,7 @@ class TestOptions:
     show_builtin_errors: bool = False
     trace: bool = False
     timeout: float | None = None
+    stdin_filename: str | None = None  # the name standard input goes by in the report
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -149,7 +150,9 @@ def load_data(paths: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def parse_file(path: str, parser: str | None = None) -> list[Document]:
+def parse_file(path: str, parser: str | None = None, name: str | None = None
+               ) -> list[Document]:
+    """The documents of ``path`` (``-``: standard input), named ``name`` if given."""
     from socle import formats
 
     try:
@@ -169,7 +172,7 @@ def parse_file(path: str, parser: str | None = None) -> list[Document]:
             fn = found
     except KeyError as err:
         raise UsageError(str(err.args[0])) from None
-    docs: list[Document] = fn(data, path)
+    docs: list[Document] = fn(data, name or path)
     return docs
 
 
@@ -675,14 +678,17 @@ def _run(paths: list[str], options: TestOptions, runner: Runner | None) -> Repor
     if not files:
         raise UsageError("no input files found in " + ", ".join(paths))
     watchdog = engine_mod.active_watchdog()
+    def named(f: str) -> str:  # (conftest's --stdin-filename)
+        return options.stdin_filename if f == "-" and options.stdin_filename else f
+
     if options.combine:
         combined = []
         for f in files:
             try:
-                docs = parse_file(f, options.parser)
-                combined.extend(combined_entries(f, _value_of(docs, f)))
+                docs = parse_file(f, options.parser, named(f))
+                combined.extend(combined_entries(named(f), _value_of(docs, named(f))))
             except SocleError as err:
-                _error(report, err, f)
+                _error(report, err, named(f))
         report.files = len(files)
         if watchdog:
             watchdog.arm("the combined input")
@@ -693,14 +699,14 @@ def _run(paths: list[str], options: TestOptions, runner: Runner | None) -> Repor
     for f in collector.collecting(files):
         report.files += 1
         try:
-            docs = parse_file(f, options.parser)
+            docs = parse_file(f, options.parser, named(f))
         except SocleError as err:
-            _error(report, err, f)
+            _error(report, err, named(f))
             continue
         bad = [d for d in docs if d.error is not None]
         for d in bad:
             assert d.error is not None
-            _error(report, d.error, f)
+            _error(report, d.error, named(f))
         if bad:
             continue
         if watchdog:
