@@ -618,3 +618,20 @@ def test_kubeconform_flags_socle_has_no_use_for_are_accepted(tmp_path: Path) -> 
                                      "data: {k: 1}\n")
     r = run_socle("validate", "-exit-on-error", "-debug", "-summary", "a.yaml", cwd=tmp_path)
     assert r.code == 1 and "a.yaml:4:" in r.out and "Invalid: 1" in r.out
+
+
+def test_go_forms_of_boolean_flags_are_taken(tmp_path: Path) -> None:
+    # kubeconform's and conftest's users write Go's forms: `-strict=true`, `-summary=false`
+    f = write(tmp_path, "d.yaml", deployment(extra="          bogus: 1\n"))
+    r = run_socle("validate", "-strict=true", "-summary=1", str(f))
+    assert r.code == 1 and "bogus" in r.out and "Summary: 1 resource" in r.out, r.err
+    r = run_socle("validate", "-strict=false", "-summary=False", str(f))
+    assert (r.code, r.out) == (0, ""), r.err
+    r = run_socle("validate", "-strict=maybe", str(f))  # (argparse's one-line usage error)
+    assert r.code == 2 and "ignored explicit argument 'maybe'" in r.err
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "p.rego").write_text('package main\n\nwarn contains "w" if true\n')
+    for value, code in (("true", 1), ("F", 0)):
+        r = run_socle("test", f"--fail-on-warn={value}", "-p", str(policy), str(f))
+        assert r.code == code, (value, r.out, r.err)

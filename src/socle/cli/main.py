@@ -74,13 +74,44 @@ def _isolate_native_stderr() -> None:
     sys.stderr = stream
 
 
+_GO_TRUE = frozenset(["1", "t", "T", "TRUE", "true", "True"])
+_GO_FALSE = frozenset(["0", "f", "F", "FALSE", "false", "False"])
+
+
+def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
+                   args: list[str]) -> list[str]:
+    """Go's forms of a boolean flag, as kubeconform's and conftest's users write them:
+    ``-strict=true`` is ``-strict``, ``--fail-on-warn=false`` is the flag left out (argparse
+    refuses a value after a flag). Other arguments, and options written out in full as such
+    (``--tls=false`` of pull), are left as they are."""
+    import argparse
+
+    if verb is None:
+        return args
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command: argparse.ArgumentParser = sub.choices[verb]
+    flags = {o for a in command._actions if a.nargs == 0 for o in a.option_strings}
+    exact = {o for a in command._actions for o in a.option_strings}
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        name, eq, value = arg.partition("=")
+        if eq and name in flags and arg not in exact and value in _GO_TRUE | _GO_FALSE:
+            if value in _GO_TRUE:
+                out.append(name)
+            continue
+        out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     verb = next((a for a in args_list if not a.startswith("-")), None)
     if verb not in COMMANDS:
         verb = None
     parser = _parser(verb)
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(_go_bool_forms(parser, verb, args_list))
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
