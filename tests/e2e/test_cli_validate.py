@@ -629,6 +629,12 @@ def test_go_forms_of_boolean_flags_are_taken(tmp_path: Path) -> None:
     assert (r.code, r.out) == (0, ""), r.err
     r = run_socle("validate", "-strict=maybe", str(f))  # (argparse's one-line usage error)
     assert r.code == 2 and "ignored explicit argument 'maybe'" in r.err
+    # `=false` wins over a config file's true, as a flag given does
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, "socle.yaml", "validate:\n  strict: true\n")
+    assert run_socle("validate", str(f)).code == 1
+    assert run_socle("validate", "-strict=false", str(f)).code == 0
+    (tmp_path / "socle.yaml").unlink()
     policy = tmp_path / "policy"
     policy.mkdir()
     (policy / "p.rego").write_text('package main\n\nwarn contains "w" if true\n')

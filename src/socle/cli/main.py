@@ -79,30 +79,34 @@ _GO_FALSE = frozenset(["0", "f", "F", "FALSE", "false", "False"])
 
 
 def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
-                   args: list[str]) -> list[str]:
-    """Go's forms of a boolean flag, as kubeconform's and conftest's users write them:
-    ``-strict=true`` is ``-strict``, ``--fail-on-warn=false`` is the flag left out (argparse
-    refuses a value after a flag). Other arguments, and options written out in full as such
-    (``--tls=false`` of pull), are left as they are."""
+                   args: list[str]) -> tuple[list[str], list[str]]:
+    """Go's forms of a boolean flag, as kubeconform's and conftest's users write them
+    (argparse refuses a value after a flag): ``-strict=true`` becomes ``-strict``;
+    ``--fail-on-warn=false`` is left out, and its destination is returned to be set false
+    after parsing (so that it wins over a config file's true). Other arguments, and options
+    written out in full as such (``--tls=false`` of pull), are left as they are."""
     import argparse
 
     if verb is None:
-        return args
+        return args, []
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     command: argparse.ArgumentParser = sub.choices[verb]
-    flags = {o for a in command._actions if a.nargs == 0 for o in a.option_strings}
+    flags = {o: a for a in command._actions if a.nargs == 0 for o in a.option_strings}
     exact = {o for a in command._actions for o in a.option_strings}
     out: list[str] = []
+    falses: list[str] = []
     for i, arg in enumerate(args):
         if arg == "--":
-            return out + args[i:]
+            return out + args[i:], falses
         name, eq, value = arg.partition("=")
         if eq and name in flags and arg not in exact and value in _GO_TRUE | _GO_FALSE:
             if value in _GO_TRUE:
                 out.append(name)
+            elif isinstance(flags[name], argparse._StoreTrueAction):
+                falses.append(flags[name].dest)
             continue
         out.append(arg)
-    return out
+    return out, falses
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if verb not in COMMANDS:
         verb = None
     parser = _parser(verb)
-    args = parser.parse_args(_go_bool_forms(parser, verb, args_list))
+    args_list, falses = _go_bool_forms(parser, verb, args_list)
+    args = parser.parse_args(args_list)
+    for dest in falses:
+        setattr(args, dest, False)
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
