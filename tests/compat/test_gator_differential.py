@@ -369,3 +369,49 @@ def test_no_input_is_an_error_as_in_gator(tmp_path: Path, files: list[str],
     assert theirs.returncode == 1 and "no input data identified" in theirs.stderr
     assert ours.code == 2 and ours.out == ""
     assert ours.err.startswith("socle gatekeeper: no input data identified: ")
+
+
+_CEL_TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: {lower}
+spec:
+  crd:
+    spec:
+      names:
+        kind: {kind}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    code:
+    - engine: K8sNativeValidation
+      source:
+{policy}        validations:
+        - expression: "object.spec.replicas > 1"
+          message: "one replica"
+"""
+
+
+@pytest.mark.parametrize("flag", [None, "Fail", "Ignore"])
+def test_cel_failure_policy_as_in_gator(tmp_path: Path, flag: str | None) -> None:
+    # an expression that fails to evaluate (a ConfigMap has no spec): a violation under
+    # failurePolicy Fail, nothing under Ignore; a source without one takes the flag's default
+    for kind, policy in (("K8sNoPolicy", ""), ("K8sFail", "        failurePolicy: Fail\n"),
+                         ("K8sIgnore", "        failurePolicy: Ignore\n")):
+        (tmp_path / f"{kind}.yaml").write_text(
+            _CEL_TEMPLATE.format(lower=kind.lower(), kind=kind, policy=policy)
+            + f"---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\n"
+              f"metadata: {{name: c-{kind.lower()}}}\n")
+    (tmp_path / "objects.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}\n")
+    files = [x for f in sorted(p.name for p in tmp_path.glob("*.yaml")) for x in ("-f", f)]
+    extra = [] if flag is None else [f"--default-k8s-native-validation-failure-policy={flag}"]
+    theirs = _gator("test", *files, *extra, "-o", "json", cwd=tmp_path)
+    ours = run_socle("gatekeeper", "test", *files, *extra, "-o", "json", cwd=tmp_path)
+    expected = _gator_violations(json.loads(theirs.stdout) or [])
+    got = _socle_violations(json.loads(ours.out))
+    assert got == expected
+    assert ours.code == theirs.returncode == 1
+    errors = {k[0] for k in expected if "resulted in error" in k[4]}
+    assert errors == ({"K8sFail/c-k8sfail"} | ({"K8sNoPolicy/c-k8snopolicy"}
+                                              if flag != "Ignore" else set()))

@@ -345,3 +345,23 @@ def test_run_test_pauses_the_collector_and_still_frees_cycles(
     assert enabled and not any(enabled)
     assert alive == [0]
     assert gc.isenabled()
+
+
+def test_cel_failure_policy_decides_what_an_evaluation_error_gives() -> None:
+    from socle.policy.cel import CelProgram
+
+    source = {"validations": [{"expression": "object.spec.replicas > 1"}]}
+    review = {"object": {"kind": "ConfigMap"}, "operation": "CREATE"}
+    plain = CelProgram(source)
+    (violation,) = plain.evaluate(review, {})
+    assert violation.message == ("expression 'object.spec.replicas > 1' resulted in error: "
+                                 "no such key: spec")
+    assert plain.evaluate(review, {}, default_failure_policy="Ignore") == []
+    ignoring = CelProgram({**source, "failurePolicy": "Ignore"})
+    assert ignoring.evaluate(review, {}) == []
+    failing = CelProgram({**source, "failurePolicy": "Fail"})
+    assert len(failing.evaluate(review, {}, default_failure_policy="Ignore")) == 1
+    # a false expression is a violation whatever the policy
+    assert len(ignoring.evaluate({"object": {"spec": {"replicas": 1}}}, {})) == 1
+    with pytest.raises(InputError, match="failurePolicy must be Fail or Ignore"):
+        CelProgram({**source, "failurePolicy": "Sometimes"})

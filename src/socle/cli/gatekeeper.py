@@ -53,8 +53,15 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "opa-golib-python-bindings)")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed for one Rego evaluation")
-    p.add_argument("-t", "--include-trace", dest="include_trace", action="store_true",
+    p.add_argument("-t", "--trace", "--include-trace", dest="include_trace",
+                   action="store_true",
                    help="accepted for gator compatibility; traces are not produced")
+    p.add_argument("--stats", dest="stats", action="store_true",
+                   help="accepted for gator compatibility; no Constraint Framework stats")
+    p.add_argument("--default-k8s-native-validation-failure-policy", dest="cel_failure_policy",
+                   default="Fail", choices=("Fail", "Ignore"),
+                   help="what a CEL expression that fails to evaluate gives when its source "
+                        "names no failurePolicy: a violation (Fail, default) or nothing")
     p.add_argument("--enable-k8s-native-validation", dest="k8s_native", default="true",
                    choices=("true", "false"), nargs="?", const="true",
                    help="run K8sNativeValidation (CEL) code; when a template has both, CEL runs "
@@ -85,16 +92,18 @@ def _run_test(args: argparse.Namespace) -> int:
         raise UsageError(f"--image {args.image[0]}: policy images are not pulled by gatekeeper "
                          "test; pull the image's files (socle pull oci://REF --policy DIR, or "
                          "your registry tool) and give the folder with -f DIR")
-    if args.include_trace:
-        print("socle gatekeeper test: --include-trace is accepted but produces no trace",
-              file=sys.stderr)
+    for given, flag, what in ((args.include_trace, "--trace", "no trace"),
+                              (args.stats, "--stats", "no Constraint Framework stats")):
+        if given:
+            print(f"socle gatekeeper test: {flag} is accepted but produces {what}",
+                  file=sys.stderr)
     paths = list(args.filename) + list(args.paths)
     if not paths:
         if sys.stdin.isatty():
             raise UsageError("no input: give -f PATH (a file or folder), or pipe YAML in")
         paths = ["-"]
     result = run_test(paths, _engine(args), args.timeout, bool(args.deny_only),
-                      args.k8s_native != "false")
+                      args.k8s_native != "false", args.cel_failure_policy)
     emit(result.report, args)
     return result.report.exit_code(Severity.HIGH)
 
@@ -105,7 +114,7 @@ def _run_verify(args: argparse.Namespace) -> int:
     if not args.suites:
         raise UsageError("no suites: give suite files or folders (folder/... to recurse)")
     results = run_suites(args.suites, _engine(args), args.timeout, args.run,
-                         args.k8s_native != "false")
+                         args.k8s_native != "false", args.cel_failure_policy)
     if not results:
         raise UsageError(f"no Suite (test.gatekeeper.sh/v1alpha1) found in "
                          f"{', '.join(args.suites)}")

@@ -226,10 +226,20 @@ class CelProgram:
             self.validations.append((str(expr), prog, msg_prog, message))
         if not self.validations:
             raise InputError("CEL source has no validations", file, line)
+        # what an expression that fails to evaluate gives: a violation (Fail) or nothing
+        # (Ignore); None: the default the caller gives (gator's
+        # --default-k8s-native-validation-failure-policy, Fail unless told)
+        policy = source.get("failurePolicy")
+        if policy is not None and policy not in FAILURE_POLICIES:
+            raise InputError(f"CEL failurePolicy must be Fail or Ignore, got {policy!r}",
+                             file, line)
+        self.failure_policy: str | None = policy
 
     def evaluate(self, review: dict[str, Any], constraint: dict[str, Any],
-                 namespace: dict[str, Any] | None = None) -> list[CelViolation]:
+                 namespace: dict[str, Any] | None = None,
+                 default_failure_policy: str = "Fail") -> list[CelViolation]:
         celpy = _celpy()
+        ignore = (self.failure_policy or default_failure_policy) == "Ignore"
         obj = review.get("object")
         old = review.get("oldObject")
         spec = constraint.get("spec") if isinstance(constraint.get("spec"), dict) else {}
@@ -258,16 +268,18 @@ class CelProgram:
                 if not bool(prog.evaluate(activation)):
                     return []
             except Exception as err:
-                return [CelViolation(f"matchCondition {name!r} failed: {_short(err)}")]
+                return [] if ignore else \
+                    [CelViolation(f"matchCondition {name!r} failed: {_short(err)}")]
         out: list[CelViolation] = []
         for expr, prog, msg_prog, message in self.validations:
             try:
                 ok = prog.evaluate(activation)
             except Exception as err:
-                out.append(CelViolation(f"expression {expr!r} failed: {_short(err)}"))
-                continue
+                ok = celpy.evaluation.CELEvalError(_short(err))
             if isinstance(ok, celpy.evaluation.CELEvalError):
-                out.append(CelViolation(f"expression {expr!r} failed: {_short(ok)}"))
+                if not ignore:  # (gator's words)
+                    out.append(CelViolation(f"expression '{expr}' resulted in error: "
+                                            f"{_cel_go_words(_short(ok))}"))
                 continue
             if bool(ok):
                 continue
@@ -280,6 +292,16 @@ class CelProgram:
                     text = ""
             out.append(CelViolation(text or message or f"failed expression: {expr}"))
         return out
+
+
+FAILURE_POLICIES = ("Fail", "Ignore")
+_NO_MEMBER = re.compile(r"no such member in mapping: '(.*)'\Z")
+
+
+def _cel_go_words(text: str) -> str:
+    """cel-python's words for an error, as cel-go (Gatekeeper's) says the common ones."""
+    m = _NO_MEMBER.match(text)
+    return f"no such key: {m.group(1)}" if m else text
 
 
 def _short(err: BaseException) -> str:

@@ -565,10 +565,14 @@ class Client:
     """Templates, constraints and inventory; reviews objects (gator's client, offline)."""
 
     def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None,
-                 enable_cel: bool = True, implicit_default_namespace: bool = False) -> None:
+                 enable_cel: bool = True, implicit_default_namespace: bool = False,
+                 cel_failure_policy: str = "Fail") -> None:
         self.engine_name = engine
         self.timeout = timeout
         self.enable_cel = enable_cel
+        # for CEL sources that name no failurePolicy (gator's
+        # --default-k8s-native-validation-failure-policy)
+        self.cel_failure_policy = cel_failure_policy
         self.templates: dict[str, Template] = {}
         self.constraints: list[Constraint] = []
         self.inventory_objects: list[dict[str, Any]] = []
@@ -668,7 +672,8 @@ class Client:
         if t.engine(self.enable_cel) == "K8sNativeValidation":
             assert t.cel is not None
             ns = _dig(review, "_unstable", "namespace")
-            return [Violation(c, v.message) for v in t.cel.evaluate(review, c.obj, ns)]
+            return [Violation(c, v.message) for v in t.cel.evaluate(
+                review, c.obj, ns, self.cel_failure_policy)]
         eng = self._compiled(t)
         params = c.parameters if c.parameters is not None else {}
         try:
@@ -734,21 +739,22 @@ def _review_error(report: Report, d: Document, resource: Resource, message: str)
 
 def run_test(paths: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
              timeout: float | None = None, deny_only: bool = False,
-             enable_cel: bool = True) -> TestRun:
+             enable_cel: bool = True, cel_failure_policy: str = "Fail") -> TestRun:
     """``gator test``: review every object with every matching constraint (with the cycle
     collector paused, young objects collected every few hundred objects: its full passes
     over the objects read and the report took ~20% of a large run)."""
     from socle.core import collector
 
     with collector.paused():
-        return _run_test(paths, engine, timeout, deny_only, enable_cel)
+        return _run_test(paths, engine, timeout, deny_only, enable_cel, cel_failure_policy)
 
 
 def _run_test(paths: Sequence[str], engine: str, timeout: float | None, deny_only: bool,
-              enable_cel: bool) -> TestRun:
+              enable_cel: bool, cel_failure_policy: str = "Fail") -> TestRun:
     from socle.core import collector
 
-    client = Client(engine, timeout, enable_cel, implicit_default_namespace=True)
+    client = Client(engine, timeout, enable_cel, implicit_default_namespace=True,
+                    cel_failure_policy=cel_failure_policy)
     objects = load(paths, client)
     client.compile_all()
     report = Report(command="gatekeeper test")

@@ -232,9 +232,11 @@ def _assert(assertion: Any, violations: list[Violation]) -> None:
 
 class Runner:
     def __init__(self, engine: str = _engine.DEFAULT_ENGINE, timeout: float | None = None,
-                 run: str = "", enable_cel: bool = True) -> None:
+                 run: str = "", enable_cel: bool = True, cel_failure_policy: str = "Fail"
+                 ) -> None:
         self.engine = engine
         self.enable_cel = enable_cel
+        self.cel_failure_policy = cel_failure_policy
         self.timeout = timeout
         self.filter = Filter(run)
         self._templates: dict[str, Template] = {}
@@ -305,7 +307,8 @@ class Runner:
         template = t.get("template")
         if not isinstance(template, str) or not template:
             raise _CaseError("missing template")
-        client = Client(self.engine, self.timeout, self.enable_cel)
+        client = Client(self.engine, self.timeout, self.enable_cel,
+                            cel_failure_policy=self.cel_failure_policy)
         client.add_template(self._template(os.path.join(suite.dir, template)))
         return client
 
@@ -354,7 +357,8 @@ class Runner:
         client = base
         if inventory:
             # a case with its own inventory gets its own engines; the others share the test's
-            client = Client(self.engine, self.timeout, self.enable_cel)
+            client = Client(self.engine, self.timeout, self.enable_cel,
+                            cel_failure_policy=self.cel_failure_policy)
             for t in base.templates.values():
                 client.add_template(t)
             client.constraints = list(base.constraints)
@@ -384,8 +388,8 @@ class Runner:
 
 def run_suites(targets: Sequence[str], engine: str = _engine.DEFAULT_ENGINE,
                timeout: float | None = None, run: str = "",
-               enable_cel: bool = True) -> list[SuiteResult]:
-    runner = Runner(engine, timeout, run, enable_cel)
+               enable_cel: bool = True, cel_failure_policy: str = "Fail") -> list[SuiteResult]:
+    runner = Runner(engine, timeout, run, enable_cel, cel_failure_policy)
     suites = find_suites(targets)
     results = []
     for s in suites:
