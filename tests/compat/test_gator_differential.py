@@ -415,3 +415,58 @@ def test_cel_failure_policy_as_in_gator(tmp_path: Path, flag: str | None) -> Non
     errors = {k[0] for k in expected if "resulted in error" in k[4]}
     assert errors == ({"K8sFail/c-k8sfail"} | ({"K8sNoPolicy/c-k8snopolicy"}
                                               if flag != "Ignore" else set()))
+
+
+_CEL_MATCHING = """apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: {lower}
+spec:
+  crd:
+    spec:
+      names:
+        kind: {kind}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    code:
+    - engine: K8sNativeValidation
+      source:
+        matchConditions:
+        - name: has-spec
+          expression: "object.spec.replicas > 0"
+        variables:
+        - name: reps
+          expression: "object.spec.replicas"
+        validations:
+        - expression: {expression}
+          messageExpression: "'replicas: ' + string(variables.reps)"
+          message: "named x"
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: {kind}
+metadata:
+  name: c-{lower}
+"""
+
+
+@pytest.mark.parametrize("policy", [None, "Ignore"])
+def test_cel_match_conditions_and_variables_as_in_gator(tmp_path: Path,
+                                                        policy: str | None) -> None:
+    # a matchCondition that fails to evaluate does not skip the object (gator goes on to the
+    # validations); a variable that fails fails what uses it, in gator's words
+    for kind, expression in (("K8sUsesVar", '"variables.reps > 1"'),
+                             ("K8sIgnoresVar", "\"object.metadata.name != 'x'\"")):
+        (tmp_path / f"{kind}.yaml").write_text(
+            _CEL_MATCHING.format(lower=kind.lower(), kind=kind, expression=expression))
+    (tmp_path / "objects.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}\n")
+    files = [x for f in sorted(p.name for p in tmp_path.glob("*.yaml")) for x in ("-f", f)]
+    extra = [] if policy is None else [f"--default-k8s-native-validation-failure-policy={policy}"]
+    theirs = _gator("test", *files, *extra, "-o", "json", cwd=tmp_path)
+    ours = run_socle("gatekeeper", "test", *files, *extra, "-o", "json", cwd=tmp_path)
+    expected = _gator_violations(json.loads(theirs.stdout) or [])
+    assert _socle_violations(json.loads(ours.out)) == expected
+    assert ours.code == theirs.returncode == 1
+    assert any('composited variable "reps" fails to evaluate' in k[4] for k in expected) == \
+        (policy is None)

@@ -260,16 +260,23 @@ class CelProgram:
             try:
                 value = prog.evaluate(activation)
             except Exception as err:  # a failing variable fails what uses it, lazily
-                value = celpy.evaluation.CELEvalError(str(err))
+                value = celpy.evaluation.CELEvalError(
+                    f'composited variable "{name}" fails to evaluate: '
+                    f"{_cel_go_words(_short(err))}")
+            if isinstance(value, celpy.evaluation.CELEvalError) and \
+                    not str(value.args[0] if value.args else "").startswith("composited"):
+                value = celpy.evaluation.CELEvalError(
+                    f'composited variable "{name}" fails to evaluate: '
+                    f"{_cel_go_words(_short(value))}")
             variables[celpy.celtypes.StringType(name)] = value
             activation["variables"] = _types()["MapType"](variables)
-        for name, prog in self.match_conditions:
+        for _name, prog in self.match_conditions:
             try:
-                if not bool(prog.evaluate(activation)):
-                    return []
-            except Exception as err:
-                return [] if ignore else \
-                    [CelViolation(f"matchCondition {name!r} failed: {_short(err)}")]
+                matched = prog.evaluate(activation)
+            except Exception:
+                continue  # (gator: a condition that fails to evaluate does not skip the object)
+            if not isinstance(matched, celpy.evaluation.CELEvalError) and not bool(matched):
+                return []
         out: list[CelViolation] = []
         for expr, prog, msg_prog, message in self.validations:
             try:
