@@ -290,3 +290,19 @@ def test_a_character_utf8_cannot_hold_is_written_as_its_escape(tmp_path: Path) -
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"a": "x\ud800y"}  # (json reads the escape back)
+
+
+def test_a_run_that_tests_nothing_says_so(tmp_path: Path) -> None:
+    # a namespace with no rule (a typo, a pattern matching no package): conftest says
+    # "0 tests" and passes; socle passes too and says why on stderr
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "p.rego").write_text('package k8s\n\ndeny contains "x" if true\n')
+    (tmp_path / "cm.yaml").write_text("kind: ConfigMap\n")
+    for names in (["-n", "k9s"], ["-n", "k9*"]):
+        r = run_socle("test", "-p", str(policy), *names, str(tmp_path / "cm.yaml"))
+        assert (r.code, r.out) == (0, "")
+        assert r.err == (f"socle test: no deny, warn or violation rule in namespace {names[1]} "
+                         "of the policies: nothing was tested (conftest passes such a run too)\n")
+    r = run_socle("test", "-p", str(policy), "-n", "k8s", str(tmp_path / "cm.yaml"))
+    assert r.code == 1 and r.err == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from socle.cli.common import add_output_arguments, apply_config, as_list, emit, string_slice
 from socle.core.errors import UsageError
@@ -129,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
         if not paths:
             raise UsageError("no input: give files, folders, or - for standard input")
         report = run_tests(paths, options)
+        if "no_rules" in report.extra:
+            names = ", ".join(report.extra["no_rules"])
+            print(f"socle test: no deny, warn or violation rule in namespace {names} of the "
+                  "policies: nothing was tested (conftest passes such a run too)",
+                  file=sys.stderr)
         emit(report, args)
         return exit_code(report, options)
 

@@ -674,6 +674,9 @@ def _run(paths: list[str], options: TestOptions, runner: Runner | None) -> Repor
 
     runner = runner or Runner(options)
     report = Report(command="test")
+    if not runner.queries:  # (conftest says "0 tests"; socle's report would say nothing)
+        report.extra["no_rules"] = ["(any)"] if options.all_namespaces else \
+            list(options.namespaces)
     files = input_files(paths, options.parser, options.ignore)
     if not files:
         raise UsageError("no input files found in " + ", ".join(paths))
