@@ -235,6 +235,9 @@ def test_summary_counts_are_worded_as_kubeconform_words_them(tmp_path: Path) -> 
     r = run_socle("validate", "-summary", str(tmp_path / "empty"))
     assert r.out == ("Summary: 0 resource found in 0 file - Valid: 0, Invalid: 0, Errors: 0, "
                      "Skipped: 0\n"), r.err
+    # (a pass, as kubeconform's; said on stderr)
+    assert r.code == 0
+    assert r.err == "socle validate: no Kubernetes resource in the input: nothing was validated\n"
     r = run_socle("validate", "-summary", str(tmp_path / "e1.yaml"), str(tmp_path / "e2.yaml"))
     assert r.out.startswith("Summary: 0 resource found in 2 files - "), r.err
     r = run_socle("validate", "-summary", stdin="")

@@ -100,5 +100,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"socle validate: {path}: not a .yaml, .yml or .json file, not read (as "
               "kubeconform); pipe it in (socle validate - < FILE) to validate it",
               file=sys.stderr)
+    if not report.documents and not report.findings:
+        # (kubeconform passes such a run with "0 resource found"; socle too, and says so)
+        print("socle validate: no Kubernetes resource in the input: nothing was validated",
+              file=sys.stderr)
     emit(report, args)
     return report.exit_code(threshold)
