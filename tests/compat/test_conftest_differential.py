@@ -308,7 +308,7 @@ def _conftest_verdicts(out: str) -> dict[str, str] | Counter[str]:
     count of passes under "PASS"."""
     verdicts: Counter[str] = Counter()
     named: dict[str, str] = {}
-    for r in json.loads(out):
+    for r in json.loads(out) or ():  # (null when no test ran)
         verdicts["PASS"] += r.get("successes", 0)
         for f in r.get("failures") or []:
             named[f["msg"]] = "FAIL"
@@ -635,3 +635,17 @@ def test_stdin_filename_names_standard_input_as_in_conftest(tmp_path: Path) -> N
     assert bench.compare(bench.socle_results(json.loads(s.stdout)), theirs) == [], s.stderr
     assert {k[0] for k in theirs} == {"deploy/app.yaml"}
     assert s.returncode == c.returncode == 1
+
+
+@pytest.mark.parametrize("namespaces", [None, "main", "k8s.sub", "k8s*", "main,k8s.sub", "none"])
+def test_verify_namespaces_choose_what_conftest_chooses(tmp_path: Path,
+                                                       namespaces: str | None) -> None:
+    _write(tmp_path, {
+        "policy/a_test.rego": "package main\n\ntest_a if true\n",
+        "policy/b_test.rego": "package k8s.sub\n\ntest_b if true\n\ntest_c if false\n",
+        "policy/c_test.rego": "package k8s\n\ntest_d if true\n"})
+    flags = [] if namespaces is None else ["-n", namespaces]
+    s = _run([*SOCLE, "verify", *flags, "-p", "policy", "-v"], tmp_path)
+    c = _run([str(CONFTEST), "verify", *flags, "-p", "policy", "-o", "json"], tmp_path)
+    assert _socle_verdicts(s.stdout) == _conftest_verdicts(c.stdout), s.stdout + s.stderr
+    assert s.returncode == c.returncode, (s.returncode, c.returncode)

@@ -16,6 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("verify")
     g.add_argument("-r", "--run", dest="run", default=None, metavar="REGEX",
                    help="only run tests whose data.<package>.<test> path matches")
+    g.add_argument("-n", "--namespace", dest="namespace", action="append", default=None,
+                   help="only the tests of these packages (repeatable or comma-separated; "
+                        "wildcards as conftest's: 'main.*'); default all")
+    g.add_argument("--junit-hide-message", dest="junit_hide_message", action="store_true",
+                   default=None, help="accepted for conftest's command lines")
     g.add_argument("--quiet", dest="quiet", action="store_true", default=None,
                    help="accepted for conftest's command lines: socle lists passing tests only "
                         "with --verbose")
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         from socle.policy.verify import VerifyOptions, to_report, verify
 
         options = VerifyOptions(run=args.run, coverage=bool(args.coverage),
+                                namespaces=string_slice(args.namespace),
                                 **common)  # type: ignore[arg-type]
         result = verify(options)
         report = to_report(result)

@@ -24,6 +24,8 @@ class VerifyOptions:
     policies: list[str] = field(default_factory=lambda: ["policy"])
     data: list[str] = field(default_factory=list)
     run: str | None = None
+    # conftest verify's -n: packages whose tests run (Go path.Match wildcards); all if empty
+    namespaces: list[str] = field(default_factory=list)
     rego_version: str = "v1"
     engine: str = DEFAULT_ENGINE
     coverage: bool = False
@@ -111,6 +113,11 @@ def build_engine(options: VerifyOptions) -> Engine:
 def verify(options: VerifyOptions, engine: Engine | None = None) -> VerifyResult:
     engine = engine or build_engine(options)
     cases = discover_tests(engine.modules(), options.run)
+    if options.namespaces:
+        from socle.policy.conftest import select_namespaces
+
+        chosen = set(select_namespaces(options.namespaces, {c.package for c in cases}))
+        cases = [c for c in cases if c.package in chosen]
     out = VerifyResult()
     watchdog = active_watchdog()
     for case in cases:
