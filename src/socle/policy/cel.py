@@ -260,17 +260,15 @@ class CelProgram:
             try:
                 value = prog.evaluate(activation)
             except Exception as err:  # a failing variable fails what uses it, lazily
-                value = celpy.evaluation.CELEvalError(
-                    f'composited variable "{name}" fails to evaluate: '
-                    f"{_cel_go_words(_short(err))}")
+                value = celpy.evaluation.CELEvalError(_short(err))
             if isinstance(value, celpy.evaluation.CELEvalError) and \
-                    not str(value.args[0] if value.args else "").startswith("composited"):
+                    not _short(value).startswith("composited variable"):  # (gator's words)
                 value = celpy.evaluation.CELEvalError(
                     f'composited variable "{name}" fails to evaluate: '
                     f"{_cel_go_words(_short(value))}")
             variables[celpy.celtypes.StringType(name)] = value
             activation["variables"] = _types()["MapType"](variables)
-        for _name, prog in self.match_conditions:
+        for _, prog in self.match_conditions:
             try:
                 matched = prog.evaluate(activation)
             except Exception:
