@@ -157,3 +157,61 @@ def test_bad_exceptions_file_is_a_usage_error_with_a_line(tmp_path: Path, text: 
     with pytest.raises(UsageError) as err:
         _scan(tmp_path, DEPLOYMENT, text)
     assert err.value.line == line
+
+
+# --- Kubescape's exceptions file (its README's format) ---------------------------------------
+
+def _kubescape(attributes: str, policies: str) -> str:
+    return f"""[
+  {{
+    "name": "accepted-privileged",
+    "policyType": "postureExceptionPolicy",
+    "actions": ["alertOnly"],
+    "resources": [{{"designatorType": "Attributes", "attributes": {attributes}}}],
+    "posturePolicies": {policies}
+  }}
+]
+"""
+
+
+@pytest.mark.parametrize(("attributes", "policies"), [
+    ('{"kind": ".*"}', '[{"controlID": "C-0057"}]'),
+    ('{"namespace": "sho.", "kind": "Deployment"}', '[{"controlID": "C-00(57|16)"}]'),
+    ('{"name": "web", "app": "web"}', '[{"frameworkName": "NSA"}]'),
+    ('{"kind": "Deployment"}', '[{"frameworkName": "AllControls"}]'),
+    ('{"kind": "Deployment"}', '[{"controlID": "C-0001"}, {"frameworkName": "N.A"}]'),
+    ('{"kind": "Deployment"}', '[{"controlID": "C-0057", "frameworkName": "MITRE"}]'),
+])
+def test_kubescape_exceptions_file_excepts_as_kubescape(tmp_path: Path, attributes: str,
+                                                        policies: str) -> None:
+    # a Kubescape user's exceptions.json, unchanged: attribute values and policy fields are
+    # regular expressions matched in full, other attributes are labels, policies are any-of
+    report = _scan(tmp_path, DEPLOYMENT, _kubescape(attributes, policies))
+    assert _failing(report) == set()
+    exc = _excepted(report)["T-001"]
+    assert exc["source"] == "file" and exc["reason"] == "Kubescape exception accepted-privileged"
+
+
+@pytest.mark.parametrize(("attributes", "policies"), [
+    ('{"kind": ".*"}', '[{"controlID": "C-005"}]'),  # (in full: not a prefix)
+    ('{"namespace": "sh"}', '[{"controlID": "C-0057"}]'),
+    ('{"app": "we.*"}', '[{"controlID": "C-0057"}]'),  # (labels exactly)
+    ('{"kind": "Deployment"}', '[{"frameworkName": "ArmoBest"}]'),  # (no such framework here)
+    ('{"kind": "Deployment", "cluster": "minikube"}', '[{"controlID": "C-0057"}]'),
+    ('{"kind": "Deployment"}', '[{"controlID": "C-0057", "frameworkName": "ArmoBest"}]'),
+])
+def test_kubescape_exceptions_that_do_not_cover_the_finding(tmp_path: Path, attributes: str,
+                                                            policies: str) -> None:
+    # (a designator naming a cluster does not apply to files; one policy's fields all apply)
+    assert _failing(_scan(tmp_path, DEPLOYMENT, _kubescape(attributes, policies))) == {"T-001"}
+
+
+@pytest.mark.parametrize(("policies", "message"), [
+    ('[{"controlName": "Privileged container"}]', "controlName is not supported"),
+    ("[]", "posturePolicies must be a non-empty list"),
+])
+def test_kubescape_exceptions_socle_cannot_follow_are_refused(tmp_path: Path, policies: str,
+                                                              message: str) -> None:
+    with pytest.raises(UsageError, match=message) as err:
+        _scan(tmp_path, DEPLOYMENT, _kubescape('{"kind": ".*"}', policies))
+    assert err.value.line >= 2

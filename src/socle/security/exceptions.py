@@ -5,7 +5,8 @@ Three sources, all reported (the finding is kept with ``status: excepted``, it d
 * inline annotations on the resource: ``socle.dev/skip: "SCL-001,SCL-002"`` (ids or names, or
   ``all``), ``socle.dev/skip-reason``, ``socle.dev/skip-until: 2026-12-31``;
 * an exceptions file (``--exceptions FILE``): a YAML list of
-  ``{controls, kinds, namespaces, names, labels, reason, until}``;
+  ``{controls, kinds, namespaces, names, labels, reason, until}``, and Kubescape's
+  ``postureExceptionPolicy`` entries as they are;
 * other tools' ignore annotations, mapped through each control's ``references``: Kubescape
   (``kubescape.io/skip-controls`` with C-ids, ``kubescape.io/skip-reason``,
   ``kubescape.io/skip-expiry``, ``kubescape.io/ignore: "true"``), Checkov
@@ -97,10 +98,16 @@ class ExceptionRule:
     reason: str
     until: dt.date | None
     where: str
+    # a Kubescape exception's posturePolicies: (controlID, frameworkName) patterns, one pair
+    # a policy (any policy matching is enough; in one, every pattern given must match)
+    kubescape: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]] | None = None
 
     def matches(self, control: Control, resource: Resource, labels: dict[str, Any]) -> bool:
         if self.controls and not any(c in ("*", "all", control.id, control.name)
                                      for c in self.controls):
+            return False
+        if self.kubescape is not None and not any(
+                _kubescape_policy(control, cid, fw) for cid, fw in self.kubescape):
             return False
         if self.kinds and not any(p.fullmatch(resource.kind) for p in self.kinds):
             return False
@@ -141,6 +148,10 @@ def load_exceptions_file(path: str) -> list[ExceptionRule]:
         raise UsageError("exceptions must be a list of entries", path, doc.line)
     out = []
     for i, item in enumerate(items):
+        if isinstance(item, dict) and (item.get("policyType") == "postureExceptionPolicy"
+                                       or "posturePolicies" in item):
+            out.extend(_kubescape_rules(item, path, doc.line_of([*base, i]), doc, [*base, i]))
+            continue
         line = doc.line_of([*base, i])
         if not isinstance(item, dict):
             raise UsageError("an exception must be a mapping", path, line)
@@ -183,6 +194,79 @@ def load_exceptions_file(path: str) -> list[ExceptionRule]:
         out.append(ExceptionRule(controls, patterns("kinds"), patterns("namespaces"),
                                  patterns("names"), labels, str(item.get("reason") or ""),
                                  until, f"{path}:{line}"))
+    return out
+
+
+# Kubescape's framework names, and the references that make socle's frameworks of the same
+# name ("AllControls" is every control)
+_KUBESCAPE_FRAMEWORKS = (("NSA", "nsa"), ("MITRE", "mitre"), ("cis-v1.23-t1.0.1", "cis"))
+
+
+def _kubescape_policy(control: Control, control_id: re.Pattern[str] | None,
+                      framework: re.Pattern[str] | None) -> bool:
+    """Whether one of a Kubescape exception's posturePolicies covers ``control``."""
+    if control_id is not None and not any(
+            control_id.fullmatch(ref) for ref in control.references.get("kubescape", [])):
+        return False
+    if framework is None or framework.fullmatch("AllControls"):
+        return True
+    return any(framework.fullmatch(name) and control.references.get(ref)
+               for name, ref in _KUBESCAPE_FRAMEWORKS)
+
+
+def _kubescape_rules(item: dict[str, Any], path: str, line: int, doc: Any,
+                     at: list[str | int]) -> list[ExceptionRule]:
+    """A Kubescape exception (``policyType: postureExceptionPolicy``) as socle's rules: one
+    per resource designator (any of them), its posture policies (any of them) on each.
+    Attribute values are regular expressions matched in full, as Kubescape matches them;
+    other attributes are labels, matched exactly."""
+    def bad(message: str, where: list[str | int] | None = None) -> UsageError:
+        return UsageError(f"Kubescape exception {item.get('name', '')!r}: {message}", path,
+                          doc.line_of([*at, *(where or [])]) if where else line)
+
+    def pattern(text: Any, where: list[str | int]) -> re.Pattern[str]:
+        try:
+            return re.compile(str(text))
+        except re.error as err:
+            raise bad(f"invalid regular expression {text!r}: {err}", where) from None
+
+    policies: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = []
+    raw_policies = item.get("posturePolicies")
+    if not isinstance(raw_policies, list) or not raw_policies:
+        raise bad("posturePolicies must be a non-empty list (Kubescape needs one at least)")
+    for j, pol in enumerate(raw_policies):
+        where: list[str | int] = ["posturePolicies", j]
+        if not isinstance(pol, dict) or not pol:
+            raise bad("a posture policy must be a mapping", where)
+        unsupported = sorted(set(pol) - {"controlID", "frameworkName"})
+        if unsupported:
+            raise bad(f"posturePolicies: {unsupported[0]} is not supported (socle maps "
+                      "Kubescape's controls by controlID, and frameworkName); write the "
+                      "control's ID, such as controlID: C-0048", where)
+        policies.append((pattern(pol["controlID"], where) if "controlID" in pol else None,
+                         pattern(pol["frameworkName"], where) if "frameworkName" in pol
+                         else None))
+    designators = item.get("resources")
+    if not isinstance(designators, list) or not designators:
+        raise bad("resources must be a non-empty list (Kubescape needs one at least)")
+    reason = f"Kubescape exception {item.get('name', '')}".strip()
+    out = []
+    for j, des in enumerate(designators):
+        where = ["resources", j]
+        attrs = des.get("attributes") if isinstance(des, dict) else None
+        if not isinstance(des, dict) or des.get("designatorType", "Attributes") != "Attributes" \
+                or not isinstance(attrs, dict):
+            raise bad("a resource designator must be {designatorType: Attributes, "
+                      "attributes: {...}}", where)
+        if "cluster" in attrs:
+            continue  # (a file names no cluster: such an exception does not apply here)
+        labels = {str(k): re.compile(re.escape(str(v))) for k, v in attrs.items()
+                  if k not in ("kind", "name", "namespace")}
+        out.append(ExceptionRule(
+            [], [pattern(attrs["kind"], where)] if "kind" in attrs else [],
+            [pattern(attrs["namespace"], where)] if "namespace" in attrs else [],
+            [pattern(attrs["name"], where)] if "name" in attrs else [], labels, reason, None,
+            f"{path}:{doc.line_of([*at, *where])}", policies))
     return out
 
 
