@@ -166,6 +166,20 @@ def test_selection_by_controls_and_exclusion(tmp_path: Path) -> None:
         _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=["T-999"])
 
 
+@pytest.mark.parametrize(("include", "exclude", "expected"), [
+    (["C-0057"], [], {"T-001"}),  # (`kubescape scan control C-0057`)
+    (["ckv_k8s_16"], [], {"T-001"}),  # (Checkov's ids, any case)
+    (["T-001"], ["container-security-context-privileged"], set()),  # (kube-score's names)
+    ([], ["privileged-container"], set()),  # (kube-linter's)
+])
+def test_controls_are_chosen_by_other_tools_ids_through_the_references(
+        tmp_path: Path, include: list[str], exclude: list[str], expected: set[str]) -> None:
+    report = _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=include, exclude=exclude)
+    assert {f.rule_id for f in report.findings} == expected  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="a Kubescape, Checkov, kube-score or kube-linter id"):
+        _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=["C-9999"])
+
+
 def test_bundled_fixture_folders_scan_as_the_fixture_harness_says() -> None:
     folder = BUNDLED / "privileged-container" / "fixtures"
     report = scan_paths([str(folder)], ScanOptions(include=["SCL-001"], workers=1))

@@ -23,9 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--framework-file", dest="framework_file", action="append", default=None,
                    metavar="FILE", help="a custom framework (YAML: name, title, controls)")
     g.add_argument("--controls", dest="controls", action="append", default=None,
-                   metavar="IDS", help="only these controls (ids or names, comma-separated)")
+                   metavar="IDS", help="only these controls (ids or names, comma-separated; "
+                   "Kubescape's C-0057 or Checkov's CKV_K8S_16 too)")
     g.add_argument("--exclude-controls", dest="exclude_controls", action="append",
-                   default=None, metavar="IDS", help="skip these controls")
+                   default=None, metavar="IDS", help="skip these controls (the same ids)")
     g.add_argument("--controls-dir", dest="controls_dir", action="append", default=None,
                    metavar="DIR", help="more controls, same layout as the bundled ones")
     g.add_argument("--no-bundled-controls", dest="no_bundled_controls", action="store_true",

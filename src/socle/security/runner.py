@@ -144,9 +144,32 @@ def _tokens(values: Iterable[str]) -> list[str]:
     return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
 
+_TOOL_REFERENCES = frozenset(["kubescape", "checkov", "kube-score", "kube-linter", "trivy",
+                              "polaris"])
+
+
 def select_controls(options: ScanOptions) -> Selection:
     loaded = load_controls(options.controls_dirs, options.bundled)
-    by_key = {c.id: c for c in loaded.controls} | {c.name: c for c in loaded.controls}
+    by_key: dict[str, set[str]] = {}
+    for c in loaded.controls:
+        by_key.setdefault(c.id, set()).add(c.id)
+        by_key.setdefault(c.name, set()).add(c.id)
+    # other tools' ids (Kubescape's C-0057, Checkov's CKV_K8S_16...), through the references:
+    # `kubescape scan control C-0057` becomes `socle scan --controls C-0057`
+    by_reference: dict[str, set[str]] = {}
+    for c in loaded.controls:
+        for tool, refs in c.references.items():
+            if tool in _TOOL_REFERENCES:
+                for ref in refs:
+                    by_reference.setdefault(str(ref).upper(), set()).add(c.id)
+
+    def ids_of(token: str, flag: str) -> set[str]:
+        found = by_key.get(token) or by_reference.get(token.upper())
+        if not found:
+            raise UsageError(f"unknown control {token!r} in {flag} (a socle id or name, or a "
+                             "Kubescape, Checkov, kube-score or kube-linter id)")
+        return found
+
     asked = resolve(options.frameworks, options.framework_files, loaded)
     if asked:
         ids = {c.id for fw in asked for c in fw.members(loaded)}
@@ -154,16 +177,9 @@ def select_controls(options: ScanOptions) -> Selection:
         ids = {c.id for c in loaded.controls}
     include = _tokens(options.include)
     if include:
-        unknown = [t for t in include if t not in by_key]
-        if unknown:
-            raise UsageError(f"unknown control {unknown[0]!r} in --controls")
-        wanted = {by_key[t].id for t in include}
+        wanted = {i for t in include for i in ids_of(t, "--controls")}
         ids = ids & wanted if asked else wanted
-    exclude = _tokens(options.exclude)
-    unknown = [t for t in exclude if t not in by_key]
-    if unknown:
-        raise UsageError(f"unknown control {unknown[0]!r} in --exclude-controls")
-    ids -= {by_key[t].id for t in exclude}
+    ids -= {i for t in _tokens(options.exclude) for i in ids_of(t, "--exclude-controls")}
     selected = loaded.select(ids)
     reported = asked or [fw for fw in bundled().values() if fw.members(selected)]
     return Selection(loaded, selected, asked, reported)
