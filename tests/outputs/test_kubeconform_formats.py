@@ -6,12 +6,14 @@ kubeconform binary is found ($KUBECONFORM, PATH, $(go env GOPATH)/bin).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +140,36 @@ def test_tap_has_kubeconforms_verdicts(setup: tuple[str, str, Path]) -> None:
     cleaned = Counter({(v, f.rstrip(":"), s): n for (v, f, s), n in their_verdicts.items()})
     assert our_verdicts == cleaned
     assert our_plan == their_plan == "1..5"
+
+
+def _json_shape(text: str) -> tuple[list[tuple[str, ...]], dict[str, list[str]], Any]:
+    data = json.loads(text)
+    entries = sorted((r["filename"], r["kind"], r["name"], r["version"], r["status"])
+                     for r in data["resources"])
+    paths = {f"{r['filename']}/{r['name']}": sorted(e["path"] for e in r["validationErrors"])
+             for r in data["resources"] if "validationErrors" in r}
+    return entries, paths, data.get("summary")
+
+
+@pytest.mark.parametrize("flags", [[], ["-verbose", "-summary"]])
+def test_kubeconform_output_has_kubeconforms_json_shape(setup: tuple[str, str, Path],
+                                                        flags: list[str]) -> None:
+    # `-o kubeconform`: kubeconform's `-output json` keys and statuses, for jq scripts
+    kc, schemas, work = setup
+    base = ["-skip", "Secret", "-kubernetes-version", bench.K8S_VERSION, *flags]
+    theirs = subprocess.run(
+        [kc, *base, "-output", "json", "-schema-location",
+         os.path.join(schemas, bench.STANDALONE), "apps"],
+        cwd=work, capture_output=True, text=True, timeout=120, check=False)
+    ours = run_socle("validate", *base, "--no-extra-checks", "-o", "kubeconform", "apps",
+                     cwd=work)
+    assert (ours.code, theirs.returncode) == (2, 1), ours.err
+    their_entries, their_paths, their_summary = _json_shape(theirs.stdout)
+    our_entries, our_paths, our_summary = _json_shape(ours.out)
+    assert our_entries == their_entries
+    # the same resources carry validationErrors; socle's are the findings at their own paths,
+    # kubeconform's the schema's top-level failure ("/spec": "validation failed")
+    assert our_paths.keys() == their_paths.keys() == {"apps/web.yaml/web"}
+    assert our_paths["apps/web.yaml/web"] == ["/spec/replicas"]
+    assert our_summary == their_summary
+    assert ("statusValid" in {e[4] for e in our_entries}) == bool(flags)

@@ -21,6 +21,7 @@ _WRITERS: dict[str, str] = {
     "table": "socle.outputs.table",
     "html": "socle.outputs.html",
     "markdown": "socle.outputs.markdown",
+    "kubeconform": "socle.outputs.kubeconform",
 }
 # kubeconform's names for the same writers
 ALIASES = {"pretty": "text", "stdout": "text"}
@@ -31,7 +32,8 @@ _HIDES: dict[str, tuple[str, frozenset[str]]] = {
     name: (_WRITERS[name], frozenset(hidden)) for name, hidden in (
         ("text", ("fixes", "scores")), ("junit", ("fixes", "scores")),
         ("tap", ("fixes", "scores")), ("github", ("fixes", "scores")),
-        ("table", ("fixes", "scores")), ("markdown", ("fixes",)), ("sarif", ("scores",)))}
+        ("table", ("fixes", "scores")), ("markdown", ("fixes",)), ("sarif", ("scores",)),
+        ("kubeconform", ("fixes", "scores")))}
 
 
 @dataclass(frozen=True)
