@@ -176,7 +176,7 @@ def test_controls_are_chosen_by_other_tools_ids_through_the_references(
         tmp_path: Path, include: list[str], exclude: list[str], expected: set[str]) -> None:
     report = _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=include, exclude=exclude)
     assert {f.rule_id for f in report.findings} == expected  # type: ignore[attr-defined]
-    with pytest.raises(UsageError, match="a Kubescape, Checkov, kube-score or kube-linter id"):
+    with pytest.raises(UsageError, match="a Kubescape, Checkov, Trivy, kube-score"):
         _scan(tmp_path, {"d.yaml": DEPLOYMENT}, include=["C-9999"])
 
 

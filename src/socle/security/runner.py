@@ -167,7 +167,8 @@ def select_controls(options: ScanOptions) -> Selection:
         found = by_key.get(token) or by_reference.get(token.upper())
         if not found:
             raise UsageError(f"unknown control {token!r} in {flag} (a socle id or name, or a "
-                             "Kubescape, Checkov, kube-score or kube-linter id)")
+                             "Kubescape, Checkov, Trivy, kube-score, kube-linter or Polaris "
+                             "id)")
         return found
 
     asked = resolve(options.frameworks, options.framework_files, loaded)
