@@ -644,3 +644,9 @@ def test_go_forms_of_boolean_flags_are_taken(tmp_path: Path) -> None:
     for value, code in (("true", 1), ("F", 0)):
         r = run_socle("test", f"--fail-on-warn={value}", "-p", str(policy), str(f))
         assert r.code == code, (value, r.out, r.err)
+    # inside nested commands too (`socle gatekeeper test`)
+    gk = ROOT / "tests" / "compat" / "gatekeeper" / "namespaceselector"
+    for value, code in (("true", 0), ("maybe", 2)):
+        r = run_socle("gatekeeper", "test", f"--deny-only={value}", "-f", "template.yaml",
+                      "-f", "cm-prod.yaml", cwd=gk)
+        assert r.code == code, (value, r.out, r.err)

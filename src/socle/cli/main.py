@@ -89,8 +89,16 @@ def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
 
     if verb is None:
         return args, []
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    command: argparse.ArgumentParser = sub.choices[verb]
+    command = parser
+    name: str | None = verb
+    while name is not None:  # (down to `socle gatekeeper test`'s own parser)
+        sub = next((a for a in command._actions
+                    if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or name not in sub.choices:
+            break
+        command = sub.choices[name]
+        rest = args[args.index(name) + 1:] if name in args else []
+        name = next((a for a in rest if not a.startswith("-")), None)
     flags = {o: a for a in command._actions if a.nargs == 0 for o in a.option_strings}
     exact = {o for a in command._actions for o in a.option_strings}
     out: list[str] = []
@@ -98,12 +106,12 @@ def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
     for i, arg in enumerate(args):
         if arg == "--":
             return out + args[i:], falses
-        name, eq, value = arg.partition("=")
-        if eq and name in flags and arg not in exact and value in _GO_TRUE | _GO_FALSE:
+        flag, eq, value = arg.partition("=")
+        if eq and flag in flags and arg not in exact and value in _GO_TRUE | _GO_FALSE:
             if value in _GO_TRUE:
-                out.append(name)
-            elif isinstance(flags[name], argparse._StoreTrueAction):
-                falses.append(flags[name].dest)
+                out.append(flag)
+            elif isinstance(flags[flag], argparse._StoreTrueAction):
+                falses.append(flags[flag].dest)
             continue
         out.append(arg)
     return out, falses
