@@ -650,3 +650,17 @@ def test_go_forms_of_boolean_flags_are_taken(tmp_path: Path) -> None:
         r = run_socle("gatekeeper", "test", f"--deny-only={value}", "-f", "template.yaml",
                       "-f", "cm-prod.yaml", cwd=gk)
         assert r.code == code, (value, r.out, r.err)
+
+
+@pytest.mark.parametrize(("command", "what"), [("validate", "validated"), ("check", "checked"),
+                                               ("scan", "scanned")])
+def test_a_gate_given_nothing_passes_but_says_so(tmp_path: Path, command: str, what: str
+                                                 ) -> None:
+    # a wrong or empty folder, a render that printed nothing: a pass, as the peers give, said
+    (tmp_path / "empty").mkdir()
+    r = run_socle(command, "empty", cwd=tmp_path)
+    assert r.code == 0
+    assert r.err == f"socle {command}: no Kubernetes resource in the input: nothing was {what}\n"
+    write(tmp_path, "one.yaml", deployment())
+    r = run_socle(command, "one.yaml", cwd=tmp_path)
+    assert "nothing was" not in r.err

@@ -12,7 +12,14 @@ import os
 import sys
 from typing import Any
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit, string_slice
+from socle.cli.common import (
+    add_output_arguments,
+    apply_config,
+    as_list,
+    emit,
+    say_if_nothing_checked,
+    string_slice,
+)
 from socle.core.config import Config
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
@@ -231,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
     def work() -> int:
         report = check_paths(paths, options)
         report.extra["notes"] = notes
+        say_if_nothing_checked(report, "check", "checked")
         emit(report, args)
         if args.output in ("text", "pretty", "stdout") and args.summary:
             _text_summary(report, args)

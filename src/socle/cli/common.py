@@ -224,6 +224,15 @@ def config_value(action: argparse.Action, value: Any) -> Any:
     return out if many else out[0]
 
 
+def say_if_nothing_checked(report: Report, command: str, what: str) -> None:
+    """A run over input without a resource (an empty folder, a render that printed nothing)
+    passes, as the peers' do, and says so on stderr: a gate given a wrong path does not pass
+    without a word."""
+    if not report.documents and not report.findings:
+        print(f"socle {command}: no Kubernetes resource in the input: nothing was {what}",
+              file=sys.stderr)
+
+
 def piped_stdin(fd: int = 0) -> bool:
     """Whether standard input brings data: a pipe, a file or a socket, not a terminal or a
     device such as /dev/null (kubeconform's rule for reading stdin when given no path), and

@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit
+from socle.cli.common import (
+    add_output_arguments,
+    apply_config,
+    as_list,
+    emit,
+    say_if_nothing_checked,
+)
 from socle.core.errors import UsageError
 from socle.core.finding import Report, Severity
 from socle.outputs import shows
@@ -209,6 +215,8 @@ def run(args: argparse.Namespace) -> int:
         scores=text or shows(args.output, "scores") or compliance is not None,
     )
     report = _scan_cluster(args, options) if cluster else scan_paths(paths, options)
+    if not cluster:
+        say_if_nothing_checked(report, "scan", "scanned")
     if args.fix:
         from socle.security.fix import apply_fixes
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from socle.cli.common import add_output_arguments, apply_config, as_list, emit, piped_stdin
+from socle.cli.common import (
+    add_output_arguments,
+    apply_config,
+    as_list,
+    emit,
+    piped_stdin,
+    say_if_nothing_checked,
+)
 from socle.core.errors import UsageError
 from socle.core.finding import Severity
 
@@ -100,9 +107,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"socle validate: {path}: not a .yaml, .yml or .json file, not read (as "
               "kubeconform); pipe it in (socle validate - < FILE) to validate it",
               file=sys.stderr)
-    if not report.documents and not report.findings:
-        # (kubeconform passes such a run with "0 resource found"; socle too, and says so)
-        print("socle validate: no Kubernetes resource in the input: nothing was validated",
-              file=sys.stderr)
+    say_if_nothing_checked(report, "validate", "validated")  # (kubeconform: "0 resource")
     emit(report, args)
     return report.exit_code(threshold)
