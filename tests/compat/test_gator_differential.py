@@ -371,7 +371,7 @@ def test_no_input_is_an_error_as_in_gator(tmp_path: Path, files: list[str],
     assert ours.err.startswith("socle gatekeeper: no input data identified: ")
 
 
-_CEL_TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
+_CEL_HEAD = """apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata:
   name: {lower}
@@ -385,7 +385,35 @@ spec:
     code:
     - engine: K8sNativeValidation
       source:
-{policy}        validations:
+"""
+_CONSTRAINT = ("---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\n"
+               "metadata: {{name: c-{lower}}}\n")
+_CEL_OBJECTS = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+                "spec: {replicas: 1}\n")
+
+
+def _cel_differential(tmp_path: Path, sources: dict[str, str], policy: str | None
+                      ) -> Counter[tuple[str, ...]]:
+    """Each kind's CEL source as a template and a constraint, over a ConfigMap (no spec) and
+    a Deployment, in gator and socle (with --default-k8s-native-validation-failure-policy
+    when ``policy``): the same violations and exit code; gator's violations."""
+    for kind, source in sources.items():
+        names = {"lower": kind.lower(), "kind": kind}
+        (tmp_path / f"{kind}.yaml").write_text(
+            _CEL_HEAD.format(**names) + source + _CONSTRAINT.format(**names))
+    (tmp_path / "objects.yaml").write_text(_CEL_OBJECTS)
+    files = [x for f in sorted(p.name for p in tmp_path.glob("*.yaml")) for x in ("-f", f)]
+    extra = [] if policy is None else [f"--default-k8s-native-validation-failure-policy={policy}"]
+    theirs = _gator("test", *files, *extra, "-o", "json", cwd=tmp_path)
+    ours = run_socle("gatekeeper", "test", *files, *extra, "-o", "json", cwd=tmp_path)
+    expected = _gator_violations(json.loads(theirs.stdout) or [])
+    assert _socle_violations(json.loads(ours.out)) == expected
+    assert ours.code == theirs.returncode == 1
+    return expected
+
+
+_FAILING = """        validations:
         - expression: "object.spec.replicas > 1"
           message: "one replica"
 """
@@ -395,43 +423,15 @@ spec:
 def test_cel_failure_policy_as_in_gator(tmp_path: Path, flag: str | None) -> None:
     # an expression that fails to evaluate (a ConfigMap has no spec): a violation under
     # failurePolicy Fail, nothing under Ignore; a source without one takes the flag's default
-    for kind, policy in (("K8sNoPolicy", ""), ("K8sFail", "        failurePolicy: Fail\n"),
-                         ("K8sIgnore", "        failurePolicy: Ignore\n")):
-        (tmp_path / f"{kind}.yaml").write_text(
-            _CEL_TEMPLATE.format(lower=kind.lower(), kind=kind, policy=policy)
-            + f"---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\n"
-              f"metadata: {{name: c-{kind.lower()}}}\n")
-    (tmp_path / "objects.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n---\n"
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}\n")
-    files = [x for f in sorted(p.name for p in tmp_path.glob("*.yaml")) for x in ("-f", f)]
-    extra = [] if flag is None else [f"--default-k8s-native-validation-failure-policy={flag}"]
-    theirs = _gator("test", *files, *extra, "-o", "json", cwd=tmp_path)
-    ours = run_socle("gatekeeper", "test", *files, *extra, "-o", "json", cwd=tmp_path)
-    expected = _gator_violations(json.loads(theirs.stdout) or [])
-    got = _socle_violations(json.loads(ours.out))
-    assert got == expected
-    assert ours.code == theirs.returncode == 1
+    expected = _cel_differential(tmp_path, {
+        "K8sNoPolicy": _FAILING, "K8sFail": "        failurePolicy: Fail\n" + _FAILING,
+        "K8sIgnore": "        failurePolicy: Ignore\n" + _FAILING}, flag)
     errors = {k[0] for k in expected if "resulted in error" in k[4]}
     assert errors == ({"K8sFail/c-k8sfail"} | ({"K8sNoPolicy/c-k8snopolicy"}
                                               if flag != "Ignore" else set()))
 
 
-_CEL_MATCHING = """apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: {lower}
-spec:
-  crd:
-    spec:
-      names:
-        kind: {kind}
-  targets:
-  - target: admission.k8s.gatekeeper.sh
-    code:
-    - engine: K8sNativeValidation
-      source:
-        matchConditions:
+_MATCHING = """        matchConditions:
         - name: has-spec
           expression: "object.spec.replicas > 0"
         variables:
@@ -441,11 +441,6 @@ spec:
         - expression: {expression}
           messageExpression: "'replicas: ' + string(variables.reps)"
           message: "named x"
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: {kind}
-metadata:
-  name: c-{lower}
 """
 
 
@@ -454,19 +449,9 @@ def test_cel_match_conditions_and_variables_as_in_gator(tmp_path: Path,
                                                         policy: str | None) -> None:
     # a matchCondition that fails to evaluate does not skip the object (gator goes on to the
     # validations); a variable that fails fails what uses it, in gator's words
-    for kind, expression in (("K8sUsesVar", '"variables.reps > 1"'),
-                             ("K8sIgnoresVar", "\"object.metadata.name != 'x'\"")):
-        (tmp_path / f"{kind}.yaml").write_text(
-            _CEL_MATCHING.format(lower=kind.lower(), kind=kind, expression=expression))
-    (tmp_path / "objects.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}\n")
-    files = [x for f in sorted(p.name for p in tmp_path.glob("*.yaml")) for x in ("-f", f)]
-    extra = [] if policy is None else [f"--default-k8s-native-validation-failure-policy={policy}"]
-    theirs = _gator("test", *files, *extra, "-o", "json", cwd=tmp_path)
-    ours = run_socle("gatekeeper", "test", *files, *extra, "-o", "json", cwd=tmp_path)
-    expected = _gator_violations(json.loads(theirs.stdout) or [])
-    assert _socle_violations(json.loads(ours.out)) == expected
-    assert ours.code == theirs.returncode == 1
+    expected = _cel_differential(tmp_path, {
+        "K8sUsesVar": _MATCHING.format(expression='"variables.reps > 1"'),
+        "K8sIgnoresVar": _MATCHING.format(expression="\"object.metadata.name != 'x'\"")},
+        policy)
     assert any('composited variable "reps" fails to evaluate' in k[4] for k in expected) == \
         (policy is None)
