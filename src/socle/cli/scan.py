@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "socle.yaml scan.inputs)")
     g.add_argument("--exceptions", dest="exceptions", default=None, metavar="FILE",
                    help="exceptions file (YAML list of {controls, kinds, namespaces, names, "
-                        "labels, reason, until})")
+                        "labels, reason, until}), or Kubescape's exceptions.json as it is")
     g.add_argument("--engine", dest="engine", choices=ENGINES, default=None,
                    help=f"Rego engine (default {DEFAULT_ENGINE}; opa for reference)")
     g.add_argument("-n", "--workers", dest="workers", type=int, default=None, metavar="N",
