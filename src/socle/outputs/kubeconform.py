@@ -6,11 +6,11 @@ select(.status == "statusInvalid")'``): ``-o kubeconform``.
 ``statusInvalid``, ``statusError``, ``statusSkipped``), ``msg``, and for an invalid document
 ``validationErrors`` (``path``, a JSON pointer, and ``msg``: one per finding, at its own
 path, where kubeconform often gives the schema's top-level failure, ``/spec``: "validation
-failed", and the leaf in ``msg``). As kubeconform, only invalid
-documents and errors are listed unless ``--verbose``, and ``summary`` (``valid``,
-``invalid``, ``errors``, ``skipped``) is added with ``--summary``. The messages are socle's
-(one per finding, joined by ``; `` in ``msg``), not kubeconform's, which name its schema URLs.
-socle's own report schema is ``-o json``.
+failed", and the leaf in ``msg``). As kubeconform, only invalid documents and errors are
+listed unless ``--verbose``, and ``summary`` (``valid``, ``invalid``, ``errors``,
+``skipped``) is added with ``--summary``. The messages are socle's (one per finding, joined
+by ``; `` in ``msg``), not kubeconform's, which name its schema URLs. socle's own report
+schema is ``-o json``.
 """
 
 from __future__ import annotations

@@ -681,6 +681,7 @@ def _run(paths: list[str], options: TestOptions, runner: Runner | None) -> Repor
     if not files:
         raise UsageError("no input files found in " + ", ".join(paths))
     watchdog = engine_mod.active_watchdog()
+
     def named(f: str) -> str:  # (conftest's --stdin-filename)
         return options.stdin_filename if f == "-" and options.stdin_filename else f
 
