@@ -18,7 +18,9 @@ from socle.core.finding import Report
 def add_output_arguments(parser: argparse.ArgumentParser, default: str = "text") -> None:
     g = parser.add_argument_group("output")
     g.add_argument("-o", "--output", "-output", dest="output", default=None,
-                   help=f"report format: text, json, junit, tap, sarif, github (default {default})")
+                   help=f"report format: text, json, junit, tap, sarif, github, table, "
+                        f"markdown, html, or kubeconform (its -output json shape) "
+                        f"(default {default})")
     g.add_argument("--output-file", dest="output_file", default=None,
                    help="write the report to this file instead of standard output")
     g.add_argument("--summary", "-summary", dest="summary", action="store_true", default=None,
