@@ -887,3 +887,26 @@ def test_durations_of_the_audit_interval():
     assert _duration("1h30m") == 5400
     with pytest.raises(argparse.ArgumentTypeError):
         _duration("soon")
+
+
+@pytest.mark.parametrize("engine", ["regorus", "compiled"])
+def test_a_confined_engine_is_freed_without_the_collector(tmp_path: Path, engine: str) -> None:
+    # its file builtins once held the engine itself: a cycle only the cycle collector freed,
+    # on whatever thread it ran, where the regorus binding refuses to drop an engine (it
+    # leaks it, and warns "regoruspy::Engine is unsendable")
+    import gc
+    import weakref
+
+    from socle.policy.conftest import register_builtins
+    from socle.policy.engine import create_engine
+
+    gc.collect()
+    gc.disable()
+    try:
+        confined = wh._ConfinedEngine(create_engine(engine, "v1"), str(tmp_path))
+        register_builtins(confined)
+        gone = weakref.ref(confined)
+        del confined
+        assert gone() is None
+    finally:
+        gc.enable()

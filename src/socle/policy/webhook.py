@@ -317,27 +317,34 @@ class _ConfinedEngine:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _confine(self, path: Any) -> str:
-        if not isinstance(path, str):
-            raise Halt("a path must be a string")
-        full = os.path.realpath(os.path.join(self._root, path))
-        if not _inside(full, self._root):  # (an error, never undefined: fails closed)
-            raise Halt(f"{path!r} is outside the policy folder")
-        return full
-
     def add_builtin(self, name: str, arity: int, fn: Callable[..., Any]) -> None:
+        # (the wrappers hold the root, never self: the engine holds its builtins, and a
+        # builtin holding the engine made a cycle only the collector frees, on whatever
+        # thread it runs, where the regorus binding refuses to drop an engine and leaks it)
+        root = self._root
         if name == "parse_config_file":
             def one(path: Any) -> Any:
-                return fn(self._confine(path))
+                return fn(_confine(root, path))
             self._inner.add_builtin(name, arity, one)
         elif name == "parse_combined_config_files":
             def many(paths: Any) -> Any:
                 if not isinstance(paths, list):
                     raise Halt("paths must be an array")
-                return fn([self._confine(p) for p in paths])
+                return fn([_confine(root, p) for p in paths])
             self._inner.add_builtin(name, arity, many)
         else:
             self._inner.add_builtin(name, arity, fn)
+
+
+def _confine(root: str, path: Any) -> str:
+    """``path`` inside the policy snapshot ``root``, or a Halt (an error, never undefined:
+    it fails closed)."""
+    if not isinstance(path, str):
+        raise Halt("a path must be a string")
+    full = os.path.realpath(os.path.join(root, path))
+    if not _inside(full, root):
+        raise Halt(f"{path!r} is outside the policy folder")
+    return full
 
 
 def _one_line(text: str, limit: int = 1000) -> str:
