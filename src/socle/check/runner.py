@@ -241,19 +241,14 @@ def _documents(source: Source, data: bytes, strict: bool, fast: bool,
     ``empty`` (for conftest policies) null ones too, and, once they are read, the (line, index)
     of the parts conftest tests as null for want of content go into ``empty`` (see
     :func:`socle.formats.yaml.conftest_documents`)."""
-    from socle import formats
-    from socle.formats import json as json_format
+    from socle.formats.json import manifest_documents
     from socle.formats.yaml import conftest_empty_parts, decode, iter_documents
 
     name = source.display
-    if formats.name_for_path(source.path) == "json":
-        text = decode(data, name)
-        if not text.strip():
-            return
-        doc = json_format.load_document(text, name, strict=strict)
-        if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
-            yield doc
-            return
+    docs = manifest_documents(source.path, data, name, strict)
+    if docs is not None:
+        yield from docs
+        return
     if empty is None:
         yield from iter_documents(data, name, strict=strict, fast=fast)
         return

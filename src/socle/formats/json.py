@@ -9,6 +9,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from socle import formats as _formats
 from socle.core.document import Document
 from socle.core.errors import InputError
 from socle.formats import yaml as _yaml
@@ -312,6 +313,21 @@ def _line_column(text: str, at: int) -> tuple[int, int]:
     text, or the error points at the start)."""
     at = max(at, 0)
     return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+def manifest_documents(path: str, data: bytes, file: str,
+                       strict: bool = False) -> list[Document] | None:
+    """A manifest file's documents when it is JSON, as kubeconform reads one (and ``socle
+    validate``, ``scan`` and ``check`` with it): none for blank text, else the one document of
+    a ``.json`` file whose text is JSON; None when the file is not ``.json`` or its text is not
+    JSON, to be read as YAML then (YAML holds JSON)."""
+    if _formats.name_for_path(path) != name:
+        return None
+    text = _yaml.decode(data, file)
+    if not text.strip():
+        return []
+    doc = load_document(text, file, strict=strict)
+    return [doc] if doc.error is None else None
 
 
 def load_document(text: str, file: str, strict: bool = False) -> Document:

@@ -249,20 +249,14 @@ class DocumentValidator:
 
 def _iter_file_documents(source: Source, data: bytes, options: ValidateOptions,
                          strict: bool) -> Iterator[Document]:
-    from socle import formats
-    from socle.formats import json as json_format
-    from socle.formats.yaml import decode, iter_documents
+    from socle.formats.json import manifest_documents
+    from socle.formats.yaml import iter_documents
 
     name = source.display
-    if formats.name_for_path(source.path) == "json":
-        text = decode(data, name)
-        if text.strip():
-            doc = json_format.load_document(text, name, strict=strict)
-            if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
-                yield doc
-                return
-        else:
-            return
+    docs = manifest_documents(source.path, data, name, strict)
+    if docs is not None:
+        yield from docs
+        return
     yield from iter_documents(data, name, strict=strict, fast=options.fast_yaml)
 
 

@@ -635,20 +635,14 @@ def _once_with_root(locate: Any, root: Any) -> _Once:
 
 
 def _iter_file_documents(source: Source, data: bytes) -> Iterator[Document]:
-    from socle import formats
-    from socle.formats import json as json_format
-    from socle.formats.yaml import decode, iter_documents
+    from socle.formats.json import manifest_documents
+    from socle.formats.yaml import iter_documents
 
     name = source.display
-    if formats.name_for_path(source.path) == "json":
-        text = decode(data, name)
-        if text.strip():
-            doc = json_format.load_document(text, name)
-            if doc.error is None:  # (else YAML, which holds JSON, as kubeconform reads it)
-                yield doc
-                return
-        else:
-            return
+    docs = manifest_documents(source.path, data, name)
+    if docs is not None:
+        yield from docs
+        return
     yield from iter_documents(data, name)
 
 
