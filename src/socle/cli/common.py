@@ -9,6 +9,7 @@ import stat
 import sys
 from typing import Any, TextIO
 
+from socle.cli import GO_BOOL
 from socle.core.config import SHARED_KEYS, Config
 from socle.core.config import load as load_config
 from socle.core.errors import UsageError
@@ -96,8 +97,6 @@ def apply_config(args: argparse.Namespace, command: str, start: str | None = Non
 
 # commands that read conftest's own configuration too (conftest.toml, CONFTEST_* variables)
 CONFTEST_COMMANDS = ("test", "verify")
-_GO_TRUE = frozenset(["1", "t", "T", "TRUE", "true", "True"])
-_GO_FALSE = frozenset(["0", "f", "F", "FALSE", "false", "False"])
 
 
 def _apply_conftest(args: argparse.Namespace, command: str,
@@ -120,9 +119,9 @@ def _apply_conftest(args: argparse.Namespace, command: str,
         if raw is not None:
             value: Any = raw
             if action.nargs == 0:
-                if raw not in _GO_TRUE | _GO_FALSE:
+                if raw not in GO_BOOL:
                     raise UsageError(f"${env}: expected true or false, got {raw!r}")
-                value = raw in _GO_TRUE
+                value = GO_BOOL[raw]
             elif isinstance(action, argparse._AppendAction):
                 value = [x.strip() for x in raw.split(",") if x.strip()]
         elif name in values:
@@ -143,14 +142,7 @@ def _apply_conftest(args: argparse.Namespace, command: str,
 def _long_options(command: str, parser: argparse.ArgumentParser | None
                   ) -> dict[str, argparse.Action]:
     """The command's options by long name without dashes (``fail-on-warn``, ``no-color``)."""
-    if parser is None:
-        import importlib
-
-        from socle.cli.main import COMMANDS
-
-        parser = argparse.ArgumentParser(add_help=False)
-        importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
-    return {o[2:]: a for a in parser._actions for o in a.option_strings
+    return {o[2:]: a for a in _command_parser(command, parser)._actions for o in a.option_strings
             if o.startswith("--") and a.dest not in ("help", "config", "config_file")}
 
 
@@ -177,6 +169,17 @@ def _actions(command: str, parser: argparse.ArgumentParser | None = None
              ) -> dict[str, argparse.Action]:
     """The options of ``command`` by destination, as its parser (``parser``, else one built
     for the purpose) defines them."""
+    out: dict[str, argparse.Action] = {}
+    # (--color and --no-color share a destination: the one taking a value wins)
+    for a in _command_parser(command, parser)._actions:
+        if a.dest not in out or out[a.dest].nargs == 0:
+            out[a.dest] = a
+    return out
+
+
+def _command_parser(command: str, parser: argparse.ArgumentParser | None
+                    ) -> argparse.ArgumentParser:
+    """``parser``, else one built with ``command``'s options alone."""
     if parser is None:
         import importlib
 
@@ -184,11 +187,7 @@ def _actions(command: str, parser: argparse.ArgumentParser | None = None
 
         parser = argparse.ArgumentParser(add_help=False)
         importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
-    out: dict[str, argparse.Action] = {}
-    for a in parser._actions:  # (--color and --no-color share a destination: the value wins)
-        if a.dest not in out or out[a.dest].nargs == 0:
-            out[a.dest] = a
-    return out
+    return parser
 
 
 def config_value(action: argparse.Action, value: Any) -> Any:

@@ -10,6 +10,7 @@ import os
 import sys
 
 from socle import __version__
+from socle.cli import GO_BOOL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ def _isolate_native_stderr() -> None:
     sys.stderr = stream
 
 
-_GO_TRUE = frozenset(["1", "t", "T", "TRUE", "true", "True"])
-_GO_FALSE = frozenset(["0", "f", "F", "FALSE", "false", "False"])
-
-
 def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
                    args: list[str]) -> tuple[list[str], list[str]]:
     """Go's forms of a boolean flag, as kubeconform's and conftest's users write them
@@ -107,8 +104,8 @@ def _go_bool_forms(parser: argparse.ArgumentParser, verb: str | None,
         if arg == "--":
             return out + args[i:], falses
         flag, eq, value = arg.partition("=")
-        if eq and flag in flags and arg not in exact and value in _GO_TRUE | _GO_FALSE:
-            if value in _GO_TRUE:
+        if eq and flag in flags and arg not in exact and value in GO_BOOL:
+            if GO_BOOL[value]:
                 out.append(flag)
             elif isinstance(flags[flag], argparse._StoreTrueAction):
                 falses.append(flags[flag].dest)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from socle.cli import GO_BOOL
 from socle.core.errors import UsageError
 
 _SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "ki": 1024, "kib": 1024, "m": 1024**2,
@@ -38,8 +39,7 @@ def add_registry_arguments(p: argparse.ArgumentParser) -> None:
                         "localhost and 127.0.0.1 as conftest does); --tls=false for plain http")
     # conftest's boolean flag forms; an exact option string wins over argparse's '=' split,
     # so `--tls URL` never swallows the URL
-    for word in ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"):
-        value = word in ("1", "t", "T", "TRUE", "true", "True")
+    for word, value in GO_BOOL.items():
         p.add_argument(f"--tls={word}", f"-s={word}", dest="tls", action="store_const",
                        const=value, help=argparse.SUPPRESS)
     p.add_argument("--insecure", dest="tls", action="store_const", const=False,
