@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,22 +139,21 @@ def test_shared_work_keeps_every_item_in_order_and_ends_in_small_chunks(n: int) 
         assert all(len(c) <= 4 for c in chunks[-2:])
 
 
-def test_shared_work_runs_in_forked_workers_and_in_this_process() -> None:
+@pytest.mark.parametrize("kind", ["executor", "fork"])
+def test_shared_work_runs_in_forked_workers_and_in_this_process(kind: str) -> None:
     # this process takes items between the chunks it hands out; a chunk's error is the
     # caller's to turn into a message (collect), and one raised here goes up as it is
-    from concurrent.futures import Future
+    from socle.core.workers import ForkPool, fork_pool, share
 
-    from socle.core.workers import fork_pool, share
-
-    with fork_pool(1, _nothing) as pool:
+    with (fork_pool(1, _nothing) if kind == "executor" else ForkPool(1, _nothing)) as pool:
         out = share(pool, 1, list(range(400)), _pids, lambda i: (i, os.getpid()))
         assert [i for i, _ in out] == list(range(400))
-        workers = {p.pid for p in (pool._processes or {}).values()}
+        workers = ({p.pid for p in (pool._processes or {}).values()}
+                   if isinstance(pool, ProcessPoolExecutor) else set(pool.pids()))
         assert len(workers) == 1
         assert {pid for _, pid in out} == {os.getpid(), *workers}
 
-        def collect(fut: Future[list[tuple[int, int]]], chunk: list[int]
-                    ) -> list[tuple[int, int]]:
+        def collect(fut: Any, chunk: list[int]) -> list[tuple[int, int]]:
             raise ValueError(f"chunk from {chunk[0]} failed")
 
         with pytest.raises(ValueError, match="chunk from 0 failed"):
@@ -293,3 +294,85 @@ class _File:
 
 def _big(n: int) -> bytes:
     return os.urandom(n)
+
+
+# --- ForkPool -----------------------------------------------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (ended and waited for)."""
+    return not os.path.exists(f"/proc/{pid}")
+
+
+def _echo(arg: bytes) -> bytes:
+    return arg[::-1]
+
+
+def _die(arg: int) -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return arg
+
+
+def _unsendable(arg: int) -> Any:
+    return lambda: arg  # (a lambda does not pickle)
+
+
+class _Odd(Exception):
+    def __init__(self, a: int, b: int) -> None:  # (pickles, does not unpickle: args is (a,))
+        super().__init__(a)
+        self.b = b
+
+
+def _odd(arg: int) -> int:
+    raise _Odd(arg, 2)
+
+
+def test_a_fork_pool_moves_calls_and_answers_larger_than_its_pipes() -> None:
+    # four 3 MB calls at once, each answered with 3 MB: calls wait in this process until a
+    # worker's pipe takes them, answers until this process reads them, and neither side
+    # waits on the other for ever (a deadlock here would hang: the alarm fails the test)
+    from socle.core.workers import ForkPool
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("calls and answers waited on each other")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with ForkPool(2, _nothing) as pool:
+            blobs = [os.urandom(3 << 20) for _ in range(4)]
+            tasks = [pool.submit(_echo, blob) for blob in blobs]
+            assert [t.result() for t in tasks] == [b[::-1] for b in blobs]
+            workers = pool.pids()
+            assert len(workers) == 2
+        assert all(_gone(pid) for pid in workers)  # shut down: ended and waited for
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_a_fork_pool_raises_a_workers_exceptions_and_says_when_one_dies() -> None:
+    from socle.core.workers import ForkPool, WorkerLost
+
+    with ForkPool(1, _nothing) as pool:
+        with pytest.raises(TypeError, match="has no len"):
+            pool.submit(_pids, None).result()
+        with pytest.raises(WorkerLost, match="answer cannot be sent"):
+            pool.submit(_unsendable, 1).result()
+        with pytest.raises(WorkerLost, match="answer cannot be read"):
+            pool.submit(_odd, 1).result()
+        assert pool.submit(_echo, b"ab").result() == b"ba"  # the worker goes on
+        with pytest.raises(WorkerLost, match=r"a worker process ended \(killed by signal 9\)"):
+            pool.submit(_die, 1).result()
+        with pytest.raises(WorkerLost, match="no worker process is left"):
+            pool.submit(_echo, b"x")
+
+
+def test_a_fork_pool_left_by_an_error_stops_its_workers() -> None:
+    from socle.core.workers import ForkPool
+
+    with pytest.raises(RuntimeError), ForkPool(2, _nothing) as pool:
+        workers = pool.pids()
+        pool.submit(_pids, list(range(2000)))  # (two seconds of work, not waited for)
+        raise RuntimeError("stop")
+    assert all(_gone(pid) for pid in workers)
