@@ -376,3 +376,35 @@ def test_a_fork_pool_left_by_an_error_stops_its_workers() -> None:
         pool.submit(_pids, list(range(2000)))  # (two seconds of work, not waited for)
         raise RuntimeError("stop")
     assert all(_gone(pid) for pid in workers)
+
+
+def _killed(items: list[object], **_: object) -> list[object]:
+    os.kill(os.getpid(), signal.SIGKILL)  # (as the kernel's out-of-memory killer would)
+    return []
+
+
+@pytest.mark.parametrize("command", ["validate", "scan", "check"])
+def test_a_worker_killed_midway_is_one_error_naming_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    # (was a BrokenProcessPool traceback for validate and scan)
+    from socle.check import runner as check_runner
+    from socle.core.errors import InputError
+    from socle.schema import validator
+    from socle.schema.registry import RegistryOptions
+    from socle.security import runner as scan_runner
+
+    corpus = str(_corpus(tmp_path / "corpus", files=300))  # (over 256 KiB: the run forks)
+    validate = validator.ValidateOptions(registry=RegistryOptions(kubernetes_version="1.30.0"),
+                                         workers=2)
+    run, module, verb = {
+        "validate": (lambda: validator.validate_paths([corpus], validate), validator,
+                     "validating"),
+        "scan": (lambda: scan_runner.scan_paths([corpus], scan_runner.ScanOptions(workers=2)),
+                 scan_runner, "scanning"),
+        "check": (lambda: check_runner.check_paths([corpus], check_runner.CheckOptions(
+            validate=validate, workers=2)), check_runner, "checking"),
+    }[command]
+    monkeypatch.setattr(module, "_work", _killed)  # (the forked workers inherit it)
+    with pytest.raises(InputError, match=rf"^a worker process (ended \(killed by signal 9\)|died) "
+                                         rf"while {verb} .*/corpus/f\d+\.yaml"):
+        run()

@@ -72,26 +72,3 @@ def test_findings_lines_with_and_without_the_composer(
         assert got == [*WANT[:3], (25, 8, "k8s/service-selector-no-match")]
         assert len(calls) == 1  # the Service alone
 
-
-def _killed(items: list[object]) -> list[object]:
-    import os
-    import signal
-
-    os.kill(os.getpid(), signal.SIGKILL)  # (as the kernel's out-of-memory killer would)
-    return []
-
-
-def test_a_worker_killed_midway_is_one_error_naming_its_files(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from socle.core.errors import InputError
-    from socle.schema import validator
-
-    folder = tmp_path / "m"
-    folder.mkdir()
-    for i in range(300):  # (over 256 KiB in all: the run forks)
-        (folder / f"f{i:03}.yaml").write_text("---\n".join([MANIFESTS] * 3))
-    monkeypatch.setattr(validator, "_work", _killed)  # (the forked worker inherits it)
-    with pytest.raises(InputError, match=r"^a worker process ended \(killed by signal 9\) "
-                                         r"while validating .*/m/f\d{3}\.yaml"):
-        validate_paths([str(folder)], ValidateOptions(
-            registry=RegistryOptions(kubernetes_version="1.30.0"), workers=2))

@@ -513,23 +513,23 @@ def _check_paths(paths: list[str], options: CheckOptions) -> Report:
             from concurrent.futures import TimeoutError as FutureTimeout
             from concurrent.futures.process import BrokenProcessPool
 
+            from socle.formats.pieces import files_of
+
             _FACTORY = lambda: local  # noqa: E731
 
             def collect(fut: Future[list[FileOutcome]], chunk: list[str | Piece]
                         ) -> list[FileOutcome]:
-                names = list(dict.fromkeys(i if isinstance(i, str) else i.file for i in chunk))
                 try:
                     return fut.result(timeout=(timeout * len(chunk) + 30) if timeout else None)
                 except BrokenProcessPool:
                     build()  # the same error in this process, as a one-line message
-                    raise InputError("a worker process died while checking "
-                                     + ", ".join(names[:3])) from None
+                    raise InputError(f"a worker process died while checking {files_of(chunk)}"
+                                     ) from None
                 except FutureTimeout:
                     raise InputError(
                         f"policy evaluation took longer than {timeout:g}s per file in "
-                        f"one of {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
-                        " (a policy that loops or does too much work); fix the policy or "
-                        "raise --timeout") from None
+                        f"one of {files_of(chunk)} (a policy that loops or does too much "
+                        "work); fix the policy or raise --timeout") from None
 
             with collector.frozen():  # the workers' collections leave the checkers alone
                 # this process checks files too, between handing them out (see share)

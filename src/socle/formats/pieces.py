@@ -9,7 +9,7 @@ file and first line, so what a worker reports is what a whole-file read reports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from socle.core.document import Document
@@ -78,6 +78,13 @@ def piece_documents(piece: Piece, strict: bool, fast: bool, keep_null: bool = Fa
     from socle.formats.yaml import load_documents
 
     return load_documents(piece.parts, piece.file, strict, fast, keep_null)
+
+
+def files_of(items: Sequence[str | Piece], most: int = 3) -> str:
+    """The files of some work items (paths, pieces), for a message: the first ``most``,
+    then "..." if there are more."""
+    names = list(dict.fromkeys(i if isinstance(i, str) else i.file for i in items))
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
 
 
 @dataclass(slots=True)

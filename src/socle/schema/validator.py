@@ -31,7 +31,7 @@ from socle.core.finding import (
 from socle.core.progress import Progress
 from socle.core.sources import Source, compile_patterns, discover
 from socle.core.workers import cores, share
-from socle.formats.pieces import Piece, piece_documents, plan
+from socle.formats.pieces import Piece, files_of, piece_documents, plan
 from socle.schema.crd import SchemaKey, is_crd, schemas_from_crd
 from socle.schema.registry import RegistryOptions, SchemaRegistry
 
@@ -435,11 +435,7 @@ def validate_paths(paths: list[str], options: ValidateOptions) -> Report:
                 try:
                     return cast("list[FileResult]", task.result())
                 except WorkerLost as err:  # (killed: out of memory, a signal)
-                    names = list(dict.fromkeys(i if isinstance(i, str) else i.file
-                                               for i in chunk))
-                    raise InputError(f"{err} while validating "
-                                     f"{', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
-                                     ) from None
+                    raise InputError(f"{err} while validating {files_of(chunk)}") from None
 
             with collector.paused(), quiet_native_stderr(), \
                     ForkPool(workers - 1, _init_worker, (options, crds)) as pool:

@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from socle.core import collector
 from socle.core.document import Document
@@ -64,10 +64,12 @@ from socle.security.frameworks import Framework, bundled, resolve
 from socle.security.scoring import ControlTally, Scores, compute, resource_weight
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from socle.formats.pieces import Piece
     from socle.policy.engine import Engine
+
+_R = TypeVar("_R")
 
 RULES = {
     EXPIRED_RULE: Rule(EXPIRED_RULE, "Expired exception",
@@ -800,6 +802,20 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return fork_pool(workers, _init_worker)
 
 
+def _answer(fut: Future[_R], items: list[str | Piece] | None) -> _R:
+    """A worker's answer (for ``items``, or the cross-resource phase's when None); a worker
+    that died (the out-of-memory killer, a signal) is one error naming them."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from socle.formats.pieces import files_of
+
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        what = f"scanning {files_of(items)}" if items else "running the cross-resource controls"
+        raise InputError(f"a worker process died while {what}") from None
+
+
 # --- cross-resource controls that need no second phase -----------------------------------------
 
 # escapes that could spell a letter or a digit of a kind's name (JSON's and YAML's \u00XX,
@@ -1030,6 +1046,7 @@ def _scan_paths(paths: list[str], options: ScanOptions) -> Report:
                     results.extend(share(pool, workers - 1, work.items,
                                          partial(_work, collect=collect),
                                          lambda item: _scan_item(item, scanner, collect),
+                                         collect=_answer,
                                          done=lambda c: progress.advance(work.done(c))))
             finally:
                 _FACTORY = None
@@ -1180,7 +1197,7 @@ def cross_phase(cross: list[Control], libraries: dict[str, str], inputs: dict[st
                     parts[i] = _work_cross_range(spans[i])
                 for i, fut in enumerate(futures):
                     if parts[i] is None:
-                        parts[i] = fut.result()
+                        parts[i] = _answer(fut, None)
         out = FileResult()
         for part in parts:  # in the documents' order, whoever did them
             assert part is not None
