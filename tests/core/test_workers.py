@@ -368,6 +368,20 @@ def test_a_fork_pool_raises_a_workers_exceptions_and_says_when_one_dies() -> Non
             pool.submit(_echo, b"x")
 
 
+def test_a_fork_pool_keeps_the_answers_a_worker_sent_before_it_died() -> None:
+    from socle.core.workers import ForkPool, WorkerLost
+
+    with ForkPool(1, _nothing) as pool:
+        first = pool.submit(_echo, b"ab")
+        second = pool.submit(_die, 1)
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{pool.pids()[0]}/fd") and time.monotonic() < deadline:
+            time.sleep(0.01)  # (the answer, then the end, both waiting in the pipe)
+        assert first.result() == b"ba"
+        with pytest.raises(WorkerLost, match="killed by signal 9"):
+            second.result()
+
+
 def test_a_fork_pool_left_by_an_error_stops_its_workers() -> None:
     from socle.core.workers import ForkPool
 

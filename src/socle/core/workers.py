@@ -413,12 +413,13 @@ class ForkPool:
     def _receive(self, worker: _Worker) -> None:
         import pickle
 
+        ended = False
         try:
             while True:
                 chunk = os.read(worker.answers, 1 << 20)
-                if not chunk:  # it has ended, with calls unanswered
-                    self._lost(worker)
-                    return
+                if not chunk:  # it has ended: what it answered first is still read below
+                    ended = True
+                    break
                 worker.inbox += chunk
         except BlockingIOError:
             pass
@@ -442,6 +443,8 @@ class ForkPool:
             at = end
         if at:
             del inbox[:at]
+        if ended:
+            self._lost(worker)
 
     def _lost(self, worker: _Worker) -> None:
         status = _reap(worker.pid)
