@@ -304,6 +304,12 @@ def _gone(pid: int) -> bool:
     return not os.path.exists(f"/proc/{pid}")
 
 
+def _state(pid: int) -> str:
+    """A process's state letter ("Z": it has ended, not yet waited for)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
 def _echo(arg: bytes) -> bytes:
     return arg[::-1]
 
@@ -375,8 +381,9 @@ def test_a_fork_pool_keeps_the_answers_a_worker_sent_before_it_died() -> None:
         first = pool.submit(_echo, b"ab")
         second = pool.submit(_die, 1)
         deadline = time.monotonic() + 30
-        while os.path.exists(f"/proc/{pool.pids()[0]}/fd") and time.monotonic() < deadline:
-            time.sleep(0.01)  # (the answer, then the end, both waiting in the pipe)
+        while _state(pool.pids()[0]) != "Z":  # (the answer, then the end, in the pipe)
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         assert first.result() == b"ba"
         with pytest.raises(WorkerLost, match="killed by signal 9"):
             second.result()
