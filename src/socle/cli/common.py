@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import stat
 import sys
@@ -156,6 +155,8 @@ def _check_top_level(cfg: Config, command: str) -> None:
     for key in cfg.data:
         if str(key).replace("_", "-") in known:
             continue
+        import difflib  # (only for this error: not on every start)
+
         close = difflib.get_close_matches(str(key), known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         if not close and str(key).replace("-", "_") in _actions(command):

@@ -163,9 +163,9 @@ _F_SETPIPE_SZ = 1031  # <linux/fcntl.h> (fcntl.F_SETPIPE_SZ, where Python names 
 
 def widen_pipe(connection: Any, most: int = _PIPE_MOST,
                limit_file: str = "/proc/sys/fs/pipe-max-size") -> int:
-    """Let the pipe under ``connection`` hold up to ``most`` bytes (as much as the system
-    allows); the new size, or 0 where it cannot be changed (not Linux, not a pipe, over the
-    user's pipe quota: nothing is lost, the pipe keeps its size).
+    """Let the pipe under ``connection`` (a connection, or a descriptor) hold up to ``most``
+    bytes (as much as the system allows); the new size, or 0 where it cannot be changed (not
+    Linux, not a pipe, over the user's pipe quota: nothing is lost, the pipe keeps its size).
 
     A pool's results come back on one pipe, read in the parent by a thread that needs the GIL
     after every read, while the parent's own thread holds it (it checks files too): with the
@@ -179,7 +179,7 @@ def widen_pipe(connection: Any, most: int = _PIPE_MOST,
     try:
         import fcntl
 
-        fd = connection.fileno()
+        fd = connection if isinstance(connection, int) else connection.fileno()
         with open(limit_file, encoding="ascii") as fh:
             most = min(most, int(fh.read().split()[0]))
         return int(fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), most))
@@ -362,7 +362,7 @@ class ForkPool:
         os.close(answers_w)
         os.set_blocking(calls_w, False)
         os.set_blocking(answers_r, False)
-        widen_pipe(_Fd(answers_r))  # (a chunk's answer in one write: see widen_pipe)
+        widen_pipe(answers_r)  # (a chunk's answer in one write: see widen_pipe)
         return _Worker(pid, calls_w, answers_r)
 
     def submit(self, fn: Callable[[Any], Any], arg: Any, /) -> _Task:
@@ -490,14 +490,3 @@ def _reap(pid: int) -> int:
         return 0
     return os.waitstatus_to_exitcode(status)
 
-
-class _Fd:
-    """A descriptor where :func:`widen_pipe` takes a connection."""
-
-    __slots__ = ("fd",)
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def fileno(self) -> int:
-        return self.fd

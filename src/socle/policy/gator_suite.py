@@ -259,6 +259,11 @@ class Runner:
         result.runtime = time.perf_counter() - start
         return result
 
+    def _new_client(self) -> Client:
+        """An empty client with this run's engine settings."""
+        return Client(self.engine, self.timeout, self.enable_cel,
+                      cel_failure_policy=self.cel_failure_policy)
+
     def _template(self, path: str) -> Template:
         cached = self._templates.get(path)
         if cached is not None:
@@ -307,8 +312,7 @@ class Runner:
         template = t.get("template")
         if not isinstance(template, str) or not template:
             raise _CaseError("missing template")
-        client = Client(self.engine, self.timeout, self.enable_cel,
-                            cel_failure_policy=self.cel_failure_policy)
+        client = self._new_client()
         client.add_template(self._template(os.path.join(suite.dir, template)))
         return client
 
@@ -357,8 +361,7 @@ class Runner:
         client = base
         if inventory:
             # a case with its own inventory gets its own engines; the others share the test's
-            client = Client(self.engine, self.timeout, self.enable_cel,
-                            cel_failure_policy=self.cel_failure_policy)
+            client = self._new_client()
             for t in base.templates.values():
                 client.add_template(t)
             client.constraints = list(base.constraints)
