@@ -1,6 +1,1 @@
 """Command-line verbs: each module parses its flags and calls a library function."""
-
-# Go's strconv.ParseBool words, the values kubeconform's and conftest's users give boolean flags
-# (``-strict=true``, ``--tls=false``, ``CONFTEST_FAIL_ON_WARN=1``)
-GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
-           "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}

@@ -8,7 +8,7 @@ import stat
 import sys
 from typing import Any, TextIO
 
-from socle.cli import GO_BOOL
+from socle import GO_BOOL
 from socle.core.config import SHARED_KEYS, Config
 from socle.core.config import load as load_config
 from socle.core.errors import UsageError

@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from socle import __version__
-from socle.cli import GO_BOOL
+from socle import GO_BOOL, __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from socle.cli import GO_BOOL
+from socle import GO_BOOL
 from socle.core.errors import UsageError
 
 _SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "ki": 1024, "kib": 1024, "m": 1024**2,

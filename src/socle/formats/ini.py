@@ -19,6 +19,7 @@ import math
 import re
 from typing import Any
 
+from socle import GO_BOOL
 from socle.core.document import Document, PositionMap
 from socle.core.errors import InputError
 from socle.formats import yaml as _yaml
@@ -31,8 +32,6 @@ _GO_FLOAT = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
     r"|0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9]+)"
 )
-_GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
-            "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
 
 
 def _typed(value: str) -> Any:
@@ -47,8 +46,8 @@ def _typed(value: str) -> Any:
             if number.is_integer() and abs(number) < 1e21:
                 return int(number)
             return number
-    if value in _GO_BOOL:
-        return _GO_BOOL[value]
+    if value in GO_BOOL:
+        return GO_BOOL[value]
     return value
 
 
